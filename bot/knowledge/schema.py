@@ -1,0 +1,373 @@
+"""Content schemas for everything that ships in `knowledge/`.
+
+Controlled vocabularies (topics, sectors, sizes, instruments) are validated so that a
+typo in a YAML file fails ingestion instead of silently hiding a scheme from filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    model_validator,
+)
+
+SLUG = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+
+TOPICS: frozenset[str] = frozenset(
+    {
+        "basics",
+        "eco-design",
+        "lca",
+        "business-models",
+        "product-as-a-service",
+        "sharing",
+        "repair",
+        "remanufacturing",
+        "take-back",
+        "waste-prevention",
+        "by-products",
+        "recycling",
+        "industrial-symbiosis",
+        "supply-chain",
+        "reverse-logistics",
+        "green-procurement",
+        "financing",
+        "regulation",
+        "ecodesign-regulation",
+        "digital-product-passport",
+        "epr",
+        "waste-classification",
+        "regulatory-sandbox",
+        "digital-tools",
+        "data-sharing",
+        "measurement",
+        "collaboration",
+        "ambassadors",
+        "business-case",
+        "innovation",
+        "energy-efficiency",
+        "water",
+        "textiles",
+        "plastics",
+        "packaging",
+        "construction",
+        "electronics",
+        "food",
+        "bio-based",
+        "skills",
+    }
+)
+
+SECTORS: frozenset[str] = frozenset(
+    {
+        "all",
+        "manufacturing",
+        "textiles",
+        "plastics",
+        "packaging",
+        "construction",
+        "electronics",
+        "food",
+        "bio-based",
+        "chemicals",
+        "metals",
+        "furniture",
+        "automotive",
+        "retail",
+        "hospitality",
+        "agriculture",
+        "services",
+        "logistics",
+        "energy",
+        "waste-management",
+        "ict",
+    }
+)
+
+# ISO 3166-1 alpha-2 codes of the countries we cover, plus "EU" for EU-wide schemes.
+COUNTRIES: frozenset[str] = frozenset(
+    [
+        "EU",
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "GB",
+        "NO",
+        "IS",
+        "CH",
+        "LI",
+    ]
+)
+
+
+class Instrument(StrEnum):
+    grant = "grant"
+    loan = "loan"
+    voucher = "voucher"
+    tax_incentive = "tax_incentive"
+    guarantee = "guarantee"
+    equity = "equity"
+    procurement = "procurement"
+    advisory = "advisory"
+
+
+class CompanySize(StrEnum):
+    micro = "micro"
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+class Level(StrEnum):
+    beginner = "beginner"
+    intermediate = "intermediate"
+    advanced = "advanced"
+
+
+class SchemeStatus(StrEnum):
+    open = "open"  # accepting applications now
+    rolling = "rolling"  # permanently open, apply any time
+    recurring = "recurring"  # calls open periodically
+    closed = "closed"  # currently closed, may reopen
+    unknown = "unknown"
+
+
+def _vocabulary(allowed: frozenset[str], what: str):
+    def check(values: list[str]) -> list[str]:
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise ValueError(f"unknown {what} {unknown}; allowed: {', '.join(sorted(allowed))}")
+        return values
+
+    return AfterValidator(check)
+
+
+def _upper(values: list[str]) -> list[str]:
+    return [v.upper() for v in values]
+
+
+Topics = Annotated[list[str], _vocabulary(TOPICS, "topic")]
+Sectors = Annotated[list[str], _vocabulary(SECTORS, "sector")]
+Countries = Annotated[list[str], AfterValidator(_upper), _vocabulary(COUNTRIES, "country code")]
+LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+Slug = Annotated[str, Field(pattern=SLUG, min_length=3, max_length=80)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Source(Strict):
+    """Where a fact comes from: an external page, or another knowledge item by id."""
+
+    title: str = Field(min_length=3)
+    url: HttpUrl | None = None
+    id: Slug | None = None
+    publisher: str | None = None
+
+    @model_validator(mode="after")
+    def _url_or_id(self) -> Source:
+        if self.url is None and self.id is None:
+            raise ValueError("a source needs a url or the id of a knowledge item")
+        return self
+
+
+class TrainingModule(Strict):
+    """Front matter of a training module (`knowledge/modules/*.md`)."""
+
+    id: Slug
+    title: str = Field(min_length=5, max_length=120)
+    summary: str = Field(min_length=40, max_length=600)
+    topics: Topics = Field(min_length=1)
+    sectors: Sectors = Field(default_factory=lambda: ["all"])
+    level: Level
+    language: LanguageCode = "en"
+    sources: list[Source] = Field(min_length=1)
+    last_verified: dt.date
+
+
+class FundingScheme(Strict):
+    """One funding programme (`knowledge/funding/*.yaml`, under `schemes:`).
+
+    Unknown details stay empty: the advisor then tells the user to check with the provider.
+    """
+
+    id: Slug
+    name: str = Field(min_length=3)
+    provider: str = Field(min_length=2)
+    countries: Countries = Field(min_length=1)  # ["EU"] for EU-wide
+    regions: list[str] = Field(default_factory=list)  # e.g. ["Flanders"]; empty = whole country
+    instruments: list[Instrument] = Field(min_length=1)
+    company_sizes: list[CompanySize] = Field(min_length=1)
+    sectors: Sectors = Field(default_factory=lambda: ["all"])
+    topics: Topics = Field(min_length=1)
+    description: str = Field(min_length=40)
+    eligibility: str | None = None
+    how_to_apply: str | None = None
+    amount_min: float | None = Field(default=None, ge=0)
+    amount_max: float | None = Field(default=None, ge=0)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    co_financing_rate: float | None = Field(
+        default=None, gt=0, le=100, description="maximum share of eligible costs covered, %"
+    )
+    status: SchemeStatus = SchemeStatus.unknown
+    deadline: dt.date | None = None
+    application_url: HttpUrl | None = None
+    source_url: HttpUrl
+    language: LanguageCode = "en"
+    last_verified: dt.date
+
+    @property
+    def eu_wide(self) -> bool:
+        return "EU" in self.countries
+
+    @model_validator(mode="after")
+    def _consistent_amounts(self) -> FundingScheme:
+        if (self.amount_min is not None or self.amount_max is not None) and not self.currency:
+            raise ValueError("amount_min/amount_max need a currency")
+        if (
+            self.amount_min is not None
+            and self.amount_max is not None
+            and self.amount_min > self.amount_max
+        ):
+            raise ValueError("amount_min is larger than amount_max")
+        return self
+
+
+class FundingFile(Strict):
+    schemes: list[FundingScheme] = Field(min_length=1)
+
+
+class FaqEntry(Strict):
+    """An answer written or approved by an ambassador (`knowledge/faq/*.yaml`, under `entries:`)."""
+
+    id: Slug
+    question: str = Field(min_length=10)
+    answer: str = Field(min_length=20)
+    sources: list[Source] = Field(default_factory=list)
+    reviewer: str = Field(min_length=2)
+    reviewed_on: dt.date
+    language: LanguageCode = "en"
+    topics: Topics = Field(default_factory=list)
+    countries: Countries = Field(default_factory=list)
+
+
+class FaqFile(Strict):
+    entries: list[FaqEntry] = Field(default_factory=list)
+
+
+# --- self-assessment ---------------------------------------------------------------
+
+
+class AnswerOption(Strict):
+    label: str = Field(min_length=1)
+    score: int = Field(ge=0, le=4)
+
+
+class AssessmentQuestion(Strict):
+    id: Slug
+    area: Slug
+    text: str = Field(min_length=10)
+    options: list[AnswerOption] = Field(min_length=2, max_length=5)
+
+
+class AssessmentArea(Strict):
+    id: Slug
+    name: str
+    description: str
+    recommended_modules: list[Slug] = Field(min_length=1)
+    recommended_instruments: list[Instrument] = Field(min_length=1)
+    recommended_topics: Topics = Field(default_factory=list)
+
+
+class MaturityLevel(Strict):
+    id: Slug
+    name: str
+    min_percent: float = Field(ge=0, le=100)
+    description: str
+
+
+class SelfAssessment(Strict):
+    """Circularity maturity questionnaire (`knowledge/self_assessment.yaml`)."""
+
+    version: int = Field(ge=1)
+    weak_area_below_percent: float = Field(ge=0, le=100)
+    areas: list[AssessmentArea] = Field(min_length=1)
+    questions: list[AssessmentQuestion] = Field(min_length=1)
+    levels: list[MaturityLevel] = Field(min_length=2)
+    last_verified: dt.date
+
+    @model_validator(mode="after")
+    def _references(self) -> SelfAssessment:
+        areas = {a.id for a in self.areas}
+        for q in self.questions:
+            if q.area not in areas:
+                raise ValueError(f"question {q.id!r} refers to unknown area {q.area!r}")
+        empty = areas - {q.area for q in self.questions}
+        if empty:
+            raise ValueError(f"areas without questions: {sorted(empty)}")
+        if sorted(lv.min_percent for lv in self.levels)[0] != 0:
+            raise ValueError("one maturity level must start at min_percent 0")
+        return self
+
+
+# --- ambassadors ---------------------------------------------------------------------
+
+
+class Ambassador(Strict):
+    id: Slug
+    name: str = Field(min_length=2)
+    telegram_user_id: int = Field(gt=0)
+    languages: list[LanguageCode] = Field(min_length=1)
+    countries: Countries = Field(min_length=1)
+    expertise: Topics = Field(min_length=1)
+    capacity: int = Field(default=5, ge=1, le=100)
+    active: bool = True
+
+
+class AmbassadorDirectory(Strict):
+    ambassadors: list[Ambassador] = Field(default_factory=list)
+
+
+# --- what ingestion produces -------------------------------------------------------------
+
+Kind = Literal["module", "funding", "faq", "document"]
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))

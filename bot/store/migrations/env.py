@@ -1,0 +1,36 @@
+"""Alembic environment: uses the connection handed over by bot.store.db.upgrade, or the URL."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from bot.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_with(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    run_with(connection)
+elif context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    url = (
+        config.get_main_option("sqlalchemy.url")
+        .replace("+aiosqlite", "")
+        .replace("+asyncpg", "+psycopg")
+    )
+    with create_engine(url).connect() as conn:
+        run_with(conn)

@@ -1,0 +1,120 @@
+"""The one place that reads and writes users, conversations and messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.store.db import make_engine, sessionmaker, upgrade
+from bot.store.models import Conversation, Message, User, utcnow
+from bot.store.schemas import MessageRecord, Profile, Role, UserRecord
+
+# After this much silence a new conversation starts, so stale context stays out of new questions.
+CONVERSATION_IDLE = dt.timedelta(hours=12)
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        self.session: async_sessionmaker = sessionmaker(engine)
+
+    @classmethod
+    async def open(cls, url: str, migrate: bool = True) -> Store:
+        store = cls(make_engine(url))
+        if migrate:
+            await upgrade(store.engine)
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # users -----------------------------------------------------------------------------
+    async def get_or_create_user(
+        self, telegram_id: int | None = None, language: str | None = None
+    ) -> UserRecord:
+        async with self.session.begin() as s:
+            user = None
+            if telegram_id is not None:
+                user = await s.scalar(select(User).where(User.telegram_id == telegram_id))
+            if user is None:
+                user = User(telegram_id=telegram_id, language=language)
+                s.add(user)
+                await s.flush()
+            return UserRecord.model_validate(user)
+
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        async with self.session() as s:
+            user = await s.get(User, user_id)
+            return UserRecord.model_validate(user) if user else None
+
+    async def update_profile(self, user_id: int, **changes: Any) -> UserRecord:
+        allowed = set(Profile.model_fields) | {"referral_code"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"not profile fields: {sorted(unknown)}")
+        async with self.session.begin() as s:
+            user = await s.get(User, user_id)
+            if user is None:
+                raise LookupError(f"no user {user_id}")
+            for key, value in changes.items():
+                setattr(user, key, value)
+            user.updated_at = utcnow()
+            await s.flush()
+            return UserRecord.model_validate(user)
+
+    async def delete_user(self, user_id: int) -> bool:
+        """Erase a user and everything they said (conversations and messages cascade)."""
+        async with self.session.begin() as s:
+            result = await s.execute(delete(User).where(User.id == user_id))
+            return result.rowcount > 0
+
+    # conversations -------------------------------------------------------------------
+    async def current_conversation(self, user_id: int, channel: str = "telegram") -> int:
+        """The user's open conversation on this channel, or a new one after a long silence."""
+        async with self.session.begin() as s:
+            conv = await s.scalar(
+                select(Conversation)
+                .where(Conversation.user_id == user_id, Conversation.channel == channel)
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+            now = utcnow()
+            last = conv.last_message_at if conv else None
+            if last is not None and last.tzinfo is None:  # SQLite drops the zone
+                last = last.replace(tzinfo=dt.UTC)
+            if conv is None or now - last > CONVERSATION_IDLE:
+                conv = Conversation(
+                    user_id=user_id, channel=channel, started_at=now, last_message_at=now
+                )
+                s.add(conv)
+                await s.flush()
+            return conv.id
+
+    async def add_message(
+        self, conversation_id: int, role: Role, text: str, meta: dict[str, Any] | None = None
+    ) -> MessageRecord:
+        # PostgreSQL text cannot hold NUL; replace it the same way on every backend.
+        text = text.replace("\x00", "\ufffd")
+        async with self.session.begin() as s:
+            msg = Message(conversation_id=conversation_id, role=role, text=text, meta=meta or {})
+            s.add(msg)
+            conv = await s.get(Conversation, conversation_id)
+            if conv is None:
+                raise LookupError(f"no conversation {conversation_id}")
+            conv.last_message_at = utcnow()
+            await s.flush()
+            return MessageRecord.model_validate(msg)
+
+    async def recent_messages(self, conversation_id: int, limit: int = 10) -> list[MessageRecord]:
+        """The last `limit` messages, oldest first."""
+        async with self.session() as s:
+            rows = await s.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+            return [MessageRecord.model_validate(m) for m in reversed(rows.all())]

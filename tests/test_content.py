@@ -1,0 +1,112 @@
+"""The shipped knowledge base: valid, sourced, dated, and covering what SMEs ask about."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.knowledge.loaders import load_corpus, split_front_matter
+from bot.knowledge.schema import (
+    AmbassadorDirectory,
+    FundingFile,
+    Instrument,
+    SelfAssessment,
+    TrainingModule,
+    word_count,
+)
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+COUNTRIES_REQUIRED = {"FR", "DK", "BE", "FI", "SE", "IT", "ES", "NL", "DE", "GB", "IE", "PT", "PL"}
+SECTOR_PRIMERS = {"textiles", "plastics", "construction", "electronics", "food"}
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return load_corpus([KNOWLEDGE])
+
+
+@pytest.fixture(scope="module")
+def schemes():
+    out = []
+    for path in sorted((KNOWLEDGE / "funding").glob("*.yaml")):
+        out += FundingFile.model_validate(yaml.safe_load(path.read_text())).schemes
+    return out
+
+
+@pytest.fixture(scope="module")
+def modules():
+    out = {}
+    for path in sorted((KNOWLEDGE / "modules").glob("*.md")):
+        front, body = split_front_matter(path.read_text())
+        out[path.stem] = (TrainingModule.model_validate(yaml.safe_load(front)), body)
+    return out
+
+
+def test_everything_ingests_without_schema_errors(corpus):
+    kinds = Counter(d.kind for d in corpus)
+    assert kinds["module"] >= 15 and kinds["funding"] >= 30
+
+
+def test_every_funding_record_has_source_url_and_date(schemes):
+    # The schema already requires both; this guards against it being loosened.
+    for s in schemes:
+        assert s.source_url and str(s.source_url).startswith("https://"), s.id
+        assert s.last_verified, s.id
+
+
+def test_every_required_country_has_a_scheme(schemes):
+    covered = {c for s in schemes for c in s.countries}
+    assert covered >= COUNTRIES_REQUIRED, COUNTRIES_REQUIRED - covered
+    assert sum(1 for s in schemes if s.eu_wide) >= 7
+    assert {"Flanders", "Scotland", "Basque Country"} <= {r for s in schemes for r in s.regions}
+
+
+def test_every_instrument_type_appears(schemes):
+    assert {i for s in schemes for i in s.instruments} == set(Instrument)
+
+
+def test_modules_are_practical_and_sourced(modules):
+    assert len(modules) >= 15
+    for mid, (meta, body) in modules.items():
+        assert meta.id == mid, f"{mid}: file name and id differ"
+        words = word_count(body)
+        assert 600 <= words <= 1500, f"{mid}: {words} words"
+        assert re.search(r"^## Steps\s*\n+1\. ", body, re.MULTILINE), f"{mid}: no numbered steps"
+        assert re.search(r"^## Checklist\s*\n+- \[ \]", body, re.MULTILINE), f"{mid}: no checklist"
+        assert meta.sources and all(s.url for s in meta.sources), mid
+
+
+def test_sector_primers_exist(modules):
+    primers = {m.id for m, _ in modules.values() if m.id.startswith("sector-")}
+    for sector in SECTOR_PRIMERS:
+        assert any(sector in p for p in primers), sector
+
+
+def test_self_assessment_links_every_area_to_modules_and_funding(modules, schemes):
+    sa = SelfAssessment.model_validate(
+        yaml.safe_load((KNOWLEDGE / "self_assessment.yaml").read_text())
+    )
+    assert len(sa.questions) >= 20
+    assert {a.id for a in sa.areas} >= {
+        "design",
+        "materials",
+        "production",
+        "business-model",
+        "use-phase",
+        "end-of-life",
+        "collaboration",
+        "data",
+    }
+    offered = {i for s in schemes for i in s.instruments}
+    for area in sa.areas:
+        assert set(area.recommended_modules) <= set(modules), area.id
+        assert set(area.recommended_instruments) & offered, area.id
+
+
+def test_ambassador_example_directory_is_valid():
+    directory = AmbassadorDirectory.model_validate(
+        yaml.safe_load((KNOWLEDGE / "ambassadors.example.yaml").read_text())
+    )
+    assert directory.ambassadors and any(not a.active for a in directory.ambassadors)

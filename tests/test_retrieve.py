@@ -1,0 +1,117 @@
+"""Hybrid retrieval: filters, multilingual dense search, BM25 on names, fusion and boosts."""
+
+import itertools
+
+import pytest
+
+from bot.knowledge.retrieve import Boosts, Filters
+
+
+def ids(passages):
+    return [p.source_id for p in passages]
+
+
+def test_relevant_passage_first(kb):
+    hits = kb.search("waste heat from a foundry to warm a greenhouse", k=3)
+    assert hits[0].source_id == "industrial-symbiosis-basics"
+    assert hits[0].section == "Waste heat and water"
+    assert hits[0].text.startswith("Industrial symbiosis between neighbouring firms > Waste heat")
+
+
+def test_french_question_finds_english_passage(kb):
+    hits = kb.search("Comment concevoir un meuble démontable et réparable ?", k=2)
+    assert hits[0].source_id == "eco-design-basics"
+
+
+def test_country_filter_keeps_national_eu_and_general_content(kb):
+    hits = kb.search("funding for packaging and eco-design", k=10, filters=Filters(country="FR"))
+    found = set(ids(hits))
+    assert "dk-test-packaging-voucher" not in found
+    assert {"fr-test-ecodesign-grant", "eu-test-loan-guarantee"} <= found
+
+
+def test_kind_and_instrument_filters(kb):
+    hits = kb.search(
+        "money for my company", k=10, filters=Filters(kinds=["funding"], instruments=["voucher"])
+    )
+    assert ids(hits) == ["dk-test-packaging-voucher"]
+    assert hits[0].instruments == ["voucher"] and hits[0].countries == ["DK"]
+
+
+def test_exact_name_found_by_bm25(kb):
+    hits = kb.search("Test Agency Denmark", k=3)
+    assert hits[0].source_id == "dk-test-packaging-voucher"
+    assert hits[0].bm25_rank == 1
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(country="DK"),
+        Filters(kinds=["module"]),
+        Filters(instruments=["loan", "grant"]),
+        Filters(topics=["eco-design"], country="FR"),
+        Filters(source_ids=["eu-test-loan-guarantee"]),
+    ],
+)
+def test_python_filter_agrees_with_chroma_filter(kb, filters):
+    """BM25 filters in Python; dense filters in Chroma: both must select the same chunks."""
+    in_chroma = set(kb.index.collection.get(where=filters.to_where(), include=[])["ids"])
+    in_python = {cid for cid, meta in kb.index.existing().items() if filters.matches(meta)}
+    assert in_chroma == in_python and in_chroma
+
+
+def test_fusion_rewards_agreement_between_rankers(kb):
+    r = kb.retriever
+    a, b, c = r.ids[:3]
+    fused = r.fuse(dense=[(a, 0.9), (b, 0.8), (c, 0.7)], sparse=[c, b], k=3, max_per_source=9)
+    # b is second in both lists, c is third and first: both beat a, which only one ranker found.
+    assert [p.chunk_id for p in fused] == [c, b, a] or [p.chunk_id for p in fused] == [b, c, a]
+    assert fused[-1].chunk_id == a and fused[-1].bm25_rank is None and fused[-1].dense_rank == 1
+
+
+def test_max_per_source_diversifies(kb):
+    r = kb.retriever
+    by_source = itertools.groupby(
+        sorted(zip(r.ids, r.metas, strict=True), key=lambda x: x[1]["source_id"]),
+        key=lambda x: x[1]["source_id"],
+    )
+    many = next(list(g) for _, g in by_source)
+    dense = [(cid, 0.5) for cid, _ in many] + [(r.ids[-1], 0.1)]
+    fused = r.fuse(dense=dense, sparse=[], k=10, max_per_source=1)
+    assert len({p.source_id for p in fused}) == len(fused)
+
+
+def test_profile_boost_moves_own_country_up_without_hiding_others(kb):
+    query = "grant or voucher for redesigning packaging"
+    plain = ids(kb.search(query, k=5, filters=Filters(kinds=["funding"])))
+    boosted = ids(
+        kb.search(
+            query,
+            k=5,
+            filters=Filters(kinds=["funding"]),
+            boosts=Boosts(country="DK", sector="packaging"),
+        )
+    )
+    assert boosted[0] == "dk-test-packaging-voucher"
+    assert set(boosted) == set(plain)
+
+
+def test_chroma_ann_path_agrees_with_exact_search(kb):
+    """Above `exact_max` chunks, Chroma's filtered ANN search takes over; results must match."""
+    from bot.knowledge.retrieve import HybridRetriever
+
+    ann = HybridRetriever(kb.index, exact_max=0)
+    assert ann.vectors is None and kb.retriever.vectors is not None
+    for filters in [
+        Filters(),
+        Filters(country="DK"),
+        Filters(kinds=["funding"], instruments=["grant"]),
+    ]:
+        query = "eco-design support for small firms"
+        exact = kb.retriever.search(query, k=4, filters=filters)
+        approx = ann.search(query, k=4, filters=filters)
+        assert ids(exact) == ids(approx)
+        assert [round(p.dense_similarity, 3) for p in exact] == [
+            round(p.dense_similarity, 3) for p in approx
+        ]

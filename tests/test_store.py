@@ -1,0 +1,57 @@
+"""The store on SQLite and on PostgreSQL: profiles, conversations, messages, erasure."""
+
+import pytest
+
+
+async def test_user_profile_roundtrip(store):
+    user = await store.get_or_create_user(telegram_id=4242, language="fr")
+    again = await store.get_or_create_user(telegram_id=4242)
+    assert again.id == user.id and again.language == "fr"
+    updated = await store.update_profile(
+        user.id, country="FR", sector="textiles", company_size="small"
+    )
+    assert updated.profile.model_dump() == {
+        "language": "fr",
+        "country": "FR",
+        "sector": "textiles",
+        "company_size": "small",
+    }
+    with pytest.raises(ValueError):
+        await store.update_profile(user.id, telegram_id=1)
+
+
+async def test_large_telegram_ids_fit(store):
+    user = await store.get_or_create_user(telegram_id=7_999_999_999)
+    assert (await store.get_user(user.id)).telegram_id == 7_999_999_999
+
+
+async def test_conversation_keeps_messages_in_order(store):
+    user = await store.get_or_create_user(telegram_id=1)
+    conv = await store.current_conversation(user.id)
+    assert await store.current_conversation(user.id) == conv
+    for i in range(12):
+        await store.add_message(conv, "user" if i % 2 == 0 else "assistant", f"m{i}", {"i": i})
+    recent = await store.recent_messages(conv, limit=4)
+    assert [m.text for m in recent] == ["m8", "m9", "m10", "m11"]
+    assert recent[-1].meta == {"i": 11} and recent[-1].role == "assistant"
+
+
+async def test_long_and_unusual_text_is_kept_exactly(store):
+    user = await store.get_or_create_user(telegram_id=2)
+    conv = await store.current_conversation(user.id)
+    text = "<b>ünïcödé</b> 🚀 ' \" \\ </i>" * 1000
+    await store.add_message(conv, "user", text)
+    await store.add_message(conv, "user", "nul\x00byte")
+    stored = await store.recent_messages(conv)
+    assert stored[0].text == text
+    assert stored[1].text == "nul\ufffdbyte"  # PostgreSQL cannot store NUL; same on SQLite
+
+
+async def test_delete_user_erases_conversations(store):
+    user = await store.get_or_create_user(telegram_id=3)
+    conv = await store.current_conversation(user.id)
+    await store.add_message(conv, "user", "private")
+    assert await store.delete_user(user.id)
+    assert await store.get_user(user.id) is None
+    assert await store.recent_messages(conv) == []
+    assert not await store.delete_user(user.id)
