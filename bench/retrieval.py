@@ -85,9 +85,7 @@ def embedding_cost() -> None:
 
 
 def ingest_throughput(tmp: Path) -> None:
-    settings = Settings(
-        _env_file=None, data_dir=tmp / "ingest", knowledge_dir=REPO_ROOT / "knowledge"
-    )
+    settings = Settings(_env_file=None, data_dir=tmp / "ingest", knowledge_dir=REPO_ROOT / "knowledge")
     kb = KnowledgeBase.open(settings)
     t = time.perf_counter()
     report = kb.sync()
@@ -133,9 +131,7 @@ def synthetic_index(tmp: Path, size: int, vocab: list[str]) -> HybridRetriever:
     return HybridRetriever(index)
 
 
-def query_latency(
-    retriever: HybridRetriever, queries: list[str], filters: Filters | None
-) -> list[float]:
+def query_latency(retriever: HybridRetriever, queries: list[str], filters: Filters | None) -> list[float]:
     vec = RandomVectors().embed_query("fixed")
     times = []
     for q in queries:
@@ -151,9 +147,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument(
-        "--skip-ingest", action="store_true", help="skip the real-embedding ingest run"
-    )
+    parser.add_argument("--skip-ingest", action="store_true", help="skip the real-embedding ingest run")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="advisor-bench-"))

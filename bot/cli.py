@@ -69,9 +69,7 @@ def run_ingest(kb, paths: list[Path] | None, quiet: bool = False) -> IngestRepor
                 on_total=lambda total: bar.update(task, total=total, visible=total > 0),
             )
     except ContentInvalid as exc:
-        err.print(
-            f"[bold red]Ingestion stopped: {len(exc.errors)} problem(s); nothing was written.[/]"
-        )
+        err.print(f"[bold red]Ingestion stopped: {len(exc.errors)} problem(s); nothing was written.[/]")
         for problem in exc.errors:
             err.print(f"  {problem}", highlight=False, markup=False)
         raise typer.Exit(2) from None
@@ -111,9 +109,7 @@ def ingest(
         list[Path] | None,
         typer.Argument(help="Folders or files to index (default: the shipped knowledge/)."),
     ] = None,
-    rebuild: Annotated[
-        bool, typer.Option(help="Drop the index and embed everything again.")
-    ] = False,
+    rebuild: Annotated[bool, typer.Option(help="Drop the index and embed everything again.")] = False,
 ) -> None:
     """Validate and index knowledge content; only new or changed chunks are embedded."""
     for path in paths or []:
@@ -150,9 +146,7 @@ def search(
     if not query.strip():
         fail("the query is empty")
     try:
-        filters = Filters(
-            country=country, kinds=kind or [], instruments=instrument or [], topics=topic or []
-        )
+        filters = Filters(country=country, kinds=kind or [], instruments=instrument or [], topics=topic or [])
     except ValueError as exc:
         fail(f"invalid filter: {exc}")
     kb = open_knowledge()
@@ -174,10 +168,195 @@ def search(
         if p.url:
             src += f"\n[link={p.url}]{p.url}[/link]"
         snippet = p.passage if len(p.passage) < 400 else p.passage[:400] + "…"
-        table.add_row(
-            str(i), f"{p.score:.3f}", src, (p.section + "\n" if p.section else "") + snippet
-        )
+        table.add_row(str(i), f"{p.score:.3f}", src, (p.section + "\n" if p.section else "") + snippet)
     console.print(table)
+
+
+def build_advisor(kb):
+    from bot.advisor.pipeline import Advisor
+
+    return Advisor(get_settings(), kb)
+
+
+def print_reply(reply, show_passages: bool = False) -> None:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    console.print(Panel(Text(reply.answer), title=f"advisor · {reply.mode}", title_align="left"))
+    for c in reply.citations:
+        line = Text(f"[{c.number}] ", style="bold")
+        line.append(c.title)
+        if c.url:
+            line.append(f"  {c.url}", style="cyan")
+        console.print(line)
+        if show_passages:
+            console.print(Text(c.passage, style="dim"))
+    decision = f"triage: {reply.triage.value}"
+    if reply.escalation:
+        decision += (
+            f" → hand over to an ambassador ({reply.escalation.reason.value}: {reply.escalation.detail})"
+        )
+    console.print(
+        Text(
+            f"{decision} · language: {reply.language} · confidence: {reply.confidence:.2f}",
+            style="dim",
+        )
+    )
+
+
+def profile_from(country, lang, sector, size):
+    from bot.store.schemas import Profile
+
+    return Profile(
+        country=country.upper() if country else None,
+        language=lang,
+        sector=sector,
+        company_size=size,
+    )
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in any language.")],
+    country: Annotated[str | None, typer.Option(help="Your country (ISO code, e.g. DK).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Answer language (default: detected).")] = None,
+    sector: Annotated[str | None, typer.Option(help="Your sector, e.g. textiles.")] = None,
+    size: Annotated[str | None, typer.Option(help="micro, small, medium or large.")] = None,
+    passages: Annotated[bool, typer.Option(help="Also print the cited passages.")] = False,
+) -> None:
+    """Ask one question and print the answer, its sources and the triage decision."""
+    from bot.advisor.models import AdvisorRequest
+
+    kb = open_knowledge()
+    ensure_index(kb)
+    advisor = build_advisor(kb)
+    request = AdvisorRequest(message=question, profile=profile_from(country, lang, sector, size))
+    print_reply(asyncio.run(advisor.answer(request)), show_passages=passages)
+
+
+CHAT_HELP = """Type your question and press Enter. Commands:
+  /profile country=FR sector=textiles size=small lang=fr   tell the advisor about your company
+  /sources    show the passages behind the last answer
+  /new        start a new conversation
+  /quit       leave (or Ctrl-D)"""
+
+
+@app.command()
+def chat() -> None:
+    """Talk to the advisor in your terminal: the same advisor the Telegram bot uses."""
+    kb = open_knowledge()
+    ensure_index(kb)
+    advisor = build_advisor(kb)
+    asyncio.run(chat_loop(advisor))
+
+
+async def chat_loop(advisor) -> None:
+    from rich.text import Text
+
+    from bot.advisor.models import AdvisorRequest, Turn
+    from bot.advisor.pipeline import Final, Token
+    from bot.store import Store
+
+    settings = get_settings()
+    store = await Store.open(settings.database_url)
+    user = await store.get_or_create_user()
+    conversation = await store.current_conversation(user.id, channel="cli")
+    mode = "a language model" if advisor.generator else "offline extractive answers (no language model)"
+    console.print(f"[bold green]circular-advisor[/] · {kb_size(advisor)} · {mode}")
+    console.print("I'm an automated advisor; type /human any time to ask for a person.\n" + CHAT_HELP)
+    await asyncio.to_thread(advisor.warm_up)
+    history: list[Turn] = []
+    profile = profile_from(None, None, None, None)
+    last = None
+    try:
+        while True:
+            try:
+                message = (await asyncio.to_thread(console.input, "[bold]you>[/] ")).strip()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if not message:
+                continue
+            if message in ("/quit", "/exit"):
+                break
+            if message == "/help":
+                console.print(CHAT_HELP)
+                continue
+            if message == "/new":
+                history, last = [], None
+                conversation = await store.current_conversation(user.id, channel="cli")
+                console.print("New conversation.")
+                continue
+            if message == "/sources":
+                if last is None or not last.citations:
+                    console.print("No sources yet.")
+                for c in last.citations if last else []:
+                    console.print(Text(f"[{c.number}] {c.title}\n", style="bold") + Text(c.passage))
+                continue
+            if message.startswith("/profile"):
+                try:
+                    profile = parse_profile(message, profile)
+                except ValueError as exc:
+                    console.print(f"[red]{exc}[/]")
+                    continue
+                console.print(f"Profile: {profile.model_dump(exclude_none=True)}")
+                continue
+            if message == "/human":
+                message = "I would like to talk to a human ambassador."
+            request = AdvisorRequest(message=message, history=history, profile=profile)
+            await store.add_message(conversation, "user", message)
+            streamed = False
+            async for event in advisor.stream(request):
+                if isinstance(event, Token):
+                    streamed = True
+                    console.print(event.text, end="", markup=False, highlight=False)
+                elif isinstance(event, Final):
+                    last = event.reply
+            if streamed:
+                console.print()
+            print_reply(last)
+            await store.add_message(
+                conversation,
+                "assistant",
+                last.answer,
+                {"mode": last.mode, "triage": last.triage.value},
+            )
+            history += [Turn(role="user", text=message), Turn(role="assistant", text=last.answer)]
+    finally:
+        await store.close()
+        console.print("Goodbye.")
+
+
+def kb_size(advisor) -> str:
+    return f"{advisor.kb.index.count()} passages indexed"
+
+
+PROFILE_KEYS = {
+    "country": "country",
+    "sector": "sector",
+    "size": "company_size",
+    "lang": "language",
+}
+
+
+def parse_profile(command: str, current):
+    changes = {}
+    for pair in command.split()[1:]:
+        key, _, value = pair.partition("=")
+        if key not in PROFILE_KEYS or not value:
+            raise ValueError(f"unknown setting {pair!r}; use country=, sector=, size=, lang=")
+        changes[PROFILE_KEYS[key]] = value.upper() if key == "country" else value.lower()
+    return current.model_copy(update=changes)
+
+
+def _register_eval() -> None:
+    try:
+        from bot.evals.cli import eval_command
+    except ImportError:  # the evaluation harness is optional in a minimal install
+        return
+    app.command("eval")(eval_command)
+
+
+_register_eval()
 
 
 @db_app.command("upgrade")

@@ -16,9 +16,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
-PG_ADMIN_DSN = os.environ.get(
-    "ADVISOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_DSN = os.environ.get("ADVISOR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def make_settings(tmp_path: Path, **overrides):

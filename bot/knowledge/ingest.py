@@ -35,9 +35,7 @@ class IngestReport(BaseModel):
         return bool(sum(self.embedded.values()) or self.deleted)
 
 
-def plan(
-    docs: Sequence[SourceDocument], roots: dict[str, str]
-) -> list[tuple[SourceDocument, Chunk, dict]]:
+def plan(docs: Sequence[SourceDocument], roots: dict[str, str]) -> list[tuple[SourceDocument, Chunk, dict]]:
     items = []
     for doc in docs:
         root = roots[doc.path]
@@ -64,9 +62,7 @@ def ingest(
     existing = index.existing()
     wanted = {chunk.id for _, chunk, _ in items}
     scope = {str(p) for p in paths}
-    stale = [
-        cid for cid, meta in existing.items() if meta.get("root") in scope and cid not in wanted
-    ]
+    stale = [cid for cid, meta in existing.items() if meta.get("root") in scope and cid not in wanted]
     todo = [item for item in items if item[1].id not in existing]
 
     report = IngestReport()

@@ -270,9 +270,7 @@ def load_document(path: Path, rel: str, doc_id: str | None = None) -> SourceDocu
             if reader.metadata and reader.metadata.title:
                 title = str(reader.metadata.title)
         except (PdfReadError, OSError, ValueError) as exc:
-            raise ContentInvalid(
-                [ContentError(path=rel, message=f"unreadable PDF: {exc}")]
-            ) from None
+            raise ContentInvalid([ContentError(path=rel, message=f"unreadable PDF: {exc}")]) from None
     elif suffix in {".html", ".htm"}:
         from bs4 import BeautifulSoup
 
@@ -347,9 +345,7 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
         if suffix in DOCUMENT_SUFFIXES:
             return [load_document(file, display, "doc-" + _slug(str(Path(rel).with_suffix(""))))]
     except UnicodeDecodeError as exc:
-        raise ContentInvalid(
-            [ContentError(path=display, message=f"not UTF-8 text: {exc}")]
-        ) from None
+        raise ContentInvalid([ContentError(path=display, message=f"not UTF-8 text: {exc}")]) from None
     return []
 
 

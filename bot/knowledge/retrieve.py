@@ -60,9 +60,7 @@ class Filters(BaseModel):
                 return False
         if self.kinds and meta.get("kind") not in self.kinds:
             return False
-        if self.instruments and not any(
-            meta.get(FLAGS["instruments"] + i) for i in self.instruments
-        ):
+        if self.instruments and not any(meta.get(FLAGS["instruments"] + i) for i in self.instruments):
             return False
         if self.topics and not any(meta.get(FLAGS["topics"] + t) for t in self.topics):
             return False

@@ -258,11 +258,7 @@ class FundingScheme(Strict):
     def _consistent_amounts(self) -> FundingScheme:
         if (self.amount_min is not None or self.amount_max is not None) and not self.currency:
             raise ValueError("amount_min/amount_max need a currency")
-        if (
-            self.amount_min is not None
-            and self.amount_max is not None
-            and self.amount_min > self.amount_max
-        ):
+        if self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max:
             raise ValueError("amount_min is larger than amount_max")
         return self
 

@@ -86,9 +86,7 @@ class Store:
             if last is not None and last.tzinfo is None:  # SQLite drops the zone
                 last = last.replace(tzinfo=dt.UTC)
             if conv is None or now - last > CONVERSATION_IDLE:
-                conv = Conversation(
-                    user_id=user_id, channel=channel, started_at=now, last_message_at=now
-                )
+                conv = Conversation(user_id=user_id, channel=channel, started_at=now, last_message_at=now)
                 s.add(conv)
                 await s.flush()
             return conv.id

@@ -1,0 +1,71 @@
+"""The advisor's typed boundary: what goes in, what comes out."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bot.store.schemas import Profile
+
+
+class Triage(StrEnum):
+    answer = "answer"  # the advisor answers from the knowledge base
+    escalate = "escalate"  # a human ambassador should take over
+    out_of_scope = "out_of_scope"  # polite scope message, no escalation
+    refuse = "refuse"  # prompt injection / abuse: refused, nothing leaked
+
+
+class EscalationReason(StrEnum):
+    human_requested = "human_requested"
+    low_confidence = "low_confidence"
+    needs_judgement = "needs_judgement"
+    negative_feedback = "negative_feedback"
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant", "ambassador"]
+    text: str
+
+
+class AdvisorRequest(BaseModel):
+    message: str
+    history: list[Turn] = Field(default_factory=list)
+    profile: Profile = Field(default_factory=Profile)
+    assessment_summary: str | None = None  # self-assessment result, if the user took it
+    negative_feedback: int = 0  # 👎 given in this conversation so far
+
+
+class Citation(BaseModel):
+    number: int  # as cited inline: [1], [2], ...
+    source_id: str
+    title: str
+    kind: str
+    url: str | None = None
+    passage: str
+    provider: str | None = None
+    last_verified: str | None = None
+
+
+class Escalation(BaseModel):
+    reason: EscalationReason
+    detail: str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class AdvisorReply(BaseModel):
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    language: str
+    confidence: float = Field(ge=0, le=1)
+    triage: Triage
+    escalation: Escalation | None = None
+    mode: Literal["generated", "extractive", "fallback", "scope", "refusal", "handover"]
+    standalone_question: str
+    retrieved: list[str] = Field(default_factory=list)  # source ids, best first
+    usage: Usage = Field(default_factory=Usage)

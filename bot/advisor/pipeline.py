@@ -1,0 +1,356 @@
+"""The answer pipeline: condense ► detect language ► triage ► retrieve ► answer ► cite.
+
+Built on LangChain runnables: the generated answer is `RunnableLambda(generate)` with the
+extractive answer as its fallback (`with_fallbacks`), so a dead, slow or confused endpoint
+degrades to quoted sentences with the same citations instead of an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from langchain_core.runnables import RunnableLambda
+
+from bot.advisor.extractive import cite, extractive_answer, funding_block
+from bot.advisor.generate import GarbageOutput, Generator
+from bot.advisor.language import NAMES, detect_language
+from bot.advisor.models import (
+    AdvisorReply,
+    AdvisorRequest,
+    Citation,
+    EscalationReason,
+    Triage,
+    Usage,
+)
+from bot.advisor.replies import Replies
+from bot.advisor.triage import Decision, Triager
+from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.retrieve import Boosts, Filters, Passage
+
+MAX_QUESTION_CHARS = 2000  # longer messages are cut for retrieval and the prompt, kept in full in the store
+HISTORY_TURNS = 6
+CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
+FOLLOW_UP_WORDS = 12
+
+
+@dataclass
+class Prepared:
+    request: AdvisorRequest
+    language: str
+    question: str  # standalone
+    passages: list[Passage] = field(default_factory=list)
+    decision: Decision | None = None
+    best_similarity: float | None = None
+    final: AdvisorReply | None = None  # set when no answer needs to be written
+
+    @property
+    def confidence(self) -> float:
+        return Triager.confidence(self.best_similarity)
+
+
+@dataclass
+class Token:
+    text: str
+
+
+@dataclass
+class Final:
+    reply: AdvisorReply
+
+
+class Advisor:
+    def __init__(self, settings: Settings, kb: KnowledgeBase, generator: Generator | None = None):
+        self.settings = settings
+        self.kb = kb
+        self.replies = Replies(settings.prompts_dir)
+        self.triager = Triager(kb.index.embeddings, cache_dir=settings.data_dir / "cache")
+        if generator is None and settings.llm_configured:
+            generator = Generator(settings)
+        self.generator = generator
+        self._leak_shingles = _shingles(generator.system_text) if generator else set()
+        self.answer_runnable = RunnableLambda(self._generate).with_fallbacks(
+            [RunnableLambda(self._fallback)], exceptions_to_handle=(Exception,)
+        )
+
+    def warm_up(self) -> None:
+        """Load models now rather than on the first user's question."""
+        _ = self.kb.retriever
+        detect_language("warm up the language model", "en")
+        self.triager.off_topic_margin(self.kb.index.embeddings.embed_query("circular economy"))
+
+    # --- public API -------------------------------------------------------------------------
+    async def answer(self, request: AdvisorRequest) -> AdvisorReply:
+        prepared = await self.prepare(request)
+        if prepared.final is not None:
+            return prepared.final
+        if self.generator is None:
+            return self._extractive(prepared, "extractive")
+        return await self.answer_runnable.ainvoke(prepared)
+
+    async def stream(self, request: AdvisorRequest) -> AsyncIterator[Token | Final]:
+        """Tokens while a model writes, then the final reply (which may replace the tokens)."""
+        prepared = await self.prepare(request)
+        if prepared.final is not None or self.generator is None:
+            yield Final(prepared.final or self._extractive(prepared, "extractive"))
+            return
+        parts: list[str] = []
+        usage = Usage()
+        try:
+            async with asyncio.timeout(self._deadline()):
+                async for item in self.generator.stream(self._variables(prepared)):
+                    if isinstance(item, Usage):
+                        usage = item
+                    else:
+                        parts.append(item)
+                        yield Token(item)
+            yield Final(self._finish("".join(parts), prepared, usage))
+        except Exception:
+            yield Final(self._fallback(prepared))
+
+    # --- steps ---------------------------------------------------------------------------------
+    async def prepare(self, request: AdvisorRequest) -> Prepared:
+        message = request.message.strip()
+        language = detect_language(message, request.profile.language or self._history_language(request))
+        prepared = Prepared(request=request, language=language, question=message[:MAX_QUESTION_CHARS])
+        if not re.search(r"\w", message):
+            prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "empty")
+            return prepared
+
+        decision = self.triager.pre_retrieval(message[:MAX_QUESTION_CHARS], request.negative_feedback)
+        if decision and decision.triage == Triage.refuse:
+            prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
+            return prepared
+        if decision and decision.escalation.reason in (
+            EscalationReason.human_requested,
+            EscalationReason.negative_feedback,
+        ):
+            key = (
+                "handover_requested"
+                if decision.escalation.reason == EscalationReason.human_requested
+                else "handover_feedback"
+            )
+            prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
+            return prepared
+
+        prepared.question = await self._condense(request, prepared.question)
+        vector = await asyncio.to_thread(self.kb.index.embeddings.embed_query, prepared.question)
+        if decision is None and not request.history and self.triager.is_off_topic(vector):
+            prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "out_of_scope")
+            return prepared
+
+        prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector)
+        sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
+        prepared.best_similarity = max(sims) if sims else None
+        prepared.decision = decision or self.triager.post_retrieval(prepared.best_similarity)
+        if prepared.decision and prepared.decision.escalation.reason == EscalationReason.low_confidence:
+            text = "\n\n".join(
+                [
+                    self.replies.get("no_answer", language),
+                    self.replies.get("offer_human", language),
+                ]
+            )
+            prepared.final = self._reply(prepared, text, [], "handover", prepared.decision)
+        return prepared
+
+    def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float]) -> list[Passage]:
+        profile = request.profile
+        mentioned = self.triager.mentioned_country(question)
+        if self.triager.is_funding_question(question):
+            filters = Filters(country=mentioned) if mentioned else Filters()
+            boosts = Boosts(
+                country=mentioned or profile.country,
+                sector=profile.sector,
+                company_size=profile.company_size,
+                kinds=["funding"],
+            )
+        else:
+            filters, boosts = Filters(), Boosts(sector=profile.sector, weight=0.1)
+        return self.kb.retriever.search(
+            question,
+            k=self.settings.retrieval_k,
+            filters=filters,
+            boosts=boosts,
+            candidates=self.settings.retrieval_candidates,
+            query_vector=vector,
+        )
+
+    async def _condense(self, request: AdvisorRequest, message: str) -> str:
+        previous = [t.text for t in request.history if t.role == "user"]
+        if not previous:
+            return message
+        if self.generator is not None:
+            try:
+                async with asyncio.timeout(self.settings.llm_timeout_s):
+                    out = await self.generator.condense(self._history_text(request), message)
+                if out and len(out) < 4 * len(message) + 500:
+                    return out[:MAX_QUESTION_CHARS]
+            except Exception:  # condensing is an optimisation: fall back to the heuristic
+                pass
+        # Offline: a short follow-up ("and loans?") is read together with the last question.
+        if len(message.split()) <= FOLLOW_UP_WORDS:
+            return f"{previous[-1][: MAX_QUESTION_CHARS // 2]} {message}"
+        return message
+
+    # --- answers ----------------------------------------------------------------------------------
+    def _variables(self, prepared: Prepared) -> dict[str, str]:
+        profile = prepared.request.profile
+        described = ", ".join(f"{k}: {v}" for k, v in profile.model_dump().items() if v and k != "language")
+        passages = "\n\n".join(_passage_block(i, p) for i, p in enumerate(prepared.passages, 1))
+        return {
+            "language_name": NAMES.get(prepared.language, "English"),
+            "profile": described or "unknown",
+            "assessment": (
+                f"Self-assessment: {prepared.request.assessment_summary}\n"
+                if prepared.request.assessment_summary
+                else ""
+            ),
+            "passages": passages or "(none)",
+            "history": self._history_text(prepared.request) or "(none)",
+            "question": prepared.request.message[:MAX_QUESTION_CHARS],
+        }
+
+    async def _generate(self, prepared: Prepared) -> AdvisorReply:
+        async with asyncio.timeout(self._deadline()):
+            text, usage = await self.generator.answer(self._variables(prepared))
+        return self._finish(text, prepared, usage)
+
+    def _fallback(self, prepared: Prepared) -> AdvisorReply:
+        return self._extractive(prepared, "fallback")
+
+    def _extractive(self, prepared: Prepared, mode: str) -> AdvisorReply:
+        header = "extractive_header" if mode == "extractive" else "fallback_header"
+        text, citations = extractive_answer(
+            prepared.question, prepared.passages, prepared.language, self.replies, header
+        )
+        return self._reply(
+            prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision
+        )
+
+    def _finish(self, raw: str, prepared: Prepared, usage: Usage) -> AdvisorReply:
+        text = raw.strip()
+        if len(re.findall(r"\w+", text)) < 2:
+            raise GarbageOutput(f"unusable model output: {raw[:80]!r}")
+        if self._leaks_prompt(text):
+            return self._fixed(prepared, Triage.refuse, "refusal", "refusal")
+        text, citations = map_citations(text, prepared.passages)
+        funding = funding_block(citations, prepared.language, self.replies)
+        if funding:
+            text = f"{text}\n\n{funding}"
+        reply = self._reply(
+            prepared,
+            self._judgement_prefix(prepared, text),
+            citations,
+            "generated",
+            prepared.decision,
+        )
+        reply.usage = usage
+        if not citations:
+            reply.confidence = min(reply.confidence, 0.4)
+        return reply
+
+    def _judgement_prefix(self, prepared: Prepared, text: str) -> str:
+        decision = prepared.decision
+        if (
+            decision
+            and decision.escalation
+            and decision.escalation.reason == EscalationReason.needs_judgement
+        ):
+            return f"{self.replies.get('handover_judgement', prepared.language)}\n\n{text}"
+        return text
+
+    def _reply(
+        self,
+        prepared: Prepared,
+        text: str,
+        citations: list[Citation],
+        mode: str,
+        decision: Decision | None,
+    ) -> AdvisorReply:
+        return AdvisorReply(
+            answer=text,
+            citations=citations,
+            language=prepared.language,
+            confidence=prepared.confidence,
+            triage=decision.triage if decision else Triage.answer,
+            escalation=decision.escalation if decision else None,
+            mode=mode,
+            standalone_question=prepared.question,
+            retrieved=[p.source_id for p in prepared.passages],
+        )
+
+    def _fixed(
+        self,
+        prepared: Prepared,
+        triage: Triage,
+        mode: str,
+        key: str,
+        decision: Decision | None = None,
+    ) -> AdvisorReply:
+        decision = decision or Decision(triage=triage)
+        reply = self._reply(prepared, self.replies.get(key, prepared.language), [], mode, decision)
+        reply.confidence = 1.0 if triage != Triage.escalate else reply.confidence
+        return reply
+
+    # --- helpers -------------------------------------------------------------------------------------
+    def _deadline(self) -> float:
+        return self.settings.llm_timeout_s * (self.settings.llm_max_retries + 1) + 5
+
+    def _leaks_prompt(self, text: str) -> bool:
+        return bool(self._leak_shingles & _shingles(text))
+
+    @staticmethod
+    def _history_text(request: AdvisorRequest) -> str:
+        turns = request.history[-HISTORY_TURNS:]
+        return "\n".join(f"{t.role}: {t.text[:800]}" for t in turns)
+
+    @staticmethod
+    def _history_language(request: AdvisorRequest) -> str | None:
+        for turn in reversed(request.history):
+            if turn.role == "user" and len(turn.text.split()) >= 3:
+                return detect_language(turn.text)
+        return None
+
+
+def _passage_block(number: int, p: Passage) -> str:
+    head = f"[{number}] {p.title}"
+    if p.section:
+        head += f" > {p.section}"
+    facts = []
+    if p.kind == "funding":
+        facts = [
+            f"provider: {p.provider or 'unknown'}",
+            f"official url: {p.url or 'unknown'}",
+            f"last verified: {p.last_verified or 'unknown'}",
+        ]
+    return "\n".join([head, *facts, p.passage])
+
+
+def map_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
+    """Keep citations that point at a retrieved passage, renumbered 1..n; drop the rest."""
+    order: dict[int, int] = {}
+
+    def renumber(match: re.Match) -> str:
+        kept = []
+        for raw in re.split(r"[,;]", match.group(1)):
+            n = int(raw.strip())
+            if 1 <= n <= len(passages):
+                order.setdefault(n, len(order) + 1)
+                kept.append(f"[{order[n]}]")
+        return "".join(kept)
+
+    text = CITATION.sub(renumber, text)
+    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
+    citations = [
+        cite(passages[original - 1], number)
+        for original, number in sorted(order.items(), key=lambda kv: kv[1])
+    ]
+    return text, citations
+
+
+def _shingles(text: str, n: int = 8) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + n]) for i in range(max(len(words) - n + 1, 0))}

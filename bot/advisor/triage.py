@@ -1,0 +1,132 @@
+"""Triage: answer, hand over to a human, decline as out of scope, or refuse.
+
+Cheap, explainable checks run first (regexes in many languages for a human request, prompt
+injection and questions that need individual judgement); then a nearest-neighbour check in
+embedding space tells off-topic questions from in-domain ones; after retrieval, a calibrated
+similarity threshold catches questions the knowledge base does not cover.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel
+
+from bot.advisor.models import Escalation, EscalationReason, Triage
+
+DATA = Path(__file__).with_name("data") / "triage.yaml"
+
+# Calibrated on evals/datasets (see evals/README.md): multilingual-e5 cosine similarities.
+LOW_CONFIDENCE_SIMILARITY = 0.80  # best passage below this: the knowledge base does not cover it
+CONFIDENT_SIMILARITY = 0.88  # at or above this: full confidence
+OUT_OF_SCOPE_MARGIN = 0.02  # off-topic exemplars must beat in-scope ones by this much
+NEGATIVE_FEEDBACK_LIMIT = 2
+
+
+class Decision(BaseModel):
+    triage: Triage
+    escalation: Escalation | None = None
+    rule: str = ""
+
+
+def _compile(patterns: list[str]) -> list[re.Pattern]:
+    return [re.compile(p, re.IGNORECASE | re.UNICODE) for p in patterns]
+
+
+class Triager:
+    def __init__(self, embeddings=None, cache_dir: Path | None = None, data: Path = DATA):
+        raw = yaml.safe_load(data.read_text(encoding="utf-8"))
+        self.human = _compile(raw["human_request"])
+        self.injection = _compile(raw["injection"])
+        self.judgement = _compile(raw["judgement"])
+        self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
+        self.countries = [
+            (code, re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE))
+            for code, names in raw["countries"].items()
+        ]
+        self._in_scope = raw["in_scope"]
+        self._out_of_scope = raw["out_of_scope"]
+        self.embeddings = embeddings
+        self.cache_dir = cache_dir
+
+    # --- before retrieval ---------------------------------------------------------------------
+    def pre_retrieval(self, message: str, negative_feedback: int = 0) -> Decision | None:
+        text = message.strip()
+        if any(p.search(text) for p in self.injection):
+            return Decision(triage=Triage.refuse, rule="injection")
+        if any(p.search(text) for p in self.human):
+            return _escalate(EscalationReason.human_requested, "the user asked for a person")
+        if negative_feedback >= NEGATIVE_FEEDBACK_LIMIT:
+            return _escalate(
+                EscalationReason.negative_feedback,
+                f"{negative_feedback} negative ratings in this conversation",
+            )
+        if any(p.search(text) for p in self.judgement):
+            return _escalate(
+                EscalationReason.needs_judgement,
+                "the question needs individual judgement (eligibility, legal or confidential matters)",
+            )
+        return None
+
+    @cached_property
+    def _exemplars(self) -> tuple[np.ndarray, np.ndarray]:
+        texts = self._in_scope + self._out_of_scope
+        digest = hashlib.sha256(("\n".join(texts) + self.embeddings.model_name).encode()).hexdigest()[:12]
+        cache = self.cache_dir / f"triage-exemplars-{digest}.npy" if self.cache_dir else None
+        if cache and cache.exists():
+            vectors = np.load(cache)
+        else:
+            vectors = np.asarray(self.embeddings.embed_queries(texts), dtype=np.float32)
+            if cache:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                np.save(cache, vectors)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        n = len(self._in_scope)
+        return vectors[:n], vectors[n:]
+
+    def off_topic_margin(self, query_vector: list[float]) -> float:
+        """How much closer the message is to off-topic exemplars than to in-scope ones."""
+        inside, outside = self._exemplars
+        q = np.asarray(query_vector, dtype=np.float32)
+        q /= np.linalg.norm(q) or 1.0
+        return float((outside @ q).max() - (inside @ q).max())
+
+    def is_off_topic(self, query_vector: list[float]) -> bool:
+        return self.off_topic_margin(query_vector) > OUT_OF_SCOPE_MARGIN
+
+    # --- signals for retrieval ----------------------------------------------------------------
+    def is_funding_question(self, text: str) -> bool:
+        return bool(self.funding.search(text))
+
+    def mentioned_country(self, text: str) -> str | None:
+        for code, pattern in self.countries:
+            if pattern.search(text):
+                return code
+        return None
+
+    # --- after retrieval -------------------------------------------------------------------------
+    @staticmethod
+    def confidence(best_similarity: float | None) -> float:
+        if best_similarity is None:
+            return 0.0
+        span = CONFIDENT_SIMILARITY - LOW_CONFIDENCE_SIMILARITY
+        return float(np.clip(0.5 + 0.5 * (best_similarity - LOW_CONFIDENCE_SIMILARITY) / span, 0, 1))
+
+    @staticmethod
+    def post_retrieval(best_similarity: float | None) -> Decision | None:
+        if best_similarity is None or best_similarity < LOW_CONFIDENCE_SIMILARITY:
+            return _escalate(
+                EscalationReason.low_confidence,
+                f"no passage in the knowledge base matches well (best similarity "
+                f"{best_similarity or 0:.2f} < {LOW_CONFIDENCE_SIMILARITY})",
+            )
+        return None
+
+
+def _escalate(reason: EscalationReason, detail: str) -> Decision:
+    return Decision(triage=Triage.escalate, escalation=Escalation(reason=reason, detail=detail), rule=reason)
