@@ -33,6 +33,13 @@ def make_settings(tmp_path: Path, **overrides):
     return Settings(_env_file=None, **values)
 
 
+def updated(settings, **overrides):
+    """A validated copy of settings (model_copy would skip validation)."""
+    from bot.config import Settings
+
+    return Settings(_env_file=None, **{**settings.model_dump(), **overrides})
+
+
 @pytest.fixture
 def small_kb(tmp_path: Path) -> Path:
     """A copy of the small fixture corpus that a test may edit."""

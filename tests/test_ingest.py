@@ -7,6 +7,7 @@ import pytest
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.index import EmbeddingModelMismatch
 from bot.knowledge.loaders import ContentInvalid
+from tests.conftest import updated
 
 
 def test_first_ingest_embeds_everything_then_nothing(settings):
@@ -70,7 +71,7 @@ def test_extra_folder_is_added_without_touching_shipped_content(kb, tmp_path):
 
 
 def test_querying_with_another_embedding_model_is_refused(kb, settings):
-    other = settings.model_copy(update={"embedding_backend": "openai", "embedding_model": "other"})
+    other = updated(settings, embedding_backend="openai", embedding_model="other")
     with pytest.raises(EmbeddingModelMismatch, match="advisor ingest --rebuild"):
         KnowledgeBase.open(other)
     rebuilt = KnowledgeBase.open(settings, rebuild=True)

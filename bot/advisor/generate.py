@@ -75,7 +75,7 @@ class Generator:
         return AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT),
             stop=stop_after_attempt(self.settings.llm_max_retries + 1),
-            wait=wait_exponential_jitter(initial=0.2, max=2),
+            wait=wait_exponential_jitter(multiplier=0.2, max=2),
             reraise=True,
         )
 

@@ -145,7 +145,9 @@ class Advisor:
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
-        prepared.decision = decision or self.triager.post_retrieval(prepared.best_similarity)
+        prepared.decision = decision or self.triager.post_retrieval(
+            prepared.question, prepared.passages, self.kb.retriever.countries_with_schemes
+        )
         if prepared.decision and prepared.decision.escalation.reason == EscalationReason.low_confidence:
             text = "\n\n".join(
                 [

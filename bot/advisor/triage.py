@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel
 
 from bot.advisor.models import Escalation, EscalationReason, Triage
+from bot.knowledge.retrieve import Passage
 
 DATA = Path(__file__).with_name("data") / "triage.yaml"
 
@@ -26,6 +27,7 @@ LOW_CONFIDENCE_SIMILARITY = 0.80  # best passage below this: the knowledge base 
 CONFIDENT_SIMILARITY = 0.88  # at or above this: full confidence
 OUT_OF_SCOPE_MARGIN = 0.02  # off-topic exemplars must beat in-scope ones by this much
 NEGATIVE_FEEDBACK_LIMIT = 2
+YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-9]\d)\b")
 
 
 class Decision(BaseModel):
@@ -45,6 +47,7 @@ class Triager:
         self.injection = _compile(raw["injection"])
         self.judgement = _compile(raw["judgement"])
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
+        self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.countries = [
             (code, re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE))
             for code, names in raw["countries"].items()
@@ -117,13 +120,33 @@ class Triager:
         span = CONFIDENT_SIMILARITY - LOW_CONFIDENCE_SIMILARITY
         return float(np.clip(0.5 + 0.5 * (best_similarity - LOW_CONFIDENCE_SIMILARITY) / span, 0, 1))
 
-    @staticmethod
-    def post_retrieval(best_similarity: float | None) -> Decision | None:
-        if best_similarity is None or best_similarity < LOW_CONFIDENCE_SIMILARITY:
+    def post_retrieval(
+        self,
+        question: str,
+        passages: list[Passage],
+        covered_countries: set[str],
+    ) -> Decision | None:
+        """Does the knowledge base cover this question? Explainable checks, strongest first."""
+        sims = [p.dense_similarity for p in passages if p.dense_similarity is not None]
+        best = max(sims) if sims else None
+        if best is None or best < LOW_CONFIDENCE_SIMILARITY:
             return _escalate(
                 EscalationReason.low_confidence,
-                f"no passage in the knowledge base matches well (best similarity "
-                f"{best_similarity or 0:.2f} < {LOW_CONFIDENCE_SIMILARITY})",
+                f"no passage matches well (best similarity {best or 0:.2f} < {LOW_CONFIDENCE_SIMILARITY})",
+            )
+        country = self.mentioned_country(question)
+        national = self.is_funding_question(question) or self.national.search(question)
+        if country and country not in covered_countries and national:
+            return _escalate(
+                EscalationReason.low_confidence,
+                f"the knowledge base has no national schemes for {country}",
+            )
+        found = " ".join(p.text for p in passages)
+        missing = [y for y in YEAR.findall(question) if y not in found]
+        if missing:
+            return _escalate(
+                EscalationReason.low_confidence,
+                f"the retrieved passages say nothing about {', '.join(missing)}",
             )
         return None
 

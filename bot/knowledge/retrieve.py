@@ -180,6 +180,9 @@ class HybridRetriever:
             self.position = {cid: i for i, cid in enumerate(ids)}
             self.bm25 = bm25
             self._masks: dict[str, np.ndarray] = {}
+            self.countries_with_schemes = {
+                c for m in metas if m.get("kind") == "funding" for c in split_list(m, "countries")
+            } - {"EU"}
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask of the chunks `filters` keeps (None = all); cached per distinct filter."""

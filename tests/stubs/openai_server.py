@@ -35,6 +35,7 @@ class OpenAIStub:
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     _runner: web.AppRunner | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> OpenAIStub:
         app = web.Application()
@@ -49,6 +50,7 @@ class OpenAIStub:
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner:
             await self._runner.cleanup()
 
@@ -67,7 +69,8 @@ class OpenAIStub:
         if self.mode == "error500":
             return web.json_response({"error": {"message": "upstream exploded"}}, status=500)
         if self.mode == "hang":
-            await asyncio.sleep(3600)
+            await self._stopping.wait()
+            return web.json_response({"error": {"message": "shutting down"}}, status=503)
         if self.mode == "malformed":
             return web.Response(text='{"id": "x", "choices": [ {"mess', content_type="application/json")
         text = "\x00\x00" if self.mode == "garbage" else self.reply(body["messages"])
@@ -112,7 +115,12 @@ class OpenAIStub:
             for i, text in enumerate(inputs)
         ]
         return web.json_response(
-            {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model"),
+                "usage": {"prompt_tokens": 1, "total_tokens": 1},
+            }
         )
 
 

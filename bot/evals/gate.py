@@ -1,0 +1,126 @@
+"""The quality gate: headline minimums (evals/thresholds.yaml) and no regression vs the baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.evals.metrics import Pricing
+from bot.evals.report import LOWER_IS_BETTER, Metrics, Report
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = 5
+    tolerance: float = 0.02  # how much a metric may worsen vs the baseline
+    minimums: dict[str, float] = Field(default_factory=dict)
+    maximums: dict[str, float] = Field(default_factory=dict)
+    regression: list[str] = Field(default_factory=list)  # compared with the baseline
+    pricing: Pricing = Field(default_factory=Pricing)
+
+    @classmethod
+    def load(cls, path: Path) -> Thresholds:
+        thresholds = cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        unknown = [
+            name
+            for name in [*thresholds.minimums, *thresholds.maximums, *thresholds.regression]
+            if name not in Metrics.model_fields
+        ]
+        if unknown:
+            raise ValueError(f"{path}: unknown metric(s): {', '.join(unknown)}")
+        return thresholds
+
+
+class Check(BaseModel):
+    metric: str
+    kind: str  # minimum, maximum, regression
+    value: float | None
+    limit: float
+    ok: bool
+
+    def describe(self) -> str:
+        value = "n/a" if self.value is None else f"{self.value:.3f}"
+        sign = {"minimum": ">=", "maximum": "<="}.get(self.kind, "within tolerance of")
+        status = "ok" if self.ok else "FAIL"
+        return f"{status:4} {self.metric} = {value} ({sign} {self.limit:.3f}, {self.kind})"
+
+
+class Flip(BaseModel):
+    id: str
+    question: str
+    failures: list[str] = Field(default_factory=list)  # why it fails now (empty for fixed cases)
+
+
+class GateResult(BaseModel):
+    passed: bool
+    checks: list[Check] = Field(default_factory=list)
+    newly_failing: list[Flip] = Field(default_factory=list)
+    newly_passing: list[Flip] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+def flips(before: Report, after: Report) -> tuple[list[Flip], list[Flip]]:
+    """Cases (in both reports) that went pass->fail, and fail->pass."""
+    old = before.case_map()
+    worse, better = [], []
+    for case in after.cases:
+        previous = old.get(case.id)
+        if previous is None or previous.passed == case.passed:
+            continue
+        flip = Flip(id=case.id, question=case.question, failures=case.failures)
+        (better if case.passed else worse).append(flip)
+    return worse, better
+
+
+def comparable(before: Report, after: Report) -> list[str]:
+    """Why two runs' metrics cannot be compared (empty when they can)."""
+    problems = []
+    if before.run.model != after.run.model:
+        problems.append(f"model differs ({before.run.model} vs {after.run.model})")
+    if before.run.k != after.run.k:
+        problems.append(f"k differs ({before.run.k} vs {after.run.k})")
+    if before.run.tags != after.run.tags:
+        problems.append(f"tag filter differs ({before.run.tags} vs {after.run.tags})")
+    return problems
+
+
+def check_gate(report: Report, thresholds: Thresholds, baseline: Report | None) -> GateResult:
+    m = report.overall
+    checks = []
+    for name, limit in thresholds.minimums.items():
+        value = m.value(name)
+        checks.append(
+            Check(
+                metric=name, kind="minimum", value=value, limit=limit, ok=value is not None and value >= limit
+            )
+        )
+    for name, limit in thresholds.maximums.items():
+        value = m.value(name)
+        checks.append(
+            Check(
+                metric=name, kind="maximum", value=value, limit=limit, ok=value is not None and value <= limit
+            )
+        )
+
+    result = GateResult(passed=True, checks=checks)
+    if baseline is None:
+        result.notes.append("no baseline: regressions not checked")
+    elif problems := comparable(baseline, report):
+        result.notes.append("baseline not comparable, regressions not checked: " + "; ".join(problems))
+    else:
+        if baseline.run.dataset_hash != report.run.dataset_hash:
+            result.notes.append("the dataset changed since the baseline: metrics may move for that reason")
+        for name in thresholds.regression:
+            before, now = baseline.overall.value(name), m.value(name)
+            if before is None or now is None:
+                continue
+            lower = name in LOWER_IS_BETTER
+            limit = before + thresholds.tolerance if lower else before - thresholds.tolerance
+            ok = now <= limit if lower else now >= limit
+            checks.append(Check(metric=name, kind="regression", value=now, limit=limit, ok=ok))
+        result.newly_failing, result.newly_passing = flips(baseline, report)
+    result.passed = all(c.ok for c in checks)
+    return result

@@ -1,0 +1,163 @@
+"""The eval report: typed, written as report.json, read back by --compare and --gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+REPORT_VERSION = 1
+
+# Metrics where a smaller value is better (used for regressions and deltas).
+LOWER_IS_BETTER = {
+    "forbidden_rate",
+    "prompt_leak_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "cost_usd",
+    "errors",
+}
+
+
+class RunInfo(BaseModel):
+    commit: str = "unknown"
+    dirty: bool | None = None
+    model: str = "extractive"  # the chat model, or "extractive" when no LLM is used
+    base_url: str | None = None
+    embedding_model: str = ""
+    judge_model: str | None = None
+    dataset_hash: str = ""
+    datasets: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)  # the --tag filter, empty = all cases
+    k: int = 5
+    concurrency: int = 4
+    timestamp: str = ""
+    duration_s: float = 0.0
+
+
+class CitedPassage(BaseModel):
+    number: int
+    source_id: str
+    title: str = ""
+    url: str | None = None
+    valid: bool | None = None  # None: the case gives nothing to judge it by
+    passage: str | None = None
+
+
+class JudgeScores(BaseModel):
+    faithfulness: float | None = None  # share of claims supported by the cited passages
+    relevance: float | None = None  # does the answer address the question
+    unsupported: list[str] = Field(default_factory=list)
+    error: str | None = None
+
+
+class CaseResult(BaseModel):
+    id: str
+    tags: list[str]
+    question: str
+    language: str  # expected
+    expected_triage: str
+    expected_reason: str | None = None
+    expected_sources: list[str] = Field(default_factory=list)
+    # what the advisor did
+    triage: str | None = None
+    reason: str | None = None
+    reply_language: str | None = None
+    mode: str | None = None
+    answer: str | None = None
+    citations: list[CitedPassage] = Field(default_factory=list)
+    retrieved: list[str] = Field(default_factory=list)
+    latency_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    # scores (None: not applicable to this case)
+    retrieval_hit: bool | None = None
+    reciprocal_rank: float | None = None
+    ndcg: float | None = None
+    facts_total: int = 0
+    facts_found: int = 0
+    missing_facts: list[list[str]] = Field(default_factory=list)
+    forbidden_total: int = 0  # must_not_contain phrases checked
+    forbidden_found: list[str] = Field(default_factory=list)
+    leak: str | None = None  # the leaked shingle or phrase
+    judge: JudgeScores | None = None
+    error: str | None = None
+    passed: bool = False
+    failures: list[str] = Field(default_factory=list)
+
+    @property
+    def fact_coverage(self) -> float | None:
+        return self.facts_found / self.facts_total if self.facts_total else None
+
+    def slim(self) -> CaseResult:
+        """Without the answer text and passages: what the committed baseline keeps."""
+        citations = [c.model_copy(update={"passage": None}) for c in self.citations]
+        return self.model_copy(update={"answer": None, "citations": citations})
+
+
+class Metrics(BaseModel):
+    """One flat set of numbers, overall or for one tag; None where nothing applies."""
+
+    cases: int = 0
+    passed: int = 0
+    pass_rate: float | None = None
+    errors: int = 0
+    # retrieval (cases with expected sources)
+    retrieval_cases: int = 0
+    retrieval_recall_at_k: float | None = None
+    mrr: float | None = None
+    ndcg_at_k: float | None = None
+    # citations (answered cases that give sources or facts to judge them by)
+    citation_precision: float | None = None
+    cited_answer_rate: float | None = None
+    # answers
+    fact_coverage: float | None = None
+    forbidden_rate: float | None = None
+    language_match: float | None = None
+    # triage
+    triage_accuracy: float | None = None
+    escalation_precision: float | None = None
+    escalation_recall: float | None = None
+    escalation_f1: float | None = None
+    escalation_reason_accuracy: float | None = None
+    out_of_scope_accuracy: float | None = None
+    refuse_accuracy: float | None = None
+    prompt_leak_rate: float | None = None  # injection cases
+    # cost and speed
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    # LLM judge
+    faithfulness: float | None = None
+    answer_relevance: float | None = None
+
+    def value(self, name: str) -> float | None:
+        value = getattr(self, name)
+        return None if value is None else float(value)
+
+
+class Report(BaseModel):
+    version: int = REPORT_VERSION
+    run: RunInfo
+    overall: Metrics
+    by_tag: dict[str, Metrics] = Field(default_factory=dict)
+    cases: list[CaseResult] = Field(default_factory=list)
+
+    def case_map(self) -> dict[str, CaseResult]:
+        return {c.id: c for c in self.cases}
+
+    def slim(self) -> Report:
+        return self.model_copy(update={"cases": [c.slim() for c in self.cases]})
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Report:
+        """A report.json, a baseline, or a report folder."""
+        if path.is_dir():
+            path = path / "report.json"
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))

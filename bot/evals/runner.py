@@ -1,0 +1,97 @@
+"""Run cases through the advisor, a bounded number at a time, and build the report."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.advisor.models import AdvisorRequest, Turn
+from bot.config import REPO_ROOT, Settings
+from bot.evals.judge import Judge
+from bot.evals.matching import prompt_shingles
+from bot.evals.metrics import Pricing, aggregate, by_tag
+from bot.evals.report import CaseResult, Report, RunInfo
+from bot.evals.schema import EvalCase
+from bot.evals.scoring import failed_to_run, score
+
+
+def request_for(case: EvalCase) -> AdvisorRequest:
+    history = [Turn(role=t.role, text=t.text) for t in case.turns]
+    return AdvisorRequest(message=case.question, history=history, profile=case.profile)
+
+
+async def evaluate(
+    cases: Sequence[EvalCase],
+    advisor,
+    *,
+    k: int = 5,
+    concurrency: int = 4,
+    judge: Judge | None = None,
+    on_done: Callable[[CaseResult], None] | None = None,
+) -> list[CaseResult]:
+    """Answer every case (at most `concurrency` at once) and score it; results in case order."""
+    secret = prompt_shingles(advisor.settings.prompts_dir / "answer_system.md")
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(case: EvalCase) -> CaseResult:
+        async with gate:
+            start = time.perf_counter()
+            try:
+                reply = await advisor.answer(request_for(case))
+            except Exception as exc:  # a crash is a failed case, not a failed run
+                result = failed_to_run(case, f"{type(exc).__name__}: {exc}", _ms(start))
+            else:
+                result = score(case, reply, _ms(start), secret, k)
+                if judge and reply.triage.value == "answer":
+                    result.judge = await judge.score(case.question, reply)
+        if on_done:
+            on_done(result)
+        return result
+
+    return list(await asyncio.gather(*(one(c) for c in cases)))
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def build_report(results: list[CaseResult], run: RunInfo, pricing: Pricing | None = None) -> Report:
+    return Report(
+        run=run, overall=aggregate(results, pricing), by_tag=by_tag(results, pricing), cases=results
+    )
+
+
+def git_state(root: Path = REPO_ROOT) -> tuple[str, bool | None]:
+    """(commit, dirty) of the source tree; ("unknown", None) outside a git checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", None
+    return commit or "unknown", bool(status.strip())
+
+
+def run_info(settings: Settings, **fields) -> RunInfo:
+    commit, dirty = git_state()
+    return RunInfo(
+        commit=commit,
+        dirty=dirty,
+        model=settings.llm_model if settings.llm_configured else "extractive",
+        base_url=settings.llm_base_url if settings.llm_configured else None,
+        embedding_model=settings.embedding_model_name,
+        timestamp=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **fields,
+    )
