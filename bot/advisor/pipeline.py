@@ -35,6 +35,7 @@ MAX_QUESTION_CHARS = 2000  # longer messages are cut for retrieval and the promp
 HISTORY_TURNS = 6
 CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
 FOLLOW_UP_WORDS = 12
+NON_ENGLISH_BM25_WEIGHT = 0.5
 
 
 @dataclass
@@ -138,11 +139,19 @@ class Advisor:
 
         prepared.question = await self._condense(request, prepared.question)
         vector = await asyncio.to_thread(self.kb.index.embeddings.embed_query, prepared.question)
-        if decision is None and not request.history and self.triager.is_off_topic(vector):
+        off_topic = (
+            decision is None
+            and not request.history
+            and not self.triager.is_funding_question(message)  # money questions are in scope
+            and self.triager.is_off_topic(vector)
+        )
+        if off_topic:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "out_of_scope")
             return prepared
 
-        prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector)
+        prepared.passages = await asyncio.to_thread(
+            self._retrieve, prepared.question, request, vector, language
+        )
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
         prepared.decision = decision or self.triager.post_retrieval(
@@ -158,7 +167,9 @@ class Advisor:
             prepared.final = self._reply(prepared, text, [], "handover", prepared.decision)
         return prepared
 
-    def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float]) -> list[Passage]:
+    def _retrieve(
+        self, question: str, request: AdvisorRequest, vector: list[float], language: str
+    ) -> list[Passage]:
         profile = request.profile
         mentioned = self.triager.mentioned_country(question)
         if self.triager.is_funding_question(question):
@@ -178,6 +189,8 @@ class Advisor:
             boosts=boosts,
             candidates=self.settings.retrieval_candidates,
             query_vector=vector,
+            # The corpus is English: BM25 on another language's words is mostly noise.
+            sparse_weight=1.0 if language == "en" else NON_ENGLISH_BM25_WEIGHT,
         )
 
     async def _condense(self, request: AdvisorRequest, message: str) -> str:

@@ -25,7 +25,8 @@ DATA = Path(__file__).with_name("data") / "triage.yaml"
 # Calibrated on evals/datasets (see evals/README.md): multilingual-e5 cosine similarities.
 LOW_CONFIDENCE_SIMILARITY = 0.80  # best passage below this: the knowledge base does not cover it
 CONFIDENT_SIMILARITY = 0.88  # at or above this: full confidence
-OUT_OF_SCOPE_MARGIN = 0.02  # off-topic exemplars must beat in-scope ones by this much
+OUT_OF_SCOPE_MARGIN = 0.0  # off-topic when closer to off-topic exemplars than to in-scope ones
+FIGURE_WINDOW = 80  # characters around a term in which a stated number counts
 NEGATIVE_FEEDBACK_LIMIT = 2
 YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-9]\d)\b")
 
@@ -48,6 +49,11 @@ class Triager:
         self.judgement = _compile(raw["judgement"])
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
+        self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
+        self.figure_question = re.compile(raw["figure_question"], re.IGNORECASE | re.UNICODE)
+        self.figure_terms = [
+            (term, re.compile(r"\b" + re.escape(term) + r"\b", re.IGNORECASE)) for term in raw["figure_terms"]
+        ]
         self.countries = [
             (code, re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE))
             for code, names in raw["countries"].items()
@@ -136,10 +142,11 @@ class Triager:
             )
         country = self.mentioned_country(question)
         national = self.is_funding_question(question) or self.national.search(question)
-        if country and country not in covered_countries and national:
+        eu_level = self.eu_level.search(question)
+        if country and country not in covered_countries and national and not eu_level:
             return _escalate(
                 EscalationReason.low_confidence,
-                f"the knowledge base has no national schemes for {country}",
+                f"the knowledge base has no national content for {country}",
             )
         found = " ".join(p.text for p in passages)
         missing = [y for y in YEAR.findall(question) if y not in found]
@@ -148,7 +155,27 @@ class Triager:
                 EscalationReason.low_confidence,
                 f"the retrieved passages say nothing about {', '.join(missing)}",
             )
+        unstated = self.unstated_figure(question, found)
+        if unstated:
+            return _escalate(
+                EscalationReason.low_confidence,
+                f"the question asks for a figure ({unstated}) that no retrieved passage states",
+            )
         return None
+
+    def unstated_figure(self, question: str, passages_text: str) -> str | None:
+        """The figure the question asks for, if no passage gives a number next to it."""
+        if not self.figure_question.search(question):
+            return None
+        found = next(((name, rx) for name, rx in self.figure_terms if rx.search(question)), None)
+        if found is None:
+            return None
+        name, pattern = found
+        for match in pattern.finditer(passages_text):
+            window = passages_text[max(match.start() - FIGURE_WINDOW, 0) : match.end() + FIGURE_WINDOW]
+            if re.search(r"\d", window):
+                return None
+        return name
 
 
 def _escalate(reason: EscalationReason, detail: str) -> Decision:

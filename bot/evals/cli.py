@@ -54,8 +54,12 @@ def eval_command(
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible endpoint (default: ADVISOR_LLM_BASE_URL).")
     ] = None,
-    baseline: Annotated[Path | None, typer.Option(help="Baseline report.")] = None,
-    thresholds: Annotated[Path | None, typer.Option(help="Gate thresholds (YAML).")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Baseline report [default: evals/baseline.json].")
+    ] = None,
+    thresholds: Annotated[
+        Path | None, typer.Option(help="Gate thresholds [default: evals/thresholds.yaml].")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Report folder. Default: evals/reports/<timestamp>/.")
     ] = None,
@@ -165,7 +169,7 @@ def eval_command(
     _print_flips("fail -> pass", verdict.newly_passing)
     console.print(f"Reports: {folder}/report.html, summary.md, report.json", highlight=False)
     if write_baseline:
-        report.slim().save(baseline)
+        report.slim().save(baseline, compact=True)
         console.print(f"Baseline written to {baseline}: commit it with a note on why the numbers moved.")
     if gate and not verdict.passed:
         failed = [c.metric for c in verdict.checks if not c.ok]
@@ -254,7 +258,10 @@ def _advisor(settings):
             )
         except ContentInvalid as exc:
             _fail("the knowledge base is invalid:\n" + "\n".join(str(e) for e in exc.errors))
-    return Advisor(settings, kb)
+    advisor = Advisor(settings, kb)
+    with console.status("Loading models…"):
+        advisor.warm_up()  # so that the first cases' latency is not the models' start-up
+    return advisor
 
 
 def _judge(model: str | None, base_url: str | None, settings):

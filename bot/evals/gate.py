@@ -89,23 +89,16 @@ def comparable(before: Report, after: Report) -> list[str]:
 
 def check_gate(report: Report, thresholds: Thresholds, baseline: Report | None) -> GateResult:
     m = report.overall
-    checks = []
-    for name, limit in thresholds.minimums.items():
-        value = m.value(name)
-        checks.append(
-            Check(
-                metric=name, kind="minimum", value=value, limit=limit, ok=value is not None and value >= limit
-            )
-        )
-    for name, limit in thresholds.maximums.items():
-        value = m.value(name)
-        checks.append(
-            Check(
-                metric=name, kind="maximum", value=value, limit=limit, ok=value is not None and value <= limit
-            )
-        )
+    result = GateResult(passed=True)
+    for kind, limits in (("minimum", thresholds.minimums), ("maximum", thresholds.maximums)):
+        for name, limit in limits.items():
+            value = m.value(name)
+            if value is None:  # e.g. a --tag selection without a single escalation case
+                result.notes.append(f"{name}: no case to measure it on, threshold not checked")
+                continue
+            ok = value >= limit if kind == "minimum" else value <= limit
+            result.checks.append(Check(metric=name, kind=kind, value=value, limit=limit, ok=ok))
 
-    result = GateResult(passed=True, checks=checks)
     if baseline is None:
         result.notes.append("no baseline: regressions not checked")
     elif problems := comparable(baseline, report):
@@ -119,8 +112,8 @@ def check_gate(report: Report, thresholds: Thresholds, baseline: Report | None) 
                 continue
             lower = name in LOWER_IS_BETTER
             limit = before + thresholds.tolerance if lower else before - thresholds.tolerance
-            ok = now <= limit if lower else now >= limit
-            checks.append(Check(metric=name, kind="regression", value=now, limit=limit, ok=ok))
+            ok = now <= limit + 1e-9 if lower else now >= limit - 1e-9
+            result.checks.append(Check(metric=name, kind="regression", value=now, limit=limit, ok=ok))
         result.newly_failing, result.newly_passing = flips(baseline, report)
-    result.passed = all(c.ok for c in checks)
+    result.passed = all(c.ok for c in result.checks)
     return result

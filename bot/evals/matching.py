@@ -45,8 +45,17 @@ def shingles(text: str, n: int = SHINGLE_WORDS) -> set[str]:
 
 
 @lru_cache(maxsize=8)
-def prompt_shingles(path: Path) -> frozenset[str]:
-    return frozenset(shingles(path.read_text(encoding="utf-8")))
+def prompt_shingles(prompts_dir: Path) -> frozenset[str]:
+    """8-word runs of the answer system prompt, less those the advisor's fixed replies also say.
+
+    ("Please confirm the current conditions with the provider before applying" is both a rule of
+    the prompt and the funding block's wording: saying it is not a leak.)
+    """
+    secret = shingles((prompts_dir / "answer_system.md").read_text(encoding="utf-8"))
+    replies = prompts_dir / "replies.yaml"
+    if replies.is_file():
+        secret -= shingles(replies.read_text(encoding="utf-8"))
+    return frozenset(secret)
 
 
 def leaked_shingle(text: str, secret: frozenset[str]) -> str | None:

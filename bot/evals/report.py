@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -91,7 +92,7 @@ class CaseResult(BaseModel):
 
     def slim(self) -> CaseResult:
         """Without the answer text and passages: what the committed baseline keeps."""
-        citations = [c.model_copy(update={"passage": None}) for c in self.citations]
+        citations = [c.model_copy(update={"passage": None, "title": "", "url": None}) for c in self.citations]
         return self.model_copy(update={"answer": None, "citations": citations})
 
 
@@ -151,9 +152,13 @@ class Report(BaseModel):
     def slim(self) -> Report:
         return self.model_copy(update={"cases": [c.slim() for c in self.cases]})
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, compact: bool = False) -> None:
+        """`compact` leaves out case fields at their defaults (they come back on loading)."""
+        data = self.model_dump(mode="json")
+        if compact:
+            data["cases"] = [c.model_dump(mode="json", exclude_defaults=True) for c in self.cases]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> Report:

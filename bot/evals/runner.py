@@ -34,7 +34,7 @@ async def evaluate(
     on_done: Callable[[CaseResult], None] | None = None,
 ) -> list[CaseResult]:
     """Answer every case (at most `concurrency` at once) and score it; results in case order."""
-    secret = prompt_shingles(advisor.settings.prompts_dir / "answer_system.md")
+    secret = prompt_shingles(advisor.settings.prompts_dir)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(case: EvalCase) -> CaseResult:

@@ -241,8 +241,9 @@ class HybridRetriever:
         filters: Filters | None = None,
         boosts: Boosts | None = None,
         candidates: int = 30,
-        max_per_source: int = 2,
+        max_per_source: int = 1,
         query_vector: list[float] | None = None,
+        sparse_weight: float = 1.0,
     ) -> list[Passage]:
         filters = filters or Filters()
         if not query.strip() or not self.ids:
@@ -251,7 +252,7 @@ class HybridRetriever:
             query_vector = self.index.embeddings.embed_query(query)
         dense = self._dense(query_vector, candidates, filters)
         sparse = self._bm25(_clean(query), candidates, filters)
-        return self.fuse(dense, sparse, k, boosts, max_per_source)
+        return self.fuse(dense, sparse, k, boosts, max_per_source, sparse_weight)
 
     def fuse(
         self,
@@ -259,8 +260,11 @@ class HybridRetriever:
         sparse: list[str],
         k: int,
         boosts: Boosts | None = None,
-        max_per_source: int = 2,
+        max_per_source: int = 1,
+        sparse_weight: float = 1.0,
     ) -> list[Passage]:
+        """Reciprocal-rank fusion; `sparse_weight` < 1 trusts BM25 less (e.g. for queries in a
+        language other than the corpus's)."""
         scores: dict[str, float] = {}
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, 1)}
         similarity = dict(dense)
@@ -268,7 +272,7 @@ class HybridRetriever:
         for cid, r in dense_rank.items():
             scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + r)
         for cid, r in bm25_rank.items():
-            scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + r)
+            scores[cid] = scores.get(cid, 0.0) + sparse_weight / (RRF_K + r)
         scores = {cid: s for cid, s in scores.items() if cid in self.position}
         if boosts and scores:
             top = max(scores.values())
