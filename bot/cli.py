@@ -29,7 +29,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -346,6 +346,20 @@ def parse_profile(command: str, current):
             raise ValueError(f"unknown setting {pair!r}; use country=, sector=, size=, lang=")
         changes[PROFILE_KEYS[key]] = value.upper() if key == "country" else value.lower()
     return current.model_copy(update=changes)
+
+
+@app.command()
+def run() -> None:
+    """Start the Telegram bot (long polling, or webhook mode when ADVISOR_TELEGRAM_WEBHOOK_URL is set)."""
+    settings = get_settings()
+    if settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip():
+        fail("no Telegram token: set ADVISOR_TELEGRAM_TOKEN (from @BotFather) to start the bot.", code=2)
+    kb = open_knowledge()
+    ensure_index(kb)
+    from bot.telegram.app import run as run_bot
+
+    console.print("Starting the Telegram bot… (Ctrl-C to stop)")
+    run_bot(settings)
 
 
 def _register_eval() -> None:

@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     # Telegram.
     telegram_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    # Webhook mode when a URL is set (several replicas behind a load balancer); else long polling.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = 8443
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_questions_per_minute: int = 10
+    telegram_max_concurrent_updates: int = 256
+    telegram_stream_edit_interval_s: float = 1.0
 
     log_level: str = "INFO"
     debug: bool = False

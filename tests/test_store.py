@@ -53,3 +53,39 @@ async def test_delete_user_erases_conversations(store):
     assert await store.get_user(user.id) is None
     assert await store.recent_messages(conv) == []
     assert not await store.delete_user(user.id)
+
+
+async def test_feedback_counts_negative_ratings_once_per_answer(store):
+    user = await store.get_or_create_user(telegram_id=5)
+    conv = await store.current_conversation(user.id)
+    answer = await store.add_message(conv, "assistant", "an answer")
+    await store.add_feedback(user.id, answer.id, -1)
+    await store.add_feedback(user.id, answer.id, -1)  # pressed twice
+    assert await store.negative_feedback(conv) == 1
+    await store.add_feedback(user.id, answer.id, +1)  # changed their mind
+    assert await store.negative_feedback(conv) == 0
+    assert await store.message_owner(answer.id) == user.id
+
+
+async def test_redelivered_update_is_claimed_once(store):
+    import datetime as dt
+
+    assert await store.claim_update(1001)
+    assert not await store.claim_update(1001)  # still being handled
+    await store.finish_update(1001)
+    assert not await store.claim_update(1001, lease=dt.timedelta(0))  # done: never again
+    assert await store.claim_update(1002)
+    # The process handling 1002 died: once the lease ran out, a redelivery is handled.
+    assert await store.claim_update(1002, lease=dt.timedelta(0))
+    await store.release_update(1002)
+    assert await store.claim_update(1002)
+
+
+async def test_export_contains_everything_and_flow_state_survives(store):
+    user = await store.get_or_create_user(telegram_id=6, language="de")
+    await store.update_profile(user.id, flow={"name": "funding", "answers": {"country": "DE"}})
+    conv = await store.current_conversation(user.id)
+    await store.add_message(conv, "user", "Frage")
+    data = await store.export_user(user.id)
+    assert data["profile"]["flow"]["answers"] == {"country": "DE"}
+    assert data["conversations"][0]["messages"][0]["text"] == "Frage"

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ from bot.evals.compare import compare as compare_reports
 from bot.evals.dataset import DatasetInvalid, dataset_hash, default_datasets, evals_dir, load_cases, select
 from bot.evals.gate import Flip, GateResult, Thresholds, check_gate
 from bot.evals.html_report import render
-from bot.evals.report import Report
+from bot.evals.report import CaseResult, Report
 from bot.evals.summary import comparison_table, gate_table, markdown, metrics_table
 
 console = Console()
@@ -32,7 +32,7 @@ if not console.is_terminal:  # CI logs: wide enough for the metrics table
 err = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
@@ -122,29 +122,10 @@ def eval_command(
     advisor = _advisor(settings)
     judge = _judge(judge_model, judge_base_url, settings)
 
-    from bot.evals.runner import build_report, evaluate, run_info
+    from bot.evals.runner import build_report, run_info
 
     started = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]Evaluating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[passed]} passed"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("eval", total=len(cases), passed=0)
-        passed = 0
-
-        def on_done(result) -> None:
-            nonlocal passed
-            passed += result.passed
-            bar.update(task, advance=1, passed=passed)
-
-        results = asyncio.run(
-            evaluate(cases, advisor, k=limits.k, concurrency=concurrency, judge=judge, on_done=on_done)
-        )
+    results = _run(cases, advisor, limits.k, concurrency, judge)
     info = run_info(
         settings,
         judge_model=judge_model,
@@ -156,11 +137,54 @@ def eval_command(
         duration_s=round(time.perf_counter() - started, 1),
     )
     report = build_report(results, info, limits.pricing)
-    previous = Report.load(baseline) if baseline.is_file() else None
-    verdict = check_gate(report, limits, previous)
-
+    verdict = check_gate(report, limits, _load_baseline(baseline))
     folder = out or root / "reports" / dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     write_reports(report, verdict, folder)
+    _print_outcome(report, verdict, folder)
+    if write_baseline:
+        report.slim().save(baseline, compact=True)
+        console.print(f"Baseline written to {baseline}: commit it with a note on why the numbers moved.")
+    if gate and not verdict.passed:
+        failed = ", ".join(f"{c.metric} ({c.kind})" for c in verdict.checks if not c.ok)
+        err.print(f"[bold red]Gate failed:[/] {failed}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _run(cases, advisor, k: int, concurrency: int, judge) -> list[CaseResult]:
+    from bot.evals.runner import evaluate
+
+    columns = (
+        TextColumn("[bold]Evaluating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[green]{task.fields[passed]} passed"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("eval", total=len(cases), passed=0)
+        passed = 0
+
+        def on_done(result) -> None:
+            nonlocal passed
+            passed += result.passed
+            bar.update(task, advance=1, passed=passed)
+
+        return asyncio.run(
+            evaluate(cases, advisor, k=k, concurrency=concurrency, judge=judge, on_done=on_done)
+        )
+
+
+def _load_baseline(path: Path) -> Report | None:
+    if not path.is_file():
+        return None
+    try:
+        return Report.load(path)
+    except ValueError as exc:
+        _fail(f"{path}: not a readable report: {exc}")
+
+
+def _print_outcome(report: Report, verdict: GateResult, folder: Path) -> None:
     console.print(metrics_table(report))
     console.print(gate_table(verdict))
     for note in verdict.notes:
@@ -168,13 +192,6 @@ def eval_command(
     _print_flips("pass -> fail", verdict.newly_failing)
     _print_flips("fail -> pass", verdict.newly_passing)
     console.print(f"Reports: {folder}/report.html, summary.md, report.json", highlight=False)
-    if write_baseline:
-        report.slim().save(baseline, compact=True)
-        console.print(f"Baseline written to {baseline}: commit it with a note on why the numbers moved.")
-    if gate and not verdict.passed:
-        failed = [c.metric for c in verdict.checks if not c.ok]
-        err.print(f"[bold red]Gate failed:[/] {', '.join(failed)}", highlight=False)
-        raise typer.Exit(1)
 
 
 def write_reports(report: Report, verdict: GateResult | None, folder: Path) -> None:
@@ -219,9 +236,8 @@ def _thresholds(path: Path, required: bool) -> Thresholds:
         return Thresholds()
     try:
         return Thresholds.load(path)
-    except ValueError as exc:
+    except ValueError as exc:  # includes pydantic's ValidationError
         _fail(f"invalid thresholds: {exc}")
-    raise AssertionError("unreachable")
 
 
 def _settings(model: str | None, base_url: str | None):

@@ -131,6 +131,15 @@ def worst(cases: list[CaseResult], n: int = WORST) -> list[CaseResult]:
     return sorted(cases, key=badness)[:n]
 
 
+def _judged(c: CaseResult) -> str:
+    if c.judge is None:
+        return ""
+    if c.judge.error:
+        return f" · judge error: {escape(c.judge.error[:80])}"
+    faithful, relevant = fmt("faithfulness", c.judge.faithfulness), fmt("answer_relevance", c.judge.relevance)
+    return f" · faithfulness {faithful}, relevance {relevant}"
+
+
 def _worst_table(report: Report) -> str:
     rows = []
     for c in worst(report.cases):
@@ -145,7 +154,7 @@ def _worst_table(report: Report) -> str:
             f"<tr><td><code>{escape(c.id)}</code><br>{status}<br>"
             f"<small>{escape(', '.join(c.tags))}</small></td>"
             f"<td>{escape(c.question)}<br><small>expected {escape(c.expected_triage)}, "
-            f"got {escape(c.triage or 'error')} · {c.latency_ms:.0f} ms</small></td>"
+            f"got {escape(c.triage or 'error')} · {c.latency_ms:.0f} ms{_judged(c)}</small></td>"
             f"<td><div class='answer'>{escape(c.answer or c.error or '')}</div></td>"
             f"<td><ul class='cit'>{citations}</ul></td><td><ul class='why'>{why}</ul></td></tr>"
         )

@@ -139,7 +139,7 @@ def aggregate(results: Sequence[CaseResult], pricing: Pricing | None = None) -> 
 
     m.faithfulness = mean(r.judge.faithfulness for r in results if r.judge)
     m.answer_relevance = mean(r.judge.relevance for r in results if r.judge)
-    return m
+    return m.model_copy(update={k: round(v, 6) for k, v in m if isinstance(v, float)})
 
 
 def by_tag(results: Sequence[CaseResult], pricing: Pricing | None = None) -> dict[str, Metrics]:

@@ -28,6 +28,10 @@ class User(Base):
     sector: Mapped[str | None] = mapped_column(String(40))
     company_size: Mapped[str | None] = mapped_column(String(10))
     referral_code: Mapped[str | None] = mapped_column(String(64))
+    # The self-assessment result, and the state of a multi-step flow (/funding, /assess), kept
+    # in the database so that a restart or another replica continues where the user was.
+    assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -67,3 +71,23 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    rating: Mapped[int] = mapped_column(Integer)  # +1 or -1
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled, so a redelivered update is processed once."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when claimed
+    done: Mapped[bool] = mapped_column(default=False)

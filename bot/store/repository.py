@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.store.db import make_engine, sessionmaker, upgrade
-from bot.store.models import Conversation, Message, User, utcnow
+from bot.store.models import Conversation, Feedback, Message, ProcessedUpdate, User, utcnow
 from bot.store.schemas import MessageRecord, Profile, Role, UserRecord
 
 # After this much silence a new conversation starts, so stale context stays out of new questions.
 CONVERSATION_IDLE = dt.timedelta(hours=12)
+# A claimed update not finished after this long is taken to belong to a process that died.
+UPDATE_LEASE = dt.timedelta(minutes=2)
 
 
 class Store:
@@ -51,7 +54,7 @@ class Store:
             return UserRecord.model_validate(user) if user else None
 
     async def update_profile(self, user_id: int, **changes: Any) -> UserRecord:
-        allowed = set(Profile.model_fields) | {"referral_code"}
+        allowed = set(Profile.model_fields) | {"referral_code", "assessment", "flow"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"not profile fields: {sorted(unknown)}")
@@ -116,3 +119,105 @@ class Store:
                 .limit(limit)
             )
             return [MessageRecord.model_validate(m) for m in reversed(rows.all())]
+
+    async def get_message(self, message_id: int) -> MessageRecord | None:
+        async with self.session() as s:
+            msg = await s.get(Message, message_id)
+            return MessageRecord.model_validate(msg) if msg else None
+
+    async def message_owner(self, message_id: int) -> int | None:
+        """The user whose conversation holds this message (to refuse foreign callbacks)."""
+        async with self.session() as s:
+            return await s.scalar(
+                select(Conversation.user_id)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(Message.id == message_id)
+            )
+
+    # feedback --------------------------------------------------------------------------
+    async def add_feedback(self, user_id: int, message_id: int, rating: int) -> None:
+        """One rating per user and answer: a second press replaces the first."""
+        async with self.session.begin() as s:
+            await s.execute(
+                delete(Feedback).where(Feedback.user_id == user_id, Feedback.message_id == message_id)
+            )
+            s.add(Feedback(user_id=user_id, message_id=message_id, rating=rating))
+
+    async def negative_feedback(self, conversation_id: int) -> int:
+        async with self.session() as s:
+            return await s.scalar(
+                select(func.count(Feedback.id))
+                .join(Message, Message.id == Feedback.message_id)
+                .where(Message.conversation_id == conversation_id, Feedback.rating < 0)
+            )
+
+    # updates ------------------------------------------------------------------------------
+    async def claim_update(self, update_id: int, lease: dt.timedelta = UPDATE_LEASE) -> bool:
+        """True if this process should handle the update: first delivery, or a redelivery of
+        one whose handler died (claimed longer than `lease` ago and never finished)."""
+        try:
+            async with self.session.begin() as s:
+                s.add(ProcessedUpdate(update_id=update_id))
+            return True
+        except IntegrityError:
+            pass
+        async with self.session.begin() as s:
+            row = await s.get(ProcessedUpdate, update_id, with_for_update=True)
+            if row is None or row.done:
+                return row is None
+            claimed = row.processed_at
+            if claimed.tzinfo is None:
+                claimed = claimed.replace(tzinfo=dt.UTC)
+            if utcnow() - claimed < lease:
+                return False
+            row.processed_at = utcnow()
+            return True
+
+    async def finish_update(self, update_id: int) -> None:
+        async with self.session.begin() as s:
+            row = await s.get(ProcessedUpdate, update_id)
+            if row is not None:
+                row.done = True
+
+    async def release_update(self, update_id: int) -> None:
+        """Forget an update whose handling failed, so that a redelivery is processed."""
+        async with self.session.begin() as s:
+            await s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id))
+
+    # data protection ---------------------------------------------------------------------
+    async def export_user(self, user_id: int) -> dict[str, Any]:
+        """Everything stored about a user, as JSON-ready data (for /export)."""
+        async with self.session() as s:
+            user = await s.get(User, user_id)
+            if user is None:
+                raise LookupError(f"no user {user_id}")
+            conversations = (
+                await s.scalars(select(Conversation).where(Conversation.user_id == user_id))
+            ).all()
+            out_convs = []
+            for conv in conversations:
+                msgs = (
+                    await s.scalars(
+                        select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)
+                    )
+                ).all()
+                out_convs.append(
+                    {
+                        "id": conv.id,
+                        "channel": conv.channel,
+                        "started_at": conv.started_at.isoformat(),
+                        "messages": [
+                            {"role": m.role, "text": m.text, "at": m.created_at.isoformat()} for m in msgs
+                        ],
+                    }
+                )
+            feedback = (await s.scalars(select(Feedback).where(Feedback.user_id == user_id))).all()
+            return {
+                "profile": UserRecord.model_validate(user).model_dump(mode="json"),
+                "self_assessment": user.assessment,
+                "conversations": out_convs,
+                "feedback": [
+                    {"message_id": f.message_id, "rating": f.rating, "at": f.created_at.isoformat()}
+                    for f in feedback
+                ],
+            }

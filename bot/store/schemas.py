@@ -25,6 +25,8 @@ class UserRecord(Profile):
     id: int
     telegram_id: int | None = None
     referral_code: str | None = None
+    assessment: dict[str, Any] | None = None
+    flow: dict[str, Any] | None = None
     created_at: dt.datetime
 
     @property

@@ -1,0 +1,74 @@
+"""A conversation with the advisor, whatever the channel: history in, reply out, both stored.
+
+The Telegram front end and the terminal chat both go through this, so that memory, feedback
+and the self-assessment are used the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from pydantic import BaseModel
+
+from bot.advisor.assessment import AssessmentResult
+from bot.advisor.models import AdvisorReply, AdvisorRequest, Turn
+from bot.advisor.pipeline import Advisor, Final, Token
+from bot.store import Store, UserRecord
+
+HISTORY_MESSAGES = 8
+
+
+class StoredReply(BaseModel):
+    reply: AdvisorReply
+    message_id: int  # the assistant message in the store (for feedback and sources)
+
+
+class Conversations:
+    def __init__(self, advisor: Advisor, store: Store):
+        self.advisor = advisor
+        self.store = store
+
+    async def _request(self, user: UserRecord, conversation: int, text: str, focus: str | None):
+        past = await self.store.recent_messages(conversation, limit=HISTORY_MESSAGES)
+        history = [
+            Turn(role=m.role, text=m.text) for m in past if m.role in ("user", "assistant", "ambassador")
+        ]
+        assessment = AssessmentResult.model_validate(user.assessment) if user.assessment else None
+        message = f"{focus}: {text}" if focus else text
+        return AdvisorRequest(
+            message=message,
+            history=history,
+            profile=user.profile,
+            assessment_summary=assessment.summary() if assessment else None,
+            negative_feedback=await self.store.negative_feedback(conversation),
+        )
+
+    async def ask(
+        self, user: UserRecord, text: str, channel: str = "telegram", focus: str | None = None
+    ) -> AsyncIterator[Token | StoredReply]:
+        """Stream the answer to `text`; the last item is the stored reply.
+
+        `focus` names what the question is about when the user picked it from a list
+        (a funding scheme), so that a short question like "how do I apply?" is understood.
+        """
+        conversation = await self.store.current_conversation(user.id, channel)
+        request = await self._request(user, conversation, text, focus)
+        await self.store.add_message(conversation, "user", text, {"focus": focus} if focus else None)
+        async for event in self.advisor.stream(request):
+            if isinstance(event, Final):
+                reply = event.reply
+                stored = await self.store.add_message(
+                    conversation,
+                    "assistant",
+                    reply.answer,
+                    {
+                        "mode": reply.mode,
+                        "triage": reply.triage.value,
+                        "escalation": reply.escalation.model_dump(mode="json") if reply.escalation else None,
+                        "citations": [c.model_dump(mode="json") for c in reply.citations],
+                        "language": reply.language,
+                    },
+                )
+                yield StoredReply(reply=reply, message_id=stored.id)
+            else:
+                yield event

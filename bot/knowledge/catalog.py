@@ -1,0 +1,113 @@
+"""Structured views of the knowledge base: funding schemes, modules and the self-assessment.
+
+The chat front end browses these (the /funding matcher, /learn, /assess); the rules that pick
+what matches live here, not in the front end.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel
+
+from bot.knowledge.loaders import split_front_matter
+from bot.knowledge.schema import (
+    FundingFile,
+    FundingScheme,
+    SchemeStatus,
+    SelfAssessment,
+    TrainingModule,
+)
+
+# What the money is for (the /funding matcher's last question) -> topics it covers.
+PURPOSES: dict[str, list[str]] = {
+    "design": ["eco-design", "innovation", "lca", "packaging"],
+    "recycling": ["recycling", "by-products", "waste-prevention", "industrial-symbiosis"],
+    "service": ["repair", "remanufacturing", "product-as-a-service", "business-models", "take-back"],
+    "investment": ["energy-efficiency", "supply-chain", "digital-tools", "reverse-logistics"],
+    "advice": ["basics", "skills", "collaboration", "measurement", "business-case"],
+}
+
+
+class Module(BaseModel):
+    meta: TrainingModule
+    body: str
+
+    def section(self, heading: str) -> str:
+        """The text under `## heading`, up to the next `## `."""
+        marker = f"## {heading}"
+        if marker not in self.body:
+            return ""
+        return self.body.split(marker, 1)[1].split("\n## ", 1)[0].strip()
+
+
+class Catalog:
+    def __init__(self, knowledge_dir: Path):
+        self.root = knowledge_dir
+
+    @cached_property
+    def schemes(self) -> list[FundingScheme]:
+        out: list[FundingScheme] = []
+        for path in sorted((self.root / "funding").glob("*.y*ml")):
+            out += FundingFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).schemes
+        return out
+
+    @cached_property
+    def modules(self) -> dict[str, Module]:
+        out = {}
+        for path in sorted((self.root / "modules").glob("*.md")):
+            front, body = split_front_matter(path.read_text(encoding="utf-8"))
+            meta = TrainingModule.model_validate(yaml.safe_load(front))
+            out[meta.id] = Module(meta=meta, body=body)
+        return out
+
+    @cached_property
+    def assessment(self) -> SelfAssessment:
+        return SelfAssessment.model_validate(
+            yaml.safe_load((self.root / "self_assessment.yaml").read_text(encoding="utf-8"))
+        )
+
+    def scheme(self, scheme_id: str) -> FundingScheme | None:
+        return next((s for s in self.schemes if s.id == scheme_id), None)
+
+    def topics(self) -> list[str]:
+        """Topics that have at least one module, most covered first."""
+        counts: dict[str, int] = {}
+        for m in self.modules.values():
+            for t in m.meta.topics:
+                counts[t] = counts.get(t, 0) + 1
+        return sorted(counts, key=lambda t: (-counts[t], t))
+
+    def modules_for(self, topic: str) -> list[Module]:
+        return [m for m in self.modules.values() if topic in m.meta.topics]
+
+    def match_schemes(
+        self,
+        country: str | None,
+        sector: str | None = None,
+        size: str | None = None,
+        purpose: str | None = None,
+        limit: int = 8,
+    ) -> list[FundingScheme]:
+        """Schemes a company can apply to: its country's (or EU-wide), its size and sector.
+
+        Ranked by how well the scheme's topics fit the purpose, national before EU-wide, and
+        open or rolling before closed.
+        """
+        wanted = set(PURPOSES.get(purpose or "", []))
+        eligible = []
+        for s in self.schemes:
+            if country and country.upper() not in s.countries and not s.eu_wide:
+                continue
+            if size and size not in {c.value for c in s.company_sizes}:
+                continue
+            if sector and "all" not in s.sectors and sector not in s.sectors:
+                continue
+            fit = len(wanted & set(s.topics))
+            national = 0 if s.eu_wide else 1
+            available = 0 if s.status == SchemeStatus.closed else 1
+            eligible.append(((fit > 0, available, national, fit), s))
+        eligible.sort(key=lambda pair: pair[0], reverse=True)
+        return [s for _, s in eligible[:limit]]

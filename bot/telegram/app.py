@@ -1,0 +1,162 @@
+"""The one place that builds the Telegram `Application`: token, base URL, rate limiter,
+per-chat ordering, duplicate-update guard, handlers, commands, and long polling or webhook."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.advisor.conversation import Conversations
+from bot.advisor.pipeline import Advisor
+from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.catalog import Catalog
+from bot.store import Store
+from bot.telegram import callbacks
+from bot.telegram.handlers import account, assess, funding, learn, onboarding, questions
+from bot.telegram.handlers.common import current_user, lang_of
+from bot.telegram.i18n import languages, t
+from bot.telegram.processor import PerChatOrderedProcessor
+from bot.telegram.ratelimit import QuestionLimiter
+from bot.telegram.services import KEY, Services, services
+
+log = logging.getLogger(__name__)
+
+FEATURES = (onboarding, questions, funding, learn, assess, account)
+COMMANDS = ("start", "help", "funding", "learn", "assess", "profile", "human", "privacy", "export", "forget")
+ALLOWED_UPDATES = ["message", "callback_query"]
+GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100
+
+
+async def claim_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A redelivered update (after a crash or a retry) is handled once."""
+    if isinstance(update, Update) and not await services(context).store.claim_update(update.update_id):
+        raise ApplicationHandlerStop
+    if isinstance(update, Update) and update.edited_message is not None:
+        raise ApplicationHandlerStop  # edits of old messages are ignored
+
+
+async def finish_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if isinstance(update, Update):
+        await services(context).store.finish_update(update.update_id)
+
+
+async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    parsed = callbacks.parse(update.callback_query.data)
+    handler = None
+    if parsed is not None:
+        for feature in FEATURES:
+            handler = getattr(feature, "CALLBACKS", {}).get(parsed[0]) or handler
+    if handler is None:
+        user = await current_user(update, context)
+        await update.callback_query.answer(t("unknown_button", lang_of(user)))
+        return
+    await handler(update, context, parsed[1])
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log it; tell the user something went wrong (never a traceback); keep the bot running."""
+    log.error("update failed", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    try:
+        user = await current_user(update, context)
+        await context.bot.send_message(
+            update.effective_chat.id, escape(t("busy_error", lang_of(user))), parse_mode=ParseMode.HTML
+        )
+    except Exception:  # the error reply itself failed (Telegram down): nothing more to do
+        log.warning("could not tell the user about the error", exc_info=True)
+
+
+async def on_startup(application: Application) -> None:
+    if KEY not in application.bot_data:  # built here so the store lives on the bot's event loop
+        application.bot_data[KEY] = await build_services(application.bot_data["settings"])
+    await register_commands(application)
+
+
+async def on_shutdown(application: Application) -> None:
+    svc = application.bot_data.get(KEY)
+    if svc is not None and application.bot_data.get("owns_services"):
+        await svc.store.close()
+
+
+async def register_commands(application: Application) -> None:
+    for lang in languages():
+        commands = [BotCommand(c, t(f"commands.{c}", lang)) for c in COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
+
+
+def build_application(settings: Settings, svc: Services | None = None) -> Application:
+    """`svc` lets tests share services; without it they are built when the bot starts."""
+    token = settings.telegram_token.get_secret_value()
+    root = settings.telegram_api_base_url.rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .concurrent_updates(PerChatOrderedProcessor(settings.telegram_max_concurrent_updates))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    app.bot_data["settings"] = settings
+    if svc is not None:
+        app.bot_data[KEY] = svc
+    else:
+        app.bot_data["owns_services"] = True
+    app.add_handler(TypeHandler(Update, claim_update), group=GUARD_GROUP)
+    app.add_handler(CallbackQueryHandler(dispatch_callback), group=FEATURE_GROUP)
+    for feature in FEATURES:
+        for handler in feature.handlers():
+            app.add_handler(handler, group=FEATURE_GROUP)
+    app.add_handler(TypeHandler(Update, finish_update), group=DONE_GROUP)
+    app.add_error_handler(on_error)
+    return app
+
+
+async def build_services(settings: Settings) -> Services:
+    kb = KnowledgeBase.open(settings)
+    if kb.is_empty():
+        kb.sync()
+    advisor = Advisor(settings, kb)
+    advisor.warm_up()
+    store = await Store.open(settings.database_url)
+    return Services(
+        settings=settings,
+        store=store,
+        advisor=advisor,
+        conversations=Conversations(advisor, store),
+        catalog=Catalog(settings.knowledge_dir),
+        limiter=QuestionLimiter(settings.telegram_questions_per_minute),
+    )
+
+
+def run(settings: Settings) -> None:
+    """Long polling by default; webhook mode when a webhook URL is configured."""
+    app = build_application(settings)
+    if settings.telegram_webhook_url:
+        secret = settings.telegram_webhook_secret
+        app.run_webhook(
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+            url_path="telegram",
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=secret.get_secret_value() if secret else None,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)

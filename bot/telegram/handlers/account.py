@@ -1,0 +1,98 @@
+"""/help, /privacy, /export, /forget, and what to say about stickers, photos and the like."""
+
+from __future__ import annotations
+
+import io
+import json
+from html import escape
+
+from telegram import Update
+from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.telegram import callbacks
+from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.i18n import t
+from bot.telegram.render import keyboard
+from bot.telegram.services import services
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    await send_html(update, context, escape(t("help", lang_of(user))))
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    await send_html(update, context, escape(t("privacy", lang_of(user))))
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    data = await services(context).store.export_user(user.id)
+    payload = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    await context.bot.send_document(
+        update.effective_chat.id,
+        document=io.BytesIO(payload),
+        filename="circular-advisor-my-data.json",
+        caption=t("export_caption", lang_of(user)),
+    )
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    markup = keyboard(
+        [
+            [
+                (t("forget_yes", lang), callbacks.make("fg", "yes")),
+                (t("forget_no", lang), callbacks.make("fg", "no")),
+            ]
+        ]
+    )
+    await send_html(update, context, escape(t("forget_confirm", lang)), markup)
+
+
+async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    query = update.callback_query
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if args[0] != "yes":
+        await send_html(update, context, escape(t("forget_cancelled", lang)))
+        return
+    await services(context).store.delete_user(user.id)
+    await send_html(update, context, escape(t("forget_done", lang)))
+
+
+async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    await send_html(update, context, escape(t("non_text", lang_of(user))))
+
+
+NON_TEXT = (
+    filters.Sticker.ALL
+    | filters.PHOTO
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.Document.ALL
+    | filters.LOCATION
+    | filters.CONTACT
+    | filters.ANIMATION
+    | filters.POLL
+)
+
+
+def handlers() -> list:
+    return [
+        CommandHandler("help", help_command),
+        CommandHandler("privacy", privacy),
+        CommandHandler("export", export),
+        CommandHandler("forget", forget),
+        MessageHandler(NON_TEXT & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, non_text),
+    ]
+
+
+CALLBACKS = {"fg": on_forget}

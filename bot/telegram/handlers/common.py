@@ -1,0 +1,77 @@
+"""Small helpers shared by the handlers: who is writing, sending long HTML, typing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.store import UserRecord
+from bot.telegram.i18n import pick_language
+from bot.telegram.render import split_message
+from bot.telegram.services import services
+
+TYPING_REFRESH_S = 4.0  # Telegram shows "typing…" for 5 s
+
+
+async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserRecord:
+    tg_user = update.effective_user
+    store = services(context).store
+    return await store.get_or_create_user(
+        telegram_id=tg_user.id, language=pick_language(tg_user.language_code)
+    )
+
+
+def lang_of(user: UserRecord) -> str:
+    return pick_language(user.language)
+
+
+async def send_html(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    html: str,
+    markup: InlineKeyboardMarkup | None = None,
+    edit: Message | None = None,
+) -> Message:
+    """Send (or finish editing) an HTML message, split if long; buttons go on the last part."""
+    parts = split_message(html)
+    chat_id = update.effective_chat.id
+    sent: Message | None = None
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        kwargs = {"parse_mode": ParseMode.HTML, "reply_markup": markup if last else None}
+        if i == 0 and edit is not None:
+            try:
+                sent = await edit.edit_text(part, **kwargs)
+                continue
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    sent = edit
+                    continue
+                raise
+        sent = await context.bot.send_message(chat_id, part, **kwargs)
+    return sent
+
+
+@contextlib.asynccontextmanager
+async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" right away and keep it on while the block runs."""
+
+    async def keep_typing() -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a failed chat action must not fail the answer
+                await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+            await asyncio.sleep(TYPING_REFRESH_S)
+
+    task = asyncio.create_task(keep_typing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

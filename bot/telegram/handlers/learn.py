@@ -1,0 +1,61 @@
+"""/learn: browse training modules by topic."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.ext import CommandHandler, ContextTypes
+
+from bot.telegram import callbacks
+from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.i18n import t
+from bot.telegram.render import chunked, keyboard
+from bot.telegram.services import services
+
+TOPICS_SHOWN = 16
+
+
+async def learn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    topics = services(context).catalog.topics()[:TOPICS_SHOWN]
+    items = [(topic.replace("-", " "), callbacks.make("ln", "topic", topic)) for topic in topics]
+    await send_html(update, context, escape(t("learn_intro", lang_of(user))), keyboard(chunked(items, 2)))
+
+
+async def on_learn(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    query = update.callback_query
+    catalog = services(context).catalog
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    kind, value = args
+    if kind == "topic" and catalog.modules_for(value):
+        await query.answer()
+        items = [
+            (m.meta.title, callbacks.make("ln", "module", m.meta.id)) for m in catalog.modules_for(value)
+        ]
+        text = t("learn_modules", lang, topic=value.replace("-", " "))
+        await send_html(update, context, escape(text), keyboard(chunked(items, 1)))
+        return
+    module = catalog.modules.get(value) if kind == "module" else None
+    if module is None:
+        await query.answer(t("unknown_button", lang))
+        return
+    await query.answer()
+    parts = [
+        "<b>" + escape(module.meta.title) + "</b>",
+        escape(module.meta.summary),
+        "<b>" + escape(t("module_steps", lang)) + "</b>\n" + escape(module.section("Steps")),
+        "<b>"
+        + escape(t("module_checklist", lang))
+        + "</b>\n"
+        + escape(module.section("Checklist").replace("- [ ]", "☐")),
+    ]
+    await send_html(update, context, "\n\n".join(p for p in parts if p.strip()))
+
+
+def handlers() -> list:
+    return [CommandHandler("learn", learn)]
+
+
+CALLBACKS = {"ln": on_learn}

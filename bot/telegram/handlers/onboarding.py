@@ -1,0 +1,143 @@
+"""/start (with deep-link referral codes) and /profile: language, country, sector, size."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from telegram import Update
+from telegram.ext import CommandHandler, ContextTypes
+
+from bot.telegram import callbacks
+from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.i18n import languages, t, table
+from bot.telegram.render import chunked, keyboard
+from bot.telegram.services import services
+
+REFERRAL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+FIELDS = ("language", "country", "sector", "company_size")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano"}
+OTHER = "OTHER"
+
+
+def countries(context) -> list[str]:
+    """Countries with national schemes in the knowledge base, then "other"."""
+    found = {c for s in services(context).catalog.schemes for c in s.countries} - {"EU"}
+    return sorted(found)
+
+
+def field_keyboard(field: str, lang: str, context):
+    if field == "language":
+        items = [
+            (LANGUAGE_NAMES.get(code, code), callbacks.make("ob", "language", code)) for code in languages()
+        ]
+        return t("ask_language", lang), keyboard(chunked(items, 3))
+    if field == "country":
+        items = [(code, callbacks.make("ob", "country", code)) for code in countries(context)]
+        items.append((t("other_country", lang), callbacks.make("ob", "country", OTHER)))
+        return t("ask_country", lang), keyboard(chunked(items, 5))
+    if field == "sector":
+        items = [
+            (label, callbacks.make("ob", "sector", key)) for key, label in table("sectors", lang).items()
+        ]
+        return t("ask_sector", lang), keyboard(chunked(items, 2))
+    items = [
+        (label, callbacks.make("ob", "company_size", key)) for key, label in table("sizes", lang).items()
+    ]
+    return t("ask_size", lang), keyboard(chunked(items, 2))
+
+
+async def ask_next_field(update: Update, context: ContextTypes.DEFAULT_TYPE, user) -> None:
+    lang = lang_of(user)
+    missing = next((f for f in FIELDS[1:] if getattr(user, f) is None), None)
+    if missing is None:
+        await send_html(update, context, escape(t("onboarding_done", lang)))
+        return
+    question, markup = field_keyboard(missing, lang, context)
+    await send_html(update, context, escape(question), markup)
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    store = services(context).store
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    parts = [escape(t("welcome", lang))]
+    if context.args and REFERRAL.match(context.args[0]):
+        user = await store.update_profile(user.id, referral_code=context.args[0])
+        parts.append(escape(t("welcome_referral", lang, code=context.args[0])))
+    await send_html(update, context, "\n\n".join(parts))
+    question, markup = field_keyboard("language", lang, context)
+    await send_html(update, context, escape(question), markup)
+
+
+async def profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    unset = t("not_set", lang)
+    text = t(
+        "profile_summary",
+        lang,
+        language=LANGUAGE_NAMES.get(user.language or "", unset),
+        country=user.country or unset,
+        sector=table("sectors", lang).get(user.sector or "", user.sector or unset),
+        size=table("sizes", lang).get(user.company_size or "", unset),
+    )
+    buttons = [
+        (t("profile_language", lang), callbacks.make("pf", "language")),
+        (t("profile_country", lang), callbacks.make("pf", "country")),
+        (t("profile_sector", lang), callbacks.make("pf", "sector")),
+        (t("profile_size", lang), callbacks.make("pf", "company_size")),
+    ]
+    await send_html(update, context, escape(text), keyboard(chunked(buttons, 2)))
+
+
+def valid_value(field: str, value: str, context) -> str | None:
+    """The value to store, or None when the button was forged or is stale."""
+    if field == "language":
+        return value if value in languages() else None
+    if field == "country":
+        if value == OTHER:
+            return None  # stored as unknown; EU-wide schemes still apply
+        return value if value in countries(context) else ""
+    if field == "sector":
+        return value if value in table("sectors", "en") else ""
+    if field == "company_size":
+        return value if value in table("sizes", "en") else ""
+    return ""
+
+
+async def on_field(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    query = update.callback_query
+    field, value = args
+    user = await current_user(update, context)
+    stored = valid_value(field, value, context) if field in FIELDS else ""
+    if stored == "":
+        await query.answer(t("unknown_button", lang_of(user)), show_alert=False)
+        return
+    user = await services(context).store.update_profile(user.id, **{field: stored})
+    if field == "country" and stored is None:
+        user = user.model_copy(update={"country": OTHER})  # answered: do not ask again now
+    await query.answer(t("saved", lang_of(user)))
+    await query.edit_message_reply_markup(None)
+    await ask_next_field(update, context, user)
+
+
+async def on_change(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    query = update.callback_query
+    user = await current_user(update, context)
+    if args[0] not in FIELDS:
+        await query.answer(t("unknown_button", lang_of(user)))
+        return
+    await query.answer()
+    question, markup = field_keyboard(args[0], lang_of(user), context)
+    await send_html(update, context, escape(question), markup)
+
+
+def handlers() -> list:
+    return [
+        CommandHandler("start", start),
+        CommandHandler("profile", profile),
+    ]
+
+
+CALLBACKS = {"ob": on_field, "pf": on_change}

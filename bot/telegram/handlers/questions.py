@@ -1,0 +1,131 @@
+"""Free-text questions to the advisor, feedback buttons, sources, and asking for a person."""
+
+from __future__ import annotations
+
+import time
+from html import escape
+
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.advisor.conversation import StoredReply
+from bot.advisor.pipeline import Token
+from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
+from bot.telegram.i18n import t
+from bot.telegram.render import passages_html, reply_html, reply_keyboard
+from bot.telegram.services import services
+
+STREAM_PREVIEW_CHARS = 3500  # previews stay one message; the final reply is split if needed
+
+
+def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In a group the bot answers only when mentioned or replied to."""
+    message = update.effective_message
+    if update.effective_chat.type == "private":
+        return True
+    mentions = message.parse_entities(["mention"]).values()
+    replied = message.reply_to_message and message.reply_to_message.from_user.id == context.bot.id
+    return bool(replied) or f"@{context.bot.username}".lower() in {m.lower() for m in mentions}
+
+
+async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if not addressed_to_bot(update, context):
+        return
+    svc = services(context)
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    wait = svc.limiter.allow(user.id)
+    if wait:
+        await send_html(update, context, escape(t("rate_limited", lang, seconds=max(1, round(wait)))))
+        return
+    focus = None
+    if user.flow and user.flow.get("name") == "scheme":
+        scheme = svc.catalog.scheme(user.flow.get("scheme_id", ""))
+        focus = scheme.name if scheme else None
+        await svc.store.update_profile(user.id, flow=None)
+
+    text = update.effective_message.text
+    chat_id = update.effective_chat.id
+    preview: Message | None = None
+    streamed = ""
+    last_edit = 0.0
+    interval = svc.settings.telegram_stream_edit_interval_s
+    async with typing(context, chat_id):
+        async for event in svc.conversations.ask(user, text, "telegram", focus=focus):
+            if isinstance(event, Token):
+                streamed += event.text
+                now = time.monotonic()
+                if now - last_edit >= interval and streamed.strip():
+                    preview = await _show_progress(context, chat_id, preview, streamed)
+                    last_edit = now
+            elif isinstance(event, StoredReply):
+                lang = (
+                    event.reply.language if event.reply.language in ("en", "fr", "de", "es", "it") else lang
+                )
+                markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations))
+                await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
+
+
+async def _show_progress(context, chat_id: int, preview: Message | None, text: str) -> Message:
+    html = escape(text[:STREAM_PREVIEW_CHARS]) + " …"
+    if preview is None:
+        return await context.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
+    return await preview.edit_text(html, parse_mode=ParseMode.HTML)
+
+
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    query = update.callback_query
+    svc = services(context)
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    direction, raw_id = args
+    if direction not in ("up", "down") or not raw_id.isdigit():
+        await query.answer(t("unknown_button", lang))
+        return
+    message_id = int(raw_id)
+    if await svc.store.message_owner(message_id) != user.id:  # never rate someone else's answer
+        await query.answer(t("unknown_button", lang))
+        return
+    await svc.store.add_feedback(user.id, message_id, 1 if direction == "up" else -1)
+    await query.answer(t("thanks_feedback" if direction == "up" else "sorry_feedback", lang))
+
+
+async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    query = update.callback_query
+    svc = services(context)
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    message = await svc.store.get_message(int(args[0])) if args[0].isdigit() else None
+    if message is None or await svc.store.message_owner(message.id) != user.id:
+        await query.answer(t("unknown_button", lang))
+        return
+    await query.answer()
+    citations = message.meta.get("citations") or []
+    if not citations:
+        await send_html(update, context, escape(t("no_sources", lang)))
+        return
+    await send_html(update, context, passages_html(citations, lang))
+
+
+async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update, context)
+    svc = services(context)
+    conversation = await svc.store.current_conversation(user.id)
+    await svc.store.add_message(conversation, "system", "handover requested", {"event": "handover_requested"})
+    await send_html(update, context, escape(t("human_requested", lang_of(user))))
+
+
+async def on_human(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    await update.callback_query.answer()
+    await human(update, context)
+
+
+def handlers() -> list:
+    return [
+        CommandHandler("human", human),
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, question),
+    ]
+
+
+CALLBACKS = {"fb": on_feedback, "src": on_sources, "hum": on_human}

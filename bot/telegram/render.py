@@ -1,0 +1,154 @@
+"""Turning advisor replies and catalogue data into Telegram HTML messages and keyboards.
+
+Every dynamic text is escaped; long messages are split on paragraph boundaries so that no
+part exceeds Telegram's 4,096 characters and no tag is cut in half.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.advisor.models import AdvisorReply, Citation
+from bot.knowledge.schema import FundingScheme
+from bot.telegram import callbacks
+from bot.telegram.i18n import t
+
+LIMIT = 4096
+
+
+def split_message(html: str, limit: int = LIMIT) -> list[str]:
+    """Split on blank lines, then lines, then spaces; pieces are whole escaped units."""
+    if len(html) <= limit:
+        return [html]
+    parts: list[str] = []
+    current = ""
+    for block in _units(html, limit):
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            if current:
+                parts.append(current)
+            current = block
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _units(html: str, limit: int) -> list[str]:
+    units = []
+    for para in html.split("\n\n"):
+        if len(para) <= limit:
+            units.append(para)
+            continue
+        line_buf = ""
+        for line in para.split("\n"):
+            for piece in _hard_wrap(line, limit):
+                candidate = f"{line_buf}\n{piece}" if line_buf else piece
+                if len(candidate) <= limit:
+                    line_buf = candidate
+                else:
+                    units.append(line_buf)
+                    line_buf = piece
+        if line_buf:
+            units.append(line_buf)
+    return units
+
+
+def _hard_wrap(line: str, limit: int) -> list[str]:
+    """Cut an over-long line at spaces, never inside an HTML entity like &amp;."""
+    out = []
+    while len(line) > limit:
+        cut = line.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+            amp = line.rfind("&", 0, cut)
+            if amp != -1 and ";" not in line[amp:cut]:
+                cut = amp
+        out.append(line[:cut])
+        line = line[cut:].lstrip(" ")
+    out.append(line)
+    return out
+
+
+def source_line(c: Citation) -> str:
+    title = escape(c.title)
+    if c.url:
+        return f'{c.number}. <a href="{escape(c.url, quote=True)}">{title}</a>'
+    return f"{c.number}. {title}"
+
+
+def reply_html(reply: AdvisorReply, lang: str) -> str:
+    body = escape(reply.answer)
+    if reply.citations:
+        sources = "\n".join(source_line(c) for c in reply.citations)
+        body += f"\n\n<b>{escape(t('sources_title', lang))}</b>\n{sources}"
+    return body
+
+
+def reply_keyboard(message_id: int, lang: str, has_sources: bool) -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(t("btn_helpful", lang), callback_data=callbacks.make("fb", "up", message_id)),
+        InlineKeyboardButton(
+            t("btn_not_helpful", lang), callback_data=callbacks.make("fb", "down", message_id)
+        ),
+    ]
+    second = [InlineKeyboardButton(t("btn_human", lang), callback_data=callbacks.make("hum"))]
+    if has_sources:
+        second.insert(
+            0, InlineKeyboardButton(t("btn_sources", lang), callback_data=callbacks.make("src", message_id))
+        )
+    return InlineKeyboardMarkup([row, second])
+
+
+def passages_html(citations: list[dict], lang: str, per_passage: int = 700) -> str:
+    blocks = []
+    for c in citations:
+        text = c["passage"] if len(c["passage"]) <= per_passage else c["passage"][:per_passage] + "…"
+        head = f"<b>[{c['number']}] {escape(t('passage_from', lang, title=c['title']))}</b>"
+        blocks.append(f"{head}\n{escape(text)}")
+    return "\n\n".join(blocks)
+
+
+def amount_text(s: FundingScheme, lang: str) -> str:
+    if s.amount_min is None and s.amount_max is None:
+        return t("amount_unknown", lang)
+    low = f"{s.amount_min:,.0f}" if s.amount_min is not None else "…"
+    high = f"{s.amount_max:,.0f}" if s.amount_max is not None else "…"
+    return f"{low}–{high} {s.currency}"
+
+
+def scheme_html(n: int, s: FundingScheme, lang: str) -> str:
+    url = str(s.application_url or s.source_url)
+    text = t(
+        "funding_item",
+        lang,
+        n=n,
+        name=s.name,
+        provider=s.provider,
+        instruments=", ".join(i.value.replace("_", " ") for i in s.instruments),
+        amount=amount_text(s, lang),
+        status=s.status.value,
+        url=url,
+    )
+    # Escape the whole card, then make its first line bold and its URL a link.
+    lines = escape(text).split("\n")
+    lines[0] = f"<b>{lines[0]}</b>"
+    lines = [
+        f'<a href="{escape(url, quote=True)}">{escape(url)}</a>' if line == escape(url) else line
+        for line in lines
+    ]
+    return "\n".join(lines)
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """Rows of (label, callback data) pairs."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def chunked(items: list[tuple[str, str]], per_row: int) -> list[list[tuple[str, str]]]:
+    return [items[i : i + per_row] for i in range(0, len(items), per_row)]

@@ -1,0 +1,41 @@
+"""Funding matching and self-assessment scoring on the shipped knowledge base."""
+
+import pytest
+
+from bot.advisor.assessment import score
+from bot.config import REPO_ROOT
+from bot.knowledge.catalog import Catalog
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return Catalog(REPO_ROOT / "knowledge")
+
+
+def test_match_keeps_own_country_and_eu_and_respects_size(catalog):
+    found = catalog.match_schemes("DK", sector="packaging", size="small", purpose="design")
+    assert found
+    assert all("DK" in s.countries or s.eu_wide for s in found)
+    assert all("small" in s.company_sizes for s in found)
+    assert not found[0].eu_wide  # national schemes first
+
+
+def test_large_companies_do_not_get_sme_only_schemes(catalog):
+    found = catalog.match_schemes("BE", size="large", limit=50)
+    assert all("large" in s.company_sizes for s in found)
+
+
+def test_all_zero_answers_make_every_area_weak(catalog):
+    result = score(catalog.assessment, {}, catalog, country="FR", size="small")
+    assert result.overall_percent == 0 and result.level == catalog.assessment.levels[0].id
+    assert all(a.weak for a in result.areas)
+    assert set(result.recommended_modules) <= set(catalog.modules)
+    assert result.recommended_schemes
+
+
+def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
+    best = {q.id: max(range(len(q.options)), key=lambda i: q.options[i].score) for q in catalog.assessment.questions}
+    result = score(catalog.assessment, best, catalog)
+    assert result.overall_percent == 100
+    assert result.level == max(catalog.assessment.levels, key=lambda lv: lv.min_percent).id
+    assert result.recommended_modules == [] and "none" in result.summary()
