@@ -1,0 +1,197 @@
+"""Handler tests: real `Update`s through the real `Application`, every Bot API call recorded."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from bot.advisor.conversation import Conversations
+from bot.advisor.pipeline import Advisor
+from bot.config import REPO_ROOT
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.catalog import Catalog
+from bot.store import Store
+from bot.telegram import callbacks
+from bot.telegram.app import build_application
+from bot.telegram.ratelimit import QuestionLimiter
+from bot.telegram.services import Services
+from tests.conftest import FIXTURES, make_settings, updated
+from tests.telegram_support import RecordingRequest, callback_update, message_update, raw_message_update
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tg")
+    shutil.copytree(FIXTURES / "kb", root / "kb")
+    settings = make_settings(root, knowledge_dir=root / "kb", telegram_token="123:TEST")
+    kb = KnowledgeBase.open(settings)
+    kb.sync()
+    return settings, kb
+
+
+@pytest.fixture
+async def bot_app(indexed, tmp_path):
+    settings, kb = indexed
+    settings = updated(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    store = await Store.open(settings.database_url)
+    advisor = Advisor(settings, kb)
+    svc = Services(
+        settings=settings,
+        store=store,
+        advisor=advisor,
+        conversations=Conversations(advisor, store),
+        catalog=Catalog(REPO_ROOT / "knowledge"),
+        limiter=QuestionLimiter(settings.telegram_questions_per_minute),
+    )
+    app = build_application(settings, svc)
+    request = RecordingRequest()
+    app.bot._request = (request, request)  # PTB keeps (updates request, other requests)
+    await app.initialize()
+    app.recorder = request
+    app.svc = svc
+    yield app
+    await app.shutdown()
+    await store.close()
+
+
+async def send(app, update):
+    await app.process_update(update)
+    return app.recorder
+
+
+async def test_start_onboards_with_keyboards_and_referral(bot_app):
+    rec = await send(bot_app, message_update(bot_app.bot, 1, "/start cluster-42", language_code="de"))
+    texts = rec.texts()
+    assert "Kreislaufwirtschaft" in texts[0] or "circular" in texts[0].lower()
+    assert "cluster-42" in texts[0]
+    keyboard = rec.sent()[-1]["reply_markup"]["inline_keyboard"]
+    assert any("Deutsch" in b["text"] for row in keyboard for b in row)
+    user = await bot_app.svc.store.get_or_create_user(telegram_id=1)
+    assert user.referral_code == "cluster-42" and user.language == "de"
+
+    for data in (
+        callbacks.make("ob", "language", "fr"),
+        callbacks.make("ob", "country", "FR"),
+        callbacks.make("ob", "sector", "textiles"),
+        callbacks.make("ob", "company_size", "small"),
+    ):
+        await send(bot_app, callback_update(bot_app.bot, 1, data))
+    user = await bot_app.svc.store.get_or_create_user(telegram_id=1)
+    assert (user.language, user.country, user.sector, user.company_size) == ("fr", "FR", "textiles", "small")
+    assert "Posez-moi" in rec.texts()[-1] or "question" in rec.texts()[-1].lower()
+
+
+async def test_forged_callback_is_refused(bot_app):
+    rec = await send(bot_app, callback_update(bot_app.bot, 2, "v1|ob|country|<script>"))
+    rec = await send(bot_app, callback_update(bot_app.bot, 2, "v1|ob|company_size|gigantic"))
+    rec = await send(bot_app, callback_update(bot_app.bot, 2, "garbage"))
+    answers = rec.sent("answerCallbackQuery")
+    assert len(answers) == 3 and all("expired" in a["text"] for a in answers)
+    user = await bot_app.svc.store.get_or_create_user(telegram_id=2)
+    assert user.company_size is None
+
+
+async def test_question_gets_cited_answer_with_buttons_and_typing(bot_app):
+    rec = await send(bot_app, message_update(bot_app.bot, 3, "Is there a grant for eco-design in France?"))
+    assert rec.calls[0][0] in ("sendChatAction",) or rec.sent("sendChatAction")
+    reply = rec.sent()[-1]
+    assert reply["parse_mode"] == "HTML"
+    assert '<a href="https://example.org/fr-ecodesign">' in reply["text"]
+    buttons = [b["callback_data"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert {callbacks.parse(b)[0] for b in buttons} == {"fb", "src", "hum"}
+
+    message_id = int(callbacks.parse(buttons[0])[1][1])
+    await send(bot_app, callback_update(bot_app.bot, 3, callbacks.make("fb", "down", message_id)))
+    await send(bot_app, callback_update(bot_app.bot, 3, callbacks.make("src", message_id)))
+    assert "Test Agency France" in rec.sent()[-1]["text"]
+    conv = await bot_app.svc.store.current_conversation((await bot_app.svc.store.get_or_create_user(telegram_id=3)).id)
+    assert await bot_app.svc.store.negative_feedback(conv) == 1
+
+    # Another user cannot rate or read this answer's sources.
+    await send(bot_app, callback_update(bot_app.bot, 4, callbacks.make("src", message_id)))
+    assert "expired" in rec.sent("answerCallbackQuery")[-1]["text"]
+
+
+async def test_markup_in_questions_is_escaped(bot_app):
+    rec = await send(bot_app, message_update(bot_app.bot, 5, "<b>eco-design</b> & <i>grants for France"))
+    for text in rec.texts():
+        stripped = re.sub(r"</?(b|i|a)( href=\"[^\"]*\")?>", "", text)
+        assert "<" not in stripped and ">" not in stripped
+
+
+async def test_non_text_gets_an_explanation(bot_app):
+    sticker = {"file_id": "s", "file_unique_id": "u", "width": 1, "height": 1, "is_animated": False,
+               "is_video": False, "type": "regular"}
+    rec = await send(bot_app, raw_message_update(bot_app.bot, 6, sticker=sticker))
+    rec = await send(bot_app, raw_message_update(bot_app.bot, 6, location={"latitude": 1.0, "longitude": 2.0}))
+    assert len(rec.sent()) == 2 and all("text messages" in p["text"] for p in rec.sent())
+
+
+async def test_duplicate_update_is_processed_once(bot_app):
+    update = message_update(bot_app.bot, 7, "/help")
+    await send(bot_app, update)
+    await send(bot_app, update)
+    assert len(bot_app.recorder.sent()) == 1
+
+
+async def test_rate_limit_is_friendly(bot_app):
+    bot_app.svc.limiter = QuestionLimiter(per_minute=2, burst=1)
+    await send(bot_app, message_update(bot_app.bot, 8, "eco-design grant in France?"))
+    rec = await send(bot_app, message_update(bot_app.bot, 8, "and another one?"))
+    assert "wait" in rec.sent()[-1]["text"]
+
+
+async def test_funding_matcher_lists_schemes_and_takes_follow_up(bot_app):
+    uid = 9
+    await send(bot_app, message_update(bot_app.bot, uid, "/funding"))
+    for data in (
+        callbacks.make("fd", "country", "DK"),
+        callbacks.make("fd", "sector", "packaging"),
+        callbacks.make("fd", "company_size", "small"),
+        callbacks.make("fd", "purpose", "design"),
+    ):
+        await send(bot_app, callback_update(bot_app.bot, uid, data))
+    listing = bot_app.recorder.sent()[-1]
+    assert "Innobooster" in listing["text"] or "MUDP" in listing["text"]
+    assert "<a href=" in listing["text"]
+    await send(bot_app, callback_update(bot_app.bot, uid, callbacks.make("fq", 1)))
+    user = await bot_app.svc.store.get_or_create_user(telegram_id=uid)
+    assert user.flow["name"] == "scheme"
+    await send(bot_app, message_update(bot_app.bot, uid, "How do I apply?"))
+    stored = await bot_app.svc.store.recent_messages(await bot_app.svc.store.current_conversation(user.id))
+    assert stored[-2].meta.get("focus")  # the question was asked about the chosen scheme
+
+
+async def test_assessment_scores_and_keeps_result(bot_app):
+    uid = 10
+    await send(bot_app, message_update(bot_app.bot, uid, "/assess"))
+    total = len(bot_app.svc.catalog.assessment.questions)
+    for i in range(total):
+        await send(bot_app, callback_update(bot_app.bot, uid, callbacks.make("as", i, 0)))
+    result = bot_app.recorder.sent()[-1]["text"]
+    assert "0%" in result and "⚠️" in result
+    user = await bot_app.svc.store.get_or_create_user(telegram_id=uid)
+    assert user.assessment["overall_percent"] == 0 and user.flow is None
+
+
+async def test_export_and_forget(bot_app):
+    uid = 11
+    await send(bot_app, message_update(bot_app.bot, uid, "eco-design grant in France?"))
+    await send(bot_app, message_update(bot_app.bot, uid, "/export"))
+    (filename, content), = bot_app.recorder.sent("sendDocument")[-1]["files"].values()
+    assert filename.endswith(".json")
+    data = json.loads(content)
+    assert data["conversations"][0]["messages"][0]["text"] == "eco-design grant in France?"
+    await send(bot_app, message_update(bot_app.bot, uid, "/forget"))
+    await send(bot_app, callback_update(bot_app.bot, uid, callbacks.make("fg", "yes")))
+    users = await bot_app.svc.store.export_user((await bot_app.svc.store.get_or_create_user(telegram_id=uid)).id)
+    assert users["conversations"] == []  # a fresh, empty user was created by the lookup
+
+
+async def test_commands_registered_in_each_language(bot_app):
+    from bot.telegram.app import register_commands
+
+    await register_commands(bot_app)
+    calls = bot_app.recorder.sent("setMyCommands")
+    assert {c.get("language_code") for c in calls} == {None, "fr", "de", "es", "it"}
