@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: chat test test-all lint bench
+.PHONY: chat test test-all lint bench eval
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ lint: $(VENV)/.test
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/advisor.py
+
+eval: $(VENV)/.app
+	$(BIN)/advisor eval

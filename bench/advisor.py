@@ -1,0 +1,98 @@
+"""Advisor benchmark: the pipeline's own overhead per question, around a model of fixed latency.
+
+    python bench/advisor.py [--questions 60] [--latency 0.3] [--data-dir DIR]
+
+A local OpenAI-compatible stub answers every chat completion after exactly `--latency`
+seconds (streaming: first token after `--latency`). Overhead = wall time minus that latency:
+condensing, language detection, triage, embedding the question, hybrid retrieval, prompt
+building, citation mapping. Time to first token is reported as the excess over the stub's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.advisor.models import AdvisorRequest  # noqa: E402
+from bot.advisor.pipeline import Advisor, Token  # noqa: E402
+from bot.config import REPO_ROOT, Settings  # noqa: E402
+from bot.evals.schema import EvalCase  # noqa: E402
+from bot.knowledge.base import KnowledgeBase  # noqa: E402
+from tests.stubs.openai_server import OpenAIStub  # noqa: E402
+
+
+def questions(n: int) -> list[str]:
+    cases = []
+    for path in sorted((REPO_ROOT / "evals" / "datasets").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                case = EvalCase.model_validate_json(line)
+                if case.expected_triage.value == "answer" and not case.turns:
+                    cases.append(case.question)
+    random.Random(0).shuffle(cases)
+    return (cases * (n // max(len(cases), 1) + 1))[:n]
+
+
+def report(name: str, values: list[float]) -> None:
+    arr = np.array(values) * 1000
+    print(f"{name:<40} p50 {np.percentile(arr, 50):7.1f} ms   p95 {np.percentile(arr, 95):7.1f} ms")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=int, default=60)
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a built index")
+    args = parser.parse_args()
+
+    stub = await OpenAIStub(latency_s=args.latency, reply=lambda m: "A short grounded answer [1].").start()
+    base = Settings(_env_file=None)
+    settings = Settings(
+        _env_file=None,
+        data_dir=args.data_dir or base.data_dir,
+        llm_base_url=stub.url,
+        llm_api_key="bench",
+        llm_model="stub",
+    )
+    kb = KnowledgeBase.open(settings)
+    kb.sync()
+    advisor = Advisor(settings, kb)
+    advisor.warm_up()
+    qs = questions(args.questions)
+    await advisor.answer(AdvisorRequest(message=qs[0]))  # warm the HTTP connection
+
+    overhead, ttft, offline = [], [], []
+    for q in qs:
+        started = time.perf_counter()
+        reply = await advisor.answer(AdvisorRequest(message=q))
+        elapsed = time.perf_counter() - started
+        overhead.append(elapsed - (args.latency if reply.mode == "generated" else 0))
+
+        started = time.perf_counter()
+        async for event in advisor.stream(AdvisorRequest(message=q)):
+            if isinstance(event, Token):
+                ttft.append(time.perf_counter() - started - args.latency)
+                break
+    offline_advisor = Advisor(Settings(_env_file=None, data_dir=settings.data_dir), kb)
+    for q in qs:
+        started = time.perf_counter()
+        await offline_advisor.answer(AdvisorRequest(message=q))
+        offline.append(time.perf_counter() - started)
+    await stub.stop()
+
+    print(f"{len(qs)} questions, stub latency {args.latency * 1000:.0f} ms, {kb.index.count()} chunks indexed")
+    report("pipeline overhead (generated answer)", overhead)
+    report("time to first token, over the stub's", ttft)
+    report("offline extractive answer, total", offline)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
