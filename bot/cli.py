@@ -253,20 +253,18 @@ def chat() -> None:
 async def chat_loop(advisor) -> None:
     from rich.text import Text
 
-    from bot.advisor.models import AdvisorRequest, Turn
-    from bot.advisor.pipeline import Final, Token
+    from bot.advisor.conversation import Conversations, StoredReply
+    from bot.advisor.pipeline import Token
     from bot.store import Store
 
     settings = get_settings()
     store = await Store.open(settings.database_url)
+    conversations = Conversations(advisor, store)
     user = await store.get_or_create_user()
-    conversation = await store.current_conversation(user.id, channel="cli")
     mode = "a language model" if advisor.generator else "offline extractive answers (no language model)"
     console.print(f"[bold green]circular-advisor[/] · {kb_size(advisor)} · {mode}")
     console.print("I'm an automated advisor; type /human any time to ask for a person.\n" + CHAT_HELP)
     await asyncio.to_thread(advisor.warm_up)
-    history: list[Turn] = []
-    profile = profile_from(None, None, None, None)
     last = None
     try:
         while True:
@@ -282,8 +280,9 @@ async def chat_loop(advisor) -> None:
                 console.print(CHAT_HELP)
                 continue
             if message == "/new":
-                history, last = [], None
-                conversation = await store.current_conversation(user.id, channel="cli")
+                # A fresh user starts a fresh conversation; the old one stays in the store.
+                user, last = await store.get_or_create_user(language=user.language), None
+                user = await store.update_profile(user.id, **user.profile.model_dump())
                 console.print("New conversation.")
                 continue
             if message == "/sources":
@@ -294,33 +293,25 @@ async def chat_loop(advisor) -> None:
                 continue
             if message.startswith("/profile"):
                 try:
-                    profile = parse_profile(message, profile)
+                    changes = parse_profile(message)
                 except ValueError as exc:
                     console.print(f"[red]{exc}[/]")
                     continue
-                console.print(f"Profile: {profile.model_dump(exclude_none=True)}")
+                user = await store.update_profile(user.id, **changes)
+                console.print(f"Profile: {user.profile.model_dump(exclude_none=True)}")
                 continue
             if message == "/human":
                 message = "I would like to talk to a human ambassador."
-            request = AdvisorRequest(message=message, history=history, profile=profile)
-            await store.add_message(conversation, "user", message)
             streamed = False
-            async for event in advisor.stream(request):
+            async for event in conversations.ask(user, message, channel="cli"):
                 if isinstance(event, Token):
                     streamed = True
                     console.print(event.text, end="", markup=False, highlight=False)
-                elif isinstance(event, Final):
+                elif isinstance(event, StoredReply):
                     last = event.reply
             if streamed:
                 console.print()
             print_reply(last)
-            await store.add_message(
-                conversation,
-                "assistant",
-                last.answer,
-                {"mode": last.mode, "triage": last.triage.value},
-            )
-            history += [Turn(role="user", text=message), Turn(role="assistant", text=last.answer)]
     finally:
         await store.close()
         console.print("Goodbye.")
@@ -338,14 +329,14 @@ PROFILE_KEYS = {
 }
 
 
-def parse_profile(command: str, current):
+def parse_profile(command: str) -> dict[str, str]:
     changes = {}
     for pair in command.split()[1:]:
         key, _, value = pair.partition("=")
         if key not in PROFILE_KEYS or not value:
             raise ValueError(f"unknown setting {pair!r}; use country=, sector=, size=, lang=")
         changes[PROFILE_KEYS[key]] = value.upper() if key == "country" else value.lower()
-    return current.model_copy(update=changes)
+    return changes
 
 
 @app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import partial
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -172,26 +173,28 @@ class Advisor:
     ) -> list[Passage]:
         profile = request.profile
         mentioned = self.triager.mentioned_country(question)
-        if self.triager.is_funding_question(question):
-            filters = Filters(country=mentioned) if mentioned else Filters()
-            boosts = Boosts(
-                country=mentioned or profile.country,
-                sector=profile.sector,
-                company_size=profile.company_size,
-                kinds=["funding"],
-            )
-        else:
-            filters, boosts = Filters(), Boosts(sector=profile.sector, weight=0.1)
-        return self.kb.retriever.search(
+        search = partial(
+            self.kb.retriever.search,
             question,
             k=self.settings.retrieval_k,
-            filters=filters,
-            boosts=boosts,
             candidates=self.settings.retrieval_candidates,
             query_vector=vector,
             # The corpus is English: BM25 on another language's words is mostly noise.
             sparse_weight=1.0 if language == "en" else NON_ENGLISH_BM25_WEIGHT,
         )
+        if not self.triager.is_funding_question(question):
+            return search(filters=Filters(), boosts=Boosts(sector=profile.sector, weight=0.1))
+        # Money questions: the named country, else the company's own, filters (its schemes,
+        # EU-wide ones and general guidance stay); without any fitting scheme, search unfiltered.
+        country = mentioned or profile.country
+        boosts = Boosts(
+            country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"]
+        )
+        if country:
+            found = search(filters=Filters(country=country), boosts=boosts)
+            if any(p.kind == "funding" for p in found):
+                return found
+        return search(filters=Filters(), boosts=boosts)
 
     async def _condense(self, request: AdvisorRequest, message: str) -> str:
         previous = [t.text for t in request.history if t.role == "user"]

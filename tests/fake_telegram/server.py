@@ -67,9 +67,9 @@ _RESTRICTED_FLAGS = _words(
 _TAGS = dict(  # supported HTML tags -> entity type
     pair.split("=")
     for pair in _words(
-        "b=bold strong=bold i=italic em=italic u=underline ins=underline s=strikethrough strike=strikethrough "
-        "del=strikethrough span=spoiler tg-spoiler=spoiler a=text_link code=code pre=pre blockquote=blockquote "
-        "tg-emoji=custom_emoji"
+        "b=bold strong=bold i=italic em=italic u=underline ins=underline s=strikethrough "
+        "strike=strikethrough del=strikethrough span=spoiler tg-spoiler=spoiler a=text_link code=code "
+        "pre=pre blockquote=blockquote tg-emoji=custom_emoji"
     )
 )
 _HTML_ENTITY = re.compile(r"&(?:(lt|gt|amp|quot)|#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
@@ -595,6 +595,11 @@ class FakeTelegram:
 
     def chat_actions(self, chat_id: int) -> list[ChatAction]:
         return list(self._actions.get(chat_id, []))
+
+    @property
+    def updates(self) -> list[JSON]:
+        """Every update created so far (delivered or not), oldest first; ids for ``redeliver``."""
+        return [copy.deepcopy(u) for u in self._updates.values()]
 
     @property
     def pending_updates(self) -> list[JSON]:
@@ -1273,20 +1278,11 @@ class FakeTelegram:
         return True
 
     def _api_getChat(self, p: JSON, files: dict[str, Upload]) -> JSON:
-        gifts = dict.fromkeys(
-            [
-                "unlimited_gifts",
-                "limited_gifts",
-                "unique_gifts",
-                "premium_subscription",
-                "gifts_from_channels",
-            ],
-            False,
-        )
+        gifts = _words("unlimited_gifts limited_gifts unique_gifts premium_subscription gifts_from_channels")
         return self._chat(p, sending=False) | {
             "accent_color_id": 0,
             "max_reaction_count": 11,
-            "accepted_gift_types": gifts,
+            "accepted_gift_types": dict.fromkeys(gifts, False),
         }
 
     def _api_getChatMember(self, p: JSON, files: dict[str, Upload]) -> JSON:
