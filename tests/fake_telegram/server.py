@@ -62,7 +62,8 @@ _ADMIN_FLAGS = _words(
 _RESTRICTED_FLAGS = _words(
     "can_change_info can_invite_users can_pin_messages can_send_messages can_send_polls "
     "can_send_other_messages can_add_web_page_previews can_manage_topics can_send_audios can_send_documents "
-    "can_send_photos can_send_videos can_send_video_notes can_send_voice_notes can_edit_tag"
+    "can_send_photos can_send_videos can_send_video_notes can_send_voice_notes can_edit_tag "
+    "can_react_to_messages"
 )
 _TAGS = dict(  # supported HTML tags -> entity type
     pair.split("=")
@@ -385,6 +386,8 @@ class FakeTelegram:
         return self
 
     async def stop(self) -> None:
+        if self._closing:
+            return
         self._closing = True
         self._notify()
         if self._webhook_task:
@@ -812,6 +815,7 @@ class FakeTelegram:
         if chat_type == "private":
             chat = {"id": user_id, "type": "private", "first_name": user["first_name"]}
             self._chats[user_id] = chat | ({"username": user["username"]} if "username" in user else {})
+            self._blocked.discard(user_id)  # writing to the bot unblocks it
             chat_id = user_id
         elif chat_id is None:
             raise ValueError("group messages need chat_id")
@@ -875,7 +879,7 @@ class FakeTelegram:
         return update
 
     def _store_file(self, data: bytes, name: str, mime: str | None) -> JSON:
-        n = next(self._ids)
+        n, name = next(self._ids), re.sub(r"[^\w.-]", "_", name)
         meta = {"file_id": f"FILE{n}-{name}", "file_unique_id": f"U{n}", "file_size": len(data)}
         self._files[meta["file_id"]] = (meta | {"file_path": f"files/{n}/{name}"}, data)
         return dict(meta)
