@@ -21,12 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.advisor.models import AdvisorRequest  # noqa: E402
-from bot.advisor.pipeline import Advisor, Token  # noqa: E402
-from bot.config import REPO_ROOT, Settings  # noqa: E402
-from bot.evals.schema import EvalCase  # noqa: E402
-from bot.knowledge.base import KnowledgeBase  # noqa: E402
-from tests.stubs.openai_server import OpenAIStub  # noqa: E402
+from bot.advisor.models import AdvisorRequest
+from bot.advisor.pipeline import Advisor, Token
+from bot.config import REPO_ROOT, Settings
+from bot.evals.schema import EvalCase
+from bot.knowledge.base import KnowledgeBase
+from tests.stubs.openai_server import OpenAIStub
 
 
 def questions(n: int) -> list[str]:
@@ -47,7 +47,9 @@ def report(name: str, values: list[float]) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a built index")
@@ -88,7 +90,9 @@ async def main() -> None:
         offline.append(time.perf_counter() - started)
     await stub.stop()
 
-    print(f"{len(qs)} questions, stub latency {args.latency * 1000:.0f} ms, {kb.index.count()} chunks indexed")
+    print(
+        f"{len(qs)} questions, stub latency {args.latency * 1000:.0f} ms, {kb.index.count()} chunks indexed"
+    )
     report("pipeline overhead (generated answer)", overhead)
     report("time to first token, over the stub's", ttft)
     report("offline extractive answer, total", offline)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from functools import partial
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from langchain_core.runnables import RunnableLambda
 
