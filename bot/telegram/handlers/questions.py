@@ -48,7 +48,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = update.effective_message.text
     chat_id = update.effective_chat.id
     preview: Message | None = None
-    streamed = ""
+    streamed = shown = ""
     last_edit = 0.0
     interval = svc.settings.telegram_stream_edit_interval_s
     async with typing(context, chat_id):
@@ -56,9 +56,10 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if isinstance(event, Token):
                 streamed += event.text
                 now = time.monotonic()
-                if now - last_edit >= interval and streamed.strip():
-                    preview = await _show_progress(context, chat_id, preview, streamed)
-                    last_edit = now
+                html = escape(streamed[:STREAM_PREVIEW_CHARS]) + " …"
+                if now - last_edit >= interval and streamed.strip() and html != shown:
+                    preview = await _show_progress(context, chat_id, preview, html)
+                    shown, last_edit = html, now
             elif isinstance(event, StoredReply):
                 lang = (
                     event.reply.language if event.reply.language in ("en", "fr", "de", "es", "it") else lang
@@ -67,8 +68,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
 
 
-async def _show_progress(context, chat_id: int, preview: Message | None, text: str) -> Message:
-    html = escape(text[:STREAM_PREVIEW_CHARS]) + " …"
+async def _show_progress(context, chat_id: int, preview: Message | None, html: str) -> Message:
     if preview is None:
         return await context.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
     return await preview.edit_text(html, parse_mode=ParseMode.HTML)

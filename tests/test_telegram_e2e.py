@@ -1,0 +1,214 @@
+"""End to end: the real `advisor run` process against the fake Telegram server and a local
+OpenAI-compatible model server, acting as SMEs through the Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bot.knowledge.base import KnowledgeBase
+from bot.telegram import callbacks
+from tests.conftest import FIXTURES, REPO, make_settings
+from tests.fake_telegram import FakeTelegram
+from tests.stubs.openai_server import OpenAIStub
+
+LONG_MARKER = "please give me the long version"
+
+
+def model_reply(messages) -> str:
+    question = re.search(r"Question: (.*)", messages[-1]["content"], re.DOTALL)
+    question = question.group(1) if question else ""
+    if "standalone question" in messages[-1]["content"]:
+        return question or "?"
+    if LONG_MARKER in question:
+        paragraph = "Eco-design means planning repair, reuse and recycling from the first sketch [1]. " * 6
+        return "\n\n".join([paragraph.strip()] * 13)  # about 6,400 characters
+    return "A grant pays for eco-design studies of small French manufacturers [1]."
+
+
+@pytest.fixture(scope="module")
+async def bot(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(FIXTURES / "kb", root / "kb")
+    shutil.copy(REPO / "knowledge" / "self_assessment.yaml", root / "kb" / "self_assessment.yaml")
+    settings = make_settings(root, knowledge_dir=root / "kb")
+    KnowledgeBase.open(settings).sync()  # the process finds its index ready
+
+    tg = await FakeTelegram().start()
+    model = await OpenAIStub(reply=model_reply, token_delay_s=0.01).start()
+    env = {
+        **os.environ,
+        "ADVISOR_DATA_DIR": str(settings.data_dir),
+        "ADVISOR_KNOWLEDGE_DIR": str(root / "kb"),
+        "ADVISOR_TELEGRAM_TOKEN": tg.token,
+        "ADVISOR_TELEGRAM_API_BASE_URL": tg.root,
+        "ADVISOR_LLM_BASE_URL": model.url,
+        "ADVISOR_LLM_API_KEY": "test",
+        "ADVISOR_LLM_MODEL": "stub",
+        "ADVISOR_TELEGRAM_QUESTIONS_PER_MINUTE": "600",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        await tg.wait_for(lambda c: c.method == "setMyCommands", timeout=60)
+        await tg.wait_until(lambda: bool(tg.polling), timeout=30)
+        yield tg
+    finally:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        await model.stop()
+        await tg.stop()
+        if "Traceback" in out:
+            print(out[-4000:])
+
+
+def buttons(message) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def press(tg, user_id, message, data):
+    since = tg.mark()
+    tg.user_presses(user_id, message, data)
+    await tg.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    return since
+
+
+async def test_commands_registered_in_five_languages(bot):
+    for lang in ("", "fr", "de", "es", "it"):
+        names = [c["command"] for c in bot.commands(language_code=lang)]
+        assert {"start", "funding", "assess", "human", "forget"} <= set(names), lang
+    assert bot.commands(language_code="de")[0]["description"] != bot.commands()[0]["description"]
+
+
+async def test_onboarding_with_referral(bot):
+    uid = 101
+    since = bot.mark()
+    bot.user_starts(uid, "cluster-7", language_code="fr")
+    welcome = await bot.wait_for_message(uid, since=since)
+    assert "cluster-7" in welcome["text"]
+    ask = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
+    message = ask.result
+    for field, value in (("language", "fr"), ("country", "FR"), ("sector", "textiles"), ("company_size", "small")):
+        since = await press(bot, uid, message, callbacks.make("ob", field, value))
+        call = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
+        message = call.result
+    assert "/funding" in message["text"]  # the French "all set" message names the commands
+
+
+async def test_question_streams_then_cites_and_takes_feedback(bot):
+    uid = 102
+    since = bot.mark()
+    bot.user_sends(uid, "Is there a grant for eco-design studies in France?")
+    final = await bot.wait_for(
+        lambda c: c.chat_id == uid and c.ok and "reply_markup" in c.params and c.method in ("sendMessage", "editMessageText"),
+        since=since,
+        timeout=30,
+    )
+    typing = bot.chat_actions(uid)
+    assert typing and typing[0].at - final.at < 0  # typing shown before the answer
+    text = final.result["text"]
+    assert "eco-design studies" in text and "Sources" in text
+    links = [e["url"] for e in final.result.get("entities", []) if e["type"] == "text_link"]
+    assert "https://example.org/fr-ecodesign" in links
+    data = buttons(final.result)
+    assert {callbacks.parse(d)[0] for d in data} == {"fb", "src", "hum"}
+    down = next(d for d in data if d.startswith("v1|fb|down"))
+    since = await press(bot, uid, final.result, down)
+    source = next(d for d in data if d.startswith("v1|src"))
+    since = await press(bot, uid, final.result, source)
+    passages = await bot.wait_for_message(uid, since=since)
+    assert "Test Agency France" in passages["text"]
+
+
+async def test_long_answer_is_split_on_paragraphs(bot):
+    uid = 103
+    since = bot.mark()
+    bot.user_sends(uid, f"Eco-design for furniture, {LONG_MARKER}")
+    await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params and c.ok, since=since, timeout=30)
+    texts = [m["text"] for m in bot.messages_in(uid)]
+    assert len(texts) >= 2 and all(len(t) <= 4096 for t in texts)
+    assert sum(len(t) for t in texts) > 6000
+    assert not [c for c in bot.sent(uid) if not c.ok]  # no markup or length error reached Telegram
+
+
+async def test_non_text_input_gets_an_explanation(bot):
+    uid = 104
+    for send in (bot.user_sends_sticker, bot.user_sends_photo, bot.user_sends_voice, bot.user_sends_location):
+        since = bot.mark()
+        send(uid)
+        reply = await bot.wait_for_message(uid, since=since)
+        assert "text" in reply["text"].lower()
+
+
+async def test_funding_matcher(bot):
+    uid = 105
+    since = bot.mark()
+    bot.user_sends(uid, "/funding")
+    step = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
+    message = step.result
+    for field, value in (("country", "DK"), ("sector", "packaging"), ("company_size", "small"), ("purpose", "design")):
+        since = await press(bot, uid, message, callbacks.make("fd", field, value))
+        call = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
+        message = call.result
+    assert "Test packaging innovation voucher" in message["text"]
+    assert "Test eco-design grant for French" not in message["text"]  # another country's scheme
+    since = await press(bot, uid, message, callbacks.make("fq", 1))
+    prompt = await bot.wait_for_message(uid, since=since)
+    assert "Test packaging innovation voucher" in prompt["text"]
+
+
+async def test_assessment(bot):
+    uid = 106
+    since = bot.mark()
+    bot.user_sends(uid, "/assess")
+    call = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
+    message = call.result
+    while buttons(message):
+        since = await press(bot, uid, message, buttons(message)[-1])  # the best option each time
+        call = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
+        message = call.result
+    assert "100%" in message["text"]
+
+
+async def test_forget_erases_after_confirmation(bot):
+    uid = 107
+    since = bot.mark()
+    bot.user_sends(uid, "/forget")
+    ask = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
+    since = await press(bot, uid, ask.result, callbacks.make("fg", "yes"))
+    done = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
+    assert "/start" in done.result["text"]
+
+
+async def test_twenty_users_at_once(bot):
+    users = range(200, 220)
+    since = bot.mark()
+    for uid in users:
+        bot.user_sends(uid, f"eco-design grant question from user {uid}")
+
+    def answered() -> bool:
+        done = {c.chat_id for c in bot.sent() if c.at >= 0 and "reply_markup" in c.params and c.ok}
+        return all(uid in done for uid in users)
+
+    await bot.wait_until(answered, timeout=60)
+    for uid in users:
+        final = [m for m in bot.messages_in(uid) if m.get("reply_markup")]
+        assert len(final) == 1, uid  # exactly one answer each: nothing lost, nothing doubled
+    assert since >= 0
