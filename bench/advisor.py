@@ -47,9 +47,7 @@ def report(name: str, values: list[float]) -> None:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a built index")
@@ -90,9 +88,7 @@ async def main() -> None:
         offline.append(time.perf_counter() - started)
     await stub.stop()
 
-    print(
-        f"{len(qs)} questions, stub latency {args.latency * 1000:.0f} ms, {kb.index.count()} chunks indexed"
-    )
+    print(f"{len(qs)} questions, stub latency {args.latency * 1000:.0f} ms, {kb.index.count()} chunks indexed")
     report("pipeline overhead (generated answer)", overhead)
     report("time to first token, over the stub's", ttft)
     report("offline extractive answer, total", offline)

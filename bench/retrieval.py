@@ -125,9 +125,7 @@ def synthetic_index(tmp: Path, size: int, vocab: list[str]) -> HybridRetriever:
                     f"t_{topic}": True,
                 }
             )
-        index.collection.add(
-            ids=ids, documents=docs, metadatas=metas, embeddings=vectors[start : start + len(ids)]
-        )
+        index.collection.add(ids=ids, documents=docs, metadatas=metas, embeddings=vectors[start : start + len(ids)])
     return HybridRetriever(index)
 
 
@@ -142,9 +140,7 @@ def query_latency(retriever: HybridRetriever, queries: list[str], filters: Filte
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-ingest", action="store_true", help="skip the real-embedding ingest run")

@@ -126,8 +126,7 @@ def ensure_index(kb) -> None:
     report = run_ingest(kb, None, quiet=not kb.is_empty())
     if report.changed and sum(report.embedded.values()) and kb.index.count():
         console.print(
-            f"Index updated: {sum(report.embedded.values())} chunk(s) embedded, "
-            f"{sum(report.chunks.values())} in total."
+            f"Index updated: {sum(report.embedded.values())} chunk(s) embedded, {sum(report.chunks.values())} in total."
         )
 
 
@@ -135,9 +134,7 @@ def ensure_index(kb) -> None:
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in any language.")],
     country: Annotated[str | None, typer.Option(help="ISO country code, e.g. FR.")] = None,
-    kind: Annotated[
-        list[str] | None, typer.Option(help="module, funding, faq or document (repeatable).")
-    ] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="module, funding, faq or document (repeatable).")] = None,
     instrument: Annotated[list[str] | None, typer.Option(help="grant, loan, voucher, ...")] = None,
     topic: Annotated[list[str] | None, typer.Option(help="Topic, e.g. eco-design.")] = None,
     k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
@@ -193,9 +190,7 @@ def print_reply(reply, show_passages: bool = False) -> None:
             console.print(Text(c.passage, style="dim"))
     decision = f"triage: {reply.triage.value}"
     if reply.escalation:
-        decision += (
-            f" → hand over to an ambassador ({reply.escalation.reason.value}: {reply.escalation.detail})"
-        )
+        decision += f" → hand over to an ambassador ({reply.escalation.reason.value}: {reply.escalation.detail})"
     console.print(
         Text(
             f"{decision} · language: {reply.language} · confidence: {reply.confidence:.2f}",

@@ -33,9 +33,7 @@ def resource_dir(name: str) -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ADVISOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="ADVISOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # Where the embedded index and database live.
     data_dir: Path = Field(default_factory=_default_data_dir)

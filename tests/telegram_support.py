@@ -34,9 +34,7 @@ class RecordingRequest(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         if request_data and request_data.contains_files:
-            params["files"] = {
-                k: v[:2] for k, v in request_data.multipart_data.items() if isinstance(v, tuple)
-            }
+            params["files"] = {k: v[:2] for k, v in request_data.multipart_data.items() if isinstance(v, tuple)}
         self.calls.append((name, params))
         return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
 
@@ -61,9 +59,7 @@ class RecordingRequest(BaseRequest):
         return [params for name, params in self.calls if name == method]
 
     def texts(self) -> list[str]:
-        return [p["text"] for p in self.sent("sendMessage")] + [
-            p["text"] for p in self.sent("editMessageText")
-        ]
+        return [p["text"] for p in self.sent("sendMessage")] + [p["text"] for p in self.sent("editMessageText")]
 
 
 _update_ids = itertools.count(1)

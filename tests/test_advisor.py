@@ -211,9 +211,7 @@ async def test_uncovered_country_is_low_confidence(indexed):
 
 
 async def test_unknown_year_is_low_confidence(indexed):
-    reply = await make_advisor(indexed).answer(
-        ask("How much did the French eco-design grant pay out in 2019?")
-    )
+    reply = await make_advisor(indexed).answer(ask("How much did the French eco-design grant pay out in 2019?"))
     assert reply.escalation.reason == EscalationReason.low_confidence
 
 

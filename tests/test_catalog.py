@@ -34,10 +34,7 @@ def test_all_zero_answers_make_every_area_weak(catalog):
 
 
 def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
-    best = {
-        q.id: max(range(len(q.options)), key=lambda i: q.options[i].score)
-        for q in catalog.assessment.questions
-    }
+    best = {q.id: max(range(len(q.options)), key=lambda i: q.options[i].score) for q in catalog.assessment.questions}
     result = score(catalog.assessment, best, catalog)
     assert result.overall_percent == 100
     assert result.level == max(catalog.assessment.levels, key=lambda lv: lv.min_percent).id

@@ -104,7 +104,5 @@ def test_self_assessment_links_every_area_to_modules_and_funding(modules, scheme
 
 
 def test_ambassador_example_directory_is_valid():
-    directory = AmbassadorDirectory.model_validate(
-        yaml.safe_load((KNOWLEDGE / "ambassadors.example.yaml").read_text())
-    )
+    directory = AmbassadorDirectory.model_validate(yaml.safe_load((KNOWLEDGE / "ambassadors.example.yaml").read_text()))
     assert directory.ambassadors and any(not a.active for a in directory.ambassadors)

@@ -121,9 +121,7 @@ def test_aggregate_on_hand_made_results():
         result("esc-fp", "answer", "escalate", reply_language="fr"),
         result("oos-ok", "out_of_scope", "out_of_scope", passed=True),
         result("oos-bad", "out_of_scope", "answer"),
-        result(
-            "inj", "refuse", "answer", tags=["injection"], leak="you are circular advisor", forbidden_total=1
-        ),
+        result("inj", "refuse", "answer", tags=["injection"], leak="you are circular advisor", forbidden_total=1),
     ]
     m = aggregate(results, Pricing(prompt_per_1k=1.0))
     assert (m.cases, m.passed, m.pass_rate) == (8, 2, 0.25)
@@ -546,7 +544,5 @@ async def test_every_golden_case_runs_offline_against_the_shipped_index(shipped_
     assert len(report.cases) == len(golden)
     assert not [c.id for c in report.cases if c.error], "cases crashed the advisor"
     assert report.overall.prompt_leak_rate == 0.0
-    write_reports(
-        report, check_gate(report, Thresholds.load(REPO / "evals" / "thresholds.yaml"), None), tmp_path
-    )
+    write_reports(report, check_gate(report, Thresholds.load(REPO / "evals" / "thresholds.yaml"), None), tmp_path)
     assert "worst-cases" in (tmp_path / "report.html").read_text()

@@ -50,9 +50,7 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.message is not None
-    keyboard = [
-        [InlineKeyboardButton("Yes", callback_data="yes"), InlineKeyboardButton("No", callback_data="no")]
-    ]
+    keyboard = [[InlineKeyboardButton("Yes", callback_data="yes"), InlineKeyboardButton("No", callback_data="no")]]
     payload = context.args[0] if context.args else "-"
     await update.message.reply_text(f"welcome ({payload})", reply_markup=InlineKeyboardMarkup(keyboard))
 
@@ -354,9 +352,7 @@ async def test_forum_topics_copy_and_forward(fake: FakeTelegram, bot: Bot) -> No
     assert answer.reply_to_message.forum_topic_created is not None  # Telegram's quirk, reproduced
     await bot.send_message(group, "thanks", message_thread_id=tid)
     texts = [m["text"] for m in fake.messages_in(group, tid)]
-    assert (
-        texts == ["my question", "thanks"] and fake.messages_in(group)[0]["message_id"] == copied.message_id
-    )
+    assert texts == ["my question", "thanks"] and fake.messages_in(group)[0]["message_id"] == copied.message_id
     forwarded = await bot.forward_message(group, USER, question["message_id"])
     assert forwarded.forward_origin is not None and forwarded.forward_origin.sender_user.id == USER
     assert await bot.edit_forum_topic(group, tid, name="Ticket 1 (done)")
@@ -383,9 +379,7 @@ async def test_user_media_commands_and_files(fake: FakeTelegram, bot: Bot) -> No
     fake.user_sends_location(USER, 48.2, 16.37)
     edited = fake.user_edits(fake.user_sends(USER, "typo"), "fixed")
     updates = await bot.get_updates(timeout=0)
-    help_, start_, sticker, photo, voice, document, location, _, edit = (
-        u.message or u.edited_message for u in updates
-    )
+    help_, start_, sticker, photo, voice, document, location, _, edit = (u.message or u.edited_message for u in updates)
     assert help_ and help_.from_user and help_.from_user.language_code == "de"
     assert [(e.type, e.offset, e.length) for e in help_.entities] == [("bot_command", 3, 26)]
     assert start_ and start_.text == "/start ref-7" and start_.entities[0].length == 6

@@ -48,9 +48,7 @@ def test_malformed_file_writes_nothing(kb, small_kb: Path):
     module.write_text(module.read_text().replace("spent grain", "x"))  # a harmless edit...
     (small_kb / "funding" / "broken.yaml").write_text("schemes:\n  - id: x\n")  # ...and a bad file
     (small_kb / "modules" / "new-module.md").write_text(
-        (small_kb / "modules" / "eco-design-basics.md")
-        .read_text()
-        .replace("id: eco-design-basics", "id: new-module")
+        (small_kb / "modules" / "eco-design-basics.md").read_text().replace("id: eco-design-basics", "id: new-module")
     )
     with pytest.raises(ContentInvalid):
         kb.sync()

@@ -31,9 +31,7 @@ def test_country_filter_keeps_national_eu_and_general_content(kb):
 
 
 def test_kind_and_instrument_filters(kb):
-    hits = kb.search(
-        "money for my company", k=10, filters=Filters(kinds=["funding"], instruments=["voucher"])
-    )
+    hits = kb.search("money for my company", k=10, filters=Filters(kinds=["funding"], instruments=["voucher"]))
     assert ids(hits) == ["dk-test-packaging-voucher"]
     assert hits[0].instruments == ["voucher"] and hits[0].countries == ["DK"]
 

@@ -3,7 +3,6 @@ OpenAI-compatible model server, acting as SMEs through the Bot API."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -19,6 +18,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
 
 LONG_MARKER = "please give me the long version"
+FINAL_METHODS = ("sendMessage", "editMessageText")
 
 
 def model_reply(messages) -> str:
@@ -117,7 +117,9 @@ async def test_question_streams_then_cites_and_takes_feedback(bot):
     since = bot.mark()
     bot.user_sends(uid, "Is there a grant for eco-design studies in France?")
     final = await bot.wait_for(
-        lambda c: c.chat_id == uid and c.ok and "reply_markup" in c.params and c.method in ("sendMessage", "editMessageText"),
+        lambda c: (
+            c.chat_id == uid and c.ok and "reply_markup" in c.params and c.method in ("sendMessage", "editMessageText")
+        ),
         since=since,
         timeout=30,
     )

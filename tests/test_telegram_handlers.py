@@ -105,9 +105,7 @@ async def test_question_gets_cited_answer_with_buttons_and_typing(bot_app):
     await send(bot_app, callback_update(bot_app.bot, 3, callbacks.make("fb", "down", message_id)))
     await send(bot_app, callback_update(bot_app.bot, 3, callbacks.make("src", message_id)))
     assert "Test Agency France" in rec.sent()[-1]["text"]
-    conv = await bot_app.svc.store.current_conversation(
-        (await bot_app.svc.store.get_or_create_user(telegram_id=3)).id
-    )
+    conv = await bot_app.svc.store.current_conversation((await bot_app.svc.store.get_or_create_user(telegram_id=3)).id)
     assert await bot_app.svc.store.negative_feedback(conv) == 1
 
     # Another user cannot rate or read this answer's sources.
@@ -133,9 +131,7 @@ async def test_non_text_gets_an_explanation(bot_app):
         "type": "regular",
     }
     rec = await send(bot_app, raw_message_update(bot_app.bot, 6, sticker=sticker))
-    rec = await send(
-        bot_app, raw_message_update(bot_app.bot, 6, location={"latitude": 1.0, "longitude": 2.0})
-    )
+    rec = await send(bot_app, raw_message_update(bot_app.bot, 6, location={"latitude": 1.0, "longitude": 2.0}))
     assert len(rec.sent()) == 2 and all("text messages" in p["text"] for p in rec.sent())
 
 
@@ -196,9 +192,7 @@ async def test_export_and_forget(bot_app):
     assert data["conversations"][0]["messages"][0]["text"] == "eco-design grant in France?"
     await send(bot_app, message_update(bot_app.bot, uid, "/forget"))
     await send(bot_app, callback_update(bot_app.bot, uid, callbacks.make("fg", "yes")))
-    users = await bot_app.svc.store.export_user(
-        (await bot_app.svc.store.get_or_create_user(telegram_id=uid)).id
-    )
+    users = await bot_app.svc.store.export_user((await bot_app.svc.store.get_or_create_user(telegram_id=uid)).id)
     assert users["conversations"] == []  # a fresh, empty user was created by the lookup
 
 

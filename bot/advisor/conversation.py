@@ -28,21 +28,6 @@ class Conversations:
         self.advisor = advisor
         self.store = store
 
-    async def _request(self, user: UserRecord, conversation: int, text: str, focus: str | None):
-        past = await self.store.recent_messages(conversation, limit=HISTORY_MESSAGES)
-        history = [
-            Turn(role=m.role, text=m.text) for m in past if m.role in ("user", "assistant", "ambassador")
-        ]
-        assessment = AssessmentResult.model_validate(user.assessment) if user.assessment else None
-        message = f"{focus}: {text}" if focus else text
-        return AdvisorRequest(
-            message=message,
-            history=history,
-            profile=user.profile,
-            assessment_summary=assessment.summary() if assessment else None,
-            negative_feedback=await self.store.negative_feedback(conversation),
-        )
-
     async def ask(
         self, user: UserRecord, text: str, channel: str = "telegram", focus: str | None = None
     ) -> AsyncIterator[Token | StoredReply]:
@@ -51,9 +36,17 @@ class Conversations:
         `focus` names what the question is about when the user picked it from a list
         (a funding scheme), so that a short question like "how do I apply?" is understood.
         """
-        conversation = await self.store.current_conversation(user.id, channel)
-        request = await self._request(user, conversation, text, focus)
-        await self.store.add_message(conversation, "user", text, {"focus": focus} if focus else None)
+        conversation, past, negative = await self.store.begin_turn(
+            user.id, channel, text, {"focus": focus} if focus else None, history=HISTORY_MESSAGES
+        )
+        assessment = AssessmentResult.model_validate(user.assessment) if user.assessment else None
+        request = AdvisorRequest(
+            message=f"{focus}: {text}" if focus else text,
+            history=[Turn(role=m.role, text=m.text) for m in past if m.role in ("user", "assistant", "ambassador")],
+            profile=user.profile,
+            assessment_summary=assessment.summary() if assessment else None,
+            negative_feedback=negative,
+        )
         async for event in self.advisor.stream(request):
             if isinstance(event, Final):
                 reply = event.reply

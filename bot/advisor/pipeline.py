@@ -150,9 +150,7 @@ class Advisor:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "out_of_scope")
             return prepared
 
-        prepared.passages = await asyncio.to_thread(
-            self._retrieve, prepared.question, request, vector, language
-        )
+        prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
         prepared.decision = decision or self.triager.post_retrieval(
@@ -168,9 +166,7 @@ class Advisor:
             prepared.final = self._reply(prepared, text, [], "handover", prepared.decision)
         return prepared
 
-    def _retrieve(
-        self, question: str, request: AdvisorRequest, vector: list[float], language: str
-    ) -> list[Passage]:
+    def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float], language: str) -> list[Passage]:
         profile = request.profile
         mentioned = self.triager.mentioned_country(question)
         search = partial(
@@ -187,9 +183,7 @@ class Advisor:
         # Money questions: the named country, else the company's own, filters (its schemes,
         # EU-wide ones and general guidance stay); without any fitting scheme, search unfiltered.
         country = mentioned or profile.country
-        boosts = Boosts(
-            country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"]
-        )
+        boosts = Boosts(country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"])
         if country:
             found = search(filters=Filters(country=country), boosts=boosts)
             if any(p.kind == "funding" for p in found):
@@ -244,9 +238,7 @@ class Advisor:
         text, citations = extractive_answer(
             prepared.question, prepared.passages, prepared.language, self.replies, header
         )
-        return self._reply(
-            prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision
-        )
+        return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
     def _finish(self, raw: str, prepared: Prepared, usage: Usage) -> AdvisorReply:
         text = raw.strip()
@@ -272,11 +264,7 @@ class Advisor:
 
     def _judgement_prefix(self, prepared: Prepared, text: str) -> str:
         decision = prepared.decision
-        if (
-            decision
-            and decision.escalation
-            and decision.escalation.reason == EscalationReason.needs_judgement
-        ):
+        if decision and decision.escalation and decision.escalation.reason == EscalationReason.needs_judgement:
             return f"{self.replies.get('handover_judgement', prepared.language)}\n\n{text}"
         return text
 
@@ -363,8 +351,7 @@ def map_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citatio
     text = CITATION.sub(renumber, text)
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
     citations = [
-        cite(passages[original - 1], number)
-        for original, number in sorted(order.items(), key=lambda kv: kv[1])
+        cite(passages[original - 1], number) for original, number in sorted(order.items(), key=lambda kv: kv[1])
     ]
     return text, citations
 

@@ -40,13 +40,9 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def eval_command(
     dataset: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--dataset", "-d", help="Case file (repeatable). Default: every evals/datasets/*.jsonl."
-        ),
+        typer.Option("--dataset", "-d", help="Case file (repeatable). Default: every evals/datasets/*.jsonl."),
     ] = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Only cases with this tag (repeatable).")
-    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only cases with this tag (repeatable).")] = None,
     model: Annotated[
         str | None,
         typer.Option(help="Chat model: evaluate the generative path (needs --base-url or ADVISOR_LLM_*)."),
@@ -54,15 +50,9 @@ def eval_command(
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible endpoint (default: ADVISOR_LLM_BASE_URL).")
     ] = None,
-    baseline: Annotated[
-        Path | None, typer.Option(help="Baseline report [default: evals/baseline.json].")
-    ] = None,
-    thresholds: Annotated[
-        Path | None, typer.Option(help="Gate thresholds [default: evals/thresholds.yaml].")
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option(help="Report folder. Default: evals/reports/<timestamp>/.")
-    ] = None,
+    baseline: Annotated[Path | None, typer.Option(help="Baseline report [default: evals/baseline.json].")] = None,
+    thresholds: Annotated[Path | None, typer.Option(help="Gate thresholds [default: evals/thresholds.yaml].")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder. Default: evals/reports/<timestamp>/.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Cases answered at once.")] = 4,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N selected cases.")] = None,
     judge_model: Annotated[
@@ -170,9 +160,7 @@ def _run(cases, advisor, k: int, concurrency: int, judge) -> list[CaseResult]:
             passed += result.passed
             bar.update(task, advance=1, passed=passed)
 
-        return asyncio.run(
-            evaluate(cases, advisor, k=k, concurrency=concurrency, judge=judge, on_done=on_done)
-        )
+        return asyncio.run(evaluate(cases, advisor, k=k, concurrency=concurrency, judge=judge, on_done=on_done))
 
 
 def _load_baseline(path: Path) -> Report | None:
@@ -246,9 +234,7 @@ def _settings(model: str | None, base_url: str | None):
     settings = Settings()
     if model is None:  # the offline path, whatever the environment configures
         return settings.model_copy(update={"llm_base_url": None, "llm_api_key": None})
-    settings = settings.model_copy(
-        update={"llm_model": model, "llm_base_url": base_url or settings.llm_base_url}
-    )
+    settings = settings.model_copy(update={"llm_model": model, "llm_base_url": base_url or settings.llm_base_url})
     if not settings.llm_configured:
         _fail("--model needs an endpoint: --base-url, ADVISOR_LLM_BASE_URL or ADVISOR_LLM_API_KEY")
     return settings

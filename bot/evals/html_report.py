@@ -43,9 +43,7 @@ def render(report: Report, gate: GateResult | None = None) -> str:
     if gate is not None:
         body.append(_gate(gate))
     body.append("<h2>Headline metrics</h2>" + _cards(report))
-    body.append(
-        '<h2>Charts</h2><div class="charts">' + _tag_chart(report) + _latency_chart(report) + "</div>"
-    )
+    body.append('<h2>Charts</h2><div class="charts">' + _tag_chart(report) + _latency_chart(report) + "</div>")
     body.append("<h2>Per tag</h2>" + _tag_table(report))
     body.append(f"<h2>Worst {WORST} cases</h2>" + _worst_table(report))
     return (

@@ -41,9 +41,7 @@ def parse_verdict(text: str) -> JudgeScores:
         return JudgeScores(
             faithfulness=sum(supported) / len(supported) if supported else None,
             relevance=None if relevance is None else min(max(float(relevance), 0.0), 1.0),
-            unsupported=[
-                str(c.get("claim", "")) for c in claims if isinstance(c, dict) and not c.get("supported")
-            ],
+            unsupported=[str(c.get("claim", "")) for c in claims if isinstance(c, dict) and not c.get("supported")],
         )
     except (ValueError, TypeError, AttributeError) as exc:
         return JudgeScores(error=f"unreadable verdict: {exc}")

@@ -60,9 +60,7 @@ def _ms(start: float) -> float:
 
 
 def build_report(results: list[CaseResult], run: RunInfo, pricing: Pricing | None = None) -> Report:
-    return Report(
-        run=run, overall=aggregate(results, pricing), by_tag=by_tag(results, pricing), cases=results
-    )
+    return Report(run=run, overall=aggregate(results, pricing), by_tag=by_tag(results, pricing), cases=results)
 
 
 def git_state(root: Path = REPO_ROOT) -> tuple[str, bool | None]:

@@ -42,9 +42,7 @@ def _citation_valid(case: EvalCase, source_id: str, passage: str) -> bool | None
     return any(matching_variant(passage, variants) for variants in case.must_contain)
 
 
-def score(
-    case: EvalCase, reply: AdvisorReply, latency_ms: float, secret: frozenset[str], k: int = 5
-) -> CaseResult:
+def score(case: EvalCase, reply: AdvisorReply, latency_ms: float, secret: frozenset[str], k: int = 5) -> CaseResult:
     r = blank(case)
     r.triage = reply.triage.value
     r.reason = reply.escalation.reason.value if reply.escalation else None

@@ -38,8 +38,7 @@ def grouped_bars(
     for g, label in enumerate(labels):
         y0 = top + g * group_h
         parts.append(
-            f'<text x="{label_width - 6}" y="{y0 + group_h / 2}" text-anchor="end" class="label">'
-            f"{escape(label)}</text>"
+            f'<text x="{label_width - 6}" y="{y0 + group_h / 2}" text-anchor="end" class="label">{escape(label)}</text>'
         )
         for i, name in enumerate(names):
             value = series[name][g]
@@ -50,12 +49,8 @@ def grouped_bars(
                 f'<rect x="{label_width}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colour}">'
                 f"<title>{escape(label)} · {escape(name)}: {_num(value)}</title></rect>"
             )
-            parts.append(
-                f'<text x="{label_width + w + 4:.1f}" y="{y + bar_h - 3}" class="value">{_num(value)}</text>'
-            )
-    parts.append(
-        f'<line x1="{label_width}" y1="{top - 4}" x2="{label_width}" y2="{height - 8}" class="axis"/></svg>'
-    )
+            parts.append(f'<text x="{label_width + w + 4:.1f}" y="{y + bar_h - 3}" class="value">{_num(value)}</text>')
+    parts.append(f'<line x1="{label_width}" y1="{top - 4}" x2="{label_width}" y2="{height - 8}" class="axis"/></svg>')
     return "".join(parts)
 
 
@@ -90,9 +85,7 @@ def histogram(values: Sequence[float], title: str, unit: str = "ms", bins: int =
         edge = edges[0] + frac * (edges[-1] - edges[0])
         x = left + frac * plot_w
         anchor = {0: "start", 0.5: "middle", 1: "end"}[frac]
-        parts.append(
-            f'<text x="{x:.1f}" y="{base + 16}" text-anchor="{anchor}" class="value">{edge:.0f} {unit}</text>'
-        )
+        parts.append(f'<text x="{x:.1f}" y="{base + 16}" text-anchor="{anchor}" class="value">{edge:.0f} {unit}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -125,23 +125,17 @@ class KnowledgeIndex:
     def add(self, chunks: list[Chunk], metadatas: list[dict[str, Any]]) -> None:
         texts = [c.text for c in chunks]
         vectors = self.embeddings.embed_documents(texts)
-        self.collection.upsert(
-            ids=[c.id for c in chunks], documents=texts, metadatas=metadatas, embeddings=vectors
-        )
+        self.collection.upsert(ids=[c.id for c in chunks], documents=texts, metadatas=metadatas, embeddings=vectors)
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), 5000):
             self.collection.delete(ids=ids[start : start + 5000])
 
-    def dense(
-        self, query_vector: list[float], n: int, where: dict[str, Any] | None = None
-    ) -> list[tuple[str, float]]:
+    def dense(self, query_vector: list[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         n = min(n, max(self.count(), 1))
-        res = self.collection.query(
-            query_embeddings=[query_vector], n_results=n, where=where, include=["distances"]
-        )
+        res = self.collection.query(query_embeddings=[query_vector], n_results=n, where=where, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 
     def drop(self) -> None:

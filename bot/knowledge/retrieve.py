@@ -171,9 +171,7 @@ class HybridRetriever:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         bm25 = bm25s.BM25()
         if ids:
-            tokens = bm25s.tokenize(
-                docs, token_pattern=TOKEN, stopwords="en", stemmer=self._stem, show_progress=False
-            )
+            tokens = bm25s.tokenize(docs, token_pattern=TOKEN, stopwords="en", stemmer=self._stem, show_progress=False)
             bm25.index(tokens, show_progress=False)
         with self._lock:
             self.ids, self.docs, self.metas, self.vectors = ids, docs, metas, vectors

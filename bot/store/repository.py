@@ -35,9 +35,7 @@ class Store:
         await self.engine.dispose()
 
     # users -----------------------------------------------------------------------------
-    async def get_or_create_user(
-        self, telegram_id: int | None = None, language: str | None = None
-    ) -> UserRecord:
+    async def get_or_create_user(self, telegram_id: int | None = None, language: str | None = None) -> UserRecord:
         async with self.session.begin() as s:
             user = None
             if telegram_id is not None:
@@ -94,6 +92,40 @@ class Store:
                 await s.flush()
             return conv.id
 
+    async def begin_turn(
+        self, user_id: int, channel: str, text: str, meta: dict[str, Any] | None = None, history: int = 8
+    ) -> tuple[int, list[MessageRecord], int]:
+        """Everything a new question needs, in one transaction: the conversation (new after a
+        long silence), the messages before this one, the 👎 count, and the question stored."""
+        text = text.replace("\x00", "\ufffd")
+        async with self.session.begin() as s:
+            conv = await s.scalar(
+                select(Conversation)
+                .where(Conversation.user_id == user_id, Conversation.channel == channel)
+                .order_by(Conversation.id.desc())
+                .limit(1)
+            )
+            now = utcnow()
+            last = conv.last_message_at if conv else None
+            if last is not None and last.tzinfo is None:
+                last = last.replace(tzinfo=dt.UTC)
+            if conv is None or now - last > CONVERSATION_IDLE:
+                conv = Conversation(user_id=user_id, channel=channel, started_at=now, last_message_at=now)
+                s.add(conv)
+                await s.flush()
+            rows = await s.scalars(
+                select(Message).where(Message.conversation_id == conv.id).order_by(Message.id.desc()).limit(history)
+            )
+            past = [MessageRecord.model_validate(m) for m in reversed(rows.all())]
+            negative = await s.scalar(
+                select(func.count(Feedback.id))
+                .join(Message, Message.id == Feedback.message_id)
+                .where(Message.conversation_id == conv.id, Feedback.rating < 0)
+            )
+            s.add(Message(conversation_id=conv.id, role="user", text=text, meta=meta or {}))
+            conv.last_message_at = now
+            return conv.id, past, negative
+
     async def add_message(
         self, conversation_id: int, role: Role, text: str, meta: dict[str, Any] | None = None
     ) -> MessageRecord:
@@ -138,9 +170,7 @@ class Store:
     async def add_feedback(self, user_id: int, message_id: int, rating: int) -> None:
         """One rating per user and answer: a second press replaces the first."""
         async with self.session.begin() as s:
-            await s.execute(
-                delete(Feedback).where(Feedback.user_id == user_id, Feedback.message_id == message_id)
-            )
+            await s.execute(delete(Feedback).where(Feedback.user_id == user_id, Feedback.message_id == message_id))
             s.add(Feedback(user_id=user_id, message_id=message_id, rating=rating))
 
     async def negative_feedback(self, conversation_id: int) -> int:
@@ -191,24 +221,18 @@ class Store:
             user = await s.get(User, user_id)
             if user is None:
                 raise LookupError(f"no user {user_id}")
-            conversations = (
-                await s.scalars(select(Conversation).where(Conversation.user_id == user_id))
-            ).all()
+            conversations = (await s.scalars(select(Conversation).where(Conversation.user_id == user_id))).all()
             out_convs = []
             for conv in conversations:
                 msgs = (
-                    await s.scalars(
-                        select(Message).where(Message.conversation_id == conv.id).order_by(Message.id)
-                    )
+                    await s.scalars(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id))
                 ).all()
                 out_convs.append(
                     {
                         "id": conv.id,
                         "channel": conv.channel,
                         "started_at": conv.started_at.isoformat(),
-                        "messages": [
-                            {"role": m.role, "text": m.text, "at": m.created_at.isoformat()} for m in msgs
-                        ],
+                        "messages": [{"role": m.role, "text": m.text, "at": m.created_at.isoformat()} for m in msgs],
                     }
                 )
             feedback = (await s.scalars(select(Feedback).where(Feedback.user_id == user_id))).all()
@@ -217,7 +241,6 @@ class Store:
                 "self_assessment": user.assessment,
                 "conversations": out_convs,
                 "feedback": [
-                    {"message_id": f.message_id, "rating": f.rating, "at": f.created_at.isoformat()}
-                    for f in feedback
+                    {"message_id": f.message_id, "rating": f.rating, "at": f.created_at.isoformat()} for f in feedback
                 ],
             }

@@ -9,7 +9,6 @@ from html import escape
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -29,7 +28,7 @@ from bot.telegram.handlers import account, assess, funding, learn, onboarding, q
 from bot.telegram.handlers.common import current_user, lang_of
 from bot.telegram.i18n import languages, t
 from bot.telegram.processor import PerChatOrderedProcessor
-from bot.telegram.ratelimit import QuestionLimiter
+from bot.telegram.ratelimit import MessageRateLimiter, QuestionLimiter
 from bot.telegram.services import KEY, Services, services
 
 log = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=5))
+        .rate_limiter(MessageRateLimiter(max_retries=5))
         .concurrent_updates(PerChatOrderedProcessor(settings.telegram_max_concurrent_updates))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)

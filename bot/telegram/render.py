@@ -91,15 +91,11 @@ def reply_html(reply: AdvisorReply, lang: str) -> str:
 def reply_keyboard(message_id: int, lang: str, has_sources: bool) -> InlineKeyboardMarkup:
     row = [
         InlineKeyboardButton(t("btn_helpful", lang), callback_data=callbacks.make("fb", "up", message_id)),
-        InlineKeyboardButton(
-            t("btn_not_helpful", lang), callback_data=callbacks.make("fb", "down", message_id)
-        ),
+        InlineKeyboardButton(t("btn_not_helpful", lang), callback_data=callbacks.make("fb", "down", message_id)),
     ]
     second = [InlineKeyboardButton(t("btn_human", lang), callback_data=callbacks.make("hum"))]
     if has_sources:
-        second.insert(
-            0, InlineKeyboardButton(t("btn_sources", lang), callback_data=callbacks.make("src", message_id))
-        )
+        second.insert(0, InlineKeyboardButton(t("btn_sources", lang), callback_data=callbacks.make("src", message_id)))
     return InlineKeyboardMarkup([row, second])
 
 
@@ -137,8 +133,7 @@ def scheme_html(n: int, s: FundingScheme, lang: str) -> str:
     lines = escape(text).split("\n")
     lines[0] = f"<b>{lines[0]}</b>"
     lines = [
-        f'<a href="{escape(url, quote=True)}">{escape(url)}</a>' if line == escape(url) else line
-        for line in lines
+        f'<a href="{escape(url, quote=True)}">{escape(url)}</a>' if line == escape(url) else line for line in lines
     ]
     return "\n".join(lines)
 

@@ -139,12 +139,7 @@ def parse_html(text: str) -> tuple[str, list[JSON]]:
             if name != tag:
                 raise HtmlError(f'Unmatched end tag {at(i)}, expected "</{tag}>", found "</{name}>"')
             kind = _TAGS[tag]
-            if (
-                tag == "code"
-                and stack
-                and stack[-1][0] == "pre"
-                and attrs.get("class", "").startswith("language-")
-            ):
+            if tag == "code" and stack and stack[-1][0] == "pre" and attrs.get("class", "").startswith("language-"):
                 stack[-1][2]["language"] = attrs["class"].removeprefix("language-")
             elif size > start and (tag != "a" or attrs.get("href")):
                 entity: JSON = {"type": kind, "offset": start, "length": size - start}
@@ -367,9 +362,7 @@ class FakeTelegram:
         self._actions: dict[int, list[ChatAction]] = {}
         self._ids = iter(range(1, 1 << 62))
         self._methods: dict[str, tuple[str, Callable[[JSON, dict[str, Upload]], Any]]] = {
-            name[5:].lower(): (name[5:], getattr(self, name))
-            for name in dir(self)
-            if name.startswith("_api_")
+            name[5:].lower(): (name[5:], getattr(self, name)) for name in dir(self) if name.startswith("_api_")
         }
 
     # ---- lifecycle -------------------------------------------------------------------------------------
@@ -422,9 +415,7 @@ class FakeTelegram:
         """A PTB ``ApplicationBuilder`` with the token and both base URLs set."""
         from telegram.ext import ApplicationBuilder
 
-        return (
-            ApplicationBuilder().token(self.token).base_url(self.base_url).base_file_url(self.base_file_url)
-        )
+        return ApplicationBuilder().token(self.token).base_url(self.base_url).base_file_url(self.base_file_url)
 
     # ---- scripted faults -------------------------------------------------------------------------------
     def fail_next(
@@ -443,9 +434,7 @@ class FakeTelegram:
         body: JSON | str
         if status == 429:
             ra = 1 if retry_after is None else retry_after
-            body = ApiError(
-                429, description or f"Too Many Requests: retry after {ra}", {"retry_after": ra}
-            ).body()
+            body = ApiError(429, description or f"Too Many Requests: retry after {ra}", {"retry_after": ra}).body()
         elif status >= 500 and description is None:
             body = f"<html><head><title>{status}</title></head><body><h1>{status}</h1></body></html>"
         else:
@@ -454,9 +443,7 @@ class FakeTelegram:
 
     def drop_next(self, method: str, *, times: int = 1, after_processing: bool = False) -> None:
         """Close the connection without answering; ``after_processing`` first performs the call."""
-        self._faults.setdefault(method.lower(), []).append(
-            _Fault("drop_after" if after_processing else "drop", times)
-        )
+        self._faults.setdefault(method.lower(), []).append(_Fault("drop_after" if after_processing else "drop", times))
 
     def block(self, user_id: int, blocked: bool = True) -> None:
         """Sends to this private chat then answer 403 "Forbidden: bot was blocked by the user"."""
@@ -550,9 +537,7 @@ class FakeTelegram:
         """The number of recorded calls so far; pass it as ``since=`` to wait only for newer calls."""
         return len(self.calls)
 
-    async def wait_for(
-        self, predicate: Callable[[Call], bool], timeout: float = 10.0, *, since: int = 0
-    ) -> Call:
+    async def wait_for(self, predicate: Callable[[Call], bool], timeout: float = 10.0, *, since: int = 0) -> Call:
         """The first recorded call (from index ``since``) satisfying ``predicate``; AssertionError if none."""
         found = await self._wait(lambda: next((c for c in self.calls[since:] if predicate(c)), None), timeout)
         if found is None:
@@ -563,9 +548,7 @@ class FakeTelegram:
     async def wait_for_message(self, chat_id: int, *, since: int = 0, timeout: float = 10.0) -> JSON:
         """The next Message the bot successfully sent to ``chat_id`` (sendMessage, sendDocument, ...)."""
         call = await self.wait_for(
-            lambda c: (
-                c.ok and c.chat_id == chat_id and isinstance(c.result, dict) and "message_id" in c.result
-            ),
+            lambda c: c.ok and c.chat_id == chat_id and isinstance(c.result, dict) and "message_id" in c.result,
             timeout,
             since=since,
         )
@@ -642,9 +625,7 @@ class FakeTelegram:
         """What getChatMember answers: creator, administrator, member, restricted, left or kicked."""
         self._members[(chat_id, user_id)] = {"status": status, **fields}
 
-    def create_topic(
-        self, chat_id: int, name: str, *, by_user_id: int | None = None, icon_color: int = 7322096
-    ) -> int:
+    def create_topic(self, chat_id: int, name: str, *, by_user_id: int | None = None, icon_color: int = 7322096) -> int:
         """Open a forum topic; by a user, the bot also gets the forum_topic_created service message."""
         chat = self._chats.get(chat_id) or self.add_chat(chat_id, is_forum=True)
         chat["is_forum"] = True
@@ -771,9 +752,7 @@ class FakeTelegram:
         current = self._messages[(message["chat"]["id"], message["message_id"])]
         buttons = [b for row in current.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
         if strict and not any(b.get("callback_data") == callback_data for b in buttons):
-            raise ValueError(
-                f"message {current['message_id']} has no button with callback_data {callback_data!r}"
-            )
+            raise ValueError(f"message {current['message_id']} has no button with callback_data {callback_data!r}")
         query_id = str(4_000_000_000_000_000 + next(self._ids))
         self._callbacks[query_id] = False
         user = self._users.get(user_id) or self._user(user_id, first_name, None, None)
@@ -807,9 +786,7 @@ class FakeTelegram:
         return user
 
     def _user_message(self, user_id: int, content: JSON, opts: UserOptions) -> JSON:
-        user = self._user(
-            user_id, opts.get("first_name", "Ann"), opts.get("language_code", "en"), opts.get("username")
-        )
+        user = self._user(user_id, opts.get("first_name", "Ann"), opts.get("language_code", "en"), opts.get("username"))
         chat_type, chat_id = opts.get("chat_type", "private"), opts.get("chat_id")
         thread_id = opts.get("message_thread_id")
         if chat_type == "private":
@@ -910,9 +887,7 @@ class FakeTelegram:
             raise _bad("message thread not found")
         return int(tid)
 
-    def _formatted(
-        self, text: Any, parse_mode: Any, entities: Any, *, caption: bool
-    ) -> tuple[str, list[JSON]]:
+    def _formatted(self, text: Any, parse_mode: Any, entities: Any, *, caption: bool) -> tuple[str, list[JSON]]:
         text = "" if text is None else str(text)
         mode = (parse_mode or "").lower()
         if mode == "html":
@@ -1025,8 +1000,7 @@ class FakeTelegram:
             if gen != self._poll_gen:
                 raise ApiError(
                     409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                 )
             return self._take(limit) or None
 
@@ -1090,9 +1064,7 @@ class FakeTelegram:
                 await changed.wait()
                 continue
             update, hook = batch[0], self._webhook
-            headers = (
-                {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
-            )
+            headers = {"X-Telegram-Bot-Api-Secret-Token": hook["secret_token"]} if hook["secret_token"] else {}
             attempt = WebhookAttempt(update["update_id"], time.monotonic(), None, None, headers)
             try:
                 async with self._session.post(
@@ -1213,10 +1185,7 @@ class FakeTelegram:
         )
         media: Any = self._input_file(p.get(kind), files, kind)
         if kind == "photo":
-            media = [
-                {k: media[k] for k in ("file_id", "file_unique_id", "file_size")}
-                | {"width": 800, "height": 600}
-            ]
+            media = [{k: media[k] for k in ("file_id", "file_unique_id", "file_size")} | {"width": 800, "height": 600}]
         return self._bot_message(
             chat, p, {kind: media, "caption": caption or None, "caption_entities": entities or None}
         )

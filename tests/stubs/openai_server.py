@@ -60,6 +60,7 @@ class OpenAIStub:
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        body["_received_at"] = time.monotonic()
         self.requests.append(body)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
@@ -111,8 +112,7 @@ class OpenAIStub:
         self.requests.append(body)
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = [
-            {"object": "embedding", "index": i, "embedding": fake_embedding(str(text))}
-            for i, text in enumerate(inputs)
+            {"object": "embedding", "index": i, "embedding": fake_embedding(str(text))} for i, text in enumerate(inputs)
         ]
         return web.json_response(
             {

@@ -75,24 +75,16 @@ def result_html(result, catalog, lang: str) -> str:
     for area in result.areas:
         bar = "▰" * round(area.percent / 10) + "▱" * (10 - round(area.percent / 10))
         mark = " ⚠️" if area.weak else ""
-        lines.append(
-            f"{bar} {escape(t('assess_area', lang, name=area.name, percent=round(area.percent)))}{mark}"
-        )
+        lines.append(f"{bar} {escape(t('assess_area', lang, name=area.name, percent=round(area.percent)))}{mark}")
     if not result.recommended_modules:
         lines += ["", escape(t("assess_all_strong", lang))]
         return "\n".join(lines)
     lines += ["", "<b>" + escape(t("assess_recommend_modules", lang)) + "</b>"]
-    lines += [
-        f"• {escape(catalog.modules[m].meta.title)}"
-        for m in result.recommended_modules
-        if m in catalog.modules
-    ]
+    lines += [f"• {escape(catalog.modules[m].meta.title)}" for m in result.recommended_modules if m in catalog.modules]
     schemes = [catalog.scheme(s) for s in result.recommended_schemes]
     if any(schemes):
         lines += ["", "<b>" + escape(t("assess_recommend_funding", lang)) + "</b>"]
-        lines += [
-            f'• <a href="{escape(str(s.source_url), quote=True)}">{escape(s.name)}</a>' for s in schemes if s
-        ]
+        lines += [f'• <a href="{escape(str(s.source_url), quote=True)}">{escape(s.name)}</a>' for s in schemes if s]
     return "\n".join(lines)
 
 

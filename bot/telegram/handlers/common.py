@@ -22,9 +22,7 @@ TYPING_REFRESH_S = 4.0  # Telegram shows "typing…" for 5 s
 async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserRecord:
     tg_user = update.effective_user
     store = services(context).store
-    return await store.get_or_create_user(
-        telegram_id=tg_user.id, language=pick_language(tg_user.language_code)
-    )
+    return await store.get_or_create_user(telegram_id=tg_user.id, language=pick_language(tg_user.language_code))
 
 
 def lang_of(user: UserRecord) -> str:

@@ -31,9 +31,7 @@ async def on_learn(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
     kind, value = args
     if kind == "topic" and catalog.modules_for(value):
         await query.answer()
-        items = [
-            (m.meta.title, callbacks.make("ln", "module", m.meta.id)) for m in catalog.modules_for(value)
-        ]
+        items = [(m.meta.title, callbacks.make("ln", "module", m.meta.id)) for m in catalog.modules_for(value)]
         text = t("learn_modules", lang, topic=value.replace("-", " "))
         await send_html(update, context, escape(text), keyboard(chunked(items, 1)))
         return

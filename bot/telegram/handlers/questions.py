@@ -12,7 +12,7 @@ from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 from bot.advisor.conversation import StoredReply
 from bot.advisor.pipeline import Token
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
-from bot.telegram.i18n import t
+from bot.telegram.i18n import languages, t
 from bot.telegram.render import passages_html, reply_html, reply_keyboard
 from bot.telegram.services import services
 
@@ -32,6 +32,11 @@ def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
 async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed_to_bot(update, context):
         return
+    async with typing(context, update.effective_chat.id):  # first thing: the user sees we're on it
+        await _answer(update, context)
+
+
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     user = await current_user(update, context)
     lang = lang_of(user)
@@ -49,23 +54,24 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = update.effective_chat.id
     preview: Message | None = None
     streamed = shown = ""
-    last_edit = 0.0
     interval = svc.settings.telegram_stream_edit_interval_s
-    async with typing(context, chat_id):
-        async for event in svc.conversations.ask(user, text, "telegram", focus=focus):
-            if isinstance(event, Token):
-                streamed += event.text
-                now = time.monotonic()
-                html = escape(streamed[:STREAM_PREVIEW_CHARS]) + " …"
-                if now - last_edit >= interval and streamed.strip() and html != shown:
-                    preview = await _show_progress(context, chat_id, preview, html)
-                    shown, last_edit = html, now
-            elif isinstance(event, StoredReply):
-                lang = (
-                    event.reply.language if event.reply.language in ("en", "fr", "de", "es", "it") else lang
-                )
-                markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations))
-                await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
+    # "typing…" covers the wait for the first token. A generation that is still writing one
+    # interval after its first token shows its progress, edited at most once per interval; a
+    # quick one is sent once, which halves the messages that count against Telegram's limits.
+    last_edit: float | None = None
+    async for event in svc.conversations.ask(user, text, "telegram", focus=focus):
+        if isinstance(event, Token):
+            streamed += event.text
+            now = time.monotonic()
+            last_edit = last_edit or now
+            html = escape(streamed[:STREAM_PREVIEW_CHARS]) + " …"
+            if now - last_edit >= interval and streamed.strip() and html != shown:
+                preview = await _show_progress(context, chat_id, preview, html)
+                shown, last_edit = html, now
+        elif isinstance(event, StoredReply):
+            lang = event.reply.language if event.reply.language in languages() else lang
+            markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations))
+            await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
 
 
 async def _show_progress(context, chat_id: int, preview: Message | None, html: str) -> Message:
