@@ -1,5 +1,6 @@
 """Incremental ingestion against the real embedded Chroma and the bundled embedding model."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,28 @@ def test_querying_with_another_embedding_model_is_refused(kb, settings):
         KnowledgeBase.open(other)
     rebuilt = KnowledgeBase.open(settings, rebuild=True)
     assert rebuilt.is_empty()
+
+
+async def test_openai_compatible_embedding_backend(settings, tmp_path):
+    """The same ingestion and search through a real `openai` client and an HTTP embeddings server."""
+    from tests.stubs.openai_server import OpenAIStub
+
+    stub = await OpenAIStub().start()
+    try:
+        remote = updated(
+            settings,
+            data_dir=tmp_path / "remote",
+            embedding_backend="openai",
+            embedding_model="stub-embed",
+            llm_base_url=stub.url,
+            llm_api_key="k",
+        )
+        kb = KnowledgeBase.open(remote)
+        report = await asyncio.to_thread(kb.sync)
+        assert sum(report.embedded.values()) == kb.index.count() > 0
+        assert any(r.get("model") == "stub-embed" for r in stub.requests)
+        hits = await asyncio.to_thread(kb.search, "Test Agency Denmark packaging voucher", 2)
+        assert hits[0].source_id == "dk-test-packaging-voucher"
+        assert kb.index.collection.metadata["embedding_model"] == "openai/stub-embed"
+    finally:
+        await stub.stop()
