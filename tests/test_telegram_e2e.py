@@ -221,7 +221,9 @@ async def test_flood_limit_429_is_retried_and_nothing_is_lost(bot):
     since = bot.mark()
     bot.fail_next("sendMessage", 429, retry_after=1)
     bot.user_sends(uid, "Is there a grant for eco-design studies in France?")
-    final = await bot.wait_for(lambda c: c.chat_id == uid and c.ok and "reply_markup" in c.params, since=since, timeout=30)
+    final = await bot.wait_for(
+        lambda c: c.chat_id == uid and c.ok and "reply_markup" in c.params, since=since, timeout=30
+    )
     refused = [c for c in bot.sent(uid) if c.status == 429]
     assert refused and refused[0].at < final.at  # refused once, delivered after retry_after
     assert len([m for m in bot.messages_in(uid) if m.get("reply_markup")]) == 1
