@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store.db import make_engine, sessionmaker, upgrade
 from bot.store.models import Conversation, Feedback, Message, ProcessedUpdate, User, utcnow
@@ -17,6 +17,25 @@ from bot.store.schemas import MessageRecord, Profile, Role, UserRecord
 CONVERSATION_IDLE = dt.timedelta(hours=12)
 # A claimed update not finished after this long is taken to belong to a process that died.
 UPDATE_LEASE = dt.timedelta(minutes=2)
+
+
+async def _open_conversation(s: AsyncSession, user_id: int, channel: str) -> Conversation:
+    """The user's latest conversation on this channel, or a new one after a long silence."""
+    conv = await s.scalar(
+        select(Conversation)
+        .where(Conversation.user_id == user_id, Conversation.channel == channel)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    now = utcnow()
+    last = conv.last_message_at if conv else None
+    if last is not None and last.tzinfo is None:  # SQLite drops the zone
+        last = last.replace(tzinfo=dt.UTC)
+    if conv is None or now - last > CONVERSATION_IDLE:
+        conv = Conversation(user_id=user_id, channel=channel, started_at=now, last_message_at=now)
+        s.add(conv)
+        await s.flush()
+    return conv
 
 
 class Store:
@@ -76,21 +95,7 @@ class Store:
     async def current_conversation(self, user_id: int, channel: str = "telegram") -> int:
         """The user's open conversation on this channel, or a new one after a long silence."""
         async with self.session.begin() as s:
-            conv = await s.scalar(
-                select(Conversation)
-                .where(Conversation.user_id == user_id, Conversation.channel == channel)
-                .order_by(Conversation.id.desc())
-                .limit(1)
-            )
-            now = utcnow()
-            last = conv.last_message_at if conv else None
-            if last is not None and last.tzinfo is None:  # SQLite drops the zone
-                last = last.replace(tzinfo=dt.UTC)
-            if conv is None or now - last > CONVERSATION_IDLE:
-                conv = Conversation(user_id=user_id, channel=channel, started_at=now, last_message_at=now)
-                s.add(conv)
-                await s.flush()
-            return conv.id
+            return (await _open_conversation(s, user_id, channel)).id
 
     async def begin_turn(
         self, user_id: int, channel: str, text: str, meta: dict[str, Any] | None = None, history: int = 8
@@ -99,20 +104,7 @@ class Store:
         long silence), the messages before this one, the 👎 count, and the question stored."""
         text = text.replace("\x00", "\ufffd")
         async with self.session.begin() as s:
-            conv = await s.scalar(
-                select(Conversation)
-                .where(Conversation.user_id == user_id, Conversation.channel == channel)
-                .order_by(Conversation.id.desc())
-                .limit(1)
-            )
-            now = utcnow()
-            last = conv.last_message_at if conv else None
-            if last is not None and last.tzinfo is None:
-                last = last.replace(tzinfo=dt.UTC)
-            if conv is None or now - last > CONVERSATION_IDLE:
-                conv = Conversation(user_id=user_id, channel=channel, started_at=now, last_message_at=now)
-                s.add(conv)
-                await s.flush()
+            conv = await _open_conversation(s, user_id, channel)
             rows = await s.scalars(
                 select(Message).where(Message.conversation_id == conv.id).order_by(Message.id.desc()).limit(history)
             )
@@ -123,7 +115,7 @@ class Store:
                 .where(Message.conversation_id == conv.id, Feedback.rating < 0)
             )
             s.add(Message(conversation_id=conv.id, role="user", text=text, meta=meta or {}))
-            conv.last_message_at = now
+            conv.last_message_at = utcnow()
             return conv.id, past, negative
 
     async def add_message(

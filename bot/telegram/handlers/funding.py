@@ -10,7 +10,7 @@ from telegram.ext import CommandHandler, ContextTypes
 from bot.knowledge.catalog import PURPOSES
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html
-from bot.telegram.handlers.onboarding import OTHER, countries
+from bot.telegram.handlers.onboarding import OTHER, countries, field_keyboard
 from bot.telegram.i18n import t, table
 from bot.telegram.render import chunked, keyboard, scheme_html
 from bot.telegram.services import services
@@ -19,16 +19,8 @@ STEPS = ("country", "sector", "company_size", "purpose")
 
 
 def step_keyboard(step: str, lang: str, context):
-    if step == "country":
-        items = [(c, callbacks.make("fd", "country", c)) for c in countries(context)]
-        items.append((t("other_country", lang), callbacks.make("fd", "country", OTHER)))
-        return t("ask_country", lang), keyboard(chunked(items, 5))
-    if step == "sector":
-        items = [(v, callbacks.make("fd", "sector", k)) for k, v in table("sectors", lang).items()]
-        return t("ask_sector", lang), keyboard(chunked(items, 2))
-    if step == "company_size":
-        items = [(v, callbacks.make("fd", "company_size", k)) for k, v in table("sizes", lang).items()]
-        return t("ask_size", lang), keyboard(chunked(items, 2))
+    if step != "purpose":
+        return field_keyboard(step, lang, context, action="fd")
     items = [(v, callbacks.make("fd", "purpose", k)) for k, v in table("purposes", lang).items()]
     return t("ask_purpose", lang), keyboard(chunked(items, 1))
 

@@ -26,18 +26,19 @@ def countries(context) -> list[str]:
     return sorted(found)
 
 
-def field_keyboard(field: str, lang: str, context):
+def field_keyboard(field: str, lang: str, context, action: str = "ob"):
+    """The question and the buttons for one profile field; `action` says which flow asks."""
     if field == "language":
-        items = [(LANGUAGE_NAMES.get(code, code), callbacks.make("ob", "language", code)) for code in languages()]
+        items = [(LANGUAGE_NAMES.get(code, code), callbacks.make(action, "language", code)) for code in languages()]
         return t("ask_language", lang), keyboard(chunked(items, 3))
     if field == "country":
-        items = [(code, callbacks.make("ob", "country", code)) for code in countries(context)]
-        items.append((t("other_country", lang), callbacks.make("ob", "country", OTHER)))
+        items = [(code, callbacks.make(action, "country", code)) for code in countries(context)]
+        items.append((t("other_country", lang), callbacks.make(action, "country", OTHER)))
         return t("ask_country", lang), keyboard(chunked(items, 5))
     if field == "sector":
-        items = [(label, callbacks.make("ob", "sector", key)) for key, label in table("sectors", lang).items()]
+        items = [(label, callbacks.make(action, "sector", key)) for key, label in table("sectors", lang).items()]
         return t("ask_sector", lang), keyboard(chunked(items, 2))
-    items = [(label, callbacks.make("ob", "company_size", key)) for key, label in table("sizes", lang).items()]
+    items = [(label, callbacks.make(action, "company_size", key)) for key, label in table("sizes", lang).items()]
     return t("ask_size", lang), keyboard(chunked(items, 2))
 
 
