@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -26,14 +27,47 @@ def model_reply(messages) -> str:
     question = question.group(1) if question else ""
     if "standalone question" in messages[-1]["content"]:
         return question or "?"
+    numbers = re.findall(r"question number (\d)", question)
+    if numbers and "standalone question" not in messages[-1]["content"]:
+        return f"Answer to question number {numbers[-1]} [1]."
     if LONG_MARKER in question:
         paragraph = "Eco-design means planning repair, reuse and recycling from the first sketch [1]. " * 6
         return "\n\n".join([paragraph.strip()] * 13)  # about 6,400 characters
     return "A grant pays for eco-design studies of small French manufacturers [1]."
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def slow_first_questions(messages) -> float:
+    """Question 0 takes longest, 2 the shortest: answered concurrently, they would come reversed."""
+    numbers = re.findall(r"question number (\d)", messages[-1]["content"])  # the current one is last
+    return 0.6 - 0.3 * int(numbers[-1]) if numbers else 0.0
+
+
 @pytest.fixture(scope="module")
 async def bot(tmp_path_factory):
+    async for tg in running_bot(tmp_path_factory, {}):
+        yield tg
+
+
+@pytest.fixture(scope="module")
+async def webhook_bot(tmp_path_factory):
+    port = free_port()
+    extra = {
+        "ADVISOR_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+        "ADVISOR_TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+        "ADVISOR_TELEGRAM_WEBHOOK_PORT": str(port),
+        "ADVISOR_TELEGRAM_WEBHOOK_SECRET": "s3cret-token",
+    }
+    async for tg in running_bot(tmp_path_factory, extra, polling=False):
+        yield tg
+
+
+async def running_bot(tmp_path_factory, extra_env: dict[str, str], polling: bool = True):
     root = tmp_path_factory.mktemp("e2e")
     shutil.copytree(FIXTURES / "kb", root / "kb")
     shutil.copy(REPO / "knowledge" / "self_assessment.yaml", root / "kb" / "self_assessment.yaml")
@@ -41,7 +75,7 @@ async def bot(tmp_path_factory):
     KnowledgeBase.open(settings).sync()  # the process finds its index ready
 
     tg = await FakeTelegram().start()
-    model = await OpenAIStub(reply=model_reply, token_delay_s=0.01).start()
+    model = await OpenAIStub(reply=model_reply, token_delay_s=0.01, delay=slow_first_questions).start()
     env = {
         **os.environ,
         "ADVISOR_DATA_DIR": str(settings.data_dir),
@@ -52,6 +86,7 @@ async def bot(tmp_path_factory):
         "ADVISOR_LLM_API_KEY": "test",
         "ADVISOR_LLM_MODEL": "stub",
         "ADVISOR_TELEGRAM_QUESTIONS_PER_MINUTE": "600",
+        **extra_env,
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"],
@@ -63,7 +98,10 @@ async def bot(tmp_path_factory):
     )
     try:
         await tg.wait_for(lambda c: c.method == "setMyCommands", timeout=60)
-        await tg.wait_until(lambda: bool(tg.polling), timeout=30)
+        if polling:
+            await tg.wait_until(lambda: bool(tg.polling), timeout=30)
+        else:
+            await tg.wait_for(lambda c: c.method == "setWebhook", timeout=30)
         yield tg
     finally:
         proc.terminate()
@@ -227,3 +265,47 @@ async def test_flood_limit_429_is_retried_and_nothing_is_lost(bot):
     refused = [c for c in bot.sent(uid) if c.status == 429]
     assert refused and refused[0].at < final.at  # refused once, delivered after retry_after
     assert len([m for m in bot.messages_in(uid) if m.get("reply_markup")]) == 1
+
+
+async def test_webhook_mode_checks_the_secret_on_every_request(webhook_bot):
+    import aiohttp
+
+    tg = webhook_bot
+    hook = tg.sent(method="setWebhook")[-1].params
+    assert hook["secret_token"] == "s3cret-token" and hook["url"].endswith("/telegram")
+    since = tg.mark()
+    tg.user_sends(301, "Is there a grant for eco-design studies in France?")
+    final = await tg.wait_for(
+        lambda c: c.chat_id == 301 and "reply_markup" in c.params and c.ok, since=since, timeout=30
+    )
+    assert "eco-design" in final.result["text"]
+    assert all(a.headers.get("X-Telegram-Bot-Api-Secret-Token") == "s3cret-token" for a in tg.webhook_attempts)
+    forged = {
+        "update_id": 424242,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 302, "type": "private"},
+            "from": {"id": 302, "is_bot": False, "first_name": "Eve"},
+            "text": "hi",
+        },
+    }
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+            async with http.post(hook["url"], json=forged, headers=headers) as response:
+                assert response.status == 403
+    assert not tg.sent(302)
+
+
+async def test_messages_of_one_chat_are_answered_in_order(bot):
+    uid = 109
+    since = bot.mark()
+    for i in range(3):
+        bot.user_sends(uid, f"eco-design grant question number {i}")
+
+    def finals():
+        return [c for c in bot.sent(uid) if "reply_markup" in c.params and c.ok]
+
+    await bot.wait_until(lambda: len(finals()) == 3, timeout=30)
+    order = [re.search(r"question number (\d)", c.params["text"]).group(1) for c in finals()]
+    assert since >= 0 and order == ["0", "1", "2"]

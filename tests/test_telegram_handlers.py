@@ -202,3 +202,25 @@ async def test_commands_registered_in_each_language(bot_app):
     await register_commands(bot_app)
     calls = bot_app.recorder.sent("setMyCommands")
     assert {c.get("language_code") for c in calls} == {None, "fr", "de", "es", "it"}
+
+
+async def test_group_messages_need_a_mention_and_edits_are_ignored(bot_app):
+    from telegram import Update
+
+    group = {"id": -100123, "type": "supergroup", "title": "Cluster members"}
+    handle = "@circular_advisor_bot"
+    plain = message_update(bot_app.bot, 12, "eco-design grant in France?", chat=group)
+    mention = [{"type": "mention", "offset": 0, "length": len(handle)}]
+    mentioned = message_update(bot_app.bot, 12, f"{handle} eco-design grant in France?", chat=group, entities=mention)
+    rec = await send(bot_app, plain)
+    assert rec.sent() == []
+    rec = await send(bot_app, mentioned)
+    assert any(p["chat_id"] == -100123 for p in rec.sent())
+
+    edited = Update.de_json(
+        {"update_id": 987654, "edited_message": message_update(bot_app.bot, 13, "changed").message.to_dict()},
+        bot_app.bot,
+    )
+    before = len(rec.calls)
+    await send(bot_app, edited)
+    assert rec.calls[before:] == []

@@ -29,6 +29,7 @@ def echo_first_passage(messages: list[dict[str, Any]]) -> str:
 class OpenAIStub:
     reply: Reply = echo_first_passage
     latency_s: float = 0.0  # before the first byte
+    delay: Callable[[list[dict[str, Any]]], float] | None = None  # extra latency per request
     token_delay_s: float = 0.0  # between streamed tokens
     fail_times: int = 0  # answer HTTP 500 this many times, then behave
     mode: str = "ok"  # ok | error500 | hang | malformed | garbage
@@ -64,6 +65,8 @@ class OpenAIStub:
         self.requests.append(body)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
+        if self.delay:
+            await asyncio.sleep(self.delay(body["messages"]))
         if self.fail_times > 0:
             self.fail_times -= 1
             return web.json_response({"error": {"message": "upstream exploded"}}, status=500)
