@@ -22,39 +22,31 @@ def split_message(html: str, limit: int = LIMIT) -> list[str]:
     """Split on blank lines, then lines, then spaces; pieces are whole escaped units."""
     if len(html) <= limit:
         return [html]
+    units: list[str] = []
+    for para in html.split("\n\n"):
+        if len(para) <= limit:
+            units.append(para)
+        else:
+            lines = [piece for line in para.split("\n") for piece in _hard_wrap(line, limit)]
+            units += _pack(lines, "\n", limit)
+    return _pack(units, "\n\n", limit)
+
+
+def _pack(pieces: list[str], sep: str, limit: int) -> list[str]:
+    """Join consecutive pieces with `sep` into as few parts of at most `limit` as possible."""
     parts: list[str] = []
     current = ""
-    for block in _units(html, limit):
-        candidate = f"{current}\n\n{block}" if current else block
+    for piece in pieces:
+        candidate = f"{current}{sep}{piece}" if current else piece
         if len(candidate) <= limit:
             current = candidate
         else:
             if current:
                 parts.append(current)
-            current = block
+            current = piece
     if current:
         parts.append(current)
     return parts
-
-
-def _units(html: str, limit: int) -> list[str]:
-    units = []
-    for para in html.split("\n\n"):
-        if len(para) <= limit:
-            units.append(para)
-            continue
-        line_buf = ""
-        for line in para.split("\n"):
-            for piece in _hard_wrap(line, limit):
-                candidate = f"{line_buf}\n{piece}" if line_buf else piece
-                if len(candidate) <= limit:
-                    line_buf = candidate
-                else:
-                    units.append(line_buf)
-                    line_buf = piece
-        if line_buf:
-            units.append(line_buf)
-    return units
 
 
 def _hard_wrap(line: str, limit: int) -> list[str]:
