@@ -121,13 +121,13 @@ def ingest(
 
 def ensure_index(kb) -> None:
     """First run builds the index from knowledge/; later runs pick up edited content."""
-    if kb.is_empty():
+    first_run = kb.is_empty()
+    if first_run:
         console.print("First run: building the knowledge index from the shipped content…")
-    report = run_ingest(kb, None, quiet=not kb.is_empty())
-    if report.changed and sum(report.embedded.values()) and kb.index.count():
-        console.print(
-            f"Index updated: {sum(report.embedded.values())} chunk(s) embedded, {sum(report.chunks.values())} in total."
-        )
+    report = run_ingest(kb, None, quiet=not first_run)
+    embedded = sum(report.embedded.values())
+    if embedded:
+        console.print(f"Index updated: {embedded} chunk(s) embedded, {sum(report.chunks.values())} in total.")
 
 
 @app.command()

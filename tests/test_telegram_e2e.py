@@ -128,6 +128,13 @@ async def press(tg, user_id, message, data):
     return since
 
 
+async def press_and_read(tg, user_id, message, data) -> dict:
+    """Press a button and return the next new message the bot sends to that user."""
+    since = await press(tg, user_id, message, data)
+    call = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == user_id, since=since)
+    return call.result
+
+
 async def test_commands_registered_in_five_languages(bot):
     for lang in ("", "fr", "de", "es", "it"):
         names = [c["command"] for c in bot.commands(language_code=lang)]
@@ -144,9 +151,7 @@ async def test_onboarding_with_referral(bot):
     ask = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
     message = ask.result
     for field, value in (("language", "fr"), ("country", "FR"), ("sector", "textiles"), ("company_size", "small")):
-        since = await press(bot, uid, message, callbacks.make("ob", field, value))
-        call = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
-        message = call.result
+        message = await press_and_read(bot, uid, message, callbacks.make("ob", field, value))
     assert "/funding" in message["text"]  # the French "all set" message names the commands
 
 
@@ -204,9 +209,7 @@ async def test_funding_matcher(bot):
     step = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
     message = step.result
     for field, value in (("country", "DK"), ("sector", "packaging"), ("company_size", "small"), ("purpose", "design")):
-        since = await press(bot, uid, message, callbacks.make("fd", field, value))
-        call = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
-        message = call.result
+        message = await press_and_read(bot, uid, message, callbacks.make("fd", field, value))
     assert "Test packaging innovation voucher" in message["text"]
     assert "Test eco-design grant for French" not in message["text"]  # another country's scheme
     since = await press(bot, uid, message, callbacks.make("fq", 1))
@@ -221,9 +224,7 @@ async def test_assessment(bot):
     call = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
     message = call.result
     while buttons(message):
-        since = await press(bot, uid, message, buttons(message)[-1])  # the best option each time
-        call = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
-        message = call.result
+        message = await press_and_read(bot, uid, message, buttons(message)[-1])  # the best option each time
     assert "100%" in message["text"]
 
 
@@ -232,9 +233,8 @@ async def test_forget_erases_after_confirmation(bot):
     since = bot.mark()
     bot.user_sends(uid, "/forget")
     ask = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
-    since = await press(bot, uid, ask.result, callbacks.make("fg", "yes"))
-    done = await bot.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since)
-    assert "/start" in done.result["text"]
+    done = await press_and_read(bot, uid, ask.result, callbacks.make("fg", "yes"))
+    assert "/start" in done["text"]
 
 
 async def test_twenty_users_at_once(bot):

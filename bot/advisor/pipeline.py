@@ -154,7 +154,7 @@ class Advisor:
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
         prepared.decision = decision or self.triager.post_retrieval(
-            prepared.question, prepared.passages, self.kb.retriever.countries_with_schemes
+            prepared.question, prepared.passages, prepared.best_similarity, self.kb.retriever.countries_with_schemes
         )
         if prepared.decision and prepared.decision.escalation.reason == EscalationReason.low_confidence:
             text = "\n\n".join(

@@ -130,11 +130,13 @@ class Triager:
         self,
         question: str,
         passages: list[Passage],
+        best: float | None,
         covered_countries: set[str],
     ) -> Decision | None:
-        """Does the knowledge base cover this question? Explainable checks, strongest first."""
-        sims = [p.dense_similarity for p in passages if p.dense_similarity is not None]
-        best = max(sims) if sims else None
+        """Does the knowledge base cover this question? Explainable checks, strongest first.
+
+        `best` is the highest dense similarity among the passages (None when nothing matched).
+        """
         if best is None or best < LOW_CONFIDENCE_SIMILARITY:
             return _escalate(
                 EscalationReason.low_confidence,
