@@ -195,6 +195,14 @@ class Store:
             row.processed_at = utcnow()
             return True
 
+    async def release_unfinished_updates(self) -> int:
+        """Forget claims that were never finished. Only for a process that knows it is the only
+        consumer (long polling: Telegram serves getUpdates to one client), called at start: the
+        claims then belong to a predecessor that died, and their updates are being redelivered."""
+        async with self.session.begin() as s:
+            result = await s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.done.is_(False)))
+            return result.rowcount
+
     async def finish_update(self, update_id: int) -> None:
         async with self.session.begin() as s:
             row = await s.get(ProcessedUpdate, update_id)

@@ -80,8 +80,15 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_startup(application: Application) -> None:
+    settings: Settings = application.bot_data["settings"]
     if KEY not in application.bot_data:  # built here so the store lives on the bot's event loop
-        application.bot_data[KEY] = await build_services(application.bot_data["settings"])
+        application.bot_data[KEY] = await build_services(settings)
+    if not settings.telegram_webhook_url:
+        # The one long-polling consumer: unfinished claims are a killed predecessor's, and
+        # Telegram redelivers their updates now, so they must be handled again, not skipped.
+        released = await application.bot_data[KEY].store.release_unfinished_updates()
+        if released:
+            log.warning("re-handling %d update(s) a previous process did not finish", released)
     await register_commands(application)
 
 
