@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -89,3 +89,84 @@ class ProcessedUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when claimed
     done: Mapped[bool] = mapped_column(default=False)
+
+
+class Escalation(Base):
+    """A thread handed to a human ambassador: open -> claimed -> resolved | returned_to_bot | expired."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8))
+    country: Mapped[str | None] = mapped_column(String(2))
+    topics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"topics": [...]}
+    dossier: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ambassador_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Ambassadors asked so far, and how wide the circle is (0 = best matches, 1 = everyone).
+    notified: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notify_level: Mapped[int] = mapped_column(Integer, default=0)
+    forum_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    forum_topic_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class EscalationEvent(Base):
+    """Every transition and refused action: who, when, why."""
+
+    __tablename__ = "escalation_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(80))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Relay(Base):
+    """One message carried between the SME's chat and the ambassadors' side. The unique key makes a
+    redelivered update relay once; a row without a target is a copy not yet confirmed sent."""
+
+    __tablename__ = "relays"
+    __table_args__ = (UniqueConstraint("source_chat_id", "source_message_id", name="uq_relays_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))  # to_amb | to_sme
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    target_chat_id: Mapped[int] = mapped_column(BigInteger)
+    target_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FaqDraft(Base):
+    """An ambassador's answer marked reusable, waiting for a maintainer's review."""
+
+    __tablename__ = "faq_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="draft")  # draft | approved | rejected
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    sources: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"sources": [{title, url}]}
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    author: Mapped[str] = mapped_column(String(64))  # the ambassador's id
+    reviewer: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    faq_id: Mapped[str | None] = mapped_column(String(80), nullable=True)  # the entry written on approval
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

@@ -1,0 +1,252 @@
+"""The escalation lifecycle, independent of any chat front end.
+
+open -> claimed -> resolved | returned_to_bot | expired. Only registered, active ambassadors act
+on threads; only the claiming ambassador answers or resolves; every refusal is logged with who
+tried what. Time comes from an injectable clock so that SLA behaviour is testable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Callable
+
+import structlog
+from pydantic import BaseModel
+
+from bot.escalation.models import ACTIVE, Dossier, EscalationRecord, FaqDraftRecord, Stats, Status
+from bot.escalation.registry import AmbassadorRegistry
+from bot.escalation.routing import circle, rank
+from bot.knowledge.schema import Ambassador
+from bot.store import Store
+from bot.store.escalations import EscalationStore
+from bot.store.models import utcnow
+
+log = structlog.get_logger(__name__)
+
+MIN_HISTORY = 3  # claimed threads needed before quoting a typical waiting time
+
+
+class Outcome(BaseModel):
+    """The result of an ambassador's action: the thread after it, or why it was refused."""
+
+    escalation: EscalationRecord | None = None
+    ambassador: Ambassador | None = None
+    refused: str | None = None  # a message key: not_ambassador, not_yours, not_open, ...
+
+    @property
+    def ok(self) -> bool:
+        return self.refused is None and self.escalation is not None
+
+
+class EscalationService:
+    def __init__(
+        self,
+        store: Store,
+        registry: AmbassadorRegistry,
+        *,
+        sla: dt.timedelta = dt.timedelta(minutes=30),
+        expire_after: dt.timedelta = dt.timedelta(hours=24),
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
+        self.db = EscalationStore(store)
+        self.registry = registry
+        self.sla = sla
+        self.expire_after = expire_after
+        self.clock = clock
+
+    # opening and routing -------------------------------------------------------------------
+    def available(self) -> bool:
+        """Is anyone there to take a thread? Without ambassadors the bot must not go silent."""
+        return bool(self.registry.active())
+
+    async def open(
+        self,
+        *,
+        user_id: int,
+        conversation_id: int | None,
+        reason: str,
+        language: str,
+        country: str | None,
+        topics: list[str],
+        dossier: Dossier,
+        actor: str,
+    ) -> tuple[EscalationRecord, bool]:
+        record, created = await self.db.open(
+            user_id=user_id,
+            conversation_id=conversation_id,
+            reason=reason,
+            language=language,
+            country=country,
+            topics=topics,
+            dossier=dossier.model_dump(mode="json"),
+            actor=actor,
+            now=self.clock(),
+        )
+        if created:
+            log.info("escalation opened", escalation=record.id, reason=reason)
+        return record, created
+
+    async def route(self, record: EscalationRecord, level: int | None = None) -> list[Ambassador]:
+        """The ambassadors to ask at this circle, not counting those asked already."""
+        loads = await self.db.loads()
+        ranked = rank(self.registry.active(), loads, record.language, record.country, record.topic_list)
+        chosen = circle(ranked, record.notify_level if level is None else level)
+        return [a for a in chosen if a.id not in record.notified_ids]
+
+    async def mark_notified(self, record: EscalationRecord, ambassadors: list[Ambassador], level: int) -> None:
+        await self.db.set_notified(record.id, [a.id for a in ambassadors], level, self.clock())
+
+    async def expected_wait(self) -> dt.timedelta | None:
+        """The median time to a claim over recent history; None until there is enough of it."""
+        durations = await self.db.claim_durations()
+        if len(durations) < MIN_HISTORY:
+            return None
+        return dt.timedelta(seconds=statistics.median(durations))
+
+    # ambassadors' actions ------------------------------------------------------------------
+    async def _refuse(self, escalation_id: int | None, actor: str, action: str, why: str) -> Outcome:
+        log.warning("escalation action refused", escalation=escalation_id, actor=actor, action=action, why=why)
+        if escalation_id is not None and await self.db.get(escalation_id) is not None:
+            await self.db.log(escalation_id, f"refused_{action}", actor, self.clock(), why)
+        return Outcome(refused=why)
+
+    def ambassador(self, telegram_user_id: int) -> Ambassador | None:
+        return self.registry.is_active_ambassador(telegram_user_id)
+
+    async def claim(self, escalation_id: int, telegram_user_id: int) -> Outcome:
+        amb = self.ambassador(telegram_user_id)
+        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        if amb is None:
+            return await self._refuse(escalation_id, actor, "claim", "not_ambassador")
+        record = await self.db.transition(
+            escalation_id, Status.claimed, expect=[Status.open], actor=actor, now=self.clock(), ambassador_id=amb.id
+        )
+        if record is None:
+            current = await self.db.get(escalation_id)
+            why = "not_found" if current is None else ("taken" if current.status == Status.claimed else "closed")
+            if current is not None and current.ambassador_id == amb.id and current.status == Status.claimed:
+                return Outcome(escalation=current, ambassador=amb)  # a double press: already theirs
+            return await self._refuse(escalation_id, actor, "claim", why)
+        log.info("escalation claimed", escalation=record.id, ambassador=amb.id)
+        return Outcome(escalation=record, ambassador=amb)
+
+    async def may_answer(self, escalation_id: int, telegram_user_id: int, action: str = "reply") -> Outcome:
+        """Only the claiming ambassador's messages reach the SME."""
+        amb = self.ambassador(telegram_user_id)
+        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        record = await self.db.get(escalation_id)
+        if amb is None:
+            return await self._refuse(escalation_id, actor, action, "not_ambassador")
+        if record is None or record.status != Status.claimed:
+            why = "claim_first" if record is not None and record.status == Status.open else "closed"
+            return await self._refuse(escalation_id, actor, action, why)
+        if record.ambassador_id != amb.id:
+            return await self._refuse(escalation_id, actor, action, "not_yours")
+        return Outcome(escalation=record, ambassador=amb)
+
+    async def resolve(self, escalation_id: int, telegram_user_id: int) -> Outcome:
+        allowed = await self.may_answer(escalation_id, telegram_user_id, "resolve")
+        if not allowed.ok:
+            return allowed
+        record = await self.db.transition(
+            escalation_id,
+            Status.resolved,
+            expect=[Status.claimed],
+            actor=f"ambassador:{allowed.ambassador.id}",
+            now=self.clock(),
+        )
+        if record is None:
+            return await self._refuse(escalation_id, f"ambassador:{allowed.ambassador.id}", "resolve", "closed")
+        return Outcome(escalation=record, ambassador=allowed.ambassador)
+
+    async def return_to_bot(self, escalation_id: int, telegram_user_id: int) -> Outcome:
+        """An ambassador hands the thread back: the claimer, or anyone while nobody has claimed it."""
+        amb = self.ambassador(telegram_user_id)
+        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        if amb is None:
+            return await self._refuse(escalation_id, actor, "return", "not_ambassador")
+        current = await self.db.get(escalation_id)
+        if current is not None and current.status == Status.claimed and current.ambassador_id != amb.id:
+            return await self._refuse(escalation_id, actor, "return", "not_yours")
+        record = await self.db.transition(
+            escalation_id, Status.returned_to_bot, expect=ACTIVE, actor=actor, now=self.clock()
+        )
+        if record is None:
+            return await self._refuse(escalation_id, actor, "return", "closed")
+        return Outcome(escalation=record, ambassador=amb)
+
+    async def cancel_by_sme(self, user_id: int) -> EscalationRecord | None:
+        """The SME takes the question back (they want the bot again)."""
+        record = await self.db.active_for_user(user_id)
+        if record is None:
+            return None
+        return await self.db.transition(
+            record.id,
+            Status.returned_to_bot,
+            expect=ACTIVE,
+            actor=f"sme:{user_id}",
+            now=self.clock(),
+            detail="cancelled by the SME",
+        )
+
+    # the clock's work ---------------------------------------------------------------------
+    async def due_for_wider_circle(self) -> list[EscalationRecord]:
+        """Unclaimed threads whose first circle let the SLA pass: now everyone with room is asked."""
+        now = self.clock()
+        widened = []
+        for record in await self.db.with_status(Status.open, limit=500):
+            started = record.notified_at or record.created_at
+            if record.notify_level == 0 and now - _aware(started) >= self.sla:
+                bumped = await self.db.widen(record.id, now)
+                if bumped is not None:
+                    widened.append(bumped)
+        return widened
+
+    async def expire_stale(self) -> list[EscalationRecord]:
+        now = self.clock()
+        expired = []
+        for record in await self.db.with_status(Status.open, limit=500):
+            if now - _aware(record.created_at) >= self.expire_after:
+                done = await self.db.transition(
+                    record.id,
+                    Status.expired,
+                    expect=[Status.open],
+                    actor="bot",
+                    now=now,
+                    detail=f"unclaimed after {self.expire_after}",
+                )
+                if done is not None:
+                    expired.append(done)
+        return expired
+
+    # after the thread -------------------------------------------------------------------------
+    async def rate(
+        self, escalation_id: int, user_id: int, rating: int | None = None, comment: str | None = None
+    ) -> bool:
+        if rating is not None and not 1 <= rating <= 5:
+            return False
+        return await self.db.rate(escalation_id, user_id, rating, comment, self.clock())
+
+    async def draft_faq(
+        self, escalation_id: int, telegram_user_id: int, answer: str, sources: list[dict[str, str]]
+    ) -> FaqDraftRecord | Outcome:
+        """The resolving ambassador marks their answer reusable: a draft for a maintainer to review."""
+        amb = self.ambassador(telegram_user_id)
+        record = await self.db.get(escalation_id)
+        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        if amb is None or record is None or record.ambassador_id != amb.id:
+            return await self._refuse(escalation_id, actor, "faq", "not_yours" if amb else "not_ambassador")
+        if record.status != Status.resolved or not answer.strip():
+            return await self._refuse(escalation_id, actor, "faq", "nothing_to_save")
+        question = Dossier.model_validate(record.dossier).question
+        return await self.db.add_draft(
+            escalation=record, question=question, answer=answer, sources=sources, author=amb.id, now=self.clock()
+        )
+
+    async def stats(self) -> Stats:
+        return await self.db.stats()
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
