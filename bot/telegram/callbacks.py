@@ -20,8 +20,12 @@ ACTIONS = {
     "ln": 2,  # learn: topic|module, id
     "as": 2,  # assessment: question index, option index
     "fg": 1,  # forget: yes|no
+    "es": 2,  # escalation, for ambassadors: claim|resolve|return|faq, escalation id
+    "rt": 2,  # the SME rates a closed thread: escalation id, 1-5
+    "cx": 0,  # the SME takes the question back from the ambassadors
 }
 SAFE = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")
+MAX_NUMBER_DIGITS = 18  # ids and indexes fit a 64-bit integer (SQLite and PostgreSQL refuse larger ones)
 
 
 def make(action: str, *args: object) -> str:
@@ -41,5 +45,7 @@ def parse(data: str | None) -> tuple[str, list[str]] | None:
         return None
     action, args = parts[1], parts[2:]
     if len(args) != ACTIONS[action] or not all(SAFE.match(a) for a in args):
+        return None
+    if any(a.isdigit() and len(a) > MAX_NUMBER_DIGITS for a in args):  # a forged id: no such message
         return None
     return action, args
