@@ -155,7 +155,7 @@ async def stored_questions(app, telegram_id: int) -> list[str]:
 @example(text="\x00", lang="en")
 @example(text="<b>eco-design</b> & <i>grants for France", lang="en")
 @example(text="&#0; <a href='x'>unclosed", lang="de")
-@example(text="Éco-conception @example(text="é" * 20_000, lang="fr") <recyclage> " * 700, lang="fr")
+@example(text="Éco-conception & <recyclage> " * 700, lang="fr")
 async def test_any_text_gets_a_valid_reply_and_is_stored(app, text, lang):
     uid = next(_users)
     calls = await process(app, message_update(app.bot, uid, text, language_code=lang))
