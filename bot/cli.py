@@ -28,6 +28,20 @@ console = Console()
 err = Console(stderr=True)
 
 
+# Commands that run as services log at the configured level; the interactive ones only warnings.
+SERVICE_COMMANDS = {"run", "purge", "ingest"}
+
+
+@app.callback()
+def _configure(ctx: typer.Context) -> None:
+    import logging
+
+    from bot.observability.logs import configure_logging
+
+    quiet = ctx.invoked_subcommand not in SERVICE_COMMANDS
+    configure_logging(get_settings(), min_level=logging.WARNING if quiet else logging.NOTSET)
+
+
 def fail(message: str, code: int = 1) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -370,6 +384,41 @@ def db_upgrade() -> None:
 
     asyncio.run(go())
     console.print("Database schema is up to date.")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")] = False,
+    days: Annotated[
+        int | None, typer.Option(min=0, help="Retention in days (default: ADVISOR_RETENTION_DAYS; 0 keeps all).")
+    ] = None,
+) -> None:
+    """Delete conversations, messages and feedback older than the retention period."""
+    from bot.store import Store
+    from bot.store.retention import purge as purge_store
+
+    settings = get_settings()
+    retention = settings.retention_days if days is None else days
+
+    async def go():
+        store = await Store.open(settings.database_url)
+        try:
+            return await purge_store(store, retention, dry_run=dry_run)
+        finally:
+            await store.close()
+
+    report = asyncio.run(go())
+    table = Table(title="Would delete" if dry_run else "Deleted", show_edge=False)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in report.deleted.items():
+        table.add_row(name, str(rows))
+    console.print(table)
+    if report.cutoff is None:
+        console.print("Retention is off (0 days): conversations are kept; only old update ids were purged.")
+    else:
+        verb = "would be" if dry_run else "were"
+        console.print(f"{report.total} row(s) older than {report.cutoff:%Y-%m-%d %H:%M} UTC {verb} deleted.")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,17 @@ class Settings(BaseSettings):
     telegram_stream_edit_interval_s: float = 1.0
 
     log_level: str = "INFO"
+    # auto: JSON lines when stderr is not a terminal (containers, systemd), readable colours when it is.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    # Also logs message text and personal data: for local debugging only, never in production.
     debug: bool = False
+
+    # Operations: /metrics, /healthz and /readyz on this port while the bot runs (0 = off).
+    metrics_port: int = 9108
+    metrics_listen: str = "0.0.0.0"
+    # Conversations, feedback and processed-update records older than this are deleted by
+    # `advisor purge` and once a day by the running bot (0 = keep forever).
+    retention_days: int = Field(default=180, ge=0)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -6,6 +6,7 @@ and the self-assessment are used the same way everywhere.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from pydantic import BaseModel
@@ -13,7 +14,11 @@ from pydantic import BaseModel
 from bot.advisor.assessment import AssessmentResult
 from bot.advisor.models import AdvisorReply, AdvisorRequest, Turn
 from bot.advisor.pipeline import Advisor, Final, Token
+from bot.observability.logs import bind_conversation, get_logger
+from bot.observability.metrics import observe_answer
 from bot.store import Store, UserRecord
+
+log = get_logger(__name__)
 
 HISTORY_MESSAGES = 8
 
@@ -36,9 +41,11 @@ class Conversations:
         `focus` names what the question is about when the user picked it from a list
         (a funding scheme), so that a short question like "how do I apply?" is understood.
         """
+        started = time.perf_counter()
         conversation, past, negative = await self.store.begin_turn(
             user.id, channel, text, {"focus": focus} if focus else None, history=HISTORY_MESSAGES
         )
+        bind_conversation(conversation)
         assessment = AssessmentResult.model_validate(user.assessment) if user.assessment else None
         request = AdvisorRequest(
             message=f"{focus}: {text}" if focus else text,
@@ -61,6 +68,24 @@ class Conversations:
                         "citations": [c.model_dump(mode="json") for c in reply.citations],
                         "language": reply.language,
                     },
+                )
+                seconds = time.perf_counter() - started
+                observe_answer(
+                    reply.mode, reply.triage.value, seconds, reply.usage.prompt_tokens, reply.usage.completion_tokens
+                )
+                # `question` is dropped by the log redaction unless ADVISOR_DEBUG is on.
+                log.info(
+                    "answered",
+                    question=text,
+                    mode=reply.mode,
+                    triage=reply.triage.value,
+                    escalation=reply.escalation.reason.value if reply.escalation else None,
+                    language=reply.language,
+                    confidence=round(reply.confidence, 3),
+                    citations=len(reply.citations),
+                    seconds=round(seconds, 3),
+                    prompt_tokens=reply.usage.prompt_tokens,
+                    completion_tokens=reply.usage.completion_tokens,
                 )
                 yield StoredReply(reply=reply, message_id=stored.id)
             else:

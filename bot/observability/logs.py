@@ -1,0 +1,224 @@
+"""structlog, configured once per process: JSON lines in production, readable output on a terminal.
+
+Privacy by default: message text and personal data never reach the logs unless `ADVISOR_DEBUG`
+is on. Code may pass such fields (`question=...`); `redact` drops their values, and tracebacks are
+rendered without local variables (they would hold the user's message). Secret values (the bot
+token, API keys) are masked wherever they appear, since httpx and PTB put the token in URLs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+from bot.config import Settings
+
+# Event fields whose values are what a user wrote or who they are.
+PERSONAL_FIELDS = frozenset(
+    {
+        "text",
+        "question",
+        "answer",
+        "message",
+        "standalone_question",
+        "history",
+        "username",
+        "first_name",
+        "last_name",
+        "full_name",
+        "phone",
+        "email",
+        "chat_id",
+        "telegram_id",
+        "referral_code",
+    }
+)
+REDACTED = "[redacted]"
+MASK = "***"
+# Bot API URLs carry the token: https://api.telegram.org/bot123456:AA.../sendMessage
+TELEGRAM_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+# Loggers that log request URLs (hence the bot token) or whole updates at INFO/DEBUG.
+NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "chromadb", "urllib3", "aiohttp.access")
+
+HANDLER_NAME = "circular-advisor"
+_configured = False
+_chat_key = b""
+
+
+def _library_defaults() -> None:
+    """Until `configure_logging` runs (tests, `advisor chat`, the app used as a library), events go
+    to the standard library's logging with personal fields redacted, so INFO lines stay silent
+    under its default WARNING level instead of structlog's default of printing everything."""
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.contextvars.merge_contextvars,
+            redact,
+            structlog.stdlib.render_to_log_kwargs,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)
+
+
+def redact(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    for key in PERSONAL_FIELDS.intersection(event):
+        event[key] = REDACTED
+    return event
+
+
+class MaskSecrets:
+    """Replace secret values (and anything shaped like a bot token) in every string field."""
+
+    def __init__(self, secrets: Iterable[str]):
+        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def mask(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                value = value.replace(secret, MASK)
+            return TELEGRAM_TOKEN.sub(MASK, value)
+        if isinstance(value, dict):
+            return {k: self.mask(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.mask(v) for v in value]
+        return value
+
+    def __call__(self, _logger: Any, _method: str, event: EventDict | str) -> EventDict | str:
+        # Before rendering: every field, tracebacks included; after: the rendered line itself.
+        return self.mask(event)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    fields = ("telegram_token", "telegram_webhook_secret", "llm_api_key", "embedding_api_key")
+    values = [getattr(settings, f).get_secret_value() for f in fields if getattr(settings, f) is not None]
+    # A password inside the database URL.
+    match = re.search(r"://[^:/@]+:([^@]+)@", settings.database_url or "")
+    return values + ([match.group(1)] if match else [])
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def use_json(settings: Settings, stream: TextIO) -> bool:
+    if settings.log_format != "auto":
+        return settings.log_format == "json"
+    return not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def configure_logging(
+    settings: Settings, stream: TextIO | None = None, min_level: int = logging.NOTSET, force: bool = False
+) -> None:
+    """Route structlog and the standard library's logging (PTB, httpx, Chroma) through one
+    pipeline. `min_level` quietens interactive commands. Idempotent unless `force` (tests)."""
+    global _configured, _chat_key
+    if _configured and not force:
+        return
+    level = logging.getLevelName(settings.log_level.upper())
+    level = max(level if isinstance(level, int) else logging.INFO, min_level)
+    as_json = use_json(settings, stream or sys.stderr)
+    mask = MaskSecrets(secret_values(settings))
+    # Keyed by a secret so that the pseudonym cannot be reversed by trying every Telegram id.
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    _chat_key = hashlib.sha256(b"chat-pseudonym:" + token.encode()).digest()
+
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if not settings.debug:
+        shared.append(redact)
+    if as_json:
+        tail: list[Processor] = [
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=settings.debug)
+            ),
+            mask,
+            structlog.processors.JSONRenderer(),
+            mask,
+        ]
+    else:
+        tail = [
+            mask,
+            structlog.dev.ConsoleRenderer(
+                exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=settings.debug)
+            ),
+            mask,
+        ]
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail],
+    )
+    handler = logging.StreamHandler(stream) if stream else _StderrHandler()
+    handler.setFormatter(formatter)
+    handler.set_name(HANDLER_NAME)
+    root = logging.getLogger()
+    # Replace our own handler on reconfiguration; leave others' (a test runner's capture) alone.
+    root.handlers = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
+    root.setLevel(level)
+    for name in NOISY:  # their INFO lines are request URLs and update dumps, not events
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,  # reconfigurable in tests; logging is not on a hot path
+    )
+    _configured = True
+
+
+def chat_pseudonym(chat_id: int) -> str:
+    """A stable, non-reversible id that ties together the log lines of one chat."""
+    return hmac.new(_chat_key, str(chat_id).encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def bind_update(update_id: int, chat_id: int | None) -> None:
+    """Called first for every update: its log lines carry these ids and nothing of the last one's."""
+    structlog.contextvars.clear_contextvars()
+    fields: dict[str, Any] = {"update_id": update_id}
+    if chat_id is not None:
+        fields["chat"] = chat_pseudonym(chat_id)
+    structlog.contextvars.bind_contextvars(**fields)
+
+
+def bind_conversation(conversation_id: int) -> None:
+    structlog.contextvars.bind_contextvars(conversation_id=conversation_id)
+
+
+_library_defaults()

@@ -1,0 +1,58 @@
+"""Prometheus metrics: the objects every part of the app increments, defined once here.
+
+Names follow Prometheus conventions (`_total` counters, `_seconds` histograms, low-cardinality
+labels: never a user, chat or question). Others increment them directly, e.g. the escalation
+module: `ESCALATIONS.labels(reason="human_requested").inc()`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram, Info
+
+UPDATES = Counter(
+    "advisor_telegram_updates_total",
+    "Telegram updates received, by outcome: handled, duplicate (a redelivery), ignored (edits), failed.",
+    ["outcome"],
+)
+ANSWERS = Counter(
+    "advisor_answers_total",
+    "Advisor replies, by mode (generated, extractive, fallback, scope, refusal, handover) and triage decision.",
+    ["mode", "triage"],
+)
+ANSWER_SECONDS = Histogram(
+    "advisor_answer_seconds",
+    "From a question's arrival to its stored reply (retrieval, generation and storage), by mode.",
+    ["mode"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60, 120),
+)
+ESCALATIONS = Counter(
+    "advisor_escalations_total",
+    "Conversations handed to a human ambassador, by reason.",
+    ["reason"],
+)
+LLM_ERRORS = Counter(
+    "advisor_llm_errors_total",
+    "Answers the language model failed to write (timeouts, errors, unusable output); the extractive fallback answered.",
+)
+LLM_TOKENS = Counter(
+    "advisor_llm_tokens_total",
+    "Tokens used by generated answers, as reported by the endpoint, by kind (prompt, completion).",
+    ["kind"],
+)
+RETENTION_DELETED = Counter(
+    "advisor_retention_deleted_rows_total",
+    "Rows deleted by the retention purge, by table.",
+    ["table"],
+)
+BUILD = Info("advisor_build", "Version and configuration of the running advisor.")
+
+
+def observe_answer(mode: str, triage: str, seconds: float, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+    ANSWERS.labels(mode=mode, triage=triage).inc()
+    ANSWER_SECONDS.labels(mode=mode).observe(seconds)
+    if mode == "fallback":
+        LLM_ERRORS.inc()
+    if prompt_tokens:
+        LLM_TOKENS.labels(kind="prompt").inc(prompt_tokens)
+    if completion_tokens:
+        LLM_TOKENS.labels(kind="completion").inc(completion_tokens)

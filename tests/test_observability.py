@@ -1,0 +1,217 @@
+"""Logs without personal data, Prometheus metrics, and the ops endpoint scraped over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+
+import aiohttp
+import pytest
+import structlog
+from prometheus_client import REGISTRY
+
+from bot.advisor.conversation import Conversations, StoredReply
+from bot.advisor.pipeline import Advisor
+from bot.knowledge.base import KnowledgeBase
+from bot.observability import logs, probe
+from bot.observability.health import readiness
+from bot.observability.server import OpsServer
+from bot.store import Store
+from tests.conftest import make_settings, updated
+
+SECRET_QUESTION = "Our supplier Zorblax Textiles in Lyon owes us 48213 euros: which grant covers eco-design?"
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+@pytest.fixture
+def captured(settings):
+    """Logging configured as in production (JSON), into a buffer; restored afterwards."""
+
+    def configure(**overrides) -> io.StringIO:
+        out = io.StringIO()
+        conf = updated(settings, log_format="json", telegram_token=TOKEN, **overrides)
+        logs.configure_logging(conf, stream=out, force=True)
+        return out
+
+    yield configure
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != logs.HANDLER_NAME]
+    root.setLevel(logging.WARNING)
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    logs._configured = False
+    logs._library_defaults()
+
+
+@pytest.fixture
+async def conversations(settings, kb, tmp_path):
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'obs.db'}")
+    yield Conversations(Advisor(settings, kb), store)
+    await store.close()
+
+
+async def ask(conversations: Conversations, text: str) -> StoredReply:
+    user = await conversations.store.get_or_create_user(telegram_id=4242)
+    events = [e async for e in conversations.ask(user, text)]
+    return events[-1]
+
+
+def lines(out: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+
+
+async def test_a_question_is_not_logged_by_default(captured, conversations):
+    out = captured()
+    logs.bind_update(77, chat_id=4242)
+    stored = await ask(conversations, SECRET_QUESTION)
+    events = lines(out)
+    answered = next(e for e in events if e["event"] == "answered")
+    # What operators need is there: ids to correlate, the outcome, the timing...
+    assert answered["update_id"] == 77 and answered["conversation_id"] > 0
+    assert answered["mode"] == stored.reply.mode and answered["seconds"] >= 0
+    assert len(answered["chat"]) == 12 and "4242" not in json.dumps(answered)
+    # ...and nothing the user wrote.
+    assert answered["question"] == logs.REDACTED
+    for fragment in ("Zorblax", "48213", "Lyon", "supplier"):
+        assert fragment not in out.getvalue()
+
+
+async def test_debug_mode_logs_the_question(captured, conversations):
+    out = captured(debug=True)  # proves the test above would see the text if it were logged
+    await ask(conversations, SECRET_QUESTION)
+    assert "Zorblax" in out.getvalue()
+
+
+def test_tracebacks_carry_no_local_variables_and_no_token(captured):
+    out = captured()
+
+    def handle(text: str) -> None:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage failed")
+
+    try:
+        handle(SECRET_QUESTION)
+    except RuntimeError:
+        logging.getLogger("telegram.ext.Application").error("update failed", exc_info=True)
+        structlog.get_logger("test").exception("update failed", text=SECRET_QUESTION)
+    logging.getLogger("somewhere").warning("calling https://api.telegram.org/bot%s/getMe", TOKEN)
+    logged = out.getvalue()
+    assert logged.count("update failed") == 2 and "RuntimeError" in logged
+    assert "Zorblax" not in logged and TOKEN not in logged and "AAHdqTcv" not in logged
+    assert "bot***/getMe" in logged
+
+
+def test_httpx_request_lines_are_not_logged(captured):
+    out = captured()
+    logging.getLogger("httpx").info("HTTP Request: POST https://api.telegram.org/bot%s/getUpdates", TOKEN)
+    assert out.getvalue() == ""
+
+
+def test_console_format_on_a_terminal(settings):
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert logs.use_json(settings, io.StringIO()) and not logs.use_json(settings, Tty())
+    assert logs.use_json(updated(settings, log_format="json"), Tty())
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_answers_are_counted_by_mode_with_latency(conversations):
+    before = metric("advisor_answers_total", mode="extractive", triage="answer")
+    latency_before = metric("advisor_answer_seconds_count", mode="extractive")
+    stored = await ask(conversations, "What is eco-design?")
+    assert stored.reply.mode == "extractive"
+    assert metric("advisor_answers_total", mode="extractive", triage="answer") == before + 1
+    assert metric("advisor_answer_seconds_count", mode="extractive") == latency_before + 1
+
+
+@pytest.fixture
+async def ops(conversations):
+    server = await OpsServer("127.0.0.1", 0, lambda: readiness(conversations.store, conversations.advisor.kb)).start()
+    yield f"http://127.0.0.1:{server.port}", server
+    await server.stop()
+
+
+async def test_ops_endpoint_over_http(ops, conversations, monkeypatch):
+    url, _ = ops
+    await ask(conversations, "Which grants exist for eco-design studies in France?")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/healthz") as r:
+            assert r.status == 200 and (await r.json())["status"] == "ok"
+        async with http.get(f"{url}/readyz") as r:
+            assert r.status == 200 and await r.json() == {"status": "ready", "store": True, "knowledge": True}
+        async with http.get(f"{url}/metrics") as r:
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+            body = await r.text()
+    for name in (
+        "advisor_answers_total{",
+        "advisor_answer_seconds_bucket{",
+        "# TYPE advisor_telegram_updates_total counter",
+        "# TYPE advisor_escalations_total counter",
+        "# TYPE advisor_llm_errors_total counter",
+        "# TYPE advisor_llm_tokens_total counter",
+    ):
+        assert name in body
+    assert "Zorblax" not in body and "4242" not in body
+    monkeypatch.setenv("ADVISOR_METRICS_PORT", url.rsplit(":", 1)[1])
+    assert await asyncio.to_thread(probe.main, ["probe", "readyz"]) == 0  # the container's check
+
+
+async def test_not_ready_without_an_index_or_a_database(tmp_path, settings):
+    empty = KnowledgeBase.open(make_settings(tmp_path / "empty", knowledge_dir=settings.knowledge_dir))
+    # Nothing listens on port 9: the database is unreachable.
+    down = await Store.open("postgresql+asyncpg://nobody@127.0.0.1:9/none", migrate=False)
+    server = await OpsServer("127.0.0.1", 0, lambda: readiness(down, empty)).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{server.port}/readyz") as r:
+                assert r.status == 503
+                assert await r.json() == {"status": "not ready", "store": False, "knowledge": False}
+            async with http.get(f"http://127.0.0.1:{server.port}/healthz") as r:
+                assert r.status == 200  # alive, just not ready
+    finally:
+        await server.stop()
+        await down.close()
+
+
+async def test_not_ready_while_starting():
+    server = await OpsServer("127.0.0.1", 0).start()
+    try:
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{server.port}/readyz") as r:
+            assert r.status == 503
+    finally:
+        await server.stop()
+
+
+def test_probe_fails_when_nothing_listens(monkeypatch):
+    monkeypatch.setenv("ADVISOR_METRICS_PORT", "9")  # nothing listens there
+    assert probe.main(["probe", "healthz"]) == 1
+
+
+async def test_operations_purge_daily_and_survive_a_taken_port(conversations, settings, ops):
+    from types import SimpleNamespace
+
+    from bot.store.models import Conversation
+    from bot.telegram.operations import Operations
+    from tests.test_retention import age, chat
+
+    _, conv, _ = await chat(conversations.store, 99)
+    await age(conversations.store, Conversation, [conv], 400, "last_message_at")
+    _, busy = ops
+    svc = SimpleNamespace(store=conversations.store, advisor=conversations.advisor)
+    operations = Operations(updated(settings, metrics_port=busy.port, retention_days=30), lambda: svc)
+    await operations.start()  # the port is taken: logged, and the bot carries on
+    assert operations.server is None
+    operations.schedule_purge(first_after_s=0, every_s=3600)
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if await conversations.store.recent_messages(conv) == []:
+            break
+    assert await conversations.store.recent_messages(conv) == []
+    await operations.stop()
+    assert operations._purge_task is None
