@@ -22,11 +22,14 @@ from bot.advisor.pipeline import Advisor
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
+from bot.observability import metrics
+from bot.observability.logs import bind_update
 from bot.store import Store
 from bot.telegram import callbacks
 from bot.telegram.handlers import account, assess, funding, learn, onboarding, questions
 from bot.telegram.handlers.common import current_user, lang_of
 from bot.telegram.i18n import languages, t
+from bot.telegram.operations import Operations
 from bot.telegram.processor import PerChatOrderedProcessor
 from bot.telegram.ratelimit import MessageRateLimiter, QuestionLimiter
 from bot.telegram.services import KEY, Services, services
@@ -41,15 +44,20 @@ GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100
 
 async def claim_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A redelivered update (after a crash or a retry) is handled once."""
+    if isinstance(update, Update):
+        bind_update(update.update_id, update.effective_chat.id if update.effective_chat else None)
     if isinstance(update, Update) and not await services(context).store.claim_update(update.update_id):
+        metrics.UPDATES.labels(outcome="duplicate").inc()
         raise ApplicationHandlerStop
     if isinstance(update, Update) and update.edited_message is not None:
+        metrics.UPDATES.labels(outcome="ignored").inc()
         raise ApplicationHandlerStop  # edits of old messages are ignored
 
 
 async def finish_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update):
         await services(context).store.finish_update(update.update_id)
+        metrics.UPDATES.labels(outcome="handled").inc()
 
 
 async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -68,6 +76,7 @@ async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log it; tell the user something went wrong (never a traceback); keep the bot running."""
     log.error("update failed", exc_info=context.error)
+    metrics.UPDATES.labels(outcome="failed").inc()
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     try:
@@ -81,8 +90,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_startup(application: Application) -> None:
     settings: Settings = application.bot_data["settings"]
+    # The ops endpoint first: /healthz answers while the services load.
+    ops = application.bot_data["ops"] = Operations(settings, lambda: application.bot_data.get(KEY))
+    await ops.start()
     if KEY not in application.bot_data:  # built here so the store lives on the bot's event loop
         application.bot_data[KEY] = await build_services(settings)
+    ops.schedule_purge()
     if not settings.telegram_webhook_url:
         # The one long-polling consumer: unfinished claims are a killed predecessor's, and
         # Telegram redelivers their updates now, so they must be handled again, not skipped.
@@ -93,6 +106,8 @@ async def on_startup(application: Application) -> None:
 
 
 async def on_shutdown(application: Application) -> None:
+    if "ops" in application.bot_data:
+        await application.bot_data["ops"].stop()
     svc = application.bot_data.get(KEY)
     if svc is not None and application.bot_data.get("owns_services"):
         await svc.store.close()
