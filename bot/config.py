@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     telegram_max_concurrent_updates: int = 256
     telegram_stream_edit_interval_s: float = 1.0
 
+    # Ambassadors (escalated threads). The directory file defaults to <knowledge_dir>/ambassadors.yaml.
+    ambassadors_file: Path | None = None
+    # A Telegram supergroup with forum topics where ambassadors work (one topic per thread);
+    # unset = ambassadors work in their private chat with the bot (/queue, /claim, /resolve).
+    ambassador_forum_chat_id: int | None = None
+    escalation_sla_minutes: float = Field(default=30.0, gt=0)  # then every ambassador with room is asked
+    escalation_expire_hours: float = Field(default=24.0, gt=0)  # unclaimed this long: back to the bot
+    escalation_check_interval_s: float = Field(default=30.0, gt=0)
+    # Where approved ambassador answers are written (ingested with the rest of the knowledge).
+    faq_approved_file: Path | None = None  # default: <knowledge_dir>/faq/ambassador-answers.yaml
+
     log_level: str = "INFO"
     # auto: JSON lines when stderr is not a terminal (containers, systemd), readable colours when it is.
     log_format: Literal["auto", "json", "console"] = "auto"
@@ -100,6 +111,10 @@ class Settings(BaseSettings):
         self.data_dir = self.data_dir.expanduser()
         if self.chroma_path is None:
             self.chroma_path = self.data_dir / "chroma"
+        if self.ambassadors_file is None:
+            self.ambassadors_file = self.knowledge_dir / "ambassadors.yaml"
+        if self.faq_approved_file is None:
+            self.faq_approved_file = self.knowledge_dir / "faq" / "ambassador-answers.yaml"
         if self.database_url is None:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'advisor.db'}"
         return self

@@ -31,6 +31,7 @@ class Dossier(BaseModel):
     retrieved: list[str] = Field(default_factory=list)  # source titles, best first
     reason_detail: str = ""
     history: list[dict[str, str]] = Field(default_factory=list)  # the last turns: role, text
+    sources: list[dict[str, str]] = Field(default_factory=list)  # title, url: kept for an FAQ draft
 
 
 class EscalationRecord(BaseModel):

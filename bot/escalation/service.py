@@ -33,6 +33,7 @@ class Outcome(BaseModel):
     escalation: EscalationRecord | None = None
     ambassador: Ambassador | None = None
     refused: str | None = None  # a message key: not_ambassador, not_yours, not_open, ...
+    repeated: bool = False  # the action had already been done by the same person (a double press)
 
     @property
     def ok(self) -> bool:
@@ -87,12 +88,14 @@ class EscalationService:
             log.info("escalation opened", escalation=record.id, reason=reason)
         return record, created
 
-    async def route(self, record: EscalationRecord, level: int | None = None) -> list[Ambassador]:
-        """The ambassadors to ask at this circle, not counting those asked already."""
+    async def route(
+        self, record: EscalationRecord, level: int | None = None, fresh_only: bool = True
+    ) -> list[Ambassador]:
+        """The ambassadors to ask at this circle (by default not counting those asked already)."""
         loads = await self.db.loads()
         ranked = rank(self.registry.active(), loads, record.language, record.country, record.topic_list)
         chosen = circle(ranked, record.notify_level if level is None else level)
-        return [a for a in chosen if a.id not in record.notified_ids]
+        return [a for a in chosen if not fresh_only or a.id not in record.notified_ids]
 
     async def mark_notified(self, record: EscalationRecord, ambassadors: list[Ambassador], level: int) -> None:
         await self.db.set_notified(record.id, [a.id for a in ambassadors], level, self.clock())
@@ -126,7 +129,7 @@ class EscalationService:
             current = await self.db.get(escalation_id)
             why = "not_found" if current is None else ("taken" if current.status == Status.claimed else "closed")
             if current is not None and current.ambassador_id == amb.id and current.status == Status.claimed:
-                return Outcome(escalation=current, ambassador=amb)  # a double press: already theirs
+                return Outcome(escalation=current, ambassador=amb, repeated=True)  # a double press
             return await self._refuse(escalation_id, actor, "claim", why)
         log.info("escalation claimed", escalation=record.id, ambassador=amb.id)
         return Outcome(escalation=record, ambassador=amb)
@@ -196,8 +199,7 @@ class EscalationService:
         now = self.clock()
         widened = []
         for record in await self.db.with_status(Status.open, limit=500):
-            started = record.notified_at or record.created_at
-            if record.notify_level == 0 and now - _aware(started) >= self.sla:
+            if record.notify_level == 0 and now - _aware(record.created_at) >= self.sla:
                 bumped = await self.db.widen(record.id, now)
                 if bumped is not None:
                     widened.append(bumped)

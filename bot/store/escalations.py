@@ -371,6 +371,19 @@ class EscalationStore:
                 return row.target_chat_id, row.target_message_id
             return None
 
+    async def relay_at(self, chat_id: int, message_id: int) -> RelayRecord | None:
+        """The relay a message belongs to, as its original or as its copy."""
+        async with self.session() as s:
+            row = await s.scalar(
+                select(Relay)
+                .where(
+                    ((Relay.source_chat_id == chat_id) & (Relay.source_message_id == message_id))
+                    | ((Relay.target_chat_id == chat_id) & (Relay.target_message_id == message_id))
+                )
+                .limit(1)
+            )
+            return RelayRecord.model_validate(row) if row else None
+
     async def relay_count(self, escalation_id: int) -> dict[str, int]:
         async with self.session() as s:
             rows = await s.execute(

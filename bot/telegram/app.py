@@ -3,6 +3,8 @@ per-chat ordering, duplicate-update guard, handlers, commands, and long polling 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from html import escape
 
@@ -25,8 +27,8 @@ from bot.knowledge.catalog import Catalog
 from bot.observability import metrics
 from bot.observability.logs import bind_update
 from bot.store import Store
-from bot.telegram import callbacks
-from bot.telegram.handlers import account, assess, funding, learn, onboarding, questions
+from bot.telegram import callbacks, handover
+from bot.telegram.handlers import account, ambassadors, assess, funding, learn, onboarding, questions
 from bot.telegram.handlers.common import current_user, lang_of
 from bot.telegram.i18n import languages, t
 from bot.telegram.operations import Operations
@@ -36,7 +38,7 @@ from bot.telegram.services import KEY, Services, services
 
 log = logging.getLogger(__name__)
 
-FEATURES = (onboarding, questions, funding, learn, assess, account)
+FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, account)
 COMMANDS = ("start", "help", "funding", "learn", "assess", "profile", "human", "privacy", "export", "forget")
 ALLOWED_UPDATES = ["message", "callback_query"]
 GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100
@@ -103,6 +105,27 @@ async def on_startup(application: Application) -> None:
         if released:
             log.warning("re-handling %d update(s) a previous process did not finish", released)
     await register_commands(application)
+    application.bot_data["sla_task"] = asyncio.create_task(watch_escalations(application))
+
+
+async def watch_escalations(application: Application) -> None:
+    """Widen the circle of threads left unclaimed past the SLA, expire old ones; runs on every
+    replica (the store lets exactly one of them act on each thread)."""
+    svc: Services = application.bot_data[KEY]
+    while True:
+        try:
+            await handover.sweep(application.bot, svc)
+        except Exception:  # a failed sweep (database away) is retried at the next tick
+            log.exception("escalation sweep failed")
+        await asyncio.sleep(svc.settings.escalation_check_interval_s)
+
+
+async def on_stop(application: Application) -> None:
+    task = application.bot_data.pop("sla_task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def on_shutdown(application: Application) -> None:
@@ -131,6 +154,7 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
         .rate_limiter(MessageRateLimiter(max_retries=5))
         .concurrent_updates(PerChatOrderedProcessor(settings.telegram_max_concurrent_updates))
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
         .build()
     )
@@ -141,6 +165,8 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
         app.bot_data["owns_services"] = True
     app.add_handler(TypeHandler(Update, claim_update), group=GUARD_GROUP)
     app.add_handler(CallbackQueryHandler(dispatch_callback), group=FEATURE_GROUP)
+    for handler in ambassadors.forum_handlers(settings.ambassador_forum_chat_id):  # before the questions
+        app.add_handler(handler, group=FEATURE_GROUP)
     for feature in FEATURES:
         for handler in feature.handlers():
             app.add_handler(handler, group=FEATURE_GROUP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
@@ -9,6 +10,8 @@ from telegram.ext import ContextTypes
 from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.config import Settings
+from bot.escalation.registry import AmbassadorRegistry
+from bot.escalation.service import EscalationService
 from bot.knowledge.catalog import Catalog
 from bot.store import Store
 from bot.telegram.ratelimit import QuestionLimiter
@@ -24,6 +27,16 @@ class Services:
     conversations: Conversations
     catalog: Catalog
     limiter: QuestionLimiter
+    escalations: EscalationService = None  # type: ignore[assignment]  # built from settings by default
+
+    def __post_init__(self) -> None:
+        if self.escalations is None:
+            self.escalations = EscalationService(
+                self.store,
+                AmbassadorRegistry(self.settings.ambassadors_file),
+                sla=dt.timedelta(minutes=self.settings.escalation_sla_minutes),
+                expire_after=dt.timedelta(hours=self.settings.escalation_expire_hours),
+            )
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.telegram import callbacks
+from bot.telegram.handlers import ambassadors
 from bot.telegram.handlers.common import current_user, lang_of, send_html
 from bot.telegram.i18n import t
 from bot.telegram.render import keyboard
@@ -66,7 +67,12 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
 
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # A photo or file for an ambassador is relayed: a person can read what the bot cannot.
+    if await ambassadors.consume_ambassador_message(update, context):
+        return
     user = await current_user(update, context)
+    if await ambassadors.consume_sme_message(update, context, user):
+        return
     await send_html(update, context, escape(t("non_text", lang_of(user))))
 
 

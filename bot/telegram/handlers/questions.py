@@ -7,15 +7,21 @@ from html import escape
 
 from telegram import Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.advisor.conversation import StoredReply
+from bot.advisor.models import EscalationReason
 from bot.advisor.pipeline import Token
+from bot.store import UserRecord
+from bot.telegram.handlers import ambassadors
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
 from bot.telegram.i18n import languages, t
 from bot.telegram.render import passages_html, reply_html, reply_keyboard
 from bot.telegram.services import services
 
+# Reasons that open a thread at once; a low-confidence answer offers the ambassador button instead,
+# because rephrasing often helps and a person's time is the scarce resource.
+HAND_OVER = (EscalationReason.human_requested, EscalationReason.needs_judgement, EscalationReason.negative_feedback)
 STREAM_PREVIEW_CHARS = 3500  # previews stay one message; the final reply is split if needed
 
 
@@ -32,13 +38,18 @@ def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
 async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed_to_bot(update, context):
         return
-    async with typing(context, update.effective_chat.id):  # first thing: the user sees we're on it
-        await _answer(update, context)
-
-
-async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    svc = services(context)
+    # A chat that is with the ambassadors (or an ambassador answering one) is relayed, not answered.
+    if await ambassadors.consume_ambassador_message(update, context):
+        return
     user = await current_user(update, context)
+    if await ambassadors.consume_sme_message(update, context, user):
+        return
+    async with typing(context, update.effective_chat.id):  # the user sees we're on it
+        await _answer(update, context, user)
+
+
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserRecord) -> None:
+    svc = services(context)
     lang = lang_of(user)
     wait = svc.limiter.allow(user.id)
     if wait:
@@ -72,6 +83,9 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             lang = event.reply.language if event.reply.language in languages() else lang
             markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations))
             await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
+            escalation = event.reply.escalation
+            if escalation is not None and escalation.reason in HAND_OVER:
+                await ambassadors.hand_over(update, context, user, escalation.reason.value, text, event.reply)
 
 
 async def _show_progress(context, chat_id: int, preview: Message | None, html: str) -> Message:
@@ -114,24 +128,10 @@ async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, args: l
     await send_html(update, context, passages_html(citations, lang))
 
 
-async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = await current_user(update, context)
-    svc = services(context)
-    conversation = await svc.store.current_conversation(user.id)
-    await svc.store.add_message(conversation, "system", "handover requested", {"event": "handover_requested"})
-    await send_html(update, context, escape(t("human_requested", lang_of(user))))
-
-
-async def on_human(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
-    await update.callback_query.answer()
-    await human(update, context)
-
-
 def handlers() -> list:
     return [
-        CommandHandler("human", human),
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, question),
     ]
 
 
-CALLBACKS = {"fb": on_feedback, "src": on_sources, "hum": on_human}
+CALLBACKS = {"fb": on_feedback, "src": on_sources}

@@ -1,0 +1,436 @@
+"""The Telegram side of escalations: a forum topic and dossier card per thread (or private
+messages to ambassadors), messages relayed both ways with copyMessage, and the SLA sweep.
+
+The decisions (who may act, routing, state) are the escalation service's; this module only
+turns them into Bot API calls. Ambassadors' texts are in English, their working language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from html import escape
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.escalation.models import Dossier, EscalationRecord, Status
+from bot.escalation.service import Outcome
+from bot.knowledge.schema import Ambassador
+from bot.store import UserRecord
+from bot.telegram import callbacks
+from bot.telegram.i18n import t
+from bot.telegram.render import keyboard, split_message
+from bot.telegram.services import Services
+
+log = logging.getLogger(__name__)
+
+AMB = "en"  # the ambassadors' working language
+PENDING_CHAT = 0  # relay target of an SME message kept until an ambassador claims the thread
+TOPIC_NAME_CHARS = 128
+SNIPPET_CHARS = 1200
+
+
+# --- what ambassadors see -----------------------------------------------------------------
+def card_html(record: EscalationRecord, svc: Services) -> str:
+    dossier = Dossier.model_validate(record.dossier)
+    profile = dossier.profile
+    profile_line = " · ".join(
+        f"{label}: {escape(str(profile.get(key) or '—'))}"
+        for label, key in (
+            ("Language", "language"),
+            ("Country", "country"),
+            ("Sector", "sector"),
+            ("Size", "company_size"),
+        )
+    )
+    body = t(
+        "amb.card",
+        AMB,
+        id=record.id,
+        reason=escape(record.reason.replace("_", " ")),
+        profile=profile_line,
+        assessment=escape(dossier.assessment or "not taken"),
+        question=escape(dossier.question[:SNIPPET_CHARS]),
+        answer=escape((dossier.bot_answer or "—")[:SNIPPET_CHARS]),
+        retrieved=escape(", ".join(dossier.retrieved[:5]) or "nothing relevant"),
+        detail=escape(dossier.reason_detail or "—"),
+    )
+    if dossier.history:
+        turns = "\n".join(f"<i>{escape(h['role'])}</i>: {escape(h['text'][:300])}" for h in dossier.history[-6:])
+        body += f"\n\n{t('amb.history', AMB)}\n{turns}"
+    return f"{body}\n\n<b>{escape(status_line(record, svc))}</b>"
+
+
+def status_line(record: EscalationRecord, svc: Services) -> str:
+    name = _name(svc, record.ambassador_id)
+    return {
+        Status.open: t("amb.status_open", AMB),
+        Status.claimed: t("amb.status_claimed", AMB, name=name),
+        Status.resolved: t("amb.status_resolved", AMB, name=name),
+        Status.returned_to_bot: t("amb.status_returned", AMB),
+        Status.expired: t("amb.status_expired", AMB),
+    }[record.status]
+
+
+def card_keyboard(record: EscalationRecord) -> InlineKeyboardMarkup | None:
+    def button(op: str) -> tuple[str, str]:
+        return t(f"amb.btn_{op}", AMB), callbacks.make("es", op, record.id)
+
+    if record.status == Status.open:
+        return keyboard([[button("claim"), button("return")]])
+    if record.status == Status.claimed:
+        return keyboard([[button("resolve"), button("return")]])
+    if record.status == Status.resolved:
+        return keyboard([[button("faq")]])
+    return None
+
+
+def _name(svc: Services, ambassador_id: str | None) -> str:
+    amb = svc.escalations.registry.get(ambassador_id) if ambassador_id else None
+    return amb.name if amb else (ambassador_id or "an ambassador")
+
+
+def _mentions(ambassadors: list[Ambassador]) -> str:
+    return ", ".join(f'<a href="tg://user?id={a.telegram_user_id}">{escape(a.name)}</a>' for a in ambassadors)
+
+
+def refusal(why: str | None) -> str:
+    return t(f"amb.refused.{why}", AMB) if why else ""
+
+
+async def _send(
+    bot: Bot, chat_id: int, html: str, markup: InlineKeyboardMarkup | None = None, thread_id: int | None = None
+) -> Message | None:
+    """Send (split if long); a chat that cannot be reached is logged, not raised."""
+    sent = None
+    try:
+        parts = split_message(html)
+        for i, part in enumerate(parts):
+            sent = await bot.send_message(
+                chat_id,
+                part,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id,
+                reply_markup=markup if i == len(parts) - 1 else None,
+            )
+    except TelegramError as exc:
+        log.warning("could not send to chat %s: %s", chat_id, exc)
+    return sent
+
+
+def duration_text(delta: dt.timedelta, lang: str) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    if minutes < 120:
+        return t("minutes", lang, n=minutes)
+    return t("hours", lang, n=round(minutes / 60))
+
+
+# --- opening a thread -------------------------------------------------------------------------
+async def open_thread(
+    bot: Bot,
+    svc: Services,
+    user: UserRecord,
+    *,
+    reason: str,
+    dossier: Dossier,
+    topics: list[str],
+    lang: str,
+    conversation_id: int | None,
+) -> EscalationRecord | None:
+    """Hand the SME's conversation to the ambassadors and tell the SME what to expect.
+    None (and the SME is told so) when there is nobody to hand it to."""
+    chat_id = user.telegram_id
+    if not svc.escalations.available():
+        await _send(bot, chat_id, escape(t("handover_none", lang)))
+        return None
+    record, created = await svc.escalations.open(
+        user_id=user.id,
+        conversation_id=conversation_id,
+        reason=reason,
+        language=lang,
+        country=user.country,
+        topics=topics,
+        dossier=dossier,
+        actor=f"sme:{user.id}",
+    )
+    cancel = keyboard([[(t("btn_cancel_handover", lang), callbacks.make("cx"))]])
+    if not created:
+        await _send(bot, chat_id, escape(t("handover_already", lang)), cancel)
+        return record
+    typical = await svc.escalations.expected_wait()
+    wait = (
+        t("wait_typical", lang, duration=duration_text(typical, lang))
+        if typical
+        else t("wait_target", lang, duration=duration_text(svc.escalations.sla, lang))
+    )
+    await _send(bot, chat_id, escape(t("handover_open", lang, wait=wait)), cancel)
+    await notify(bot, svc, record, level=0)
+    return record
+
+
+async def notify(bot: Bot, svc: Services, record: EscalationRecord, level: int) -> None:
+    """Ask this circle of ambassadors: in the thread's forum topic (opened on first use), else privately."""
+    # The reminder after the SLA goes to everyone with room, those asked first included.
+    ambassadors = await svc.escalations.route(record, level, fresh_only=level == 0)
+    forum = svc.settings.ambassador_forum_chat_id
+    if forum is not None and record.forum_topic_id is None:
+        record = await _open_topic(bot, svc, record, forum) or record
+    if record.forum_topic_id is not None:
+        key = "amb.notify" if level == 0 else "amb.renotify"
+        text = t(
+            key,
+            AMB,
+            id=record.id,
+            names=_mentions(ambassadors) or "everyone",
+            minutes=round(svc.escalations.sla.total_seconds() / 60),
+        )
+        await _send(bot, record.forum_chat_id, text, thread_id=record.forum_topic_id)
+    else:
+        for amb in ambassadors:  # each must have started the bot once; others are logged and skipped
+            await _send(bot, amb.telegram_user_id, card_html(record, svc), card_keyboard(record))
+    await svc.escalations.mark_notified(record, ambassadors, level)
+
+
+async def _open_topic(bot: Bot, svc: Services, record: EscalationRecord, forum: int) -> EscalationRecord | None:
+    dossier = Dossier.model_validate(record.dossier)
+    name = f"#{record.id} · {record.language} · {record.country or '—'} · {dossier.question}"
+    try:
+        topic = await bot.create_forum_topic(forum, name[:TOPIC_NAME_CHARS])
+    except TelegramError as exc:  # not an admin, topics off: ambassadors are asked privately instead
+        log.error("could not open a forum topic in %s: %s", forum, exc)
+        return None
+    card = await _send(bot, forum, card_html(record, svc), card_keyboard(record), thread_id=topic.message_thread_id)
+    await svc.escalations.db.set_forum(record.id, forum, topic.message_thread_id, card.message_id if card else None)
+    return await svc.escalations.db.get(record.id)
+
+
+async def refresh_card(bot: Bot, svc: Services, record: EscalationRecord) -> None:
+    if record.forum_chat_id is None or record.card_message_id is None:
+        return
+    try:
+        await bot.edit_message_text(
+            split_message(card_html(record, svc))[0],
+            record.forum_chat_id,
+            record.card_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=card_keyboard(record),
+        )
+    except TelegramError as exc:
+        log.warning("could not update the card of thread %s: %s", record.id, exc)
+
+
+async def close_topic(bot: Bot, record: EscalationRecord) -> None:
+    if record.forum_topic_id is None:
+        return
+    try:
+        await bot.close_forum_topic(record.forum_chat_id, record.forum_topic_id)
+    except TelegramError as exc:
+        log.warning("could not close the topic of thread %s: %s", record.id, exc)
+
+
+# --- relaying ------------------------------------------------------------------------------------
+async def _reply_to(svc: Services, message: Message, target_chat: int) -> ReplyParameters | None:
+    """Thread a reply across the relay: the copy of the message being replied to, on the other side."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    other = await svc.escalations.db.counterpart(message.chat_id, replied.message_id)
+    if other is None or other[0] != target_chat:
+        return None
+    return ReplyParameters(message_id=other[1], allow_sending_without_reply=True)
+
+
+def _text_of(message: Message) -> str:
+    if message.text:
+        return message.text
+    kind = next(
+        (
+            k
+            for k in ("photo", "document", "voice", "audio", "video", "sticker", "location")
+            if getattr(message, k, None)
+        ),
+        "message",
+    )
+    return f"[{kind}] {message.caption or ''}".strip()
+
+
+async def relay_from_sme(bot: Bot, svc: Services, record: EscalationRecord, user: UserRecord, message: Message) -> None:
+    """The SME's message reaches the ambassadors: the thread's topic, its claimer, or it waits
+    (stored) for whoever claims the thread."""
+    conversation = await svc.store.current_conversation(user.id)
+    if record.forum_topic_id is not None:
+        target, thread = record.forum_chat_id, record.forum_topic_id
+    elif record.status == Status.claimed:
+        amb = svc.escalations.registry.get(record.ambassador_id)
+        target, thread = (amb.telegram_user_id if amb else PENDING_CHAT), None
+    else:
+        target, thread = PENDING_CHAT, None
+    relay = await svc.escalations.db.start_relay(record.id, "to_amb", message.chat_id, message.message_id, target)
+    if relay is None:
+        return  # a redelivered update: already relayed
+    await svc.store.add_message(
+        conversation, "user", _text_of(message), {"escalation": record.id, "tg_message_id": message.message_id}
+    )
+    if target != PENDING_CHAT:
+        await _deliver_to_ambassadors(
+            bot,
+            svc,
+            record,
+            relay.id,
+            message.chat_id,
+            message.message_id,
+            target,
+            thread,
+            message.text,
+            await _reply_to(svc, message, target),
+        )
+
+
+async def _deliver_to_ambassadors(
+    bot: Bot,
+    svc: Services,
+    record: EscalationRecord,
+    relay_id: int,
+    from_chat: int,
+    message_id: int,
+    target: int,
+    thread: int | None,
+    text: str | None,
+    reply: ReplyParameters | None,
+) -> None:
+    try:
+        if thread is None and text is not None:
+            # In a private chat the thread number says which SME is talking.
+            html = f"{escape(t('amb.sme_says', AMB, id=record.id))}\n{escape(text)}"
+            sent = await bot.send_message(
+                target, split_message(html)[0], parse_mode=ParseMode.HTML, reply_parameters=reply
+            )
+            copied_id = sent.message_id
+        else:
+            copied = await bot.copy_message(
+                target, from_chat, message_id, message_thread_id=thread, reply_parameters=reply
+            )
+            copied_id = copied.message_id
+    except TelegramError as exc:  # kept as pending: delivered on the next claim or restart sweep
+        log.warning("relay of thread %s to %s failed: %s", record.id, target, exc)
+        return
+    await svc.escalations.db.finish_relay(relay_id, target, copied_id)
+
+
+async def deliver_pending(bot: Bot, svc: Services, record: EscalationRecord, amb: Ambassador) -> None:
+    """What the SME wrote before anyone claimed the thread, for the ambassador who just did."""
+    for relay in await svc.escalations.db.pending_relays(record.id, "to_amb"):
+        text = None
+        conversation = record.conversation_id
+        if conversation is not None:
+            stored = await svc.store.recent_messages(conversation, limit=50)
+            text = next(
+                (
+                    m.text
+                    for m in stored
+                    if m.meta.get("escalation") == record.id
+                    and m.role == "user"
+                    and m.meta.get("tg_message_id") == relay.source_message_id
+                ),
+                None,
+            )
+        await _deliver_to_ambassadors(
+            bot,
+            svc,
+            record,
+            relay.id,
+            relay.source_chat_id,
+            relay.source_message_id,
+            amb.telegram_user_id,
+            None,
+            text,
+            None,
+        )
+
+
+async def relay_from_ambassador(
+    bot: Bot, svc: Services, record: EscalationRecord, amb: Ambassador, message: Message, sme: UserRecord
+) -> bool:
+    """The claiming ambassador's message reaches the SME as the bot's own (their account stays hidden)."""
+    relay = await svc.escalations.db.start_relay(
+        record.id, "to_sme", message.chat_id, message.message_id, sme.telegram_id
+    )
+    if relay is None:
+        return True
+    conversation = await svc.store.current_conversation(sme.id)
+    await svc.store.add_message(
+        conversation, "ambassador", _text_of(message), {"escalation": record.id, "ambassador": amb.id}
+    )
+    try:
+        copied = await bot.copy_message(
+            sme.telegram_id,
+            message.chat_id,
+            message.message_id,
+            reply_parameters=await _reply_to(svc, message, sme.telegram_id),
+        )
+    except TelegramError as exc:
+        log.warning("relay of thread %s to the SME failed: %s", record.id, exc)
+        return False
+    await svc.escalations.db.finish_relay(relay.id, sme.telegram_id, copied.message_id)
+    return True
+
+
+# --- announcing state changes ---------------------------------------------------------------------
+def rating_keyboard(record_id: int, lang: str) -> InlineKeyboardMarkup:
+    stars = [(f"{'⭐' * n}", callbacks.make("rt", record_id, n)) for n in range(1, 6)]
+    return keyboard([stars[:3], stars[3:], [(t("btn_skip_comment", lang), callbacks.make("rt", record_id, 0))]])
+
+
+async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | None) -> None:
+    """Tell both sides what just happened to a thread."""
+    record, amb = outcome.escalation, outcome.ambassador
+    lang = record.language
+    where = (record.forum_chat_id, record.forum_topic_id) if record.forum_topic_id else (None, None)
+    await refresh_card(bot, svc, record)
+    sme_chat = sme.telegram_id if sme else None
+    if record.status == Status.claimed:
+        if where[0]:
+            await _send(bot, where[0], escape(t("amb.claimed", AMB, name=amb.name)), thread_id=where[1])
+        else:
+            await _send(bot, amb.telegram_user_id, escape(t("amb.you_claimed", AMB, id=record.id)))
+            await deliver_pending(bot, svc, record, amb)
+        if sme_chat:
+            await _send(bot, sme_chat, escape(t("amb_joined", lang, name=amb.name)))
+        return
+    if record.status == Status.resolved:
+        note = escape(t("amb.resolved", AMB, id=record.id))
+        if where[0]:
+            await _send(bot, where[0], note, thread_id=where[1])
+        else:
+            await _send(bot, amb.telegram_user_id, note, card_keyboard(record))
+        if sme_chat:
+            await _send(bot, sme_chat, escape(t("amb_resolved", lang, name=amb.name)), rating_keyboard(record.id, lang))
+    elif record.status == Status.returned_to_bot:
+        cancelled_by_sme = amb is None
+        note = escape(t("amb.cancelled" if cancelled_by_sme else "amb.returned", AMB, id=record.id))
+        if where[0]:
+            await _send(bot, where[0], note, thread_id=where[1])
+        elif record.ambassador_id:
+            claimer = svc.escalations.registry.get(record.ambassador_id)
+            if claimer:
+                await _send(bot, claimer.telegram_user_id, note)
+        if sme_chat and not cancelled_by_sme:
+            await _send(bot, sme_chat, escape(t("amb_returned", lang)))
+    elif record.status == Status.expired:
+        hours = round(svc.escalations.expire_after.total_seconds() / 3600)
+        if where[0]:
+            await _send(bot, where[0], escape(t("amb.expired", AMB, id=record.id, hours=hours)), thread_id=where[1])
+        if sme_chat:
+            await _send(bot, sme_chat, escape(t("handover_expired", lang)))
+    await close_topic(bot, record)
+
+
+async def sweep(bot: Bot, svc: Services) -> None:
+    """The clock's work: widen the circle of threads left unclaimed past the SLA, expire old ones."""
+    for record in await svc.escalations.due_for_wider_circle():
+        await notify(bot, svc, record, level=1)
+    for record in await svc.escalations.expire_stale():
+        sme = await svc.store.get_user(record.user_id)
+        await announce(bot, svc, Outcome(escalation=record), sme)

@@ -1,0 +1,338 @@
+"""Ambassadors through the fake Telegram server: an SME's thread reaches the right ambassador's
+forum topic with its dossier, is claimed, talked through both ways, resolved and rated, and the
+advisor answers again afterwards. The bot runs in-process with a clock the test controls, on
+SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+
+import pytest
+import yaml
+from telegram.ext import Application
+
+from bot.advisor.conversation import Conversations
+from bot.advisor.pipeline import Advisor
+from bot.escalation.models import Dossier, Status
+from bot.escalation.registry import AmbassadorRegistry
+from bot.escalation.service import EscalationService
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.catalog import Catalog
+from bot.telegram import callbacks, handover
+from bot.telegram.app import build_application
+from bot.telegram.ratelimit import QuestionLimiter
+from bot.telegram.services import Services
+from tests.conftest import FIXTURES, REPO, make_settings, updated
+from tests.fake_telegram import FakeTelegram
+from tests.test_escalation import LUCIA, MARIE, TOMASZ, Clock
+
+FORUM = -1001234
+SME, STRANGER = 7001, 9999
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    root = tmp_path_factory.mktemp("esc")
+    shutil.copytree(FIXTURES / "kb", root / "kb")
+    settings = make_settings(root, knowledge_dir=root / "kb")
+    kb = KnowledgeBase.open(settings)
+    kb.sync()
+    return settings, kb
+
+
+@dataclass
+class World:
+    tg: FakeTelegram
+    app: Application
+    svc: Services
+    clock: Clock
+
+
+async def start_world(indexed, store, tmp_path, forum: int | None) -> World:
+    settings, kb = indexed
+    tg = await FakeTelegram().start()
+    registry_file = tmp_path / "ambassadors.yaml"
+    registry_file.write_text(yaml.safe_dump({"ambassadors": [MARIE, TOMASZ, LUCIA]}))
+    settings = updated(
+        settings,
+        telegram_token=tg.token,
+        telegram_api_base_url=tg.root,
+        ambassadors_file=registry_file,
+        ambassador_forum_chat_id=forum,
+        escalation_check_interval_s=3600,  # the test runs the sweep itself, with its clock
+        telegram_questions_per_minute=600,
+    )
+    if forum is not None:
+        tg.add_chat(forum, is_forum=True, title="Ambassadors")
+    clock = Clock()
+    advisor = Advisor(settings, kb)
+    svc = Services(
+        settings=settings,
+        store=store,
+        advisor=advisor,
+        conversations=Conversations(advisor, store),
+        catalog=Catalog(REPO / "knowledge"),
+        limiter=QuestionLimiter(600),
+        escalations=EscalationService(store, AmbassadorRegistry(registry_file), clock=clock),
+    )
+    app = build_application(settings, svc)
+    await app.initialize()
+    await app.post_init(app)
+    await app.start()
+    await app.updater.start_polling(timeout=1)
+    return World(tg, app, svc, clock)
+
+
+async def stop_world(world: World) -> None:
+    await world.app.updater.stop()
+    await world.app.stop()
+    await world.app.post_stop(world.app)
+    await world.app.shutdown()
+    await world.tg.stop()
+
+
+@pytest.fixture
+async def forum_world(indexed, store, tmp_path):
+    world = await start_world(indexed, store, tmp_path, FORUM)
+    yield world
+    await stop_world(world)
+
+
+@pytest.fixture
+async def private_world(indexed, store, tmp_path):
+    world = await start_world(indexed, store, tmp_path, None)
+    yield world
+    await stop_world(world)
+
+
+def buttons(message) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def ask(tg: FakeTelegram, user_id: int, text: str, **opts) -> dict:
+    since = tg.mark()
+    tg.user_sends(user_id, text, **opts)
+    return await tg.wait_for_message(user_id, since=since)
+
+
+async def press(tg: FakeTelegram, user_id: int, message: dict, data: str) -> str | None:
+    """Press a button; the text of the callback answer (a refusal shows as an alert)."""
+    since = tg.mark()
+    tg.user_presses(user_id, message, data, strict=False)
+    call = await tg.wait_for(lambda c: c.method == "answerCallbackQuery", since=since)
+    return call.params.get("text")
+
+
+async def open_thread_by_human(world: World) -> tuple[dict, int]:
+    tg = world.tg
+    await ask(tg, SME, "How do we eco-design our packaging for reuse?")
+    handover_msg = await ask(tg, SME, "/human")
+    assert "ambassador" in handover_msg["text"].lower() and callbacks.make("cx") in buttons(handover_msg)
+    await tg.wait_until(lambda: len(tg.topics(FORUM)) == 1)
+    topic = tg.topics(FORUM)[0]["message_thread_id"]
+    await tg.wait_until(lambda: len(tg.messages_in(FORUM, topic)) >= 2)  # the card and the call to ambassadors
+    return handover_msg, topic
+
+
+async def test_forum_lifecycle_from_human_request_to_rating(forum_world: World):
+    tg, svc = forum_world.tg, forum_world.svc
+    handover_msg, topic = await open_thread_by_human(forum_world)
+    assert "30 minutes" in handover_msg["text"]  # no history yet: the SLA is what the SME is told
+
+    card, notify = tg.messages_in(FORUM, topic)[:2]
+    assert "How do we eco-design our packaging for reuse?" in card["text"]  # the dossier: the question,
+    assert "The bot answered" in card["text"] and "Country" in card["text"]  # the bot's answer, the profile
+    record = (await svc.escalations.db.with_status(Status.open))[0]
+    assert buttons(card) == [callbacks.make("es", "claim", record.id), callbacks.make("es", "return", record.id)]
+    assert "Marie" in notify["text"]  # routed: Marie knows eco-design
+
+    # A stranger cannot claim; a registered ambassador can; a second one cannot take it over.
+    assert "registered" in await press(tg, STRANGER, card, callbacks.make("es", "claim", record.id))
+    since = tg.mark()
+    assert await press(tg, MARIE["telegram_user_id"], card, callbacks.make("es", "claim", record.id)) is None
+    joined = await tg.wait_for_message(SME, since=since)
+    assert "Marie" in joined["text"]
+    await tg.wait_until(lambda: "claimed by Marie" in tg.messages_in(FORUM, topic)[0]["text"])
+    assert "already claimed" in await press(
+        tg, TOMASZ["telegram_user_id"], card, callbacks.make("es", "claim", record.id)
+    )
+
+    # Only the claiming ambassador's messages reach the SME.
+    since = tg.mark()
+    tg.user_sends_to_group(TOMASZ["telegram_user_id"], FORUM, "I'd say something else", message_thread_id=topic)
+    refused = await tg.wait_for_message(FORUM, since=since)
+    assert "Not sent to the SME" in refused["text"]
+    since = tg.mark()
+    tg.user_sends_to_group(
+        MARIE["telegram_user_id"], FORUM, "Hello, Marie here. Reusable crates work well.", message_thread_id=topic
+    )
+    copied = await tg.wait_for(lambda c: c.method == "copyMessage" and c.chat_id == SME, since=since)
+    assert tg.messages_in(SME)[-1]["text"] == "Hello, Marie here. Reusable crates work well."
+    assert "from" not in copied.params  # a copy: the SME never sees Marie's account
+
+    # The SME's reply reaches the topic; the advisor stays silent meanwhile.
+    answers_before = len([m for m in tg.messages_in(SME) if buttons(m)])
+    since = tg.mark()
+    sme_msg = tg.user_sends(SME, "Thanks! Is there a grant for the crates?")
+    await tg.wait_for(lambda c: c.method == "copyMessage" and c.chat_id == FORUM, since=since)
+    relayed = tg.messages_in(FORUM, topic)[-1]
+    assert relayed["text"] == "Thanks! Is there a grant for the crates?"
+    # Marie answers that message as a reply: the SME sees it as a reply to their own message.
+    since = tg.mark()
+    tg.user_sends_to_group(
+        MARIE["telegram_user_id"],
+        FORUM,
+        "Yes: ask your region about eco-design vouchers.",
+        message_thread_id=topic,
+        reply_to_message_id=relayed["message_id"],
+    )
+    await tg.wait_for(lambda c: c.method == "copyMessage" and c.chat_id == SME, since=since)
+    reply = tg.messages_in(SME)[-1]
+    assert reply["reply_to_message"]["message_id"] == sme_msg["message_id"]
+    assert len([m for m in tg.messages_in(SME) if buttons(m)]) == answers_before  # no bot answer
+
+    # Resolve: the SME rates and comments; the topic closes; Marie can save her answer as an FAQ draft.
+    since = tg.mark()
+    await press(tg, MARIE["telegram_user_id"], card, callbacks.make("es", "resolve", record.id))
+    rating = await tg.wait_for_message(SME, since=since)
+    assert "Marie" in rating["text"] and callbacks.make("rt", record.id, 5) in buttons(rating)
+    await tg.wait_until(lambda: tg.topics(FORUM)[0]["is_closed"])
+    await press(tg, SME, rating, callbacks.make("rt", record.id, 5))
+    await ask(tg, SME, "Very clear, thank you")
+    card = tg.messages_in(FORUM, topic)[0]
+    assert buttons(card) == [callbacks.make("es", "faq", record.id)]
+    assert "registered" in await press(tg, STRANGER, card, callbacks.make("es", "faq", record.id))
+    since = tg.mark()
+    await press(tg, MARIE["telegram_user_id"], card, callbacks.make("es", "faq", record.id))
+    await tg.wait_for_message(FORUM, since=since)
+    drafts = await svc.escalations.db.drafts()
+    assert len(drafts) == 1 and "eco-design vouchers" in drafts[0].answer and drafts[0].author == "marie"
+
+    done = await svc.escalations.db.get(record.id)
+    assert (done.status, done.rating, done.rating_comment) == (Status.resolved, 5, "Very clear, thank you")
+    # The advisor answers again.
+    answer = await ask(tg, SME, "What is eco-design?")
+    assert callbacks.make("hum") in buttons(answer) or any(b.startswith("v1|fb|") for b in buttons(answer))
+
+    events = await svc.escalations.db.events(record.id)
+    actions = [(e.action, e.actor) for e in events]
+    assert ("refused_claim", f"telegram:{STRANGER}") in actions
+    assert ("refused_claim", "ambassador:tomasz") in actions and ("refused_reply", "ambassador:tomasz") in actions
+    assert [e.to_status for e in events if e.to_status] == ["open", "claimed", "resolved"]
+    # Nothing lost: both sides' messages are in the SME's conversation, in order.
+    stored = await svc.store.recent_messages(done.conversation_id, limit=50)
+    texts = [(m.role, m.text) for m in stored if m.meta.get("escalation") == record.id]
+    assert texts == [
+        ("ambassador", "Hello, Marie here. Reusable crates work well."),
+        ("user", "Thanks! Is there a grant for the crates?"),
+        ("ambassador", "Yes: ask your region about eco-design vouchers."),
+    ]
+
+
+async def test_sla_renotifies_a_wider_circle_then_expires(forum_world: World):
+    tg, svc, clock = forum_world.tg, forum_world.svc, forum_world.clock
+    _, topic = await open_thread_by_human(forum_world)
+    first = tg.messages_in(FORUM, topic)[1]["text"]
+    assert "Marie" in first and "Tomasz" in first and "Lucía" not in first  # the two best matches (English)
+    clock.advance(minutes=29)
+    await handover.sweep(forum_world.app.bot, svc)
+    assert len(tg.messages_in(FORUM, topic)) == 2  # nothing before the SLA
+    clock.advance(minutes=2)
+    await handover.sweep(forum_world.app.bot, svc)
+    renotify = tg.messages_in(FORUM, topic)[-1]
+    assert "Still unclaimed after 30 minutes" in renotify["text"] and "Lucía" in renotify["text"]
+    await handover.sweep(forum_world.app.bot, svc)
+    assert len(tg.messages_in(FORUM, topic)) == 3  # once
+    clock.advance(hours=24)
+    since = tg.mark()
+    await handover.sweep(forum_world.app.bot, svc)
+    expired = await tg.wait_for_message(SME, since=since)
+    assert "no ambassador could take" in expired["text"]
+    assert tg.topics(FORUM)[0]["is_closed"]
+    answer = await ask(tg, SME, "What is eco-design?")  # the bot is back
+    assert buttons(answer)
+
+
+async def test_typical_wait_comes_from_history(forum_world: World):
+    tg, svc, clock = forum_world.tg, forum_world.svc, forum_world.clock
+    for i, minutes in enumerate((8, 12, 10)):
+        user = await svc.store.get_or_create_user(telegram_id=8000 + i)
+        record, _ = await svc.escalations.open(
+            user_id=user.id,
+            conversation_id=None,
+            reason="human_requested",
+            language="en",
+            country=None,
+            topics=[],
+            dossier=Dossier(question="q?"),
+            actor="test",
+        )
+        clock.advance(minutes=minutes)
+        await svc.escalations.claim(record.id, MARIE["telegram_user_id"] if i < 2 else TOMASZ["telegram_user_id"])
+    handover_msg = await ask(tg, SME, "/human")
+    assert "usually answers within about 10 minutes" in handover_msg["text"]
+
+
+async def test_sme_takes_the_question_back(forum_world: World):
+    tg, svc = forum_world.tg, forum_world.svc
+    handover_msg, topic = await open_thread_by_human(forum_world)
+    since = tg.mark()
+    await press(tg, SME, handover_msg, callbacks.make("cx"))
+    back = await tg.wait_for_message(SME, since=since)
+    assert "I'm back" in back["text"]
+    await tg.wait_until(lambda: "took thread" in tg.messages_in(FORUM, topic)[-1]["text"])
+    assert await svc.escalations.db.active_for_user((await svc.store.get_or_create_user(telegram_id=SME)).id) is None
+
+
+async def test_private_mode_queue_claim_relay_resolve(private_world: World):
+    tg, svc = private_world.tg, private_world.svc
+    marie = MARIE["telegram_user_id"]
+    await ask(tg, marie, "/start")  # ambassadors must have started the bot to be reachable
+    await ask(tg, SME, "Can our sawdust become another firm's raw material?")
+    since = tg.mark()
+    tg.user_sends(SME, "/human")
+    card = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == marie, since=since)
+    record = (await svc.escalations.db.with_status(Status.open))[0]
+    assert "sawdust" in card.result["text"] and callbacks.make("es", "claim", record.id) in buttons(card.result)
+    # Written before anyone claimed: kept, and delivered to whoever claims.
+    tg.user_sends(SME, "We produce 3 tonnes a month.")
+    for _ in range(200):
+        if await svc.escalations.db.pending_relays(record.id, "to_amb"):
+            break
+        await asyncio.sleep(0.05)
+
+    queue = await ask(tg, marie, "/queue")
+    assert f"#{record.id}" in queue["text"]
+    refused = await ask(tg, STRANGER, "/queue")
+    assert "registered" in refused["text"]
+    since = tg.mark()
+    tg.user_sends(marie, f"/claim {record.id}")
+    await tg.wait_until(lambda: any("We produce 3 tonnes" in (m.get("text") or "") for m in tg.messages_in(marie)))
+    await tg.wait_until(lambda: any("Marie" in (m.get("text") or "") for m in tg.messages_in(SME)))
+    since = tg.mark()
+    tg.user_sends(marie, "Look for a by-product partner in your region.")
+    await tg.wait_for(lambda c: c.method == "copyMessage" and c.chat_id == SME, since=since)
+    assert tg.messages_in(SME)[-1]["text"] == "Look for a by-product partner in your region."
+    since = tg.mark()
+    tg.user_sends(marie, "/resolve")
+    rating = await tg.wait_for_message(SME, since=since)
+    assert callbacks.make("rt", record.id, 3) in buttons(rating)
+    assert (await svc.escalations.db.get(record.id)).status == Status.resolved
+    # Marie's next message is hers again: it goes to the advisor, not to the SME.
+    answer = await ask(tg, marie, "What is industrial symbiosis?")
+    assert buttons(answer)
+
+
+async def test_lifecycle_times_follow_the_clock(forum_world: World):
+    svc, clock = forum_world.svc, forum_world.clock
+    await open_thread_by_human(forum_world)
+    record = (await svc.escalations.db.with_status(Status.open))[0]
+    clock.advance(minutes=7)
+    await svc.escalations.claim(record.id, MARIE["telegram_user_id"])
+    stats = await svc.escalations.stats()
+    assert stats.median_claim_s == 7 * 60 and stats.counts["claimed"] == 1
+    assert handover.duration_text(dt.timedelta(minutes=7), "de") == "7 Minuten"
