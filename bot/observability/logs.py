@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -46,7 +47,9 @@ MASK = "***"
 # Bot API URLs carry the token: https://api.telegram.org/bot123456:AA.../sendMessage
 TELEGRAM_TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 # Loggers that log request URLs (hence the bot token) or whole updates at INFO/DEBUG.
-NOISY = ("httpx", "httpcore", "telegram", "apscheduler", "chromadb", "urllib3", "aiohttp.access")
+NOISY = ("httpx", "httpx2", "httpcore", "openai", "telegram", "apscheduler", "chromadb", "urllib3", "aiohttp.access")
+# Read by LangSmith itself (tracing is configured by its own variables, not ours).
+FOREIGN_SECRETS = ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
 
 HANDLER_NAME = "circular-advisor"
 _configured = False
@@ -109,7 +112,8 @@ def secret_values(settings: Settings) -> list[str]:
     values = [getattr(settings, f).get_secret_value() for f in fields if getattr(settings, f) is not None]
     # A password inside the database URL.
     match = re.search(r"://[^:/@]+:([^@]+)@", settings.database_url or "")
-    return values + ([match.group(1)] if match else [])
+    foreign = [os.environ[name] for name in FOREIGN_SECRETS if os.environ.get(name)]
+    return values + foreign + ([match.group(1)] if match else [])
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -182,6 +186,7 @@ def configure_logging(
     handler = logging.StreamHandler(stream) if stream else _StderrHandler()
     handler.setFormatter(formatter)
     handler.set_name(HANDLER_NAME)
+    handler.setLevel(level)  # also for libraries that set their own loggers to DEBUG (bm25s)
     root = logging.getLogger()
     # Replace our own handler on reconfiguration; leave others' (a test runner's capture) alone.
     root.handlers = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
