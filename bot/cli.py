@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import get_settings
+from bot.escalation.cli import ambassadors_app, escalations_app, faq_app
 from bot.knowledge.ingest import IngestReport
 from bot.knowledge.loaders import ContentInvalid
 from bot.knowledge.retrieve import Filters
@@ -23,6 +24,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(ambassadors_app, name="ambassadors")
+app.add_typer(escalations_app, name="escalations")
+app.add_typer(faq_app, name="faq")
 
 console = Console()
 err = Console(stderr=True)

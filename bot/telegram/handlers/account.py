@@ -9,6 +9,7 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.escalation.faq import forget_user_answers
 from bot.telegram import callbacks
 from bot.telegram.handlers import ambassadors
 from bot.telegram.handlers.common import current_user, lang_of, send_html
@@ -62,7 +63,10 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
     if args[0] != "yes":
         await send_html(update, context, escape(t("forget_cancelled", lang)))
         return
-    await services(context).store.delete_user(user.id)
+    svc = services(context)
+    # Ambassadors' answers drafted from this user's threads go too, published ones from the index.
+    await forget_user_answers(svc.escalations.db, svc.settings.faq_approved_file, svc.advisor.kb, user.id)
+    await svc.store.delete_user(user.id)
     await send_html(update, context, escape(t("forget_done", lang)))
 
 
