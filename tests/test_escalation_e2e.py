@@ -1,0 +1,102 @@
+"""End to end with the real `advisor run` process: an SME's thread with an ambassador survives the
+bot being killed (SIGKILL) and restarted mid-thread; nothing is lost or relayed twice."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bot.telegram import callbacks
+from tests.fake_telegram import FakeTelegram
+from tests.stubs.openai_server import OpenAIStub
+from tests.test_escalation import MARIE, TOMASZ
+from tests.test_faults import BotProcess, bot_env
+
+pytestmark = pytest.mark.slow
+
+FORUM = -1009876
+SME = 7100
+
+
+def buttons(message) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def texts(tg: FakeTelegram, chat_id: int, thread_id: int | None = None) -> list[str]:
+    return [m.get("text") or "" for m in tg.messages_in(chat_id, thread_id)]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_thread_survives_sigkill_and_restart(tmp_path, backend, request):
+    tg = await FakeTelegram().start()
+    model = await OpenAIStub(reply=lambda messages: "Eco-design plans reuse from the start [1].").start()
+    extra = {"ADVISOR_AMBASSADOR_FORUM_CHAT_ID": str(FORUM)}
+    if backend == "postgres":
+        extra["ADVISOR_DATABASE_URL"] = request.getfixturevalue("pg_url")
+    env = bot_env(tmp_path, tg, model, **extra)
+    (tmp_path / "kb" / "ambassadors.yaml").write_text(yaml.safe_dump({"ambassadors": [MARIE, TOMASZ]}))
+    tg.add_chat(FORUM, is_forum=True, title="Ambassadors")
+    bot = BotProcess(tmp_path, env)
+    marie = MARIE["telegram_user_id"]
+    try:
+        await bot.start(tg)
+        since = tg.mark()
+        tg.user_sends(SME, "How do we eco-design our packaging?")
+        await tg.wait_for(
+            lambda c: c.chat_id == SME and "v1|fb|" in str(c.params.get("reply_markup")), since=since, timeout=30
+        )
+        tg.user_sends(SME, "/human")
+        await tg.wait_until(lambda: len(tg.messages_in(FORUM)) >= 2, timeout=30)
+        topic = tg.topics(FORUM)[0]["message_thread_id"]
+        card = tg.messages_in(FORUM, topic)[0]
+        claim = next(b for b in buttons(card) if "claim" in b)
+        tg.user_presses(marie, card, claim)
+        await tg.wait_until(lambda: any("Marie" in t for t in texts(tg, SME)), timeout=30)
+        tg.user_sends_to_group(marie, FORUM, "Marie here: tell me about your packaging.", message_thread_id=topic)
+        await tg.wait_until(lambda: "Marie here: tell me about your packaging." in texts(tg, SME), timeout=30)
+
+        # Killed right as the SME answers; more is written on both sides while the bot is down.
+        tg.user_sends(SME, "We use single-use cardboard boxes.")
+        bot.kill()
+        tg.user_sends(SME, "About 2,000 a month.")
+        tg.user_sends_to_group(marie, FORUM, "Have you looked at reusable crates?", message_thread_id=topic)
+        await bot.start(tg)
+        expected_topic = ["We use single-use cardboard boxes.", "About 2,000 a month."]
+        await tg.wait_until(lambda: all(t in texts(tg, FORUM, topic) for t in expected_topic), timeout=30)
+        await tg.wait_until(lambda: "Have you looked at reusable crates?" in texts(tg, SME), timeout=30)
+        # A redelivered update (Telegram retrying after the crash) is relayed once, not twice.
+        last_update = tg.updates[-1]["update_id"]
+        tg.redeliver(last_update)
+        since = tg.mark()
+        tg.user_sends(SME, "Crates sound good.")
+        await tg.wait_until(lambda: "Crates sound good." in texts(tg, FORUM, topic), timeout=30)
+        for text in [*expected_topic, "Crates sound good."]:
+            assert texts(tg, FORUM, topic).count(text) == 1, text
+        for text in ["Marie here: tell me about your packaging.", "Have you looked at reusable crates?"]:
+            assert texts(tg, SME).count(text) == 1, text
+        answers = [m for m in tg.messages_in(SME) if "v1|fb|" in str(m.get("reply_markup"))]
+        assert len(answers) == 1  # the advisor stayed silent through the thread, restart included
+
+        # Resolve after the restart: rating, then the advisor is back.
+        card = tg.messages_in(FORUM, topic)[0]
+        assert callbacks.make("es", "resolve", 1) in buttons(card)
+        since = tg.mark()
+        tg.user_presses(marie, card, callbacks.make("es", "resolve", 1))
+        rating = await tg.wait_for_message(SME, since=since, timeout=30)
+        tg.user_presses(SME, rating, callbacks.make("rt", 1, 5))
+        await tg.wait_for(lambda c: c.method == "answerCallbackQuery", since=since, timeout=30)
+        since = tg.mark()
+        tg.user_sends(SME, "What is a take-back scheme?")  # the comment the bot asked for
+        await tg.wait_for_message(SME, since=since, timeout=30)
+        since = tg.mark()
+        tg.user_sends(SME, "What is eco-design?")
+        await tg.wait_for(
+            lambda c: c.chat_id == SME and "v1|fb|" in str(c.params.get("reply_markup")), since=since, timeout=30
+        )
+    finally:
+        bot.stop()
+        await model.stop()
+        await tg.stop()
+        if "Traceback" in bot.output():
+            print(bot.output()[-4000:])
