@@ -8,7 +8,18 @@ import pytest
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
-from bot.store.models import Conversation, Feedback, Message, ProcessedUpdate, User, utcnow
+from bot.store.models import (
+    Conversation,
+    Escalation,
+    EscalationEvent,
+    FaqDraft,
+    Feedback,
+    Message,
+    ProcessedUpdate,
+    Relay,
+    User,
+    utcnow,
+)
 from bot.store.retention import purge
 
 DAYS = 180
@@ -59,6 +70,10 @@ async def test_purge_deletes_old_conversations_and_dormant_users_only(store):
     assert dry.dry_run and dry.deleted == {
         "feedback": 1,
         "messages": 4,
+        "escalation_events": 0,
+        "relays": 0,
+        "faq_drafts": 0,
+        "escalations": 0,
         "conversations": 1,
         "users": 1,
         "processed_updates": 0,
@@ -110,6 +125,58 @@ async def test_a_short_retention_also_shortens_the_update_ids(store):
     assert await store.claim_update(20)
     await age(store, ProcessedUpdate, [20], 1.5, "processed_at")
     assert (await purge(store, 1)).deleted["processed_updates"] == 1
+
+
+async def thread(store, user_id: int, conversation_id: int, closed_days_ago: float | None) -> int:
+    """An ambassador thread with an event, a relayed message and a FAQ draft."""
+    now = utcnow()
+    closed = now - dt.timedelta(days=closed_days_ago) if closed_days_ago is not None else None
+    async with store.session.begin() as s:
+        esc = Escalation(
+            user_id=user_id,
+            conversation_id=conversation_id,
+            status="resolved" if closed else "open",
+            reason="human_requested",
+            language="en",
+            dossier={"question": "the SME's words"},
+            created_at=(closed or now) - dt.timedelta(hours=1),
+            closed_at=closed,
+        )
+        s.add(esc)
+        await s.flush()
+        s.add(EscalationEvent(escalation_id=esc.id, action="open", actor="bot"))
+        s.add(Relay(escalation_id=esc.id, direction="to_amb", source_chat_id=user_id, source_message_id=esc.id,
+                    target_chat_id=1, target_message_id=2))  # fmt: skip
+        s.add(FaqDraft(escalation_id=esc.id, user_id=user_id, question="q", answer="a", author="amb-1",
+                       status="rejected", created_at=esc.created_at, reviewed_at=closed))  # fmt: skip
+        return esc.id
+
+
+async def test_ambassador_threads_closed_before_the_cutoff_go_with_their_records(store):
+    old_user, old_conv, old_msgs = await chat(store, 6)
+    await age(store, Message, old_msgs, DAYS + 5, "created_at")
+    await age(store, Conversation, [old_conv], DAYS + 5, "started_at", "last_message_at")
+    await age(store, User, [old_user], DAYS + 10, "created_at", "updated_at")
+    await thread(store, old_user, old_conv, closed_days_ago=DAYS + 5)
+    # Another dormant user whose thread is still open today: user and thread stay.
+    busy_user, busy_conv, busy_msgs = await chat(store, 7)
+    await age(store, Message, busy_msgs, DAYS + 5, "created_at")
+    await age(store, Conversation, [busy_conv], DAYS + 5, "started_at", "last_message_at")
+    await age(store, User, [busy_user], DAYS + 10, "created_at", "updated_at")
+    await thread(store, busy_user, busy_conv, closed_days_ago=None)
+
+    report = await purge(store, DAYS)
+    assert {k: report.deleted[k] for k in ("escalation_events", "relays", "faq_drafts", "escalations")} == {
+        "escalation_events": 1,
+        "relays": 1,
+        "faq_drafts": 1,
+        "escalations": 1,
+    }
+    assert report.deleted["conversations"] == 2 and report.deleted["users"] == 1
+    assert await store.get_user(old_user) is None and await store.get_user(busy_user) is not None
+    async with store.session() as s:
+        left = (await s.scalars(select(Escalation))).all()
+    assert [e.user_id for e in left] == [busy_user] and left[0].conversation_id is None
 
 
 def test_purge_command_dry_run_then_delete(tmp_path, monkeypatch):

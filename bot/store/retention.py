@@ -1,10 +1,12 @@
 """Storage limitation: delete what users said once it is older than the retention period.
 
-Deleted, oldest first and children before parents (so the counts are exact and no cascade is
-relied on): feedback given before the cutoff, messages written before it, conversations silent
-since before it, then users who have no conversation left and have not touched their profile
-since the cutoff. Processed-update ids hold no personal data and only guard against Telegram's
-redeliveries (which stop after a day): they go after two days whatever the retention.
+Deleted, children before parents (so the counts are exact and no cascade is relied on):
+feedback given before the cutoff, messages written before it; ambassador threads closed (or
+opened, if never closed) before it, with their events and relayed-message records, and FAQ drafts
+reviewed (or written) before it; conversations silent since before it; then users with nothing
+left and no profile change since the cutoff. Processed-update ids hold no personal data and only
+guard against Telegram's redeliveries (which stop after a day): they go after two days whatever
+the retention. Approved FAQ answers already written to the knowledge files are not touched.
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.models import Conversation, Feedback, Message, ProcessedUpdate, User, utcnow
+from bot.store.models import (
+    Conversation,
+    Escalation,
+    EscalationEvent,
+    FaqDraft,
+    Feedback,
+    Message,
+    ProcessedUpdate,
+    Relay,
+    User,
+    utcnow,
+)
 from bot.store.repository import Store
 
 UPDATE_IDS_KEPT = dt.timedelta(days=2)
@@ -39,17 +52,24 @@ def _rules(cutoff: dt.datetime | None, updates_cutoff: dt.datetime) -> list[tupl
             Message.created_at < cutoff,
             Message.conversation_id.in_(select(Conversation.id).where(old_conversation)),
         )
+        old_thread = func.coalesce(Escalation.closed_at, Escalation.created_at) < cutoff
+        old_threads = select(Escalation.id).where(old_thread)
         rules += [
             (
                 Feedback,
                 or_(Feedback.created_at < cutoff, Feedback.message_id.in_(select(Message.id).where(old_message))),
             ),
             (Message, old_message),
+            (EscalationEvent, EscalationEvent.escalation_id.in_(old_threads)),
+            (Relay, Relay.escalation_id.in_(old_threads)),
+            (FaqDraft, func.coalesce(FaqDraft.reviewed_at, FaqDraft.created_at) < cutoff),
+            (Escalation, old_thread),
             (Conversation, old_conversation),
             (
                 User,
-                # Conversations of this user that survive this purge keep the user.
+                # A conversation or a thread that survives this purge keeps its user.
                 ~exists().where(Conversation.user_id == User.id, ~old_conversation)
+                & ~exists().where(Escalation.user_id == User.id, ~old_thread)
                 & (func.coalesce(User.updated_at, User.created_at) < cutoff)
                 & (User.created_at < cutoff),
             ),
