@@ -200,3 +200,25 @@ def test_registry_edits_are_validated_and_reloaded(tmp_path):
     other = AmbassadorRegistry(tmp_path / "ambassadors.yaml")  # another replica sees the change
     assert other.get("marie").active is False
     assert registry.remove("marie") and not registry.remove("marie") and other.all() == []
+
+
+def test_stats_are_exported_for_prometheus():
+    from prometheus_client import REGISTRY, generate_latest
+
+    from bot.escalation.metrics import publish
+    from bot.escalation.models import Stats
+
+    publish(
+        Stats(
+            counts={"open": 2, "claimed": 1},
+            median_claim_s=420.0,
+            median_resolve_s=None,
+            ratings={5: 3, 2: 1},
+            reasons={"human_requested": 3},
+        )
+    )
+    text = generate_latest(REGISTRY).decode()
+    assert 'advisor_escalation_threads{status="open"} 2.0' in text
+    assert "advisor_escalation_median_claim_seconds 420.0" in text
+    assert 'advisor_escalation_ratings{stars="5"} 3.0' in text and 'advisor_escalation_ratings{stars="4"} 0.0' in text
+    assert 'advisor_escalation_reasons{reason="human_requested"} 3.0' in text

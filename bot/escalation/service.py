@@ -18,6 +18,7 @@ from bot.escalation.models import ACTIVE, Dossier, EscalationRecord, FaqDraftRec
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.routing import circle, rank
 from bot.knowledge.schema import Ambassador
+from bot.observability.metrics import ESCALATIONS
 from bot.store import Store
 from bot.store.escalations import EscalationStore
 from bot.store.models import utcnow
@@ -85,6 +86,7 @@ class EscalationService:
             now=self.clock(),
         )
         if created:
+            ESCALATIONS.labels(reason=reason).inc()
             log.info("escalation opened", escalation=record.id, reason=reason)
         return record, created
 

@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.config import Settings
+from bot.escalation import metrics as escalation_metrics
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.observability import metrics
@@ -115,6 +116,7 @@ async def watch_escalations(application: Application) -> None:
     while True:
         try:
             await handover.sweep(application.bot, svc)
+            escalation_metrics.publish(await svc.escalations.stats())
         except Exception:  # a failed sweep (database away) is retried at the next tick
             log.exception("escalation sweep failed")
         await asyncio.sleep(svc.settings.escalation_check_interval_s)
