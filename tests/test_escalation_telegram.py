@@ -336,3 +336,23 @@ async def test_lifecycle_times_follow_the_clock(forum_world: World):
     stats = await svc.escalations.stats()
     assert stats.median_claim_s == 7 * 60 and stats.counts["claimed"] == 1
     assert handover.duration_text(dt.timedelta(minutes=7), "de") == "7 Minuten"
+
+
+async def test_asking_for_a_person_in_words_opens_a_thread(forum_world: World):
+    tg = forum_world.tg
+    since = tg.mark()
+    tg.user_sends(SME, "Je voudrais parler à une personne, s'il vous plaît", language_code="fr")
+    await tg.wait_until(lambda: len(tg.topics(FORUM)) == 1)
+    handover_msg = await tg.wait_for(
+        lambda c: c.chat_id == SME and callbacks.make("cx") in str(c.params.get("reply_markup")), since=since
+    )
+    assert "ambassadeurs" in handover_msg.params["text"]  # told in the SME's language
+
+
+async def test_without_ambassadors_the_bot_says_so_and_keeps_answering(forum_world: World):
+    tg, svc = forum_world.tg, forum_world.svc
+    svc.escalations.registry.path.write_text("ambassadors: []\n")
+    reply = await ask(tg, SME, "/human")
+    assert "No ambassador is available" in reply["text"] and tg.topics(FORUM) == []
+    answer = await ask(tg, SME, "What is eco-design?")
+    assert buttons(answer)
