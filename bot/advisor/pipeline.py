@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 
 from langchain_core.runnables import RunnableLambda
 
@@ -99,17 +99,26 @@ class Advisor:
         if prepared.final is not None or self.generator is None:
             yield Final(prepared.final or self._extractive(prepared, "extractive"))
             return
-        parts: list[str] = []
+        streamed, shown, leaked = "", 0, False  # shown: how much of `streamed` was yielded
         usage = Usage()
         try:
             async with asyncio.timeout(self._deadline()):
                 async for item in self.generator.stream(self._variables(prepared)):
                     if isinstance(item, Usage):
                         usage = item
-                    else:
-                        parts.append(item)
-                        yield Token(item)
-            yield Final(self._finish("".join(parts), prepared, usage))
+                        continue
+                    streamed += item
+                    # Tokens are shown as they come (Telegram previews them), less trailing words
+                    # that begin a run of the system prompt: they wait for the next token. Once
+                    # the text repeats the prompt nothing more is shown; the final reply refuses.
+                    if leaked or self._leaks_prompt(streamed[shown:]):
+                        leaked = True
+                        continue
+                    safe = self._safe_to_show(streamed, shown)
+                    if safe > shown:
+                        yield Token(streamed[shown:safe])
+                        shown = safe
+            yield Final(self._finish(streamed, prepared, usage))
         except Exception:
             yield Final(self._fallback(prepared))
 
@@ -308,6 +317,24 @@ class Advisor:
     def _leaks_prompt(self, text: str) -> bool:
         return bool(self._leak_shingles & _shingles(text))
 
+    @cached_property
+    def _leak_prefixes(self) -> frozenset[str]:
+        """The word runs that begin a run of the system prompt: "you", "you are", ..."""
+        return frozenset(" ".join(s.split()[:k]) for s in self._leak_shingles for k in range(1, LEAK_WORDS))
+
+    def _safe_to_show(self, text: str, start: int) -> int:
+        """How far text (shown up to `start`) can be shown: not a word the next token may
+        continue, nor trailing words that begin a run of the system prompt."""
+        found = list(WORD.finditer(text, start))
+        end = len(text)
+        if found and found[-1].end() == len(text):  # perhaps cut mid-word
+            end = found.pop().start()
+        words = [m.group().lower() for m in found]
+        for i in range(max(0, len(words) - LEAK_WORDS + 1), len(words)):
+            if " ".join(words[i:]) in self._leak_prefixes:
+                return found[i].start()
+        return end
+
     @staticmethod
     def _history_text(request: AdvisorRequest) -> str:
         turns = request.history[-HISTORY_TURNS:]
@@ -319,6 +346,10 @@ class Advisor:
             if turn.role == "user" and len(turn.text.split()) >= 3:
                 return detect_language(turn.text)
         return None
+
+
+LEAK_WORDS = 8  # a run of this many words of the system prompt in a reply is a leak
+WORD = re.compile(r"\w+")
 
 
 def _passage_block(number: int, p: Passage) -> str:
@@ -356,6 +387,6 @@ def map_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citatio
     return text, citations
 
 
-def _shingles(text: str, n: int = 8) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
+def _shingles(text: str, n: int = LEAK_WORDS) -> set[str]:
+    words = WORD.findall(text.lower())
     return {" ".join(words[i : i + n]) for i in range(max(len(words) - n + 1, 0))}

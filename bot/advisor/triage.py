@@ -28,6 +28,7 @@ CONFIDENT_SIMILARITY = 0.88  # at or above this: full confidence
 OUT_OF_SCOPE_MARGIN = 0.0  # off-topic when closer to off-topic exemplars than to in-scope ones
 FIGURE_WINDOW = 80  # characters around a term in which a stated number counts
 NEGATIVE_FEEDBACK_LIMIT = 2
+LEETSPEAK = str.maketrans("013457@$", "oieastas")
 YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-9]\d)\b")
 
 
@@ -66,7 +67,8 @@ class Triager:
     # --- before retrieval ---------------------------------------------------------------------
     def pre_retrieval(self, message: str, negative_feedback: int = 0) -> Decision | None:
         text = message.strip()
-        if any(p.search(text) for p in self.injection):
+        decoded = text.translate(LEETSPEAK)  # "1gn0re y0ur pr0mpt" asks the same
+        if any(p.search(text) or p.search(decoded) for p in self.injection):
             return Decision(triage=Triage.refuse, rule="injection")
         if any(p.search(text) for p in self.human):
             return _escalate(EscalationReason.human_requested, "the user asked for a person")
