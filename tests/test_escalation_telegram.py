@@ -22,7 +22,7 @@ from bot.escalation.service import EscalationService
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.telegram import callbacks, handover
-from bot.telegram.app import build_application
+from bot.telegram.app import build_application, register_commands
 from bot.telegram.ratelimit import QuestionLimiter
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, REPO, make_settings, updated
@@ -356,3 +356,13 @@ async def test_without_ambassadors_the_bot_says_so_and_keeps_answering(forum_wor
     assert "No ambassador is available" in reply["text"] and tg.topics(FORUM) == []
     answer = await ask(tg, SME, "What is eco-design?")
     assert buttons(answer)
+
+
+async def test_ambassadors_get_their_commands_in_their_own_chat(forum_world: World):
+    tg = forum_world.tg
+    scope = {"type": "chat", "chat_id": MARIE["telegram_user_id"]}
+    tg.user_sends(MARIE["telegram_user_id"], "/start")  # the bot can reach her only after this
+    await register_commands(forum_world.app)
+    names = [c["command"] for c in tg.commands(scope=scope)]
+    assert {"queue", "claim", "resolve", "return", "human"} <= set(names)
+    assert "queue" not in [c["command"] for c in tg.commands()]  # SMEs do not see them

@@ -8,8 +8,9 @@ import contextlib
 import logging
 from html import escape
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, account)
 COMMANDS = ("start", "help", "funding", "learn", "assess", "profile", "human", "privacy", "export", "forget")
+AMBASSADOR_COMMANDS = ("queue", "claim", "resolve", "return")
 ALLOWED_UPDATES = ["message", "callback_query"]
 GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100
 
@@ -142,6 +144,16 @@ async def register_commands(application: Application) -> None:
     for lang in languages():
         commands = [BotCommand(c, t(f"commands.{c}", lang)) for c in COMMANDS]
         await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
+    # Ambassadors also see their own commands, in their chat with the bot only.
+    svc: Services = application.bot_data[KEY]
+    mine = [BotCommand(c, t(f"commands.{c}", "en")) for c in COMMANDS] + [
+        BotCommand(c, t(f"amb.commands.{c}", "en")) for c in AMBASSADOR_COMMANDS
+    ]
+    for amb in svc.escalations.registry.active():
+        try:
+            await application.bot.set_my_commands(mine, scope=BotCommandScopeChat(amb.telegram_user_id))
+        except TelegramError as exc:  # they have not started the bot yet
+            log.info("no command menu for ambassador %s yet: %s", amb.id, exc)
 
 
 def build_application(settings: Settings, svc: Services | None = None) -> Application:
