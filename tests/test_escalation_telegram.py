@@ -300,8 +300,9 @@ async def test_private_mode_queue_claim_relay_resolve(private_world: World):
     assert "sawdust" in card.result["text"] and callbacks.make("es", "claim", record.id) in buttons(card.result)
     # Written before anyone claimed: kept, and delivered to whoever claims.
     tg.user_sends(SME, "We produce 3 tonnes a month.")
+    tg.user_sends_photo(SME, caption="Our sawdust")  # a person can look at a photo: it is kept too
     for _ in range(200):
-        if await svc.escalations.db.pending_relays(record.id, "to_amb"):
+        if len(await svc.escalations.db.pending_relays(record.id, "to_amb")) == 2:
             break
         await asyncio.sleep(0.05)
 
@@ -313,6 +314,8 @@ async def test_private_mode_queue_claim_relay_resolve(private_world: World):
     tg.user_sends(marie, f"/claim {record.id}")
     await tg.wait_until(lambda: any("We produce 3 tonnes" in (m.get("text") or "") for m in tg.messages_in(marie)))
     await tg.wait_until(lambda: any("Marie" in (m.get("text") or "") for m in tg.messages_in(SME)))
+    photos = [m for m in tg.messages_in(marie) if m.get("photo")]
+    assert len(photos) == 1 and photos[0]["caption"] == "Our sawdust"
     since = tg.mark()
     tg.user_sends(marie, "Look for a by-product partner in your region.")
     await tg.wait_for(lambda c: c.method == "copyMessage" and c.chat_id == SME, since=since)

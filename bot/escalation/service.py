@@ -110,7 +110,7 @@ class EscalationService:
         return dt.timedelta(seconds=statistics.median(durations))
 
     # ambassadors' actions ------------------------------------------------------------------
-    async def _refuse(self, escalation_id: int | None, actor: str, action: str, why: str) -> Outcome:
+    async def refuse(self, escalation_id: int | None, actor: str, action: str, why: str) -> Outcome:
         log.warning("escalation action refused", escalation=escalation_id, actor=actor, action=action, why=why)
         if escalation_id is not None and await self.db.get(escalation_id) is not None:
             await self.db.log(escalation_id, f"refused_{action}", actor, self.clock(), why)
@@ -123,7 +123,7 @@ class EscalationService:
         amb = self.ambassador(telegram_user_id)
         actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
         if amb is None:
-            return await self._refuse(escalation_id, actor, "claim", "not_ambassador")
+            return await self.refuse(escalation_id, actor, "claim", "not_ambassador")
         record = await self.db.transition(
             escalation_id, Status.claimed, expect=[Status.open], actor=actor, now=self.clock(), ambassador_id=amb.id
         )
@@ -132,7 +132,7 @@ class EscalationService:
             why = "not_found" if current is None else ("taken" if current.status == Status.claimed else "closed")
             if current is not None and current.ambassador_id == amb.id and current.status == Status.claimed:
                 return Outcome(escalation=current, ambassador=amb, repeated=True)  # a double press
-            return await self._refuse(escalation_id, actor, "claim", why)
+            return await self.refuse(escalation_id, actor, "claim", why)
         log.info("escalation claimed", escalation=record.id, ambassador=amb.id)
         return Outcome(escalation=record, ambassador=amb)
 
@@ -142,12 +142,12 @@ class EscalationService:
         actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
         record = await self.db.get(escalation_id)
         if amb is None:
-            return await self._refuse(escalation_id, actor, action, "not_ambassador")
+            return await self.refuse(escalation_id, actor, action, "not_ambassador")
         if record is None or record.status != Status.claimed:
             why = "claim_first" if record is not None and record.status == Status.open else "closed"
-            return await self._refuse(escalation_id, actor, action, why)
+            return await self.refuse(escalation_id, actor, action, why)
         if record.ambassador_id != amb.id:
-            return await self._refuse(escalation_id, actor, action, "not_yours")
+            return await self.refuse(escalation_id, actor, action, "not_yours")
         return Outcome(escalation=record, ambassador=amb)
 
     async def resolve(self, escalation_id: int, telegram_user_id: int) -> Outcome:
@@ -162,7 +162,7 @@ class EscalationService:
             now=self.clock(),
         )
         if record is None:
-            return await self._refuse(escalation_id, f"ambassador:{allowed.ambassador.id}", "resolve", "closed")
+            return await self.refuse(escalation_id, f"ambassador:{allowed.ambassador.id}", "resolve", "closed")
         return Outcome(escalation=record, ambassador=allowed.ambassador)
 
     async def return_to_bot(self, escalation_id: int, telegram_user_id: int) -> Outcome:
@@ -170,15 +170,15 @@ class EscalationService:
         amb = self.ambassador(telegram_user_id)
         actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
         if amb is None:
-            return await self._refuse(escalation_id, actor, "return", "not_ambassador")
+            return await self.refuse(escalation_id, actor, "return", "not_ambassador")
         current = await self.db.get(escalation_id)
         if current is not None and current.status == Status.claimed and current.ambassador_id != amb.id:
-            return await self._refuse(escalation_id, actor, "return", "not_yours")
+            return await self.refuse(escalation_id, actor, "return", "not_yours")
         record = await self.db.transition(
             escalation_id, Status.returned_to_bot, expect=ACTIVE, actor=actor, now=self.clock()
         )
         if record is None:
-            return await self._refuse(escalation_id, actor, "return", "closed")
+            return await self.refuse(escalation_id, actor, "return", "closed")
         return Outcome(escalation=record, ambassador=amb)
 
     async def cancel_by_sme(self, user_id: int) -> EscalationRecord | None:
@@ -201,7 +201,7 @@ class EscalationService:
         now = self.clock()
         widened = []
         for record in await self.db.with_status(Status.open, limit=500):
-            if record.notify_level == 0 and now - _aware(record.created_at) >= self.sla:
+            if record.notify_level == 0 and now - record.created_at >= self.sla:
                 bumped = await self.db.widen(record.id, now)
                 if bumped is not None:
                     widened.append(bumped)
@@ -211,7 +211,7 @@ class EscalationService:
         now = self.clock()
         expired = []
         for record in await self.db.with_status(Status.open, limit=500):
-            if now - _aware(record.created_at) >= self.expire_after:
+            if now - record.created_at >= self.expire_after:
                 done = await self.db.transition(
                     record.id,
                     Status.expired,
@@ -240,9 +240,9 @@ class EscalationService:
         record = await self.db.get(escalation_id)
         actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
         if amb is None or record is None or record.ambassador_id != amb.id:
-            return await self._refuse(escalation_id, actor, "faq", "not_yours" if amb else "not_ambassador")
+            return await self.refuse(escalation_id, actor, "faq", "not_yours" if amb else "not_ambassador")
         if record.status != Status.resolved or not answer.strip():
-            return await self._refuse(escalation_id, actor, "faq", "nothing_to_save")
+            return await self.refuse(escalation_id, actor, "faq", "nothing_to_save")
         question = Dossier.model_validate(record.dossier).question
         return await self.db.add_draft(
             escalation=record, question=question, answer=answer, sources=sources, author=amb.id, now=self.clock()
@@ -250,7 +250,3 @@ class EscalationService:
 
     async def stats(self) -> Stats:
         return await self.db.stats()
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value

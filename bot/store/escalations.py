@@ -30,10 +30,6 @@ from bot.store.models import Escalation, EscalationEvent, FaqDraft, Relay
 from bot.store.repository import Store
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value  # SQLite
-
-
 class EscalationStore:
     def __init__(self, store: Store):
         self.session = store.session
@@ -253,7 +249,7 @@ class EscalationStore:
                 .order_by(Escalation.claimed_at.desc())
                 .limit(limit)
             )
-            return [(_aware(c) - _aware(o)).total_seconds() for o, c in rows.all()]
+            return [(c - o).total_seconds() for o, c in rows.all()]
 
     async def stats(self) -> Stats:
         async with self.session() as s:
@@ -275,10 +271,8 @@ class EscalationStore:
             reasons = Counter(
                 dict((await s.execute(select(Escalation.reason, func.count()).group_by(Escalation.reason))).all())
             )
-        claim = [(_aware(c) - _aware(o)).total_seconds() for o, c, _, _ in times if c]
-        resolve = [
-            (_aware(x) - _aware(o)).total_seconds() for o, _, x, st in times if x and st == Status.resolved.value
-        ]
+        claim = [(c - o).total_seconds() for o, c, _, _ in times if c]
+        resolve = [(x - o).total_seconds() for o, _, x, st in times if x and st == Status.resolved.value]
         return Stats(
             counts={st.value: int(counts.get(st.value, 0)) for st in Status},
             median_claim_s=statistics.median(claim) if claim else None,

@@ -28,10 +28,7 @@ async def _open_conversation(s: AsyncSession, user_id: int, channel: str) -> Con
         .limit(1)
     )
     now = utcnow()
-    last = conv.last_message_at if conv else None
-    if last is not None and last.tzinfo is None:  # SQLite drops the zone
-        last = last.replace(tzinfo=dt.UTC)
-    if conv is None or now - last > CONVERSATION_IDLE:
+    if conv is None or now - conv.last_message_at > CONVERSATION_IDLE:
         conv = Conversation(user_id=user_id, channel=channel, started_at=now, last_message_at=now)
         s.add(conv)
         await s.flush()
@@ -187,10 +184,7 @@ class Store:
             row = await s.get(ProcessedUpdate, update_id, with_for_update=True)
             if row is None or row.done:
                 return row is None
-            claimed = row.processed_at
-            if claimed.tzinfo is None:
-                claimed = claimed.replace(tzinfo=dt.UTC)
-            if utcnow() - claimed < lease:
+            if utcnow() - row.processed_at < lease:
                 return False
             row.processed_at = utcnow()
             return True

@@ -100,7 +100,7 @@ def refusal(why: str | None) -> str:
     return t(f"amb.refused.{why}", AMB) if why else ""
 
 
-async def _send(
+async def send(
     bot: Bot, chat_id: int, html: str, markup: InlineKeyboardMarkup | None = None, thread_id: int | None = None
 ) -> Message | None:
     """Send (split if long); a chat that cannot be reached is logged, not raised."""
@@ -143,7 +143,7 @@ async def open_thread(
     None (and the SME is told so) when there is nobody to hand it to."""
     chat_id = user.telegram_id
     if not svc.escalations.available():
-        await _send(bot, chat_id, escape(t("handover_none", lang)))
+        await send(bot, chat_id, escape(t("handover_none", lang)))
         return None
     record, created = await svc.escalations.open(
         user_id=user.id,
@@ -157,7 +157,7 @@ async def open_thread(
     )
     cancel = keyboard([[(t("btn_cancel_handover", lang), callbacks.make("cx"))]])
     if not created:
-        await _send(bot, chat_id, escape(t("handover_already", lang)), cancel)
+        await send(bot, chat_id, escape(t("handover_already", lang)), cancel)
         return record
     typical = await svc.escalations.expected_wait()
     wait = (
@@ -165,7 +165,7 @@ async def open_thread(
         if typical
         else t("wait_target", lang, duration=duration_text(svc.escalations.sla, lang))
     )
-    await _send(bot, chat_id, escape(t("handover_open", lang, wait=wait)), cancel)
+    await send(bot, chat_id, escape(t("handover_open", lang, wait=wait)), cancel)
     await notify(bot, svc, record, level=0)
     return record
 
@@ -186,10 +186,10 @@ async def notify(bot: Bot, svc: Services, record: EscalationRecord, level: int) 
             names=_mentions(ambassadors) or "everyone",
             minutes=round(svc.escalations.sla.total_seconds() / 60),
         )
-        await _send(bot, record.forum_chat_id, text, thread_id=record.forum_topic_id)
+        await send(bot, record.forum_chat_id, text, thread_id=record.forum_topic_id)
     else:
         for amb in ambassadors:  # each must have started the bot once; others are logged and skipped
-            await _send(bot, amb.telegram_user_id, card_html(record, svc), card_keyboard(record))
+            await send(bot, amb.telegram_user_id, card_html(record, svc), card_keyboard(record))
     await svc.escalations.mark_notified(record, ambassadors, level)
 
 
@@ -201,7 +201,7 @@ async def _open_topic(bot: Bot, svc: Services, record: EscalationRecord, forum: 
     except TelegramError as exc:  # not an admin, topics off: ambassadors are asked privately instead
         log.error("could not open a forum topic in %s: %s", forum, exc)
         return None
-    card = await _send(bot, forum, card_html(record, svc), card_keyboard(record), thread_id=topic.message_thread_id)
+    card = await send(bot, forum, card_html(record, svc), card_keyboard(record), thread_id=topic.message_thread_id)
     await svc.escalations.db.set_forum(record.id, forum, topic.message_thread_id, card.message_id if card else None)
     return await svc.escalations.db.get(record.id)
 
@@ -271,7 +271,10 @@ async def relay_from_sme(bot: Bot, svc: Services, record: EscalationRecord, user
     if relay is None:
         return  # a redelivered update: already relayed
     await svc.store.add_message(
-        conversation, "user", _text_of(message), {"escalation": record.id, "tg_message_id": message.message_id}
+        conversation,
+        "user",
+        _text_of(message),
+        {"escalation": record.id, "tg_message_id": message.message_id, "media": message.text is None},
     )
     if target != PENDING_CHAT:
         await _deliver_to_ambassadors(
@@ -321,21 +324,16 @@ async def _deliver_to_ambassadors(
 
 async def deliver_pending(bot: Bot, svc: Services, record: EscalationRecord, amb: Ambassador) -> None:
     """What the SME wrote before anyone claimed the thread, for the ambassador who just did."""
-    for relay in await svc.escalations.db.pending_relays(record.id, "to_amb"):
-        text = None
-        conversation = record.conversation_id
-        if conversation is not None:
-            stored = await svc.store.recent_messages(conversation, limit=50)
-            text = next(
-                (
-                    m.text
-                    for m in stored
-                    if m.meta.get("escalation") == record.id
-                    and m.role == "user"
-                    and m.meta.get("tg_message_id") == relay.source_message_id
-                ),
-                None,
-            )
+    pending = await svc.escalations.db.pending_relays(record.id, "to_amb")
+    if not pending:
+        return
+    conversation = await svc.store.current_conversation(record.user_id)
+    texts = {  # text messages are sent with the thread number; anything else is copied
+        m.meta.get("tg_message_id"): m.text
+        for m in await svc.store.recent_messages(conversation, limit=200)
+        if m.role == "user" and m.meta.get("escalation") == record.id and not m.meta.get("media")
+    }
+    for relay in pending:
         await _deliver_to_ambassadors(
             bot,
             svc,
@@ -345,7 +343,7 @@ async def deliver_pending(bot: Bot, svc: Services, record: EscalationRecord, amb
             relay.source_message_id,
             amb.telegram_user_id,
             None,
-            text,
+            texts.get(relay.source_message_id),
             None,
         )
 
@@ -392,38 +390,38 @@ async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | 
     sme_chat = sme.telegram_id if sme else None
     if record.status == Status.claimed:
         if where[0]:
-            await _send(bot, where[0], escape(t("amb.claimed", AMB, name=amb.name)), thread_id=where[1])
+            await send(bot, where[0], escape(t("amb.claimed", AMB, name=amb.name)), thread_id=where[1])
         else:
-            await _send(bot, amb.telegram_user_id, escape(t("amb.you_claimed", AMB, id=record.id)))
+            await send(bot, amb.telegram_user_id, escape(t("amb.you_claimed", AMB, id=record.id)))
             await deliver_pending(bot, svc, record, amb)
         if sme_chat:
-            await _send(bot, sme_chat, escape(t("amb_joined", lang, name=amb.name)))
+            await send(bot, sme_chat, escape(t("amb_joined", lang, name=amb.name)))
         return
     if record.status == Status.resolved:
         note = escape(t("amb.resolved", AMB, id=record.id))
         if where[0]:
-            await _send(bot, where[0], note, thread_id=where[1])
+            await send(bot, where[0], note, thread_id=where[1])
         else:
-            await _send(bot, amb.telegram_user_id, note, card_keyboard(record))
+            await send(bot, amb.telegram_user_id, note, card_keyboard(record))
         if sme_chat:
-            await _send(bot, sme_chat, escape(t("amb_resolved", lang, name=amb.name)), rating_keyboard(record.id, lang))
+            await send(bot, sme_chat, escape(t("amb_resolved", lang, name=amb.name)), rating_keyboard(record.id, lang))
     elif record.status == Status.returned_to_bot:
         cancelled_by_sme = amb is None
         note = escape(t("amb.cancelled" if cancelled_by_sme else "amb.returned", AMB, id=record.id))
         if where[0]:
-            await _send(bot, where[0], note, thread_id=where[1])
+            await send(bot, where[0], note, thread_id=where[1])
         elif record.ambassador_id:
             claimer = svc.escalations.registry.get(record.ambassador_id)
             if claimer:
-                await _send(bot, claimer.telegram_user_id, note)
+                await send(bot, claimer.telegram_user_id, note)
         if sme_chat and not cancelled_by_sme:
-            await _send(bot, sme_chat, escape(t("amb_returned", lang)))
+            await send(bot, sme_chat, escape(t("amb_returned", lang)))
     elif record.status == Status.expired:
         hours = round(svc.escalations.expire_after.total_seconds() / 3600)
         if where[0]:
-            await _send(bot, where[0], escape(t("amb.expired", AMB, id=record.id, hours=hours)), thread_id=where[1])
+            await send(bot, where[0], escape(t("amb.expired", AMB, id=record.id, hours=hours)), thread_id=where[1])
         if sme_chat:
-            await _send(bot, sme_chat, escape(t("handover_expired", lang)))
+            await send(bot, sme_chat, escape(t("handover_expired", lang)))
     await close_topic(bot, record)
 
 

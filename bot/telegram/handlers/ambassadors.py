@@ -3,7 +3,6 @@ relayed messages, and the rating afterwards."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from html import escape
 
@@ -16,9 +15,10 @@ from bot.escalation.models import EscalationRecord, Status
 from bot.escalation.service import Outcome
 from bot.knowledge.schema import Ambassador
 from bot.store import UserRecord
-from bot.telegram import handover
+from bot.telegram import callbacks, handover
 from bot.telegram.handlers.common import current_user, lang_of, send_html
-from bot.telegram.i18n import t
+from bot.telegram.i18n import languages, t
+from bot.telegram.render import keyboard
 from bot.telegram.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ async def hand_over(
     svc = services(context)
     conversation = await svc.store.current_conversation(user.id)
     dossier, topics = await build_dossier(svc.store, svc.catalog, user, conversation, question=question, reply=reply)
-    lang = reply.language if reply and reply.language else lang_of(user)
+    lang = reply.language if reply and reply.language in languages() else lang_of(user)
     await handover.open_thread(
         context.bot,
         svc,
@@ -46,7 +46,7 @@ async def hand_over(
         reason=reason,
         dossier=dossier,
         topics=topics,
-        lang=lang_of(user) if lang not in ("en", "fr", "de", "es", "it") else lang,
+        lang=lang,
         conversation_id=conversation,
     )
 
@@ -113,7 +113,7 @@ async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
             update,
             context,
             escape(t("rate_thanks", lang)),
-            handover.keyboard([[(t("btn_skip_comment", lang), handover.callbacks.make("rt", raw_id, 0))]]),
+            keyboard([[(t("btn_skip_comment", lang), callbacks.make("rt", raw_id, 0))]]),
         )
     else:
         await svc.store.update_profile(user.id, flow=None)
@@ -157,7 +157,7 @@ async def save_faq(update: Update, context: ContextTypes.DEFAULT_TYPE, escalatio
     result = await svc.escalations.draft_faq(escalation_id, update.effective_user.id, answer, sources)
     if isinstance(result, Outcome):
         return result
-    await handover._send(
+    await handover.send(
         context.bot,
         update.effective_chat.id,
         escape(t("amb.faq_saved", AMB, n=result.id)),
@@ -199,7 +199,7 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, op: str) 
     svc = services(context)
     escalation_id = await _thread_here(update, context, context.args or [])
     if svc.escalations.ambassador(update.effective_user.id) is None:
-        await svc.escalations._refuse(escalation_id, f"telegram:{update.effective_user.id}", op, "not_ambassador")
+        await svc.escalations.refuse(escalation_id, f"telegram:{update.effective_user.id}", op, "not_ambassador")
         await _reply(update, context, handover.refusal("not_ambassador"))
         return
     if escalation_id is None:
@@ -225,7 +225,7 @@ async def return_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     if svc.escalations.ambassador(update.effective_user.id) is None:
-        await svc.escalations._refuse(None, f"telegram:{update.effective_user.id}", "queue", "not_ambassador")
+        await svc.escalations.refuse(None, f"telegram:{update.effective_user.id}", "queue", "not_ambassador")
         await _reply(update, context, handover.refusal("not_ambassador"))
         return
     now = svc.escalations.clock()
@@ -241,7 +241,7 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             status=r.status.value,
             language=r.language,
             country=r.country or "—",
-            age=round((now - handover_aware(r.created_at)).total_seconds() / 60),
+            age=round((now - r.created_at).total_seconds() / 60),
             question=r.dossier.get("question", "")[:80],
         )
         for r in records
@@ -249,13 +249,9 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _reply(update, context, "\n".join(lines))
 
 
-def handover_aware(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value  # SQLite drops the zone
-
-
 async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
     message = update.effective_message
-    await handover._send(
+    await handover.send(
         context.bot,
         update.effective_chat.id,
         escape(text),

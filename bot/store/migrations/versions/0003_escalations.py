@@ -47,9 +47,7 @@ def upgrade() -> None:
     op.create_table(
         "escalation_events",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "escalation_id", sa.Integer, sa.ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("escalation_id", sa.Integer, sa.ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False),
         sa.Column("action", sa.String(24), nullable=False),
         sa.Column("actor", sa.String(80), nullable=False),
         sa.Column("from_status", sa.String(20)),
@@ -61,9 +59,7 @@ def upgrade() -> None:
     op.create_table(
         "relays",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "escalation_id", sa.Integer, sa.ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("escalation_id", sa.Integer, sa.ForeignKey("escalations.id", ondelete="CASCADE"), nullable=False),
         sa.Column("direction", sa.String(8), nullable=False),
         sa.Column("source_chat_id", sa.BigInteger, nullable=False),
         sa.Column("source_message_id", sa.BigInteger, nullable=False),
