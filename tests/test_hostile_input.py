@@ -72,7 +72,8 @@ structured = st.tuples(st.sampled_from(["v1", "v0", "v2", ""]), actions, st.list
     lambda p: "|".join([p[0], p[1], *p[2]])
 )
 callback_data = st.one_of(structured, st.text(max_size=80), st.binary(max_size=64).map(lambda b: b.decode("latin-1")))
-COMMANDS = ["start", "help", "funding", "learn", "assess", "profile", "human", "privacy", "export", "forget"]
+KNOWN = ["start", "help", "funding", "learn", "assess", "profile", "human", "privacy", "export", "forget"]
+COMMANDS = [*KNOWN, "halp", "x"]
 command = st.tuples(st.sampled_from(COMMANDS), st.one_of(st.just(""), any_unicode, markup)).map(
     lambda c: f"/{c[0]} {c[1]}".rstrip()
 )
@@ -185,9 +186,15 @@ async def test_forged_button_data_is_answered_and_never_crashes(app, data):
 @given(text=command)
 @example(text="/start " + "x" * 5000)
 @example(text="/start <b>&amp;")
+@example(text="/halp me")  # a typo is not met with silence
 async def test_commands_with_hostile_arguments(app, text):
     calls = await process(app, message_update(app.bot, next(_users), text))
     assert assert_telegram_accepts(calls) or [m for m, _ in calls if m == "sendDocument"], "no reply to a command"
+
+
+async def test_an_unknown_command_gets_the_list_of_commands(app):
+    calls = await process(app, message_update(app.bot, next(_users), "/halp"))
+    assert assert_telegram_accepts(calls) == [t("help", "en")]
 
 
 async def test_a_flow_survives_hostile_text_in_the_middle(app):

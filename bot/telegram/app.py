@@ -17,7 +17,9 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
+    MessageHandler,
     TypeHandler,
+    filters,
 )
 
 from bot.advisor.conversation import Conversations
@@ -184,6 +186,9 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
     for feature in FEATURES:
         for handler in feature.handlers():
             app.add_handler(handler, group=FEATURE_GROUP)
+    # Last: a private command no feature knows is answered with the list of commands.
+    unknown = filters.COMMAND & filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    app.add_handler(MessageHandler(unknown, account.unknown_command), group=FEATURE_GROUP)
     app.add_handler(TypeHandler(Update, finish_update), group=DONE_GROUP)
     app.add_error_handler(on_error)
     return app

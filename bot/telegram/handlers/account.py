@@ -23,6 +23,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await send_html(update, context, escape(t("help", lang_of(user))))
 
 
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A mistyped or unsupported command ("/halp") gets the list of commands, not silence."""
+    await help_command(update, context)
+
+
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = await current_user(update, context)
     await send_html(update, context, escape(t("privacy", lang_of(user))))
