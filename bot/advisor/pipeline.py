@@ -30,6 +30,7 @@ from bot.advisor.replies import Replies
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
 
 MAX_QUESTION_CHARS = 2000  # longer messages are cut for retrieval and the prompt, kept in full in the store
@@ -70,6 +71,7 @@ class Advisor:
         self.kb = kb
         self.replies = Replies(settings.prompts_dir)
         self.triager = Triager(kb.index.embeddings, cache_dir=settings.data_dir / "cache")
+        self.queries = QueryEmbedder(kb.index.embeddings)
         if generator is None and settings.llm_configured:
             generator = Generator(settings)
         self.generator = generator
@@ -82,7 +84,7 @@ class Advisor:
         """Load models now rather than on the first user's question."""
         _ = self.kb.retriever
         detect_language("warm up the language model", "en")
-        self.triager.off_topic_margin(self.kb.index.embeddings.embed_query("circular economy"))
+        self.triager.off_topic_margin(self.queries.embed_sync("circular economy"))
 
     # --- public API -------------------------------------------------------------------------
     async def answer(self, request: AdvisorRequest) -> AdvisorReply:
@@ -148,7 +150,7 @@ class Advisor:
             return prepared
 
         prepared.question = await self._condense(request, prepared.question)
-        vector = await asyncio.to_thread(self.kb.index.embeddings.embed_query, prepared.question)
+        vector = await self.queries.embed(prepared.question)
         off_topic = (
             decision is None
             and not request.history
