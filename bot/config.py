@@ -33,7 +33,10 @@ def resource_dir(name: str) -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ADVISOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable means "not set" (compose passes `${VAR:-}` through as ""), never an invalid value.
+    model_config = SettingsConfigDict(
+        env_prefix="ADVISOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     # Where the embedded index and database live.
     data_dir: Path = Field(default_factory=_default_data_dir)
