@@ -215,3 +215,33 @@ async def test_operations_purge_daily_and_survive_a_taken_port(conversations, se
     assert await conversations.store.recent_messages(conv) == []
     await operations.stop()
     assert operations._purge_task is None
+
+
+@pytest.mark.slow
+async def test_not_ready_while_the_chroma_server_is_down(tmp_path, small_kb):
+    import sys
+    from pathlib import Path
+
+    from tests.test_faults import ChromaServer
+    from tests.test_telegram_e2e import free_port
+
+    if not Path(sys.executable).with_name("chroma").exists():
+        pytest.skip("the chroma command is not installed")
+    server = ChromaServer(tmp_path / "chroma-server", free_port(), tmp_path / "chroma.log")
+    await server.start()
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'ready.db'}")
+    try:
+        http_mode = make_settings(
+            tmp_path, knowledge_dir=small_kb, chroma_mode="http", chroma_host="127.0.0.1", chroma_port=server.port
+        )
+        kb = KnowledgeBase.open(http_mode)
+        assert await readiness(store, kb) == {"store": True, "knowledge": False}  # the server is empty
+        kb.sync()
+        assert await readiness(store, kb) == {"store": True, "knowledge": True}
+        server.kill()
+        assert await readiness(store, kb) == {"store": True, "knowledge": False}
+        await server.start()
+        assert await readiness(store, kb) == {"store": True, "knowledge": True}
+    finally:
+        server.kill()
+        await store.close()
