@@ -107,11 +107,12 @@ async def test_triage_refuses_the_whole_suite_before_any_model_is_asked(indexed)
 
 async def test_leak_guard_stops_an_obeying_model_when_triage_misses(indexed):
     variants = itertools.cycle(OBEY)
-    for case in CASES:
-        variant = next(variants)
-        async with obeying_advisor(indexed, variant, triage=False) as (advisor, model):
+    async with obeying_advisor(indexed, "verbatim", triage=False) as (advisor, model):
+        for case in CASES:
+            variant = next(variants)
+            model.reply, asked = obedient(variant), len(model.chat_requests)
             reply = await advisor.answer(request_for(case))
-            assert model.chat_requests, f"{case.id}: the model was not asked"
+            assert len(model.chat_requests) > asked, f"{case.id}: the model was not asked"
             assert leak(case, reply.answer) is None, (case.id, variant, reply.answer[:300])
             assert reply.triage.value == "refuse", (case.id, variant)
 
