@@ -89,3 +89,15 @@ async def test_export_contains_everything_and_flow_state_survives(store):
     data = await store.export_user(user.id)
     assert data["profile"]["flow"]["answers"] == {"country": "DE"}
     assert data["conversations"][0]["messages"][0]["text"] == "Frage"
+
+
+async def test_unfinished_updates_are_kept_for_the_next_process(store):
+    update = {"update_id": 2001, "message": {"message_id": 1, "text": "How do we start?"}}
+    assert await store.claim_update(2001, update)
+    assert await store.claim_update(2002, {"update_id": 2002})
+    await store.finish_update(2002)
+    # A new process takes what its killed predecessor never finished, once, and may claim it again.
+    assert await store.take_unfinished_updates() == [update]
+    assert await store.take_unfinished_updates() == []
+    assert await store.claim_update(2001, update)
+    assert not await store.claim_update(2002)  # finished updates stay finished

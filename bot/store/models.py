@@ -111,6 +111,9 @@ class ProcessedUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when claimed
     done: Mapped[bool] = mapped_column(default=False)
+    # The update itself until it is done: the bot confirms updates to Telegram as soon as it has
+    # fetched them, so after a crash this copy is the only one left to handle again.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
 
 class Escalation(Base):

@@ -171,12 +171,15 @@ class Store:
             )
 
     # updates ------------------------------------------------------------------------------
-    async def claim_update(self, update_id: int, lease: dt.timedelta = UPDATE_LEASE) -> bool:
+    async def claim_update(
+        self, update_id: int, payload: dict[str, Any] | None = None, lease: dt.timedelta = UPDATE_LEASE
+    ) -> bool:
         """True if this process should handle the update: first delivery, or a redelivery of
-        one whose handler died (claimed longer than `lease` ago and never finished)."""
+        one whose handler died (claimed longer than `lease` ago and never finished). The payload
+        is kept until the update is finished, for `take_unfinished_updates`."""
         try:
             async with self.session.begin() as s:
-                s.add(ProcessedUpdate(update_id=update_id))
+                s.add(ProcessedUpdate(update_id=update_id, payload=payload))
             return True
         except IntegrityError:
             pass
@@ -189,19 +192,24 @@ class Store:
             row.processed_at = utcnow()
             return True
 
-    async def release_unfinished_updates(self) -> int:
-        """Forget claims that were never finished. Only for a process that knows it is the only
-        consumer (long polling: Telegram serves getUpdates to one client), called at start: the
-        claims then belong to a predecessor that died, and their updates are being redelivered."""
+    async def take_unfinished_updates(self) -> list[dict[str, Any]]:
+        """The updates a killed predecessor claimed but never finished, oldest first, their claims
+        released so that they are handled again. Only for a process that knows it is the only
+        consumer (long polling: Telegram serves getUpdates to one client), called at start."""
         async with self.session.begin() as s:
-            result = await s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.done.is_(False)))
-            return result.rowcount
+            rows = (
+                await s.scalars(
+                    select(ProcessedUpdate).where(ProcessedUpdate.done.is_(False)).order_by(ProcessedUpdate.update_id)
+                )
+            ).all()
+            await s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.done.is_(False)))
+            return [r.payload for r in rows if r.payload]
 
     async def finish_update(self, update_id: int) -> None:
         async with self.session.begin() as s:
             row = await s.get(ProcessedUpdate, update_id)
             if row is not None:
-                row.done = True
+                row.done, row.payload = True, None  # the message text is not kept twice
 
     async def release_update(self, update_id: int) -> None:
         """Forget an update whose handling failed, so that a redelivery is processed."""

@@ -53,7 +53,9 @@ async def claim_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     """A redelivered update (after a crash or a retry) is handled once."""
     if isinstance(update, Update):
         bind_update(update.update_id, update.effective_chat.id if update.effective_chat else None)
-    if isinstance(update, Update) and not await services(context).store.claim_update(update.update_id):
+    if isinstance(update, Update) and not await services(context).store.claim_update(
+        update.update_id, update.to_dict()
+    ):
         metrics.UPDATES.labels(outcome="duplicate").inc()
         raise ApplicationHandlerStop
     if isinstance(update, Update) and update.edited_message is not None:
@@ -104,11 +106,11 @@ async def on_startup(application: Application) -> None:
         application.bot_data[KEY] = await build_services(settings)
     ops.schedule_purge()
     if not settings.telegram_webhook_url:
-        # The one long-polling consumer: unfinished claims are a killed predecessor's, and
-        # Telegram redelivers their updates now, so they must be handled again, not skipped.
-        released = await application.bot_data[KEY].store.release_unfinished_updates()
-        if released:
-            log.warning("re-handling %d update(s) a previous process did not finish", released)
+        # The one long-polling consumer: Telegram counts fetched updates as delivered, so those a
+        # killed predecessor claimed but never finished are handled again from their stored copy.
+        for payload in await application.bot_data[KEY].store.take_unfinished_updates():
+            log.warning("re-handling update %s that a previous process did not finish", payload.get("update_id"))
+            await application.update_queue.put(Update.de_json(payload, application.bot))
     await register_commands(application)
     application.bot_data["sla_task"] = asyncio.create_task(watch_escalations(application))
 
