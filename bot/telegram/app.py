@@ -64,9 +64,12 @@ async def claim_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def finish_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if isinstance(update, Update):
+    if not isinstance(update, Update):
+        return
+    try:
         await services(context).store.finish_update(update.update_id)
-        metrics.UPDATES.labels(outcome="handled").inc()
+    except Exception:  # the user has their answer: no apology; at worst a restart handles it again
+        log.warning("could not mark update %s done", update.update_id, exc_info=True)
 
 
 async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
