@@ -70,6 +70,7 @@ async def finish_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         await services(context).store.finish_update(update.update_id)
     except Exception:  # the user has their answer: no apology; at worst a restart handles it again
         log.warning("could not mark update %s done", update.update_id, exc_info=True)
+    metrics.UPDATES.labels(outcome="handled").inc()
 
 
 async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
