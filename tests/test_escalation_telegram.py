@@ -14,7 +14,6 @@ import pytest
 import yaml
 from telegram.ext import Application
 
-from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.escalation.models import Dossier, Status
 from bot.escalation.registry import AmbassadorRegistry
@@ -23,7 +22,6 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.telegram import callbacks, handover
 from bot.telegram.app import build_application, register_commands
-from bot.telegram.ratelimit import QuestionLimiter
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, REPO, make_settings, updated
 from tests.fake_telegram import FakeTelegram
@@ -69,13 +67,12 @@ async def start_world(indexed, store, tmp_path, forum: int | None) -> World:
         tg.add_chat(forum, is_forum=True, title="Ambassadors")
     clock = Clock()
     advisor = Advisor(settings, kb)
-    svc = Services(
-        settings=settings,
-        store=store,
-        advisor=advisor,
-        conversations=Conversations(advisor, store),
+    svc = Services.assemble(
+        settings,
+        store,
+        advisor,
         catalog=Catalog(REPO / "knowledge"),
-        limiter=QuestionLimiter(600),
+        questions_per_minute=600,
         escalations=EscalationService(store, AmbassadorRegistry(registry_file), clock=clock),
     )
     app = build_application(settings, svc)

@@ -31,7 +31,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.advisor.replies import Replies
 from bot.config import REPO_ROOT
@@ -41,7 +40,6 @@ from bot.knowledge.retrieve import HybridRetriever
 from bot.store import Store
 from bot.telegram.app import build_application
 from bot.telegram.i18n import t
-from bot.telegram.ratelimit import QuestionLimiter
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, PG_ADMIN_DSN, _blocking, _pg_admin, make_settings, updated
 from tests.fake_telegram import FakeTelegram
@@ -92,13 +90,12 @@ async def handlers(settings, kb, database_url: str):
     settings = updated(settings, database_url=database_url)
     store = await Store.open(database_url)
     advisor = Advisor(settings, kb)
-    svc = Services(
-        settings=settings,
-        store=store,
-        advisor=advisor,
-        conversations=Conversations(advisor, store),
+    svc = Services.assemble(
+        settings,
+        store,
+        advisor,
         catalog=Catalog(REPO_ROOT / "knowledge"),
-        limiter=QuestionLimiter(600),
+        questions_per_minute=600,
     )
     app = build_application(settings, svc)
     request = RecordingRequest()

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.config import REPO_ROOT
 from bot.knowledge.base import KnowledgeBase
@@ -25,7 +24,6 @@ from bot.store import Store
 from bot.telegram import callbacks
 from bot.telegram.app import build_application
 from bot.telegram.i18n import languages, t
-from bot.telegram.ratelimit import QuestionLimiter
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings
 from tests.fake_telegram import HtmlError, parse_html
@@ -94,13 +92,12 @@ async def app(tmp_path_factory):
     kb.sync()
     store = await Store.open(settings_.database_url)
     advisor = Advisor(settings_, kb)
-    svc = Services(
-        settings=settings_,
-        store=store,
-        advisor=advisor,
-        conversations=Conversations(advisor, store),
+    svc = Services.assemble(
+        settings_,
+        store,
+        advisor,
         catalog=Catalog(REPO_ROOT / "knowledge"),
-        limiter=QuestionLimiter(100_000),  # hypothesis sends fast; the limit has its own test
+        questions_per_minute=100_000,  # hypothesis sends fast; the limit has its own test
     )
     application = build_application(settings_, svc)
     request = RecordingRequest()

@@ -16,7 +16,6 @@ import shutil
 
 import pytest
 
-from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor, Final, Token
 from bot.config import REPO_ROOT
 from bot.evals.dataset import evals_dir, load_cases
@@ -26,7 +25,6 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.store import Store
 from bot.telegram.app import build_application
-from bot.telegram.ratelimit import QuestionLimiter
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings, updated
 from tests.stubs.openai_server import OpenAIStub
@@ -142,13 +140,12 @@ async def test_telegram_user_never_sees_the_prompt_in_previews_or_answer(indexed
             telegram_stream_edit_interval_s=0.0,  # a preview edit after every token
         )
         store = await Store.open(settings.database_url)
-        svc = Services(
-            settings=settings,
-            store=store,
-            advisor=advisor,
-            conversations=Conversations(advisor, store),
+        svc = Services.assemble(
+            settings,
+            store,
+            advisor,
             catalog=Catalog(REPO_ROOT / "knowledge"),
-            limiter=QuestionLimiter(600),
+            questions_per_minute=600,
         )
         app = build_application(settings, svc)
         recorder = RecordingRequest()

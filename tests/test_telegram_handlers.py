@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 
-from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.config import REPO_ROOT
 from bot.knowledge.base import KnowledgeBase
@@ -36,13 +35,11 @@ async def bot_app(indexed, tmp_path):
     settings = updated(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     store = await Store.open(settings.database_url)
     advisor = Advisor(settings, kb)
-    svc = Services(
-        settings=settings,
-        store=store,
-        advisor=advisor,
-        conversations=Conversations(advisor, store),
+    svc = Services.assemble(
+        settings,
+        store,
+        advisor,
         catalog=Catalog(REPO_ROOT / "knowledge"),
-        limiter=QuestionLimiter(settings.telegram_questions_per_minute),
     )
     app = build_application(settings, svc)
     request = RecordingRequest()

@@ -22,12 +22,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.config import Settings
 from bot.escalation import metrics as escalation_metrics
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.catalog import Catalog
 from bot.observability import metrics
 from bot.observability.logs import bind_update
 from bot.store import Store
@@ -37,7 +35,7 @@ from bot.telegram.handlers.common import current_user, lang_of
 from bot.telegram.i18n import languages, t
 from bot.telegram.operations import Operations
 from bot.telegram.processor import PerChatOrderedProcessor
-from bot.telegram.ratelimit import MessageRateLimiter, QuestionLimiter
+from bot.telegram.ratelimit import MessageRateLimiter
 from bot.telegram.services import KEY, Services, services
 
 log = logging.getLogger(__name__)
@@ -207,14 +205,7 @@ async def build_services(settings: Settings) -> Services:
     advisor = Advisor(settings, kb)
     advisor.warm_up()
     store = await Store.open(settings.database_url)
-    return Services(
-        settings=settings,
-        store=store,
-        advisor=advisor,
-        conversations=Conversations(advisor, store),
-        catalog=Catalog(settings.knowledge_dir),
-        limiter=QuestionLimiter(settings.telegram_questions_per_minute),
-    )
+    return Services.assemble(settings, store, advisor)
 
 
 def run(settings: Settings) -> None:

@@ -29,6 +29,28 @@ class Services:
     limiter: QuestionLimiter
     escalations: EscalationService = None  # type: ignore[assignment]  # built from settings by default
 
+    @classmethod
+    def assemble(
+        cls,
+        settings: Settings,
+        store: Store,
+        advisor: Advisor,
+        *,
+        catalog: Catalog | None = None,
+        questions_per_minute: int | None = None,
+        escalations: EscalationService | None = None,
+    ) -> Services:
+        """Everything around an advisor and a store, from settings unless given."""
+        return cls(
+            settings=settings,
+            store=store,
+            advisor=advisor,
+            conversations=Conversations(advisor, store),
+            catalog=catalog or Catalog(settings.knowledge_dir),
+            limiter=QuestionLimiter(questions_per_minute or settings.telegram_questions_per_minute),
+            escalations=escalations,
+        )
+
     def __post_init__(self) -> None:
         if self.escalations is None:
             self.escalations = EscalationService(
