@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: chat test test-all lint bench eval
+.PHONY: chat test test-all lint bench load eval
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ lint: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/advisor.py
+
+load: $(VENV)/.test
+	$(BIN)/python bench/load.py $(LOAD_ARGS)
 
 eval: $(VENV)/.app
 	$(BIN)/advisor eval

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     telegram_questions_per_minute: int = 10
     telegram_max_concurrent_updates: int = 256
     telegram_stream_edit_interval_s: float = 1.0
+    # Outgoing messages per second, all chats together (Telegram allows about 30; more earns 429s).
+    telegram_messages_per_second: float = Field(default=30.0, gt=0)
 
     # Ambassadors (escalated threads). The directory file defaults to <knowledge_dir>/ambassadors.yaml.
     ambassadors_file: Path | None = None

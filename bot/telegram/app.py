@@ -171,7 +171,7 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
         .token(token)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
-        .rate_limiter(MessageRateLimiter(max_retries=5))
+        .rate_limiter(MessageRateLimiter(overall_max_rate=settings.telegram_messages_per_second, max_retries=5))
         .concurrent_updates(PerChatOrderedProcessor(settings.telegram_max_concurrent_updates))
         .post_init(on_startup)
         .post_stop(on_stop)
