@@ -179,6 +179,7 @@ async def running_bot(
     database_url: str | None = None,
     extra_env: dict[str, str] | None = None,
     name: str = "bench-telegram",
+    log_dir: Path | None = None,
 ) -> AsyncIterator[Rig]:
     """Start the fake server, the model stub and `advisor run`; one warm-up question answered."""
     data_dir = data_dir or Path(Settings(_env_file=None).data_dir)
@@ -198,7 +199,7 @@ async def running_bot(
         "ADVISOR_TELEGRAM_QUESTIONS_PER_MINUTE": "600",
         **(extra_env or {}),
     }
-    log_path = data_dir / f"{name}.log"
+    log_path = (log_dir or data_dir) / f"{name}.log"
     log = open(log_path, "w")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
     answers = Answers(tg)
