@@ -56,6 +56,28 @@ def is_answer(call: Call) -> bool:
     return call.method in ANSWER_METHODS and call.ok and "reply_markup" in call.params
 
 
+def _asked(content: str) -> tuple[str, bool]:
+    """The question a prompt quotes, and whether the prompt asks to condense it."""
+    if "Last message: " in content and "Standalone question:" in content:
+        return content.split("Last message: ", 1)[1].rsplit("Standalone question:", 1)[0].strip(), True
+    return content.rsplit("Question: ", 1)[-1].strip(), False
+
+
+def stub_reply(messages: list[dict]) -> str:
+    """A fixed short answer; a follow-up to condense comes back unchanged (it is standalone)."""
+    question, condense = _asked(messages[-1]["content"])
+    return question if condense else "A short answer with a source [1]."
+
+
+def model_calls(model: OpenAIStub) -> dict[str, int]:
+    """How many chat completions each question cost (answer, plus condensing a follow-up), by the
+    question's text as the prompts quote it (prompts/answer_user.md, prompts/condense.md)."""
+    calls: dict[str, int] = defaultdict(int)
+    for request in model.chat_requests:
+        calls[_asked(request["messages"][-1]["content"])[0]] += 1
+    return calls
+
+
 # --- the bot process ----------------------------------------------------------------------------
 
 
@@ -185,7 +207,7 @@ async def running_bot(
     data_dir = data_dir or Path(Settings(_env_file=None).data_dir)
     KnowledgeBase.open(Settings(_env_file=None, data_dir=data_dir)).sync()
     tg = await FakeTelegram().start()
-    model = await OpenAIStub(latency_s=latency, reply=lambda m: "A short answer with a source [1].").start()
+    model = await OpenAIStub(latency_s=latency, reply=stub_reply).start()
     env = {
         **os.environ,
         "ADVISOR_DATA_DIR": str(data_dir),

@@ -24,8 +24,10 @@ its question-embedding cache does not flatter the figures.
 Reported:
 - added latency p50/p95/p99: from the moment a question is posted to the fake server (where the
   bot's pending long poll picks it up) until the fake server has received the bot's final answer
-  (the message with the feedback buttons), minus the stub's latency. It includes receiving the
-  update, the database, embedding, retrieval, the outgoing rate limiter and sending;
+  (the message with the feedback buttons), minus the stub's latency for each model call the
+  question cost (two for a follow-up in a soak: the bot condenses it with the model first). It
+  includes receiving the update, the database, embedding, retrieval, the outgoing rate limiter
+  and sending;
 - throughput: answers per second from the first question to the last answer;
 - errors: Bot API calls the fake server refused, messages to users that were not answers (error
   or rate-limit notices), and error lines in the bot's log;
@@ -52,7 +54,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import FIRST_USER, MemorySampler, Rig, cpu_seconds, golden_questions, memory_kb, pct, running_bot
+from bench.harness import (
+    FIRST_USER,
+    MemorySampler,
+    Rig,
+    cpu_seconds,
+    golden_questions,
+    memory_kb,
+    model_calls,
+    pct,
+    running_bot,
+)
 
 SIZES = ("micro", "small", "medium-sized")
 TRADES = (
@@ -144,7 +156,7 @@ async def run_load(
     pool = question_pool(seed)
     pacer = Pacer(rate, seed)
     rng = random.Random(seed + 1)
-    sent: dict[int, list[float]] = defaultdict(list)
+    sent: dict[int, list[tuple[float, str]]] = defaultdict(list)
     counter = iter(range(10**9))
     sampler = MemorySampler(rig.proc.pid).start()
     rss_before = memory_kb(rig.proc.pid).get("VmRSS", 0)
@@ -156,8 +168,9 @@ async def run_load(
     async def user(uid: int) -> None:
         while True:
             await pacer.wait()
-            sent[uid].append(time.monotonic())
-            tg.user_sends(uid, pool[next(counter) % len(pool)])
+            text = pool[next(counter) % len(pool)]
+            sent[uid].append((time.monotonic(), text))
+            tg.user_sends(uid, text)
             if not soak_s:
                 return
             if not await answers.wait(uid, len(sent[uid]), timeout_s):
@@ -175,6 +188,7 @@ async def run_load(
     result.peak_rss_kb = memory_kb(rig.proc.pid).get("VmHWM", 0)
     await sampler.stop()
 
+    costs = model_calls(rig.model)
     last_answer = started
     for uid in ids:
         got = answers.by_chat[uid]
@@ -182,8 +196,9 @@ async def run_load(
         result.answered += min(len(got), len(sent[uid]))
         result.lost += max(len(sent[uid]) - len(got), 0)
         result.duplicated += max(len(got) - len(sent[uid]), 0)
-        for asked, answer in zip(sent[uid], got, strict=False):  # one chat's answers come in order
-            result.added.append(answer.done_at - asked - rig.latency)
+        for (asked, text), answer in zip(sent[uid], got, strict=False):  # a chat's answers come in order
+            # The model's time is not the bot's: a follow-up costs two calls (condense, answer).
+            result.added.append(answer.done_at - asked - rig.latency * costs.get(text, 1))
             last_answer = max(last_answer, answer.done_at)
         result.other_messages += len(answers.other[uid])
     result.failed_calls = len(answers.failed)
