@@ -30,7 +30,8 @@ Reported:
   and sending;
 - throughput: answers per second from the first question to the last answer;
 - errors: Bot API calls the fake server refused, messages to users that were not answers (error
-  or rate-limit notices), and error lines in the bot's log;
+  or rate-limit notices; the stub's answers are short, so there are no progress previews), and
+  error lines in the bot's log;
 - lost (a question without an answer `--timeout` seconds after the last question) and duplicated
   (more answers than questions in a chat) messages;
 - the bot's peak resident memory (VmHWM) and CPU time per question; in soak mode also the resident
@@ -175,9 +176,10 @@ async def run_load(
                 return
             if not await answers.wait(uid, len(sent[uid]), timeout_s):
                 return  # lost: counted below
-            await asyncio.sleep(rng.expovariate(1 / think_s) if think_s else 0)
-            if time.monotonic() >= deadline:
-                return
+            pause = rng.expovariate(1 / think_s) if think_s else 0.0
+            if time.monotonic() + pause >= deadline:
+                return  # would think past the end
+            await asyncio.sleep(pause)
 
     ids = list(range(FIRST_USER, FIRST_USER + users))
     await asyncio.gather(*(user(uid) for uid in ids))
