@@ -3,10 +3,16 @@ bot being killed (SIGKILL) and restarted mid-thread; nothing is lost or relayed 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import yaml
+from sqlalchemy import func, select
 
+from bot.store import Store
+from bot.store.models import Relay
 from bot.telegram import callbacks
+from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
 from tests.test_escalation import MARIE, TOMASZ
@@ -16,6 +22,25 @@ pytestmark = pytest.mark.slow
 
 FORUM = -1009876
 SME = 7100
+
+
+def sqlite_url(root) -> str:
+    return make_settings(root, knowledge_dir=root / "kb").database_url
+
+
+async def eventually_confirmed(database_url: str, relays: int) -> None:
+    """Wait until the store records `relays` delivered copies."""
+    store = await Store.open(database_url, migrate=False)
+    try:
+        for _ in range(200):
+            async with store.session() as s:
+                done = await s.scalar(select(func.count(Relay.id)).where(Relay.target_message_id.is_not(None)))
+            if done >= relays:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{relays} relay(s) not confirmed")
+    finally:
+        await store.close()
 
 
 def buttons(message) -> list[str]:
@@ -56,9 +81,12 @@ async def test_thread_survives_sigkill_and_restart(tmp_path, backend, request):
         tg.user_sends_to_group(marie, FORUM, "Marie here: tell me about your packaging.", message_thread_id=topic)
         await tg.wait_until(lambda: "Marie here: tell me about your packaging." in texts(tg, SME), timeout=30)
 
-        # Killed right as the SME answers; more is written on both sides while the bot is down.
-        tg.user_sends(SME, "We use single-use cardboard boxes.")
+        # Killed mid-thread (once the relay is on record: a kill between a copy and its record
+        # would repeat that one message, which is preferred to losing it); both sides write on
+        # while the bot is down.
+        await eventually_confirmed(env["ADVISOR_DATABASE_URL"] if backend == "postgres" else sqlite_url(tmp_path), 1)
         bot.kill()
+        tg.user_sends(SME, "We use single-use cardboard boxes.")
         tg.user_sends(SME, "About 2,000 a month.")
         tg.user_sends_to_group(marie, FORUM, "Have you looked at reusable crates?", message_thread_id=topic)
         await bot.start(tg)
