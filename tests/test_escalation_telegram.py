@@ -173,9 +173,11 @@ async def test_forum_lifecycle_from_human_request_to_rating(forum_world: World):
 
     # The SME's reply reaches the topic; the advisor stays silent meanwhile.
     answers_before = len([m for m in tg.messages_in(SME) if buttons(m)])
+    typing_before = len(tg.chat_actions(SME))
     since = tg.mark()
     sme_msg = tg.user_sends(SME, "Thanks! Is there a grant for the crates?")
     await tg.wait_for(lambda c: c.method == "copyMessage" and c.chat_id == FORUM, since=since)
+    assert len(tg.chat_actions(SME)) == typing_before  # no "typing…" from the bot: a person answers
     relayed = tg.messages_in(FORUM, topic)[-1]
     assert relayed["text"] == "Thanks! Is there a grant for the crates?"
     # Marie answers that message as a reply: the SME sees it as a reply to their own message.

@@ -56,6 +56,9 @@ class EscalationService:
         self.sla = sla
         self.expire_after = expire_after
         self.clock = clock
+        # Telegram ids of SMEs believed to be in a thread: a hint for cosmetics (no "typing…" for
+        # a message that goes to an ambassador), refreshed from the store; never used to route.
+        self.threads_hint: set[int] = set()
 
     # opening and routing -------------------------------------------------------------------
     def available(self) -> bool:
@@ -247,6 +250,9 @@ class EscalationService:
         return await self.db.add_draft(
             escalation=record, question=question, answer=answer, sources=sources, author=amb.id, now=self.clock()
         )
+
+    async def refresh_hint(self) -> None:
+        self.threads_hint = set(await self.db.active_telegram_ids())
 
     async def stats(self) -> Stats:
         return await self.db.stats()

@@ -26,7 +26,7 @@ from bot.escalation.models import (
     Stats,
     Status,
 )
-from bot.store.models import Escalation, EscalationEvent, FaqDraft, Relay
+from bot.store.models import Escalation, EscalationEvent, FaqDraft, Relay, User
 from bot.store.repository import Store
 
 
@@ -88,6 +88,16 @@ class EscalationStore:
         async with self.session() as s:
             row = await self._active(s, user_id)
             return EscalationRecord.model_validate(row) if row else None
+
+    async def active_telegram_ids(self) -> list[int]:
+        """Telegram ids of the SMEs whose thread is open or claimed."""
+        async with self.session() as s:
+            rows = await s.scalars(
+                select(User.telegram_id)
+                .join(Escalation, Escalation.user_id == User.id)
+                .where(Escalation.status.in_([x.value for x in ACTIVE]), User.telegram_id.is_not(None))
+            )
+            return list(rows)
 
     async def get(self, escalation_id: int) -> EscalationRecord | None:
         async with self.session() as s:

@@ -125,6 +125,7 @@ async def watch_escalations(application: Application) -> None:
         try:
             await handover.sweep(application.bot, svc)
             escalation_metrics.publish(await svc.escalations.stats())
+            await svc.escalations.refresh_hint()
         except Exception:  # a failed sweep (database away) is retried at the next tick
             log.exception("escalation sweep failed")
         await asyncio.sleep(svc.settings.escalation_check_interval_s)

@@ -155,6 +155,7 @@ async def open_thread(
         dossier=dossier,
         actor=f"sme:{user.id}",
     )
+    svc.escalations.threads_hint.add(chat_id)
     cancel = keyboard([[(t("btn_cancel_handover", lang), callbacks.make("cx"))]])
     if not created:
         await send(bot, chat_id, escape(t("handover_already", lang)), cancel)
@@ -388,6 +389,8 @@ async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | 
     where = (record.forum_chat_id, record.forum_topic_id) if record.forum_topic_id else (None, None)
     await refresh_card(bot, svc, record)
     sme_chat = sme.telegram_id if sme else None
+    if record.status != Status.claimed and sme_chat:
+        svc.escalations.threads_hint.discard(sme_chat)
     if record.status == Status.claimed:
         if where[0]:
             await send(bot, where[0], escape(t("amb.claimed", AMB, name=amb.name)), thread_id=where[1])

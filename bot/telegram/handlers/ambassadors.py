@@ -87,9 +87,18 @@ async def consume_sme_message(update: Update, context: ContextTypes.DEFAULT_TYPE
         return True
     record = await svc.escalations.db.active_for_user(user.id)
     if record is None:
+        svc.escalations.threads_hint.discard(user.telegram_id)
         return False
+    svc.escalations.threads_hint.add(user.telegram_id)
     await handover.relay_from_sme(context.bot, svc, record, user, message)
     return True
+
+
+def probably_relayed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """A cheap guess, for cosmetics only (whether to show "typing…" at once)."""
+    escalations = services(context).escalations
+    sender = update.effective_user.id
+    return sender in escalations.threads_hint or escalations.ambassador(sender) is not None
 
 
 async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:

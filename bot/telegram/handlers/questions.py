@@ -38,14 +38,29 @@ def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
 async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed_to_bot(update, context):
         return
-    # A chat that is with the ambassadors (or an ambassador answering one) is relayed, not answered.
-    if await ambassadors.consume_ambassador_message(update, context):
+    # "typing…" goes out before any database work, unless the message is probably for an
+    # ambassador (an in-memory hint; the store decides below).
+    if ambassadors.probably_relayed(update, context):
+        user = await _advisor_turn(update, context)
+        if user is not None:
+            async with typing(context, update.effective_chat.id):
+                await _answer(update, context, user)
         return
+    async with typing(context, update.effective_chat.id):
+        user = await _advisor_turn(update, context)
+        if user is not None:
+            await _answer(update, context, user)
+
+
+async def _advisor_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserRecord | None:
+    """The user, if the advisor should answer; None when the message was relayed to or from the
+    ambassadors (a chat in a thread, an ambassador answering one) or was a requested comment."""
+    if await ambassadors.consume_ambassador_message(update, context):
+        return None
     user = await current_user(update, context)
     if await ambassadors.consume_sme_message(update, context, user):
-        return
-    async with typing(context, update.effective_chat.id):  # the user sees we're on it
-        await _answer(update, context, user)
+        return None
+    return user
 
 
 async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserRecord) -> None:
