@@ -116,3 +116,16 @@ def callback_update(bot, user_id: int, data: str, message_id: int = 1) -> Update
         },
         bot,
     )
+
+
+async def recording_application(settings, svc):
+    """The bot's real Application over `svc`, its Bot API calls recorded in `app.recorder`
+    instead of sent (initialised; the caller shuts it down)."""
+    from bot.telegram.app import build_application
+
+    app = build_application(settings, svc)
+    request = RecordingRequest()
+    app.bot._request = (request, request)  # PTB keeps (updates request, other requests)
+    await app.initialize()
+    app.recorder, app.svc = request, svc
+    return app

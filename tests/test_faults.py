@@ -38,13 +38,12 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import HybridRetriever
 from bot.store import Store
-from bot.telegram.app import build_application
 from bot.telegram.i18n import t
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, PG_ADMIN_DSN, _blocking, _pg_admin, make_settings, updated
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
-from tests.telegram_support import RecordingRequest, message_update
+from tests.telegram_support import message_update, recording_application
 
 pytestmark = pytest.mark.faults
 
@@ -97,11 +96,7 @@ async def handlers(settings, kb, database_url: str):
         catalog=Catalog(REPO_ROOT / "knowledge"),
         questions_per_minute=600,
     )
-    app = build_application(settings, svc)
-    request = RecordingRequest()
-    app.bot._request = (request, request)
-    await app.initialize()
-    app.recorder, app.svc = request, svc
+    app = await recording_application(settings, svc)
     try:
         yield app
     finally:

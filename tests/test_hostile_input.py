@@ -22,12 +22,11 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.store import Store
 from bot.telegram import callbacks
-from bot.telegram.app import build_application
 from bot.telegram.i18n import languages, t
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings
 from tests.fake_telegram import HtmlError, parse_html
-from tests.telegram_support import RecordingRequest, callback_update, message_update
+from tests.telegram_support import callback_update, message_update, recording_application
 
 pytestmark = pytest.mark.faults
 
@@ -99,12 +98,7 @@ async def app(tmp_path_factory):
         catalog=Catalog(REPO_ROOT / "knowledge"),
         questions_per_minute=100_000,  # hypothesis sends fast; the limit has its own test
     )
-    application = build_application(settings_, svc)
-    request = RecordingRequest()
-    application.bot._request = (request, request)
-    await application.initialize()
-    application.recorder = request
-    application.svc = svc
+    application = await recording_application(settings_, svc)
     yield application
     await application.shutdown()
     await store.close()

@@ -24,11 +24,10 @@ from bot.evals.runner import request_for
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.store import Store
-from bot.telegram.app import build_application
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings, updated
 from tests.stubs.openai_server import OpenAIStub
-from tests.telegram_support import RecordingRequest, message_update
+from tests.telegram_support import message_update, recording_application
 
 pytestmark = pytest.mark.faults
 
@@ -147,10 +146,8 @@ async def test_telegram_user_never_sees_the_prompt_in_previews_or_answer(indexed
             catalog=Catalog(REPO_ROOT / "knowledge"),
             questions_per_minute=600,
         )
-        app = build_application(settings, svc)
-        recorder = RecordingRequest()
-        app.bot._request = (recorder, recorder)
-        await app.initialize()
+        app = await recording_application(settings, svc)
+        recorder = app.recorder
         try:
             for case in CASES[:5]:
                 start = len(recorder.calls)

@@ -12,11 +12,15 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.store import Store
 from bot.telegram import callbacks
-from bot.telegram.app import build_application
 from bot.telegram.ratelimit import QuestionLimiter
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings, updated
-from tests.telegram_support import RecordingRequest, callback_update, message_update, raw_message_update
+from tests.telegram_support import (
+    callback_update,
+    message_update,
+    raw_message_update,
+    recording_application,
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +45,7 @@ async def bot_app(indexed, tmp_path):
         advisor,
         catalog=Catalog(REPO_ROOT / "knowledge"),
     )
-    app = build_application(settings, svc)
-    request = RecordingRequest()
-    app.bot._request = (request, request)  # PTB keeps (updates request, other requests)
-    await app.initialize()
-    app.recorder = request
-    app.svc = svc
+    app = await recording_application(settings, svc)
     yield app
     await app.shutdown()
     await store.close()
