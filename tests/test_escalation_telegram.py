@@ -208,6 +208,7 @@ async def test_forum_lifecycle_from_human_request_to_rating(forum_world: World):
     since = tg.mark()
     await press(tg, MARIE["telegram_user_id"], card, callbacks.make("es", "faq", record.id))
     await tg.wait_for_message(FORUM, since=since)
+    await press(tg, MARIE["telegram_user_id"], card, callbacks.make("es", "faq", record.id))  # twice
     drafts = await svc.escalations.db.drafts()
     assert len(drafts) == 1 and "eco-design vouchers" in drafts[0].answer and drafts[0].author == "marie"
 

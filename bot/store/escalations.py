@@ -409,6 +409,9 @@ class EscalationStore:
         now: dt.datetime,
     ) -> FaqDraftRecord:
         async with self.session.begin() as s:
+            saved = await s.scalar(select(FaqDraft).where(FaqDraft.escalation_id == escalation.id))
+            if saved is not None:  # pressed twice: one draft per thread
+                return FaqDraftRecord.model_validate(saved)
             row = FaqDraft(
                 escalation_id=escalation.id,
                 user_id=escalation.user_id,

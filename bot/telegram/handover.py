@@ -260,7 +260,7 @@ def _text_of(message: Message) -> str:
 async def relay_from_sme(bot: Bot, svc: Services, record: EscalationRecord, user: UserRecord, message: Message) -> None:
     """The SME's message reaches the ambassadors: the thread's topic, its claimer, or it waits
     (stored) for whoever claims the thread."""
-    conversation = await svc.store.current_conversation(user.id)
+    conversation = record.conversation_id or await svc.store.current_conversation(user.id)
     if record.forum_topic_id is not None:
         target, thread = record.forum_chat_id, record.forum_topic_id
     elif record.status == Status.claimed:
@@ -328,7 +328,7 @@ async def deliver_pending(bot: Bot, svc: Services, record: EscalationRecord, amb
     pending = await svc.escalations.db.pending_relays(record.id, "to_amb")
     if not pending:
         return
-    conversation = await svc.store.current_conversation(record.user_id)
+    conversation = record.conversation_id or await svc.store.current_conversation(record.user_id)
     texts = {  # text messages are sent with the thread number; anything else is copied
         m.meta.get("tg_message_id"): m.text
         for m in await svc.store.recent_messages(conversation, limit=200)
@@ -358,7 +358,7 @@ async def relay_from_ambassador(
     )
     if relay is None:
         return True
-    conversation = await svc.store.current_conversation(sme.id)
+    conversation = record.conversation_id or await svc.store.current_conversation(sme.id)
     await svc.store.add_message(
         conversation, "ambassador", _text_of(message), {"escalation": record.id, "ambassador": amb.id}
     )
