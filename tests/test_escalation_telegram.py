@@ -214,8 +214,14 @@ async def test_forum_lifecycle_from_human_request_to_rating(forum_world: World):
 
     done = await svc.escalations.db.get(record.id)
     assert (done.status, done.rating, done.rating_comment) == (Status.resolved, 5, "Very clear, thank you")
-    # The advisor answers again.
+    # The advisor answers again; a rating's comment window does not swallow a later question.
+    since = tg.mark()
+    await press(tg, SME, rating, callbacks.make("rt", record.id, 4))  # a second tap changes the rating
+    await tg.wait_for_message(SME, since=since)  # "type a comment if you like"
+    forum_world.clock.advance(hours=2)
     answer = await ask(tg, SME, "What is eco-design?")
+    rated = await svc.escalations.db.get(record.id)
+    assert (rated.rating, rated.rating_comment) == (4, "Very clear, thank you")
     assert callbacks.make("hum") in buttons(answer) or any(b.startswith("v1|fb|") for b in buttons(answer))
 
     events = await svc.escalations.db.events(record.id)

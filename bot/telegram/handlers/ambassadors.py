@@ -3,10 +3,13 @@ relayed messages, and the rating afterwards."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
 from html import escape
 
 from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.advisor.models import AdvisorReply
@@ -24,6 +27,7 @@ from bot.telegram.services import Services, services
 log = logging.getLogger(__name__)
 AMB = handover.AMB
 COMMENT_FLOW = "thread_comment"
+COMMENT_WINDOW = dt.timedelta(minutes=30)  # a message this soon after the rating is its comment
 
 
 # --- the SME's side ----------------------------------------------------------------------------
@@ -82,9 +86,11 @@ async def consume_sme_message(update: Update, context: ContextTypes.DEFAULT_TYPE
     message = update.effective_message
     if user.flow and user.flow.get("name") == COMMENT_FLOW and message.text:
         await svc.store.update_profile(user.id, flow=None)
-        await svc.escalations.rate(int(user.flow["escalation"]), user.id, comment=message.text[:4000])
-        await send_html(update, context, escape(t("comment_thanks", lang_of(user))))
-        return True
+        asked = dt.datetime.fromisoformat(user.flow.get("at", "1970-01-01T00:00:00+00:00"))
+        if svc.escalations.clock() - asked <= COMMENT_WINDOW:  # later, it is a new question
+            await svc.escalations.rate(int(user.flow["escalation"]), user.id, comment=message.text[:4000])
+            await send_html(update, context, escape(t("comment_thanks", lang_of(user))))
+            return True
     record = await svc.escalations.db.active_for_user(user.id)
     if record is None:
         svc.escalations.threads_hint.discard(user.telegram_id)
@@ -115,9 +121,11 @@ async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
         await query.answer(t("unknown_button", lang))
         return
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    with contextlib.suppress(BadRequest):  # a second tap before the buttons went: already removed
+        await query.edit_message_reply_markup(None)
     if score:
-        await svc.store.update_profile(user.id, flow={"name": COMMENT_FLOW, "escalation": escalation_id})
+        flow = {"name": COMMENT_FLOW, "escalation": escalation_id, "at": svc.escalations.clock().isoformat()}
+        await svc.store.update_profile(user.id, flow=flow)
         await send_html(
             update,
             context,
