@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import random
 import sys
 import time
 from pathlib import Path
@@ -26,23 +25,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import golden_questions
 from bot.advisor.models import AdvisorRequest
 from bot.advisor.pipeline import Advisor, Token
-from bot.config import REPO_ROOT, Settings
-from bot.evals.schema import EvalCase
+from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from tests.stubs.openai_server import OpenAIStub
 
 
 def questions(n: int) -> list[str]:
-    cases = []
-    for path in sorted((REPO_ROOT / "evals" / "datasets").glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            if line.strip():
-                case = EvalCase.model_validate_json(line)
-                if case.expected_triage.value == "answer" and not case.turns:
-                    cases.append(case.question)
-    random.Random(0).shuffle(cases)
+    cases = golden_questions()
     return (cases * (n // max(len(cases), 1) + 1))[:n]
 
 
