@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from bot.store import Store
 from bot.store.models import Relay
 from bot.telegram import callbacks
+from tests.bot_process import BotProcess, bot_env
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
 from tests.test_escalation import MARIE, TOMASZ
-from tests.test_faults import BotProcess, bot_env
 
 pytestmark = pytest.mark.slow
 

@@ -3,18 +3,15 @@ OpenAI-compatible model server, acting as SMEs through the Bot API."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 
 import pytest
 
-from bot.knowledge.base import KnowledgeBase
 from bot.telegram import callbacks
-from tests.conftest import FIXTURES, REPO, make_settings
+from tests.bot_process import bot_env
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
 
@@ -69,25 +66,9 @@ async def webhook_bot(tmp_path_factory):
 
 async def running_bot(tmp_path_factory, extra_env: dict[str, str], polling: bool = True):
     root = tmp_path_factory.mktemp("e2e")
-    shutil.copytree(FIXTURES / "kb", root / "kb")
-    shutil.copy(REPO / "knowledge" / "self_assessment.yaml", root / "kb" / "self_assessment.yaml")
-    settings = make_settings(root, knowledge_dir=root / "kb")
-    KnowledgeBase.open(settings).sync()  # the process finds its index ready
-
     tg = await FakeTelegram().start()
     model = await OpenAIStub(reply=model_reply, token_delay_s=0.01, delay=slow_first_questions).start()
-    env = {
-        **os.environ,
-        "ADVISOR_DATA_DIR": str(settings.data_dir),
-        "ADVISOR_KNOWLEDGE_DIR": str(root / "kb"),
-        "ADVISOR_TELEGRAM_TOKEN": tg.token,
-        "ADVISOR_TELEGRAM_API_BASE_URL": tg.root,
-        "ADVISOR_LLM_BASE_URL": model.url,
-        "ADVISOR_LLM_API_KEY": "test",
-        "ADVISOR_LLM_MODEL": "stub",
-        "ADVISOR_TELEGRAM_QUESTIONS_PER_MINUTE": "600",
-        **extra_env,
-    }
+    env = bot_env(root, tg, model, **extra_env)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run"],
         env=env,
