@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.store.sqlite_inline import inline_connector
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -20,7 +22,12 @@ def make_engine(url: str) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # One connection: SQLite has a single writer anyway, and queueing in the pool is cheaper
         # than threads sleeping in SQLite's busy handler when many chats write at once.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
+        engine = create_async_engine(
+            url,
+            async_creator=inline_connector(parsed.database or ":memory:", busy_timeout_s=5),
+            pool_size=1,
+            max_overflow=0,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):  # cascades and concurrent readers

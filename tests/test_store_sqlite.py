@@ -1,0 +1,83 @@
+"""The embedded SQLite store: statements run on the event loop's thread, and still behave
+like a database when many chats write at once or another process holds the lock."""
+
+import asyncio
+import sqlite3
+import threading
+import time
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from bot.store import Store
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path):
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'advisor.db'}")
+    yield store, tmp_path / "advisor.db"
+    await store.close()
+
+
+async def test_store_calls_start_no_worker_threads(sqlite_store):
+    store, _ = sqlite_store
+    before = threading.active_count()
+    user = await store.get_or_create_user(telegram_id=11, language="en")
+    conv, _, _ = await store.begin_turn(user.id, "telegram", "Which grants help with packaging?")
+    await store.add_message(conv, "assistant", "These [1].")
+    assert threading.active_count() == before
+    assert [m.text for m in await store.recent_messages(conv)] == ["Which grants help with packaging?", "These [1]."]
+
+
+async def test_many_chats_writing_at_once_lose_nothing(sqlite_store):
+    store, _ = sqlite_store
+
+    async def chat(n: int) -> int:
+        assert await store.claim_update(9000 + n)
+        user = await store.get_or_create_user(telegram_id=100 + n)
+        conv, past, _ = await store.begin_turn(user.id, "telegram", f"question {n}")
+        assert past == []
+        await store.add_message(conv, "assistant", f"answer {n}")
+        await store.finish_update(9000 + n)
+        return conv
+
+    conversations = await asyncio.gather(*(chat(n) for n in range(50)))
+    for n, conv in enumerate(conversations):
+        assert [m.text for m in await store.recent_messages(conv)] == [f"question {n}", f"answer {n}"]
+    assert not await store.claim_update(9007)  # finished updates stay claimed
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(sqlite_store):
+    store, _ = sqlite_store
+    user = await store.get_or_create_user(telegram_id=12)
+    with pytest.raises((LookupError, IntegrityError)):
+        await store.add_message(123456, "assistant", "to a conversation that does not exist")
+    conv = await store.current_conversation(user.id)
+    await store.add_message(conv, "user", "still works")
+    assert [m.text for m in await store.recent_messages(conv, limit=50)] == ["still works"]
+
+
+async def test_waits_for_another_process_holding_the_write_lock(sqlite_store):
+    """A maintainer's command (say `advisor purge`) writing at the same time: the bot's write
+    waits for it, then goes through, instead of failing at once."""
+    store, path = sqlite_store
+    user = await store.get_or_create_user(telegram_id=13)
+    locked, held_s = threading.Event(), 0.3
+
+    def other_process():
+        conn = sqlite3.connect(path)
+        conn.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(held_s)
+        conn.commit()
+        conn.close()
+
+    holder = threading.Thread(target=other_process)
+    holder.start()
+    locked.wait()
+    started = time.monotonic()
+    updated = await store.update_profile(user.id, country="DK")
+    waited = time.monotonic() - started
+    holder.join()
+    assert updated.profile.country == "DK"
+    assert waited >= held_s * 0.5  # it did wait for the lock, and did not give up
