@@ -10,7 +10,6 @@ import openai
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_openai import ChatOpenAI
-from openai import DefaultAioHttpClient
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -58,9 +57,6 @@ class Generator:
             timeout=settings.llm_timeout_s,
             max_retries=0,  # retries are ours (tenacity), so the fallback comes on time
             stream_usage=True,
-            # aiohttp under openai's client: a third of the CPU per request of its default
-            # transport when many questions are in flight (see bot/telegram/transport.py).
-            http_async_client=DefaultAioHttpClient(),
         )
         self.answer_prompt = load_prompt(
             settings.prompts_dir, ("system", "answer_system.md"), ("human", "answer_user.md")
