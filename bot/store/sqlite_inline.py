@@ -4,9 +4,12 @@ aiosqlite hands every call (cursor, execute, fetch, close, commit) to a worker t
 four or five thread hops per statement, each waiting for the GIL and for the event loop's next
 turn. Under a burst of chats that queueing, not SQLite, was most of a question's store time
 (a statement on a local file takes microseconds). Here each call runs at once, where it is
-awaited. WAL mode keeps commits to a write without fsync, so a call cannot stall the loop for
-long; a lock held by another process is waited for by SQLite's busy handler, for at most
-`busy_timeout_s`.
+awaited. In WAL mode with synchronous=NORMAL a commit is a write to the log without fsync (only
+checkpoints sync), so a call does not stall the loop for long; a lock held by another process is
+waited for by SQLite's busy handler, for at most `busy_timeout_s`.
+
+This replaces aiosqlite's private queue (`_tx`) and skips starting its thread (`__await__`);
+pyproject.toml pins aiosqlite to the versions this was checked against.
 """
 
 from __future__ import annotations
