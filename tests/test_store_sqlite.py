@@ -19,14 +19,18 @@ async def sqlite_store(tmp_path):
     await store.close()
 
 
-async def test_store_calls_start_no_worker_threads(sqlite_store):
-    store, _ = sqlite_store
+async def test_store_calls_start_no_worker_threads(tmp_path):
     before = threading.active_count()
-    user = await store.get_or_create_user(telegram_id=11, language="en")
-    conv, _, _ = await store.begin_turn(user.id, "telegram", "Which grants help with packaging?")
-    await store.add_message(conv, "assistant", "These [1].")
-    assert threading.active_count() == before
-    assert [m.text for m in await store.recent_messages(conv)] == ["Which grants help with packaging?", "These [1]."]
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'advisor.db'}")
+    try:
+        user = await store.get_or_create_user(telegram_id=11, language="en")
+        conv, _, _ = await store.begin_turn(user.id, "telegram", "Which grants help with packaging?")
+        await store.add_message(conv, "assistant", "These [1].")
+        assert threading.active_count() == before
+        texts = [m.text for m in await store.recent_messages(conv)]
+        assert texts == ["Which grants help with packaging?", "These [1]."]
+    finally:
+        await store.close()
 
 
 async def test_many_chats_writing_at_once_lose_nothing(sqlite_store):
