@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import Update
@@ -129,3 +131,28 @@ async def recording_application(settings, svc):
     await app.initialize()
     app.recorder, app.svc = request, svc
     return app
+
+
+@contextlib.asynccontextmanager
+async def recorded_bot(settings, advisor, questions_per_minute: int | None = None) -> AsyncIterator[Any]:
+    """`recording_application` over a store opened at `settings.database_url` and the shipped
+    catalogue; the application is shut down and the store closed on exit."""
+    from bot.config import REPO_ROOT
+    from bot.knowledge.catalog import Catalog
+    from bot.store import Store
+    from bot.telegram.services import Services
+
+    store = await Store.open(settings.database_url)
+    svc = Services.assemble(
+        settings,
+        store,
+        advisor,
+        catalog=Catalog(REPO_ROOT / "knowledge"),
+        questions_per_minute=questions_per_minute,
+    )
+    app = await recording_application(settings, svc)
+    try:
+        yield app
+    finally:
+        await app.shutdown()
+        await store.close()

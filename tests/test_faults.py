@@ -35,16 +35,13 @@ from bot.advisor.pipeline import Advisor
 from bot.advisor.replies import Replies
 from bot.config import REPO_ROOT
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import HybridRetriever
-from bot.store import Store
 from bot.telegram.i18n import t
-from bot.telegram.services import Services
 from tests.bot_process import BotProcess, bot_env
 from tests.conftest import FIXTURES, PG_ADMIN_DSN, _blocking, _pg_admin, make_settings, updated
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
-from tests.telegram_support import message_update, recording_application
+from tests.telegram_support import message_update, recorded_bot
 
 pytestmark = pytest.mark.faults
 
@@ -88,21 +85,8 @@ def indexed(tmp_path_factory):
 async def handlers(settings, kb, database_url: str):
     """The real Application with every Bot API call recorded (tests/telegram_support.py)."""
     settings = updated(settings, database_url=database_url)
-    store = await Store.open(database_url)
-    advisor = Advisor(settings, kb)
-    svc = Services.assemble(
-        settings,
-        store,
-        advisor,
-        catalog=Catalog(REPO_ROOT / "knowledge"),
-        questions_per_minute=600,
-    )
-    app = await recording_application(settings, svc)
-    try:
+    async with recorded_bot(settings, Advisor(settings, kb), questions_per_minute=600) as app:
         yield app
-    finally:
-        await app.shutdown()
-        await store.close()
 
 
 async def ask(app, user_id: int, text: str = QUESTION) -> str:

@@ -17,16 +17,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.advisor.pipeline import Advisor
-from bot.config import REPO_ROOT
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.catalog import Catalog
-from bot.store import Store
 from bot.telegram import callbacks
 from bot.telegram.i18n import languages, t
-from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings
 from tests.fake_telegram import HtmlError, parse_html
-from tests.telegram_support import callback_update, message_update, recording_application
+from tests.telegram_support import callback_update, message_update, recorded_bot
 
 pytestmark = pytest.mark.faults
 
@@ -89,19 +85,9 @@ async def app(tmp_path_factory):
     )
     kb = KnowledgeBase.open(settings_)
     kb.sync()
-    store = await Store.open(settings_.database_url)
-    advisor = Advisor(settings_, kb)
-    svc = Services.assemble(
-        settings_,
-        store,
-        advisor,
-        catalog=Catalog(REPO_ROOT / "knowledge"),
-        questions_per_minute=100_000,  # hypothesis sends fast; the limit has its own test
-    )
-    application = await recording_application(settings_, svc)
-    yield application
-    await application.shutdown()
-    await store.close()
+    # hypothesis sends fast; the question limit has its own test
+    async with recorded_bot(settings_, Advisor(settings_, kb), questions_per_minute=100_000) as application:
+        yield application
 
 
 async def process(app, update) -> list[tuple[str, dict]]:

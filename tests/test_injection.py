@@ -22,12 +22,9 @@ from bot.evals.dataset import evals_dir, load_cases
 from bot.evals.matching import contains, leaked_shingle, prompt_shingles
 from bot.evals.runner import request_for
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.catalog import Catalog
-from bot.store import Store
-from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings, updated
 from tests.stubs.openai_server import OpenAIStub
-from tests.telegram_support import message_update, recording_application
+from tests.telegram_support import message_update, recorded_bot
 
 pytestmark = pytest.mark.faults
 
@@ -138,17 +135,8 @@ async def test_telegram_user_never_sees_the_prompt_in_previews_or_answer(indexed
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
             telegram_stream_edit_interval_s=0.0,  # a preview edit after every token
         )
-        store = await Store.open(settings.database_url)
-        svc = Services.assemble(
-            settings,
-            store,
-            advisor,
-            catalog=Catalog(REPO_ROOT / "knowledge"),
-            questions_per_minute=600,
-        )
-        app = await recording_application(settings, svc)
-        recorder = app.recorder
-        try:
+        async with recorded_bot(settings, advisor, questions_per_minute=600) as app:
+            recorder = app.recorder
             for case in CASES[:5]:
                 start = len(recorder.calls)
                 await app.process_update(message_update(app.bot, 1, case.question))
@@ -156,6 +144,3 @@ async def test_telegram_user_never_sees_the_prompt_in_previews_or_answer(indexed
                 assert texts, case.id
                 for text in texts:
                     assert leak(case, text) is None, (case.id, text[:300])
-        finally:
-            await app.shutdown()
-            await store.close()

@@ -7,19 +7,15 @@ import shutil
 import pytest
 
 from bot.advisor.pipeline import Advisor
-from bot.config import REPO_ROOT
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.catalog import Catalog
-from bot.store import Store
 from bot.telegram import callbacks
 from bot.telegram.ratelimit import QuestionLimiter
-from bot.telegram.services import Services
 from tests.conftest import FIXTURES, make_settings, updated
 from tests.telegram_support import (
     callback_update,
     message_update,
     raw_message_update,
-    recording_application,
+    recorded_bot,
 )
 
 
@@ -37,18 +33,8 @@ def indexed(tmp_path_factory):
 async def bot_app(indexed, tmp_path):
     settings, kb = indexed
     settings = updated(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    store = await Store.open(settings.database_url)
-    advisor = Advisor(settings, kb)
-    svc = Services.assemble(
-        settings,
-        store,
-        advisor,
-        catalog=Catalog(REPO_ROOT / "knowledge"),
-    )
-    app = await recording_application(settings, svc)
-    yield app
-    await app.shutdown()
-    await store.close()
+    async with recorded_bot(settings, Advisor(settings, kb)) as app:
+        yield app
 
 
 async def send(app, update):
