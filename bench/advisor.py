@@ -30,6 +30,7 @@ from bot.advisor.models import AdvisorRequest
 from bot.advisor.pipeline import Advisor, Token
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
+from bot.runtime import freeze_loaded_heap
 from tests.stubs.openai_server import OpenAIStub
 
 
@@ -63,6 +64,7 @@ async def main() -> None:
     kb.sync()
     advisor = Advisor(settings, kb)
     advisor.warm_up()
+    freeze_loaded_heap()  # as `advisor run` and `advisor chat` do once their models are loaded
     qs = questions(args.questions)
     await advisor.answer(AdvisorRequest(message=qs[0]))  # warm the HTTP connection
 

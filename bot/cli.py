@@ -268,6 +268,7 @@ async def chat_loop(advisor) -> None:
 
     from bot.advisor.conversation import Conversations, StoredReply
     from bot.advisor.pipeline import Token
+    from bot.runtime import freeze_loaded_heap
     from bot.store import Store
 
     settings = get_settings()
@@ -278,6 +279,7 @@ async def chat_loop(advisor) -> None:
     console.print(f"[bold green]circular-advisor[/] · {kb_size(advisor)} · {mode}")
     console.print("I'm an automated advisor; type /human any time to ask for a person.\n" + CHAT_HELP)
     await asyncio.to_thread(advisor.warm_up)
+    freeze_loaded_heap()
     last = None
     try:
         while True:

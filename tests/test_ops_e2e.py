@@ -104,10 +104,13 @@ async def test_advisor_run_serves_metrics_health_and_logs_no_personal_data(tmp_p
     assert sample(metrics, 'advisor_answer_seconds_count{mode="generated"}') == 1
     assert sample(metrics, 'advisor_llm_tokens_total{kind="prompt"}') > 0
     assert sample(metrics, "advisor_llm_errors_total") == 0
+    # What start-up loaded is frozen, and the collections a question causes are timed.
+    assert sample(metrics, 'advisor_gc_pause_seconds_count{generation="0"}') >= 1
     assert 'telegram_mode="polling"' in metrics and 'llm="configured"' in metrics
 
     events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]  # JSON: not a TTY
     answered = next(e for e in events if e["event"] == "answered")
+    assert next(e for e in events if e["event"] == "heap frozen")["objects"] > 100_000
     assert answered["mode"] == "generated" and answered["update_id"] and answered["conversation_id"]
     assert "Traceback" not in out, out[-3000:]
     secrets = (TOKEN, "AAHdqTcv", "sk-test-abcdefghijklmnop", "lsv2_pt_fake")

@@ -44,6 +44,12 @@ RETENTION_DELETED = Counter(
     "Rows deleted by the retention purge, by table.",
     ["table"],
 )
+GC_PAUSE_SECONDS = Histogram(
+    "advisor_gc_pause_seconds",
+    "Garbage collections, each a pause of the event loop, by generation (2: a full collection).",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+)
 BUILD = Info("advisor_build", "Version and configuration of the running advisor.")
 
 

@@ -28,6 +28,7 @@ from bot.escalation import metrics as escalation_metrics
 from bot.knowledge.base import KnowledgeBase
 from bot.observability import metrics
 from bot.observability.logs import bind_update
+from bot.runtime import freeze_loaded_heap
 from bot.store import Store
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers import account, ambassadors, assess, funding, learn, onboarding, questions
@@ -107,6 +108,7 @@ async def on_startup(application: Application) -> None:
     await ops.start()
     if KEY not in application.bot_data:  # built here so the store lives on the bot's event loop
         application.bot_data[KEY] = await build_services(settings)
+        freeze_loaded_heap()  # the models and index, loaded above, are never to be scanned again
     ops.schedule_purge()
     if not settings.telegram_webhook_url:
         # The one long-polling consumer: Telegram counts fetched updates as delivered, so those a
