@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import FIRST_USER, cpu_seconds, golden_questions, pct, running_bot
+from bot.config import Settings
 
 QUESTIONS = [
     "Which grants help a small company redesign its packaging?",
@@ -80,6 +81,10 @@ async def main() -> int:
         if llm:
             spread = f"first {llm[0]:.2f} s, median {pct(llm, 50):.2f} s, last {llm[-1]:.2f} s"
             print(f"model requests after the burst: {spread}")
+            # PTB's limiter lets a burst of `rate` messages out at once, then `rate` per second.
+            rate = Settings(_env_file=None).telegram_messages_per_second
+            floor = llm[0] + args.latency + max(0, len(users) - rate) / rate
+            print(f"Telegram's {rate:.0f} messages/s: the last answer can leave no earlier than {floor:.2f} s")
         ok = (
             not lost
             and not duplicated
