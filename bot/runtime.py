@@ -27,16 +27,11 @@ def freeze_loaded_heap() -> int:
     """
     gc.collect()
     gc.freeze()
-    observe_gc_pauses()
+    if _on_gc not in gc.callbacks:  # the pauses that remain go to `advisor_gc_pause_seconds`
+        gc.callbacks.append(_on_gc)
     frozen = gc.get_freeze_count()
     log.info("heap frozen", objects=frozen)
     return frozen
-
-
-def observe_gc_pauses() -> None:
-    """Record each collection's duration in `advisor_gc_pause_seconds` (idempotent)."""
-    if _on_gc not in gc.callbacks:
-        gc.callbacks.append(_on_gc)
 
 
 def _on_gc(phase: str, info: dict[str, Any]) -> None:
