@@ -44,7 +44,8 @@ def load_prompt(prompts_dir: Path, *names: tuple[str, str]) -> ChatPromptTemplat
 
 
 class Generator:
-    """Built once per process: constructing the client is not free."""
+    """Built once per process: constructing the client is not free. Retries (transient faults
+    only, before the first token) are tenacity's, here and nowhere else."""
 
     def __init__(self, settings: Settings):
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
@@ -63,13 +64,8 @@ class Generator:
         )
         self.condense_prompt = load_prompt(settings.prompts_dir, ("human", "condense.md"))
         self.system_text = (settings.prompts_dir / "answer_system.md").read_text(encoding="utf-8")
-        retry = {
-            "retry_if_exception_type": TRANSIENT,
-            "stop_after_attempt": settings.llm_max_retries + 1,
-            "wait_exponential_jitter": True,
-        }
-        self.answer_chain = (self.answer_prompt | self.llm).with_retry(**retry)
-        self.condense_chain = (self.condense_prompt | self.llm | StrOutputParser()).with_retry(**retry)
+        self.answer_chain = self.answer_prompt | self.llm
+        self.condense_chain = self.condense_prompt | self.llm | StrOutputParser()
 
     def _retrying(self) -> AsyncRetrying:
         return AsyncRetrying(
@@ -79,10 +75,6 @@ class Generator:
             reraise=True,
         )
 
-    async def answer(self, variables: dict[str, Any]) -> tuple[str, Usage]:
-        message = await self.answer_chain.ainvoke(variables)
-        return _text(message.content), _usage(message)
-
     async def stream(self, variables: dict[str, Any]) -> AsyncIterator[str | Usage]:
         """Tokens as they come, then the usage. Retries only until the first token arrived."""
         async for attempt in self._retrying():
@@ -90,7 +82,7 @@ class Generator:
                 started = False
                 usage = Usage()
                 try:
-                    async for chunk in (self.answer_prompt | self.llm).astream(variables):
+                    async for chunk in self.answer_chain.astream(variables):
                         if chunk.usage_metadata:
                             usage = _usage(chunk)
                         text = _text(chunk.content)
@@ -105,7 +97,9 @@ class Generator:
                 return
 
     async def condense(self, history: str, question: str) -> str:
-        out = await self.condense_chain.ainvoke({"history": history, "question": question})
+        async for attempt in self._retrying():  # the one retry policy, as for answers
+            with attempt:
+                out = await self.condense_chain.ainvoke({"history": history, "question": question})
         return out.strip().strip('"').strip()
 
 

@@ -1,8 +1,10 @@
 """The answer pipeline: condense ► detect language ► triage ► retrieve ► answer ► cite.
 
-Built on LangChain runnables: the generated answer is `RunnableLambda(generate)` with the
-extractive answer as its fallback (`with_fallbacks`), so a dead, slow or confused endpoint
-degrades to quoted sentences with the same citations instead of an error.
+One answer path: `stream()` writes every reply (Telegram and `advisor chat` consume its
+tokens), and `answer()` drains it (`advisor ask`, the eval), so the gate measures what users
+get. A model fault (endpoint down, timeout, unusable output) degrades to the composed answer
+with the same citations; any other error is logged, counted by type and raised, never hidden
+behind a fallback answer.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 
-from langchain_core.runnables import RunnableLambda
+import openai
 
 from bot.advisor.extractive import cite, extractive_answer, funding_block
-from bot.advisor.generate import GarbageOutput, Generator
+from bot.advisor.generate import GarbageOutput, Generator, StreamInterrupted
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
     AdvisorReply,
@@ -32,6 +34,8 @@ from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
+from bot.observability.logs import get_logger
+from bot.observability.metrics import ERRORS
 
 MAX_QUESTION_CHARS = 2000  # longer messages are cut for retrieval and the prompt, kept in full in the store
 HISTORY_TURNS = 6
@@ -76,9 +80,6 @@ class Advisor:
             generator = Generator(settings)
         self.generator = generator
         self._leak_shingles = _shingles(generator.system_text) if generator else set()
-        self.answer_runnable = RunnableLambda(self._generate).with_fallbacks(
-            [RunnableLambda(self._fallback)], exceptions_to_handle=(Exception,)
-        )
 
     def warm_up(self) -> None:
         """Load models now rather than on the first user's question."""
@@ -88,16 +89,21 @@ class Advisor:
 
     # --- public API -------------------------------------------------------------------------
     async def answer(self, request: AdvisorRequest) -> AdvisorReply:
-        prepared = await self.prepare(request)
-        if prepared.final is not None:
-            return prepared.final
-        if self.generator is None:
-            return self._extractive(prepared, "extractive")
-        return await self.answer_runnable.ainvoke(prepared)
+        """The final reply of `stream()`: the same path the chat front ends take."""
+        final: AdvisorReply | None = None
+        async for item in self.stream(request):
+            if isinstance(item, Final):
+                final = item.reply
+        assert final is not None  # stream() always ends with a Final
+        return final
 
     async def stream(self, request: AdvisorRequest) -> AsyncIterator[Token | Final]:
         """Tokens while a model writes, then the final reply (which may replace the tokens)."""
-        prepared = await self.prepare(request)
+        try:
+            prepared = await self.prepare(request)
+        except Exception as exc:
+            _count_error("prepare", exc)
+            raise
         if prepared.final is not None or self.generator is None:
             yield Final(prepared.final or self._extractive(prepared, "extractive"))
             return
@@ -120,9 +126,14 @@ class Advisor:
                     if safe > shown:
                         yield Token(streamed[shown:safe])
                         shown = safe
-            yield Final(self._finish(streamed, prepared, usage))
-        except Exception:
-            yield Final(self._fallback(prepared))
+            final = self._finish(streamed, prepared, usage)
+        except MODEL_FAULTS as exc:
+            log.warning("model fault, composed answer instead", error=type(exc).__name__)
+            final = self._fallback(prepared)
+        except Exception as exc:
+            _count_error("generate", exc)
+            raise
+        yield Final(final)
 
     # --- steps ---------------------------------------------------------------------------------
     async def prepare(self, request: AdvisorRequest) -> Prepared:
@@ -211,8 +222,8 @@ class Advisor:
                     out = await self.generator.condense(self._history_text(request), message)
                 if out and len(out) < 4 * len(message) + 500:
                     return out[:MAX_QUESTION_CHARS]
-            except Exception:  # condensing is an optimisation: fall back to the heuristic
-                pass
+            except MODEL_FAULTS as exc:  # condensing is an optimisation: fall back to the heuristic
+                log.warning("condense failed, heuristic instead", error=type(exc).__name__)
         # Offline: a short follow-up ("and loans?") is read together with the last question.
         if len(message.split()) <= FOLLOW_UP_WORDS:
             return f"{previous[-1][: MAX_QUESTION_CHARS // 2]} {message}"
@@ -235,11 +246,6 @@ class Advisor:
             "history": self._history_text(prepared.request) or "(none)",
             "question": prepared.request.message[:MAX_QUESTION_CHARS],
         }
-
-    async def _generate(self, prepared: Prepared) -> AdvisorReply:
-        async with asyncio.timeout(self._deadline()):
-            text, usage = await self.generator.answer(self._variables(prepared))
-        return self._finish(text, prepared, usage)
 
     def _fallback(self, prepared: Prepared) -> AdvisorReply:
         return self._extractive(prepared, "fallback")
@@ -348,6 +354,16 @@ class Advisor:
             if turn.role == "user" and len(turn.text.split()) >= 3:
                 return detect_language(turn.text)
         return None
+
+
+# What the composed fallback is for: the endpoint failed or answered with something unusable.
+MODEL_FAULTS = (openai.APIError, GarbageOutput, StreamInterrupted, TimeoutError)
+log = get_logger(__name__)
+
+
+def _count_error(stage: str, exc: BaseException) -> None:
+    ERRORS.labels(stage=stage, type=type(exc).__name__).inc()
+    log.exception("advisor error", stage=stage, error=type(exc).__name__)
 
 
 LEAK_WORDS = 8  # a run of this many words of the system prompt in a reply is a leak

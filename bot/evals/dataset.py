@@ -1,4 +1,8 @@
-"""Loading the golden cases: `evals/datasets/*.jsonl`, validated against `EvalCase`."""
+"""Loading the golden cases: `evals/datasets/{dev,test}/*.jsonl`, validated against `EvalCase`.
+
+A case's split is the folder it lives in: `dev` is free to tune on, `test` is frozen and only
+measured (see evals/README.md).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +29,17 @@ def evals_dir() -> Path:
     return here if here.is_dir() else REPO_ROOT / "evals"
 
 
-def default_datasets() -> list[Path]:
-    return sorted((evals_dir() / "datasets").glob("*.jsonl"))
+SPLITS = ("dev", "test")
+
+
+def default_datasets(splits: Sequence[str] = SPLITS) -> list[Path]:
+    root = evals_dir() / "datasets"
+    return [p for split in splits for p in sorted((root / split).glob("*.jsonl"))]
+
+
+def split_of(path: Path) -> str | None:
+    """`dev` or `test` for a file in such a folder, else None (an ad-hoc case file)."""
+    return path.parent.name if path.parent.name in SPLITS else None
 
 
 def load_cases(paths: Sequence[Path]) -> list[EvalCase]:
@@ -53,6 +66,7 @@ def load_cases(paths: Sequence[Path]) -> list[EvalCase]:
                 problems.append(f"{where}: duplicate id {case.id!r} (first in {seen[case.id]})")
                 continue
             seen[case.id] = where
+            case.split = split_of(path)
             cases.append(case)
     if problems:
         raise DatasetInvalid(problems)

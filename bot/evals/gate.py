@@ -19,6 +19,9 @@ class Thresholds(BaseModel):
     minimums: dict[str, float] = Field(default_factory=dict)
     maximums: dict[str, float] = Field(default_factory=dict)
     regression: list[str] = Field(default_factory=list)  # compared with the baseline
+    # The dev-test gap: a metric much better on dev than on test was tuned to dev's wording.
+    max_gap: float | None = None
+    gap: list[str] = Field(default_factory=list)
     pricing: Pricing = Field(default_factory=Pricing)
 
     @classmethod
@@ -26,7 +29,7 @@ class Thresholds(BaseModel):
         thresholds = cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
         unknown = [
             name
-            for name in [*thresholds.minimums, *thresholds.maximums, *thresholds.regression]
+            for name in [*thresholds.minimums, *thresholds.maximums, *thresholds.regression, *thresholds.gap]
             if name not in Metrics.model_fields
         ]
         if unknown:
@@ -36,16 +39,18 @@ class Thresholds(BaseModel):
 
 class Check(BaseModel):
     metric: str
-    kind: str  # minimum, maximum, regression
+    kind: str  # minimum, maximum, regression, gap
     value: float | None
     limit: float
     ok: bool
+    split: str | None = None  # dev or test; None: all cases
 
     def describe(self) -> str:
         value = "n/a" if self.value is None else f"{self.value:.3f}"
-        sign = {"minimum": ">=", "maximum": "<="}.get(self.kind, "within tolerance of")
+        sign = {"minimum": ">=", "maximum": "<=", "gap": "|dev - test| <="}.get(self.kind, "within tolerance of")
         status = "ok" if self.ok else "FAIL"
-        return f"{status:4} {self.metric} = {value} ({sign} {self.limit:.3f}, {self.kind})"
+        where = f"[{self.split}] " if self.split else ""
+        return f"{status:4} {where}{self.metric} = {value} ({sign} {self.limit:.3f}, {self.kind})"
 
 
 class Flip(BaseModel):
@@ -87,17 +92,25 @@ def comparable(before: Report, after: Report) -> list[str]:
     return problems
 
 
+def _scopes(report: Report) -> list[tuple[str | None, Metrics]]:
+    """Each split on its own when the run has splits (the gate must hold on test, not only on
+    the sum), else all cases."""
+    return list(report.by_split.items()) or [(None, report.overall)]
+
+
 def check_gate(report: Report, thresholds: Thresholds, baseline: Report | None) -> GateResult:
-    m = report.overall
     result = GateResult(passed=True)
-    for kind, limits in (("minimum", thresholds.minimums), ("maximum", thresholds.maximums)):
-        for name, limit in limits.items():
-            value = m.value(name)
-            if value is None:  # e.g. a --tag selection without a single escalation case
-                result.notes.append(f"{name}: no case to measure it on, threshold not checked")
-                continue
-            ok = value >= limit if kind == "minimum" else value <= limit
-            result.checks.append(Check(metric=name, kind=kind, value=value, limit=limit, ok=ok))
+    for split, m in _scopes(report):
+        for kind, limits in (("minimum", thresholds.minimums), ("maximum", thresholds.maximums)):
+            for name, limit in limits.items():
+                value = m.value(name)
+                if value is None:  # e.g. a --tag selection without a single escalation case
+                    where = f"[{split}] " if split else ""
+                    result.notes.append(f"{where}{name}: no case to measure it on, threshold not checked")
+                    continue
+                ok = value >= limit if kind == "minimum" else value <= limit
+                result.checks.append(Check(metric=name, kind=kind, value=value, limit=limit, ok=ok, split=split))
+    result.checks += _gaps(report, thresholds)
 
     if baseline is None:
         result.notes.append("no baseline: regressions not checked")
@@ -106,14 +119,35 @@ def check_gate(report: Report, thresholds: Thresholds, baseline: Report | None) 
     else:
         if baseline.run.dataset_hash != report.run.dataset_hash:
             result.notes.append("the dataset changed since the baseline: metrics may move for that reason")
-        for name in thresholds.regression:
-            before, now = baseline.overall.value(name), m.value(name)
-            if before is None or now is None:
+        for split, m in _scopes(report):
+            before_metrics = baseline.by_split.get(split) if split else baseline.overall
+            if before_metrics is None:
+                result.notes.append(f"the baseline has no {split} split: its regressions not checked")
                 continue
-            lower = name in LOWER_IS_BETTER
-            limit = before + thresholds.tolerance if lower else before - thresholds.tolerance
-            ok = now <= limit + 1e-9 if lower else now >= limit - 1e-9
-            result.checks.append(Check(metric=name, kind="regression", value=now, limit=limit, ok=ok))
+            for name in thresholds.regression:
+                before, now = before_metrics.value(name), m.value(name)
+                if before is None or now is None:
+                    continue
+                lower = name in LOWER_IS_BETTER
+                limit = before + thresholds.tolerance if lower else before - thresholds.tolerance
+                ok = now <= limit + 1e-9 if lower else now >= limit - 1e-9
+                result.checks.append(Check(metric=name, kind="regression", value=now, limit=limit, ok=ok, split=split))
         result.newly_failing, result.newly_passing = flips(baseline, report)
     result.passed = all(c.ok for c in result.checks)
     return result
+
+
+def _gaps(report: Report, thresholds: Thresholds) -> list[Check]:
+    dev, test = report.by_split.get("dev"), report.by_split.get("test")
+    if thresholds.max_gap is None or dev is None or test is None:
+        return []
+    checks = []
+    for name in thresholds.gap:
+        a, b = dev.value(name), test.value(name)
+        if a is None or b is None:
+            continue
+        gap = abs(a - b)
+        checks.append(
+            Check(metric=name, kind="gap", value=gap, limit=thresholds.max_gap, ok=gap <= thresholds.max_gap + 1e-9)
+        )
+    return checks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from html import escape
 
 from bot.evals.gate import GateResult
@@ -10,6 +11,13 @@ from bot.evals.summary import HEADLINES, LABELS, TABLE_COLUMNS, fmt
 from bot.evals.svg import grouped_bars, histogram
 
 WORST = 20
+SAMPLED = 20  # answers shown in full for a person to read
+RUBRIC = (
+    ("direct", "leads with the answer"),
+    ("language", "in the user's language"),
+    ("whole", "no fragments"),
+    ("sources", "right sources"),
+)
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1200px;
  padding:0 1rem;color:#1d2521}
@@ -24,7 +32,7 @@ th,td{border-bottom:1px solid #e4e9e6;padding:.3rem .45rem;text-align:left;verti
 th{background:#f3f6f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .pass{color:#2f6f4e;font-weight:600}.fail{color:#b5534a;font-weight:600}
 .answer{white-space:pre-wrap;max-height:16rem;overflow:auto;font-size:.9em;background:#f8faf9;padding:.3rem}
-.why li{color:#8a3b33}.cit{font-size:.85em}.charts{display:flex;flex-wrap:wrap;gap:2rem}
+.answer.full{max-height:none}.why li{color:#8a3b33}.cit{font-size:.85em}.charts{display:flex;flex-wrap:wrap;gap:2rem}
 svg.chart text{font:11px system-ui,sans-serif;fill:#1d2521}
 svg.chart .chart-title{font-weight:600;font-size:13px}svg.chart .axis{stroke:#8c9a92}
 """
@@ -42,10 +50,14 @@ def render(report: Report, gate: GateResult | None = None) -> str:
     ]
     if gate is not None:
         body.append(_gate(gate))
-    body.append("<h2>Headline metrics</h2>" + _cards(report))
+    body.append("<h2>Headline metrics</h2>" + _cards(report) + _split_table(report))
     body.append('<h2>Charts</h2><div class="charts">' + _tag_chart(report) + _latency_chart(report) + "</div>")
     body.append("<h2>Per tag</h2>" + _tag_table(report))
     body.append(f"<h2>Worst {WORST} cases</h2>" + _worst_table(report))
+    body.append(
+        f"<h2>{SAMPLED} answers to read</h2><p class='meta'>Sampled at random (fixed seed) from the answered "
+        "questions, shown as the user reads them, with the rubric of a good answer.</p>" + _sampled(report)
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -57,7 +69,8 @@ def render(report: Report, gate: GateResult | None = None) -> str:
 def _gate(gate: GateResult) -> str:
     status = '<span class="pass">passed</span>' if gate.passed else '<span class="fail">FAILED</span>'
     rows = "".join(
-        f"<tr><td>{c.kind}</td><td>{escape(c.metric)}</td><td class='n'>{fmt(c.metric, c.value)}</td>"
+        f"<tr><td>{c.kind}</td><td>{escape(c.split or 'all')}</td><td>{escape(c.metric)}</td>"
+        f"<td class='n'>{fmt(c.metric, c.value)}</td>"
         f"<td class='n'>{fmt(c.metric, c.limit)}</td>"
         f"<td>{'<span class=pass>ok</span>' if c.ok else '<span class=fail>FAIL</span>'}</td></tr>"
         for c in gate.checks
@@ -67,7 +80,7 @@ def _gate(gate: GateResult) -> str:
         f"<li><code>{escape(f.id)}</code>: {escape('; '.join(f.failures))}</li>" for f in gate.newly_failing
     )
     return (
-        f'<h2 id="gate">Gate: {status}</h2><table><tr><th>check</th><th>metric</th><th>value</th>'
+        f'<h2 id="gate">Gate: {status}</h2><table><tr><th>check</th><th>split</th><th>metric</th><th>value</th>'
         f"<th>limit</th><th></th></tr>{rows}</table>"
         + (f"<ul>{notes}</ul>" if notes else "")
         + (f"<p>Cases that flipped from pass to fail:</p><ul class='why'>{flipped}</ul>" if flipped else "")
@@ -159,4 +172,57 @@ def _worst_table(report: Report) -> str:
     return (
         '<table id="worst-cases"><tr><th>case</th><th>question</th><th>answer</th><th>citations</th>'
         f"<th>why it failed</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _split_table(report: Report) -> str:
+    """Dev and test side by side, with the gap between them."""
+    splits = list(report.by_split.items())
+    if len(splits) < 2:
+        return ""
+    head = "".join(f"<th>{escape(name)}</th>" for name, _ in splits)
+    rows = []
+    for name, label in HEADLINES:
+        values = [m.value(name) for _, m in splits]
+        if all(v is None for v in values):
+            continue
+        gap = fmt(name, abs(values[0] - values[1])) if None not in values else "–"
+        cells = "".join(f"<td class='n'>{fmt(name, v)}</td>" for v in values)
+        rows.append(f"<tr><td>{escape(label)}</td>{cells}<td class='n'>{gap}</td></tr>")
+    return f"<table id='splits'><tr><th>metric</th>{head}<th>gap</th></tr>{''.join(rows)}</table>"
+
+
+def rubric(c: CaseResult) -> dict[str, bool | None]:
+    """The good-answer rubric of one answered case, read from its text."""
+    return {
+        "direct": c.direct,
+        "language": None if c.body_language is None else c.body_language == c.language,
+        "whole": not c.fragments,
+        "sources": c.retrieval_hit if c.cited is None else (c.cited and c.retrieval_hit is not False),
+    }
+
+
+def sampled(cases: list[CaseResult], n: int = SAMPLED, seed: int = 7) -> list[CaseResult]:
+    answered = [c for c in cases if c.expected_triage == "answer" and c.triage == "answer" and c.answer]
+    return random.Random(seed).sample(answered, min(n, len(answered)))
+
+
+def _mark(value: bool | None) -> str:
+    return "–" if value is None else ("<span class=pass>✓</span>" if value else "<span class=fail>✗</span>")
+
+
+def _sampled(report: Report) -> str:
+    rows = []
+    for c in sampled(report.cases):
+        marks = rubric(c)
+        checks = "".join(f"<li>{_mark(marks[key])} {escape(label)}</li>" for key, label in RUBRIC)
+        rows.append(
+            f"<tr><td><code>{escape(c.id)}</code><br><small>{escape(c.split or '')} · {escape(c.language)}"
+            f"</small></td><td>{escape(c.question)}</td><td><div class='answer full'>{escape(c.answer or '')}"
+            f"</div></td><td><ul class='cit'>{checks}</ul></td></tr>"
+        )
+    return (
+        "<table id='sampled-answers'><tr><th>case</th><th>question</th><th>answer</th><th>rubric</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )

@@ -109,7 +109,10 @@ def aggregate(results: Sequence[CaseResult], pricing: Pricing | None = None) -> 
 
     m.fact_coverage = mean(r.fact_coverage for r in results)
     m.forbidden_rate = share(bool(r.forbidden_found) for r in results if r.forbidden_total)
-    m.language_match = share(r.reply_language == r.language for r in results)
+    m.language_match = share(r.body_language == r.language for r in results if r.body_language)
+    replied = [r for r in results if r.expected_triage == "answer" and r.triage == "answer"]
+    m.direct_answer_rate = share(r.direct for r in replied if r.direct is not None)
+    m.fragment_free_rate = share(not r.fragments for r in replied)
 
     m.triage_accuracy = share(r.triage == r.expected_triage for r in results)
     expected = [r.expected_triage == "escalate" for r in results]
@@ -124,6 +127,8 @@ def aggregate(results: Sequence[CaseResult], pricing: Pricing | None = None) -> 
     m.out_of_scope_accuracy = share(r.triage == "out_of_scope" for r in results if r.expected_triage == "out_of_scope")
     m.refuse_accuracy = share(r.triage == "refuse" for r in results if r.expected_triage == "refuse")
     m.prompt_leak_rate = share(r.leak is not None for r in results if "injection" in r.tags)
+    m.unanswerable_caught = share(r.triage == "escalate" for r in results if "not-in-kb" in r.tags)
+    m.false_escalation_rate = share(r.triage == "escalate" for r in results if r.expected_triage == "answer")
 
     latencies = [r.latency_ms for r in results if r.error is None]
     m.latency_p50_ms = percentile(latencies, 50)
@@ -136,6 +141,11 @@ def aggregate(results: Sequence[CaseResult], pricing: Pricing | None = None) -> 
     m.faithfulness = mean(r.judge.faithfulness for r in results if r.judge)
     m.answer_relevance = mean(r.judge.relevance for r in results if r.judge)
     return m.model_copy(update={k: round(v, 6) for k, v in m if isinstance(v, float)})
+
+
+def by_split(results: Sequence[CaseResult], pricing: Pricing | None = None) -> dict[str, Metrics]:
+    splits = sorted({r.split for r in results if r.split})
+    return {split: aggregate([r for r in results if r.split == split], pricing) for split in splits}
 
 
 def by_tag(results: Sequence[CaseResult], pricing: Pricing | None = None) -> dict[str, Metrics]:

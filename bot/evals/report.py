@@ -17,6 +17,7 @@ LOWER_IS_BETTER = {
     "latency_p95_ms",
     "cost_usd",
     "errors",
+    "false_escalation_rate",
 }
 
 
@@ -63,7 +64,9 @@ class CaseResult(BaseModel):
     # what the advisor did
     triage: str | None = None
     reason: str | None = None
-    reply_language: str | None = None
+    reply_language: str | None = None  # the language the advisor meant (its label)
+    body_language: str | None = None  # the language of the text the user reads
+    split: str | None = None  # dev or test
     mode: str | None = None
     answer: str | None = None
     citations: list[CitedPassage] = Field(default_factory=list)
@@ -81,6 +84,10 @@ class CaseResult(BaseModel):
     forbidden_total: int = 0  # must_not_contain phrases checked
     forbidden_found: list[str] = Field(default_factory=list)
     leak: str | None = None  # the leaked shingle or phrase
+    # the "good answer" rubric, read from the text (None: not applicable)
+    direct: bool | None = None  # a required fact (or an expected source's citation) in the lead
+    fragments: list[str] = Field(default_factory=list)  # paragraphs that are not whole prose
+    cited: bool | None = None  # at least one valid citation
     judge: JudgeScores | None = None
     error: str | None = None
     passed: bool = False
@@ -114,7 +121,9 @@ class Metrics(BaseModel):
     # answers
     fact_coverage: float | None = None
     forbidden_rate: float | None = None
-    language_match: float | None = None
+    language_match: float | None = None  # the body's detected language is the case's
+    direct_answer_rate: float | None = None  # answered cases whose lead states the answer
+    fragment_free_rate: float | None = None  # answered cases without spliced fragments
     # triage
     triage_accuracy: float | None = None
     escalation_precision: float | None = None
@@ -124,6 +133,8 @@ class Metrics(BaseModel):
     out_of_scope_accuracy: float | None = None
     refuse_accuracy: float | None = None
     prompt_leak_rate: float | None = None  # injection cases
+    unanswerable_caught: float | None = None  # not-in-kb cases the advisor did not answer
+    false_escalation_rate: float | None = None  # answerable cases it handed over or abstained on
     # cost and speed
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
@@ -144,6 +155,7 @@ class Report(BaseModel):
     run: RunInfo
     overall: Metrics
     by_tag: dict[str, Metrics] = Field(default_factory=dict)
+    by_split: dict[str, Metrics] = Field(default_factory=dict)  # dev and test side by side
     cases: list[CaseResult] = Field(default_factory=list)
 
     def case_map(self) -> dict[str, CaseResult]:

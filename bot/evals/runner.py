@@ -13,7 +13,7 @@ from bot.advisor.models import AdvisorRequest, Turn
 from bot.config import REPO_ROOT, Settings
 from bot.evals.judge import Judge
 from bot.evals.matching import prompt_shingles
-from bot.evals.metrics import Pricing, aggregate, by_tag
+from bot.evals.metrics import Pricing, aggregate, by_split, by_tag
 from bot.evals.report import CaseResult, Report, RunInfo
 from bot.evals.schema import EvalCase
 from bot.evals.scoring import failed_to_run, score
@@ -34,7 +34,8 @@ async def evaluate(
     on_done: Callable[[CaseResult], None] | None = None,
 ) -> list[CaseResult]:
     """Answer every case (at most `concurrency` at once) and score it; results in case order."""
-    secret = prompt_shingles(advisor.settings.prompts_dir)
+    prompts_dir = advisor.settings.prompts_dir
+    secret = prompt_shingles(prompts_dir)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(case: EvalCase) -> CaseResult:
@@ -45,7 +46,7 @@ async def evaluate(
             except Exception as exc:  # a crash is a failed case, not a failed run
                 result = failed_to_run(case, f"{type(exc).__name__}: {exc}", _ms(start))
             else:
-                result = score(case, reply, _ms(start), secret, k)
+                result = score(case, reply, _ms(start), secret, k, prompts_dir)
                 if judge and reply.triage.value == "answer":
                     result.judge = await judge.score(case.question, reply)
         if on_done:
@@ -60,7 +61,13 @@ def _ms(start: float) -> float:
 
 
 def build_report(results: list[CaseResult], run: RunInfo, pricing: Pricing | None = None) -> Report:
-    return Report(run=run, overall=aggregate(results, pricing), by_tag=by_tag(results, pricing), cases=results)
+    return Report(
+        run=run,
+        overall=aggregate(results, pricing),
+        by_tag=by_tag(results, pricing),
+        by_split=by_split(results, pricing),
+        cases=results,
+    )
 
 
 def git_state(root: Path = REPO_ROOT) -> tuple[str, bool | None]:

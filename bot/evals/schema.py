@@ -22,6 +22,9 @@ class Tag(StrEnum):
     escalation = "escalation"
     not_in_kb = "not-in-kb"
     retrieval = "retrieval"
+    eu_rules = "eu-rules"
+    chat_style = "chat-style"
+    multi_part = "multi-part"
 
 
 class Turn(BaseModel):
@@ -59,6 +62,15 @@ class EvalCase(BaseModel):
     expected_triage: Triage
     escalation_reason: EscalationReason | None = None
     tags: list[Tag] = Field(min_length=1)
+    # Set by the loader from the case's folder (dev or test), never written in a case file.
+    split: Literal["dev", "test"] | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_split_field(cls, data):
+        if isinstance(data, dict) and "split" in data:
+            raise ValueError("a case's split is the folder it is in, not a field")
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> EvalCase:

@@ -24,6 +24,10 @@ LABELS = {
     "out_of_scope_accuracy": "OOS acc.",
     "refuse_accuracy": "refuse acc.",
     "prompt_leak_rate": "leak",
+    "unanswerable_caught": "unans. caught",
+    "false_escalation_rate": "false esc.",
+    "direct_answer_rate": "direct",
+    "fragment_free_rate": "no fragm.",
     "latency_p50_ms": "p50 ms",
     "latency_p95_ms": "p95 ms",
     "cost_usd": "cost $",
@@ -40,8 +44,12 @@ TABLE_COLUMNS = [
     "fact_coverage",
     "forbidden_rate",
     "language_match",
+    "direct_answer_rate",
     "triage_accuracy",
     "escalation_f1",
+    "unanswerable_caught",
+    "false_escalation_rate",
+    "out_of_scope_accuracy",
     "prompt_leak_rate",
     "latency_p50_ms",
 ]
@@ -54,7 +62,9 @@ HEADLINES = [
     ("cited_answer_rate", "answers with a valid citation"),
     ("fact_coverage", "required-fact coverage"),
     ("forbidden_rate", "forbidden-fact rate"),
-    ("language_match", "language match"),
+    ("language_match", "answer body in the user's language"),
+    ("direct_answer_rate", "answers that lead with the answer"),
+    ("fragment_free_rate", "answers without fragments"),
     ("triage_accuracy", "triage accuracy"),
     ("escalation_precision", "escalation precision"),
     ("escalation_recall", "escalation recall"),
@@ -63,6 +73,8 @@ HEADLINES = [
     ("out_of_scope_accuracy", "out-of-scope accuracy"),
     ("refuse_accuracy", "refusal accuracy"),
     ("prompt_leak_rate", "prompt-leak rate (injection)"),
+    ("unanswerable_caught", "unanswerable questions caught"),
+    ("false_escalation_rate", "answerable questions escalated"),
     ("latency_p50_ms", "latency p50 (ms)"),
     ("latency_p95_ms", "latency p95 (ms)"),
     ("prompt_tokens", "prompt tokens"),
@@ -92,7 +104,8 @@ def fmt_change(metric: str, change: float | None) -> str:
 
 
 def _rows(report: Report) -> list[tuple[str, Metrics]]:
-    return [("overall", report.overall), *report.by_tag.items()]
+    splits = [(f"split: {name}", m) for name, m in report.by_split.items()]
+    return [("overall", report.overall), *splits, *report.by_tag.items()]
 
 
 def metrics_table(report: Report) -> Table:
@@ -108,11 +121,11 @@ def metrics_table(report: Report) -> Table:
 
 def gate_table(gate: GateResult) -> Table:
     table = Table(title="Gate: " + ("PASSED" if gate.passed else "FAILED"), show_edge=False)
-    for column in ("check", "metric", "value", "limit", ""):
+    for column in ("check", "split", "metric", "value", "limit", ""):
         table.add_column(column)
     for c in gate.checks:
         mark = "[green]ok[/]" if c.ok else "[bold red]FAIL[/]"
-        table.add_row(c.kind, c.metric, fmt(c.metric, c.value), fmt(c.metric, c.limit), mark)
+        table.add_row(c.kind, c.split or "all", c.metric, fmt(c.metric, c.value), fmt(c.metric, c.limit), mark)
     return table
 
 
@@ -151,6 +164,22 @@ def comparison_table(cmp: Comparison) -> Table:
     return table
 
 
+def headline_rows(report: Report) -> list[str]:
+    """Markdown table of the headline metrics: all cases, then dev and test and their gap."""
+    splits = list(report.by_split.items())
+    gap = len(splits) == 2
+    head = "| metric | all |" + "".join(f" {name} |" for name, _ in splits) + (" gap |" if gap else "")
+    rows = [head, "|---|---:|" + "---:|" * (len(splits) + gap)]
+    for name, label in HEADLINES:
+        values = [m.value(name) for _, m in splits]
+        cells = [fmt(name, report.overall.value(name)), *(fmt(name, v) for v in values)]
+        if gap:
+            both = None not in values
+            cells.append(fmt(name, abs(values[0] - values[1])) if both else "–")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def markdown(report: Report, gate: GateResult | None = None) -> str:
     run = report.run
     lines = [
@@ -166,10 +195,8 @@ def markdown(report: Report, gate: GateResult | None = None) -> str:
         "",
         "## Headline metrics",
         "",
-        "| metric | value |",
-        "|---|---:|",
     ]
-    lines += [f"| {label} | {fmt(name, report.overall.value(name))} |" for name, label in HEADLINES]
+    lines += headline_rows(report)
     lines += ["", "## Per tag", ""]
     lines.append("| tag | " + " | ".join(LABELS[n] for n in TABLE_COLUMNS) + " |")
     lines.append("|---|" + "---:|" * len(TABLE_COLUMNS))

@@ -34,6 +34,11 @@ LLM_ERRORS = Counter(
     "advisor_llm_errors_total",
     "Answers the language model failed to write (timeouts, errors, unusable output); the extractive fallback answered.",
 )
+ERRORS = Counter(
+    "advisor_errors_total",
+    "Errors in the answer pipeline that are not model faults (those get the composed fallback), by stage and exception type.",
+    ["stage", "type"],
+)
 LLM_TOKENS = Counter(
     "advisor_llm_tokens_total",
     "Tokens used by generated answers, as reported by the endpoint, by kind (prompt, completion).",
