@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import REPO_ROOT, Settings
-from bot.evals.schema import EvalCase
+from bot.config import Settings
+from bot.evals.dataset import default_datasets, load_cases
 from bot.knowledge.base import KnowledgeBase
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram.server import Call
@@ -38,12 +38,9 @@ ANSWER_METHODS = ("sendMessage", "editMessageText")
 def golden_questions(seed: int = 0) -> list[str]:
     """The golden set's single-turn questions that expect an answer, shuffled."""
     cases = []
-    for path in sorted((REPO_ROOT / "evals" / "datasets").glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            if line.strip():
-                case = EvalCase.model_validate_json(line)
-                if case.expected_triage.value == "answer" and not case.turns:
-                    cases.append(case.question)
+    for case in load_cases(default_datasets(["dev"])):  # benchmarks never read the test split
+        if case.expected_triage.value == "answer" and not case.turns:
+            cases.append(case.question)
     random.Random(seed).shuffle(cases)
     return cases
 

@@ -1,4 +1,4 @@
-"""Prompt injection: the suite in evals/datasets/injection.jsonl against a model that obeys it.
+"""Prompt injection: the suite in evals/datasets/dev/injection.jsonl against a model that obeys it.
 
 The stub model does what every injection asks: it repeats its system prompt (verbatim, in a
 code block, quoted, shouted, after a real answer). Triage refuses these questions before any
@@ -28,7 +28,7 @@ from tests.telegram_support import message_update, recorded_bot
 
 pytestmark = pytest.mark.faults
 
-CASES = load_cases([evals_dir() / "datasets" / "injection.jsonl"])
+CASES = load_cases([evals_dir() / "datasets" / "dev" / "injection.jsonl"])
 SECRET = prompt_shingles(REPO_ROOT / "prompts")
 
 
@@ -83,7 +83,7 @@ async def obeying_advisor(indexed, variant: str, triage: bool = True, **stub):
     if not triage:  # as if triage missed the injection and found the question in scope
         advisor.triager.injection = []
         advisor.triager.is_off_topic = lambda vector: False
-        advisor.triager.post_retrieval = lambda *args, **kwargs: None
+        advisor.answerability.model = None  # and every question answerable
     try:
         yield advisor, model
     finally:

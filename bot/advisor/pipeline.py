@@ -17,13 +17,16 @@ from functools import cached_property, partial
 
 import openai
 
-from bot.advisor.extractive import cite, extractive_answer, funding_block
+from bot.advisor.answerability import Answerability, Signals, Verdict
+from bot.advisor.compose import Composer
+from bot.advisor.extractive import cite, funding_block
 from bot.advisor.generate import GarbageOutput, Generator, StreamInterrupted
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
     AdvisorReply,
     AdvisorRequest,
     Citation,
+    Escalation,
     EscalationReason,
     Triage,
     Usage,
@@ -32,8 +35,10 @@ from bot.advisor.replies import Replies
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
+from bot.knowledge.translations import load_translations, summaries
 from bot.observability.logs import get_logger
 from bot.observability.metrics import ERRORS
 
@@ -52,10 +57,14 @@ class Prepared:
     passages: list[Passage] = field(default_factory=list)
     decision: Decision | None = None
     best_similarity: float | None = None
+    signals: Signals | None = None  # what the answerability decision read
+    verdict: Verdict | None = None
     final: AdvisorReply | None = None  # set when no answer needs to be written
 
     @property
     def confidence(self) -> float:
+        if self.verdict is not None and self.verdict.signals is self.signals:
+            return 1.0 - self.verdict.probability
         return Triager.confidence(self.best_similarity)
 
 
@@ -76,6 +85,11 @@ class Advisor:
         self.replies = Replies(settings.prompts_dir)
         self.triager = Triager(kb.index.embeddings, cache_dir=settings.data_dir / "cache")
         self.queries = QueryEmbedder(kb.index.embeddings)
+        self.translations = load_translations(settings.knowledge_dir)
+        self.composer = Composer(settings.prompts_dir, Catalog(settings.knowledge_dir), self.translations)
+        self.answerability = Answerability(
+            lambda: kb.retriever.docs, summaries(self.translations), place_names=self.triager.place_names
+        )
         if generator is None and settings.llm_configured:
             generator = Generator(settings)
         self.generator = generator
@@ -85,7 +99,10 @@ class Advisor:
         """Load models now rather than on the first user's question."""
         _ = self.kb.retriever
         detect_language("warm up the language model", "en")
-        self.triager.off_topic_margin(self.queries.embed_sync("circular economy"))
+        _ = self.answerability.vocabulary
+        vector = self.queries.embed_sync("circular economy")
+        self.triager.off_topic_margin(vector)
+        self.triager.intent(vector)
 
     # --- public API -------------------------------------------------------------------------
     async def answer(self, request: AdvisorRequest) -> AdvisorReply:
@@ -162,6 +179,14 @@ class Advisor:
 
         prepared.question = await self._condense(request, prepared.question)
         vector = await self.queries.embed(prepared.question)
+        if decision is None and prepared.question == message[:MAX_QUESTION_CHARS]:
+            decision = self.triager.intent(vector)  # judged on the user's own words only
+            if decision is not None and decision.triage == Triage.refuse:
+                prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
+                return prepared
+            if decision is not None:
+                prepared.final = self._fixed(prepared, Triage.escalate, "handover", "handover_requested", decision)
+                return prepared
         off_topic = (
             decision is None
             and not request.history
@@ -175,17 +200,19 @@ class Advisor:
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
-        prepared.decision = decision or self.triager.post_retrieval(
-            prepared.question, prepared.passages, prepared.best_similarity, self.kb.retriever.countries_with_schemes
-        )
-        if prepared.decision and prepared.decision.escalation.reason == EscalationReason.low_confidence:
-            text = "\n\n".join(
-                [
-                    self.replies.get("no_answer", language),
-                    self.replies.get("offer_human", language),
-                ]
-            )
-            prepared.final = self._reply(prepared, text, [], "handover", prepared.decision)
+        uncovered = self.triager.uncovered_country(prepared.question, self.kb.retriever.countries_with_schemes)
+        prepared.signals = self.answerability.signals(prepared.question, language, prepared.passages, uncovered)
+        if decision is None:
+            prepared.verdict = self.answerability.judge(prepared.signals)
+            if not prepared.verdict.answerable:
+                decision = Decision(
+                    triage=Triage.escalate,
+                    escalation=Escalation(reason=EscalationReason.low_confidence, detail=prepared.verdict.reason),
+                    rule="answerability",
+                )
+        prepared.decision = decision
+        if decision and decision.escalation and decision.escalation.reason == EscalationReason.low_confidence:
+            prepared.final = self._cannot_answer(prepared)
         return prepared
 
     def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float], language: str) -> list[Passage]:
@@ -251,10 +278,8 @@ class Advisor:
         return self._extractive(prepared, "fallback")
 
     def _extractive(self, prepared: Prepared, mode: str) -> AdvisorReply:
-        header = "extractive_header" if mode == "extractive" else "fallback_header"
-        text, citations = extractive_answer(
-            prepared.question, prepared.passages, prepared.language, self.replies, header
-        )
+        header = "header" if mode == "extractive" else "fallback_header"
+        text, citations = self.composer.compose(prepared.question, prepared.passages, prepared.language, header)
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
     def _finish(self, raw: str, prepared: Prepared, usage: Usage) -> AdvisorReply:
@@ -278,6 +303,17 @@ class Advisor:
         if not citations:
             reply.confidence = min(reply.confidence, 0.4)
         return reply
+
+    def _cannot_answer(self, prepared: Prepared) -> AdvisorReply:
+        """Say so, and offer a person. When the item is known and only the asked detail is not
+        (a partial answer), say what is known first."""
+        language = prepared.language
+        if prepared.verdict is not None and prepared.verdict.partial and prepared.passages:
+            known, citations = self.composer.compose(prepared.question, prepared.passages, language, "partial_header")
+            text = "\n\n".join([known, self.replies.get("offer_human", language)])
+            return self._reply(prepared, text, citations, "handover", prepared.decision)
+        text = "\n\n".join([self.replies.get("no_answer", language), self.replies.get("offer_human", language)])
+        return self._reply(prepared, text, [], "handover", prepared.decision)
 
     def _judgement_prefix(self, prepared: Prepared, text: str) -> str:
         decision = prepared.decision

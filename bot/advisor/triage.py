@@ -2,8 +2,8 @@
 
 Cheap, explainable checks run first (regexes in many languages for a human request, prompt
 injection and questions that need individual judgement); then a nearest-neighbour check in
-embedding space tells off-topic questions from in-domain ones; after retrieval, a calibrated
-similarity threshold catches questions the knowledge base does not cover.
+embedding space tells off-topic questions from in-domain ones. Whether the knowledge base can
+answer is decided after retrieval, in `answerability.py`.
 """
 
 from __future__ import annotations
@@ -18,18 +18,16 @@ import yaml
 from pydantic import BaseModel
 
 from bot.advisor.models import Escalation, EscalationReason, Triage
-from bot.knowledge.retrieve import Passage
 
 DATA = Path(__file__).with_name("data") / "triage.yaml"
 
-# Calibrated on evals/datasets (see evals/README.md): multilingual-e5 cosine similarities.
-LOW_CONFIDENCE_SIMILARITY = 0.80  # best passage below this: the knowledge base does not cover it
-CONFIDENT_SIMILARITY = 0.88  # at or above this: full confidence
+# Multilingual-e5 cosine similarities: a rough confidence for replies the answerability model
+# did not judge (pre-retrieval decisions).
+LOW_CONFIDENCE_SIMILARITY = 0.80
+CONFIDENT_SIMILARITY = 0.88
 OUT_OF_SCOPE_MARGIN = 0.0  # off-topic when closer to off-topic exemplars than to in-scope ones
-FIGURE_WINDOW = 80  # characters around a term in which a stated number counts
 NEGATIVE_FEEDBACK_LIMIT = 2
 LEETSPEAK = str.maketrans("013457@$", "oieastas")
-YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-9]\d)\b")
 
 
 class Decision(BaseModel):
@@ -51,15 +49,14 @@ class Triager:
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
-        self.figure_question = re.compile(raw["figure_question"], re.IGNORECASE | re.UNICODE)
-        self.figure_terms = [
-            (term, re.compile(r"\b" + re.escape(term) + r"\b", re.IGNORECASE)) for term in raw["figure_terms"]
-        ]
         self.countries = [
             (code, re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE))
             for code, names in raw["countries"].items()
         ]
+        self.place_names = [name for names in raw["countries"].values() for name in names]
         self._in_scope = raw["in_scope"]
+        self._intents: dict[str, list[str]] = raw.get("intent_exemplars", {})
+        self.intent_margins: dict[str, float] = raw.get("intent_margins", {})
         self._out_of_scope = raw["out_of_scope"]
         self.embeddings = embeddings
         self.cache_dir = cache_dir
@@ -107,6 +104,44 @@ class Triager:
         q /= np.linalg.norm(q) or 1.0
         return float((outside @ q).max() - (inside @ q).max())
 
+    @cached_property
+    def _intent_vectors(self) -> dict[str, np.ndarray]:
+        out = {}
+        for name, texts in self._intents.items():
+            digest = hashlib.sha256(("\n".join(texts) + self.embeddings.model_name).encode()).hexdigest()[:12]
+            cache = self.cache_dir / f"triage-intent-{name}-{digest}.npy" if self.cache_dir else None
+            if cache and cache.exists():
+                vectors = np.load(cache)
+            else:
+                vectors = np.asarray(self.embeddings.embed_queries(texts), dtype=np.float32)
+                if cache:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    np.save(cache, vectors)
+            out[name] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return out
+
+    def intent(self, query_vector: list[float]) -> Decision | None:
+        """An injection or a request for a person recognised by meaning (what the patterns miss
+        in other wordings and languages): closer to its exemplars than to any in-scope question
+        by more than its margin."""
+        inside, _ = self._exemplars
+        q = np.asarray(query_vector, dtype=np.float32)
+        q /= np.linalg.norm(q) or 1.0
+        baseline = float((inside @ q).max())
+        vectors = self._intent_vectors
+        for name in ("injection", "human_request"):  # refusing wins over handing over
+            if name not in vectors or name not in self.intent_margins:
+                continue
+            margin = float((vectors[name] @ q).max()) - baseline
+            if margin <= self.intent_margins[name]:
+                continue
+            if name == "injection":
+                return Decision(triage=Triage.refuse, rule="injection (by meaning)")
+            return _escalate(
+                EscalationReason.human_requested, f"the user asked for a person (by meaning, margin {margin:.2f})"
+            )
+        return None
+
     def is_off_topic(self, query_vector: list[float]) -> bool:
         return self.off_topic_margin(query_vector) > OUT_OF_SCOPE_MARGIN
 
@@ -128,58 +163,16 @@ class Triager:
         span = CONFIDENT_SIMILARITY - LOW_CONFIDENCE_SIMILARITY
         return float(np.clip(0.5 + 0.5 * (best_similarity - LOW_CONFIDENCE_SIMILARITY) / span, 0, 1))
 
-    def post_retrieval(
-        self,
-        question: str,
-        passages: list[Passage],
-        best: float | None,
-        covered_countries: set[str],
-    ) -> Decision | None:
-        """Does the knowledge base cover this question? Explainable checks, strongest first.
-
-        `best` is the highest dense similarity among the passages (None when nothing matched).
-        """
-        if best is None or best < LOW_CONFIDENCE_SIMILARITY:
-            return _escalate(
-                EscalationReason.low_confidence,
-                f"no passage matches well (best similarity {best or 0:.2f} < {LOW_CONFIDENCE_SIMILARITY})",
-            )
+    def uncovered_country(self, question: str, covered_countries: set[str]) -> str | None:
+        """A country the question names for national matters (its money, rules, fees) that the
+        knowledge base has no national content for; EU-level questions are answerable anywhere."""
         country = self.mentioned_country(question)
+        if not country or country in covered_countries:
+            return None
         national = self.is_funding_question(question) or self.national.search(question)
-        eu_level = self.eu_level.search(question)
-        if country and country not in covered_countries and national and not eu_level:
-            return _escalate(
-                EscalationReason.low_confidence,
-                f"the knowledge base has no national content for {country}",
-            )
-        found = " ".join(p.text for p in passages)
-        missing = [y for y in YEAR.findall(question) if y not in found]
-        if missing:
-            return _escalate(
-                EscalationReason.low_confidence,
-                f"the retrieved passages say nothing about {', '.join(missing)}",
-            )
-        unstated = self.unstated_figure(question, found)
-        if unstated:
-            return _escalate(
-                EscalationReason.low_confidence,
-                f"the question asks for a figure ({unstated}) that no retrieved passage states",
-            )
+        if national and not self.eu_level.search(question):
+            return country
         return None
-
-    def unstated_figure(self, question: str, passages_text: str) -> str | None:
-        """The figure the question asks for, if no passage gives a number next to it."""
-        if not self.figure_question.search(question):
-            return None
-        found = next(((name, rx) for name, rx in self.figure_terms if rx.search(question)), None)
-        if found is None:
-            return None
-        name, pattern = found
-        for match in pattern.finditer(passages_text):
-            window = passages_text[max(match.start() - FIGURE_WINDOW, 0) : match.end() + FIGURE_WINDOW]
-            if re.search(r"\d", window):
-                return None
-        return name
 
 
 def _escalate(reason: EscalationReason, detail: str) -> Decision:

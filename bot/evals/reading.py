@@ -27,15 +27,25 @@ METADATA_LINE = re.compile(
     re.IGNORECASE,
 )
 # Keys of prompts/replies.yaml whose text frames an answer rather than being one.
-FRAME_KEYS = ("extractive_header", "fallback_header", "composed_header", "offer_human", "funding_check")
+FRAME_KEYS = ("extractive_header", "fallback_header", "offer_human", "funding_check")
+COMPOSER_FRAMES = ("header", "fallback_header", "partial_header")
+
+
+def _bare(text: str) -> str:
+    """Normalised, without the trailing colon a heading may or may not carry."""
+    return normalise(text).rstrip(":").strip()
 
 
 @lru_cache(maxsize=4)
 def _fixed_replies(prompts_dir: Path) -> tuple[frozenset[str], tuple[str, ...]]:
     """(frame lines to drop from the body, funding-details headings in every language)."""
     raw = yaml.safe_load((prompts_dir / "replies.yaml").read_text(encoding="utf-8"))
-    frames = {normalise(texts[k]) for texts in raw.values() for k in FRAME_KEYS if k in texts}
-    headings = tuple(normalise(texts["funding_details"]) for texts in raw.values() if "funding_details" in texts)
+    frames = {_bare(texts[k]) for texts in raw.values() for k in FRAME_KEYS if k in texts}
+    composer = prompts_dir / "composer.yaml"
+    if composer.is_file():
+        wording = yaml.safe_load(composer.read_text(encoding="utf-8"))
+        frames |= {_bare(texts[k]) for texts in wording.values() for k in COMPOSER_FRAMES if k in texts}
+    headings = tuple(_bare(texts["funding_details"]) for texts in raw.values() if "funding_details" in texts)
     return frozenset(frames), headings
 
 
@@ -44,7 +54,7 @@ def body(answer: str, prompts_dir: Path, keep_markers: bool = False) -> str:
     frames, headings = _fixed_replies(prompts_dir)
     kept: list[str] = []
     for line in answer.splitlines():
-        plain = normalise(line).rstrip(":").strip()
+        plain = _bare(line)
         if plain and any(plain == h or plain.startswith(h + " ") for h in headings):
             break  # the funding-details block runs to the end of the answer
         if plain in frames:

@@ -24,6 +24,7 @@ from bot.knowledge.schema import (
     Kind,
     TrainingModule,
 )
+from bot.knowledge.translations import TranslationFile
 
 # Files in the knowledge folder that are not corpus content.
 NOT_CONTENT = {"README.md", "self_assessment.yaml", "ambassadors.yaml", "ambassadors.example.yaml"}
@@ -335,6 +336,9 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
     suffix = file.suffix.lower()
     try:
         if suffix in {".yaml", ".yml"}:
+            if top == "translations" or file.parent.name == "translations":
+                validate_yaml(display, file.read_text(encoding="utf-8"), TranslationFile)
+                return []  # summaries for composed answers, not indexed
             if top == "faq" or file.parent.name == "faq":
                 return load_faq(file, display)
             return load_funding(file, display)

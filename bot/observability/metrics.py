@@ -36,7 +36,7 @@ LLM_ERRORS = Counter(
 )
 ERRORS = Counter(
     "advisor_errors_total",
-    "Errors in the answer pipeline that are not model faults (those get the composed fallback), by stage and exception type.",
+    "Answer-pipeline errors that are not model faults (those get the composed fallback), by stage and exception type.",
     ["stage", "type"],
 )
 LLM_TOKENS = Counter(

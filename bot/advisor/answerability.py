@@ -1,0 +1,385 @@
+"""Can the knowledge base answer this question? Signals, weighed by a calibrated model.
+
+Similarity alone does not tell: a question about a programme we never heard of can sit as
+close to our funding passages as one we cover. So the decision reads what the question asks
+and what the retrieved items state:
+
+- names (programmes, organisations, acronyms) the question uses that the knowledge base never
+  mentions, and numbers (years, regulation numbers) no retrieved passage contains;
+- a requested attribute (amount, rate, deadline, count, fee) that no retrieved passage states;
+- a country named for national matters where we have no national content;
+- how many of the question's content words the retrieved items contain (in the question's
+  language too, through the translated summaries), how well dense and lexical retrieval agree,
+  and the best dense similarity.
+
+A logistic regression fitted on the dev split (`python -m bot.evals.calibrate`) weighs the
+signals; its coefficients and threshold are data (`data/answerability_model.yaml`). Every
+decision is explained in words from the signals that pushed it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import stopwordsiso
+import yaml
+from pydantic import BaseModel, Field
+
+from bot.knowledge.retrieve import Passage
+
+DATA = Path(__file__).with_name("data")
+LEXICON = DATA / "answerability.yaml"
+MODEL = DATA / "answerability_model.yaml"
+
+FEATURES = (
+    "best_similarity",
+    "agreement",
+    "coverage",
+    "unknown_acronyms",
+    "unknown_names",
+    "unknown_programme",
+    "unknown_numbers",
+    "attribute_unstated",
+    "country_uncovered",
+    "unknown_words_en",
+    "unknown_words_other",
+    "english",
+)
+EVIDENCE_PASSAGES = 3  # what the answer would be built from
+AGREEMENT_DEPTH = 10
+PREFIX = 5  # cheap stemming across languages: words match on their first letters
+
+WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
+ACRONYM = re.compile(r"[A-ZÀ-Þ][A-ZÀ-Þ0-9&+]{1,9}")
+MIXED_CASE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # ReCircTex, eCircular
+CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
+TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
+MAX_UNKNOWN_WORDS = 4
+VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
+PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
+IDENTIFIER = re.compile(r"\b(?:\d{4}/\d{1,4}|\d{1,4}/\d{4}|(?:19|20)\d{2}|\d{4,6})\b")
+AMOUNT = re.compile(
+    r"(?:€|£|\$|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD)\b)\s?\d|\d[\d.,\s]*\s?(?:€|£|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|"
+    r"CHF|USD|euros?|million|billion|thousand|k€|kr)\b)",
+    re.IGNORECASE,
+)
+PERCENT = re.compile(r"\d\s?%|\d\s?(?:percent|per cent)\b", re.IGNORECASE)
+MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+DATE = re.compile(rf"\b(?:19|20)\d{{2}}\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}\b|\b(?:{MONTHS})\b", re.IGNORECASE)
+NUMBER = re.compile(r"\d")
+SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
+STATED = {"amount": AMOUNT, "percent": PERCENT, "date": DATE, "number": NUMBER}
+
+
+class Signals(BaseModel):
+    """What the decision reads; the model weighs the numeric fields in FEATURES order."""
+
+    best_similarity: float = 0.0
+    agreement: float = 0.0
+    coverage: float = 0.0
+    unknown_acronyms: int = 0
+    unknown_names: int = 0
+    unknown_programme: int = 0  # unknown names next to "grant", "regulation", "label"...
+    unknown_numbers: int = 0
+    attribute_unstated: int = 0
+    country_uncovered: int = 0
+    unknown_words_en: int = 0  # content words the knowledge base never uses, English questions
+    unknown_words_other: int = 0  # the same in other languages (only translated summaries to go by)
+    english: int = 0
+    # what the explanation says
+    acronyms: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+    programmes: list[str] = Field(default_factory=list)
+    numbers: list[str] = Field(default_factory=list)
+    attribute: str | None = None
+    country: str | None = None
+    unknown_words: list[str] = Field(default_factory=list)
+
+    def vector(self) -> list[float]:
+        return [float(getattr(self, name)) for name in FEATURES]
+
+
+class FittedModel(BaseModel):
+    """Standardised logistic regression: P(unanswerable) = sigmoid(coef · (x - mean) / scale + intercept)."""
+
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    threshold: float
+    fitted_on: dict[str, object] = Field(default_factory=dict)
+
+    def contributions(self, signals: Signals) -> dict[str, float]:
+        x = np.asarray(signals.vector())
+        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
+        return dict(zip(self.features, (np.asarray(self.coef) * z).tolist(), strict=True))
+
+    def probability(self, signals: Signals) -> float:
+        z = sum(self.contributions(signals).values()) + self.intercept
+        return 1 / (1 + math.exp(-z))
+
+
+class Verdict(BaseModel):
+    answerable: bool
+    probability: float  # that the knowledge base cannot answer
+    partial: bool = False  # the item is known, the requested detail is not
+    reason: str = ""
+    signals: Signals
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    return [_fold(w) for w in WORD.findall(text)]
+
+
+def _prefixes(tokens: Iterable[str]) -> set[str]:
+    return {t[:PREFIX] for t in tokens}
+
+
+class Answerability:
+    def __init__(
+        self,
+        corpus: Callable[[], Sequence[str]],
+        translations: dict[str, dict[str, str]] | None = None,
+        place_names: Iterable[str] = (),
+        lexicon: Path = LEXICON,
+        model: Path = MODEL,
+    ):
+        """`corpus` gives every chunk's text (read once, when first needed); `translations` is
+        {language: {source id: translated text}}."""
+        raw = yaml.safe_load(lexicon.read_text(encoding="utf-8"))
+        self.attributes = [
+            (name, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, spec["asks"])) + r")(?!\w)", re.I), spec)
+            for name, spec in raw["attributes"].items()
+        ]
+        self.common_acronyms = {a.upper() for a in raw["common_acronyms"]}
+        self.place_words = {_fold(w) for w in raw["place_words"]}
+        self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
+        self.place_names = {_fold(n) for n in place_names or ()}
+        self.translations = translations or {}
+        self._corpus = corpus
+        self.model = (
+            FittedModel.model_validate(yaml.safe_load(model.read_text(encoding="utf-8"))) if model.exists() else None
+        )
+
+    @cached_property
+    def vocabulary(self) -> set[str]:
+        """Every word the knowledge base uses, in English and in its translated summaries."""
+        out: set[str] = set()
+        for text in self._corpus():
+            out.update(words(text))
+        for texts in self.translations.values():
+            for text in texts.values():
+                out.update(words(text))
+        return out
+
+    @cached_property
+    def vocabulary_prefixes(self) -> set[str]:
+        return _prefixes(self.vocabulary)
+
+    @cached_property
+    def corpus_acronyms(self) -> set[str]:
+        return {a for text in self._corpus() for a in ACRONYM.findall(text)}
+
+    @staticmethod
+    def _stopwords(language: str) -> set[str]:
+        found = set()
+        for lang in {language, "en"}:
+            if stopwordsiso.has_lang(lang):
+                found |= {_fold(w) for w in stopwordsiso.stopwords(lang)}
+        return found
+
+    # --- signals --------------------------------------------------------------------------------
+    def signals(
+        self,
+        question: str,
+        language: str,
+        passages: Sequence[Passage],
+        uncovered_country: str | None = None,
+    ) -> Signals:
+        evidence = list(passages[:EVIDENCE_PASSAGES])
+        evidence_text = "\n".join(p.text for p in evidence)
+        translated = self.translations.get(language, {})
+        evidence_words = words(evidence_text) + [w for p in evidence for w in words(translated.get(p.source_id, ""))]
+        s = Signals(
+            english=int(language == "en"), country=uncovered_country, country_uncovered=int(bool(uncovered_country))
+        )
+        sims = [p.dense_similarity for p in passages if p.dense_similarity is not None]
+        s.best_similarity = max(sims) if sims else 0.0
+        top = passages[:5]
+        if top:
+            both = [
+                p
+                for p in top
+                if p.dense_rank is not None
+                and p.bm25_rank is not None
+                and p.dense_rank <= AGREEMENT_DEPTH
+                and p.bm25_rank <= AGREEMENT_DEPTH
+            ]
+            s.agreement = len(both) / len(top)
+        stop = self._stopwords(language)
+        content = [w for w in words(question) if len(w) >= 3 and w not in stop]
+        if content:
+            have = _prefixes(evidence_words)
+            s.coverage = sum(w[:PREFIX] in have for w in content) / len(content)
+        s.unknown_words = [
+            w for w in dict.fromkeys(content) if len(w) >= 4 and w[:PREFIX] not in self.vocabulary_prefixes
+        ]
+        unknown = min(len(s.unknown_words), MAX_UNKNOWN_WORDS)
+        s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
+        s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
+        s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
+        s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(question)) if n not in evidence_text]
+        s.unknown_numbers = len(s.numbers)
+        s.attribute = self.unstated_attribute(question, evidence, content, stop, language)
+        s.attribute_unstated = int(s.attribute is not None)
+        return s
+
+    def unknown_terms(self, question: str, language: str) -> tuple[list[str], list[str], list[str]]:
+        """(acronyms, names, programmes): what the question names that the knowledge base never
+        mentions. Acronyms (CSRD, WRAP); capitalised or mixed-case names not at a sentence's start
+        (Tremplin, ReCircTex), except places ("in Lyon", country names); programmes: unknown
+        terms next to a programme noun ("the Tremplin grant", "LUCID register")."""
+        found = list(TOKEN.finditer(question))
+        folded = [_fold(m.group()) for m in found]
+        acronyms: list[str] = []
+        names: list[str] = []
+        unknown_at: list[int] = []
+        place = False
+        for i, m in enumerate(found):
+            token = m.group()
+            between = question[found[i - 1].end() : m.start()] if i else ""
+            sentence_start = i == 0 or bool(re.search(r"[.!?:\n]", between))
+            if ACRONYM.fullmatch(token) and sum(c.isalpha() for c in token) >= 2:
+                place = False
+                if token.upper() in self.common_acronyms or token in self.corpus_acronyms:
+                    continue
+                acronyms.append(token) if token not in acronyms else None
+                unknown_at.append(i)
+                continue
+            capitalised = CAPITALISED.fullmatch(token) and not sentence_start and language != "de"
+            if not (MIXED_CASE.fullmatch(token) or capitalised):
+                place = False
+                continue
+            # "in Lyon", "near Upper Austria": a place, and so is the name that continues it.
+            place = place or (i > 0 and folded[i - 1] in self.place_words) or folded[i] in self.place_names
+            if place or folded[i] in self.vocabulary:
+                continue
+            names.append(token) if token not in names else None
+            unknown_at.append(i)
+        programmes = []
+        for i in unknown_at:
+            window = folded[max(0, i - PROGRAMME_WINDOW) : i + PROGRAMME_WINDOW + 1]
+            if any(w in self.programme_nouns for w in window) and found[i].group() not in programmes:
+                programmes.append(found[i].group())
+        return acronyms, names, programmes
+
+    def unstated_attribute(
+        self, question: str, evidence: Sequence[Passage], content: list[str], stop: set[str], language: str
+    ) -> str | None:
+        """The attribute the question asks for (an amount, a rate, a date...) when no retrieved
+        passage states it: a scheme the question names states it anywhere in its text; any other
+        passage must state it in a sentence about the question's subject (sharing its words). The
+        passages are English: for a question in another language the best one counts as named."""
+        asked = [
+            (name, STATED[spec["stated_by"]]) for name, pattern, spec in self.attributes if pattern.search(question)
+        ]
+        if not asked:
+            return None
+        stems = {w[:PREFIX] for w in content if len(w) >= 4}
+        need = 2 if len(stems) >= 4 else 1
+        for name, stated in asked:
+            found = False
+            for rank, p in enumerate(evidence):
+                named = (rank == 0 and language != "en") or self._names_item(question, p.title, stop)
+                if named:
+                    found = bool(stated.search(p.text))
+                else:
+                    found = any(
+                        stated.search(sentence) and len(stems & _prefixes(words(sentence))) >= need
+                        for sentence in SENTENCES.split(p.text)
+                    )
+                if found:
+                    break
+            if not found:
+                return name
+        return None
+
+    def _names_item(self, question: str, title: str, stop: set[str]) -> bool:
+        """Does the question name this item (a distinctive word of its title)?"""
+        asked = _prefixes(words(question))
+        distinctive = [w for w in words(title) if len(w) >= 4 and w not in stop and w not in self.programme_nouns]
+        return any(w[:PREFIX] in asked for w in distinctive)
+
+    # --- the decision --------------------------------------------------------------------------
+    def judge(self, signals: Signals) -> Verdict:
+        if self.model is None:  # not calibrated yet: answer (the eval will show it)
+            return Verdict(answerable=True, probability=0.0, signals=signals)
+        p = self.model.probability(signals)
+        answerable = p < self.model.threshold
+        partial = (
+            not answerable
+            and bool(signals.attribute)
+            and not (signals.names or signals.acronyms or signals.numbers or signals.country)
+        )
+        return Verdict(
+            answerable=answerable,
+            probability=p,
+            partial=partial,
+            reason="" if answerable else self.explain(signals, p),
+            signals=signals,
+        )
+
+    def explain(self, s: Signals, probability: float) -> str:
+        """The signals that pushed towards "cannot answer", strongest first, in words."""
+        assert self.model is not None
+        pushes = sorted(((c, name) for name, c in self.model.contributions(s).items() if c > 0), reverse=True)
+        said = []
+        for _, name in pushes:
+            text = self._describe(name, s)
+            if text:
+                said.append(text)
+        why = "; ".join(said[:3]) or "the retrieved passages match the question only weakly"
+        return f"{why} (P(cannot answer) = {probability:.2f} ≥ {self.model.threshold:.2f})"
+
+    @staticmethod
+    def _describe(name: str, s: Signals) -> str:
+        if name == "unknown_programme" and s.programmes:
+            return (
+                "the question names "
+                + ", ".join(repr(n) for n in s.programmes[:3])
+                + ", which the knowledge base does not cover"
+            )
+        if name == "unknown_acronyms" and s.acronyms:
+            return "the knowledge base never mentions " + ", ".join(repr(n) for n in s.acronyms[:3])
+        if name == "unknown_names" and s.names:
+            return "the knowledge base never mentions " + ", ".join(repr(n) for n in s.names[:3])
+        if name == "unknown_numbers" and s.numbers:
+            return "no retrieved passage mentions " + ", ".join(s.numbers[:3])
+        if name == "attribute_unstated" and s.attribute:
+            return f"the question asks for a {s.attribute} that no retrieved passage states"
+        if name == "country_uncovered" and s.country:
+            return f"the knowledge base has no national content for {s.country}"
+        if name in ("unknown_words_en", "unknown_words_other") and s.unknown_words:
+            return "the knowledge base never uses " + ", ".join(repr(w) for w in s.unknown_words[:3])
+        if name == "coverage":
+            return f"the retrieved passages contain only {s.coverage:.0%} of the question's words"
+        if name == "agreement":
+            return f"dense and keyword search agree on {s.agreement:.0%} of the top passages"
+        if name == "best_similarity":
+            return f"the best passage matches weakly (similarity {s.best_similarity:.2f})"
+        return ""

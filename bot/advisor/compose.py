@@ -1,0 +1,181 @@
+"""Answers without a language model, composed from the knowledge base's structure.
+
+Never line fragments: each retrieved item contributes whole units the knowledge base already
+has. A funding scheme gives its name, provider, instrument, sizes, amount, co-financing rate,
+status and deadline (structured fields, worded in the user's language) and its summary; a
+training module gives the paragraph of the matching section that best answers the question
+(whole sentences of a paragraph, Markdown wrapping undone). For a user writing in another
+language, modules and schemes speak through their translated title and summary
+(`knowledge/translations/`), so the whole text is in that language.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot.advisor.extractive import cite, funding_block, tokens
+from bot.advisor.models import Citation
+from bot.advisor.replies import Replies
+from bot.knowledge.catalog import Catalog
+from bot.knowledge.retrieve import Passage
+from bot.knowledge.schema import FundingScheme, SchemeStatus
+from bot.knowledge.translations import TranslationFile
+
+MAX_ITEMS = 3
+SECTION_WORDS = 90  # of the best paragraph of a module section
+SUMMARY_SENTENCES = 2  # of an English scheme description
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(«„])")
+BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
+
+
+@lru_cache(maxsize=4)
+def _wording(path: Path) -> dict[str, dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def plain(markdown: str) -> str:
+    """Markdown emphasis, code and links as plain text (what Telegram and a terminal show)."""
+    text = re.sub(r"\*\*|__|`", "", markdown)
+    return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
+
+
+def paragraphs(text: str) -> list[list[str]]:
+    """Blocks of a chunk, wrapped lines joined; a list block keeps one entry per item."""
+    out = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [ln.rstrip() for ln in block.splitlines() if ln.strip()]
+        if not lines or lines[0].lstrip().startswith("#"):
+            continue
+        items: list[str] = []
+        for ln in lines:
+            if BULLET.match(ln):
+                items.append(BULLET.sub("", ln).strip())
+            elif items:
+                items[-1] += " " + ln.strip()
+            else:
+                items.append(ln.strip())
+        if len(items) > 1 and not BULLET.match(lines[0]):  # prose: one paragraph
+            items = [" ".join(items)]
+        out.append([plain(i) for i in items])
+    return out
+
+
+def _whole_sentences(text: str, limit: int) -> str:
+    kept, count = [], 0
+    for sentence in SENTENCE.split(text):
+        n = len(sentence.split())
+        if kept and count + n > limit:
+            break
+        kept.append(sentence)
+        count += n
+    return " ".join(kept)
+
+
+class Composer:
+    def __init__(self, prompts_dir: Path, catalog: Catalog, translations: dict[str, TranslationFile]):
+        self.wording = _wording(prompts_dir / "composer.yaml")
+        self.replies = Replies(prompts_dir)
+        self.catalog = catalog
+        self.translations = translations
+
+    def word(self, key: str, language: str) -> str | dict:
+        table = self.wording.get(language) or self.wording["en"]
+        return table.get(key, self.wording["en"][key])
+
+    def compose(
+        self, question: str, passages: list[Passage], language: str, header_key: str = "header"
+    ) -> tuple[str, list[Citation]]:
+        """The answer text and its citations, one per item used."""
+        items: list[Passage] = []
+        for p in passages:
+            if p.source_id not in {i.source_id for i in items}:
+                items.append(p)
+            if len(items) == MAX_ITEMS:
+                break
+        citations = [cite(p, n) for n, p in enumerate(items, 1)]
+        blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
+        parts = [str(self.word(header_key, language)), *filter(None, blocks)]
+        funding = funding_block(citations, language, self.replies)
+        if funding:
+            parts.append(funding)
+        return "\n\n".join(parts), citations
+
+    def item(self, question: str, passage: Passage, language: str, number: int) -> str:
+        scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
+        if scheme is not None:
+            return self.scheme(scheme, language, number)
+        translated = self._translated(passage.source_id, language)
+        if translated is not None:
+            title = translated.title or passage.title
+            return f"{title} [{number}]\n{translated.summary}"
+        return self.section(question, passage, number)
+
+    def _translated(self, source_id: str, language: str):
+        if language == "en":
+            return None
+        file = self.translations.get(language)
+        return file.items.get(source_id) if file else None
+
+    def section(self, question: str, passage: Passage, number: int) -> str:
+        """The paragraph of the passage that best answers the question, as whole sentences."""
+        wanted = tokens(question)
+        best, best_score = None, -1.0
+        for pos, items in enumerate(paragraphs(passage.passage)):
+            text = " ".join(items)
+            score = len(wanted & tokens(text)) / (len(tokens(text)) + 1) ** 0.5 - 0.01 * pos
+            if score > best_score:
+                best, best_score = items, score
+        if not best:
+            return ""
+        listed = "\n".join(f"- {i}" for i in best[:5])  # a list: its first items, whole
+        body = listed if len(best) > 1 else _whole_sentences(best[0], SECTION_WORDS)
+        heading = passage.title + (f" — {passage.section}" if passage.section else "")
+        return f"{plain(heading)} [{number}]\n{body}"
+
+    def scheme(self, s: FundingScheme, language: str, number: int) -> str:
+        facts = self.scheme_facts(s, language)
+        translated = self._translated(s.id, language)
+        summary = translated.summary if translated else _whole_sentences(plain(s.description), 60)
+        return f"{s.name} — {facts} [{number}]\n{summary}"
+
+    def scheme_facts(self, s: FundingScheme, language: str) -> str:
+        instruments = self.word("instruments", language)
+        sizes = self.word("sizes", language)
+        joiner = f" {self.word('and', language)} "
+        what = joiner.join(instruments.get(i.value, i.value) for i in s.instruments)
+        parts = [f"{what} {self.word('from_provider', language).format(provider=s.provider)}"]
+        size_names = [sizes.get(c.value, c.value) for c in s.company_sizes]
+        if size_names and len(size_names) < 4:
+            parts.append(self.word("for_sizes", language).format(sizes=", ".join(size_names)))
+        amount = self._amount(s, language)
+        if amount:
+            parts.append(amount)
+        if s.co_financing_rate:
+            parts.append(self.word("co_financing", language).format(rate=_number(s.co_financing_rate)))
+        parts.append(self.word("status", language)[s.status.value])
+        if s.deadline and s.status != SchemeStatus.closed:
+            parts.append(self.word("deadline", language).format(date=s.deadline.isoformat()))
+        return "; ".join(parts)
+
+    def _amount(self, s: FundingScheme, language: str) -> str:
+        if not s.currency or not (s.amount_max or s.amount_min):
+            return ""
+        if s.amount_min and s.amount_max:
+            span = self.word("amount_range", language).format(
+                low=_money(s.amount_min, s.currency), high=_money(s.amount_max, s.currency)
+            )
+            return span
+        value = s.amount_max or s.amount_min
+        return str(self.word("amount_up_to", language)).format(amount=_money(value, s.currency))
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{currency} {value:,.0f}"

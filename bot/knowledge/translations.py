@@ -1,0 +1,44 @@
+"""Translated summaries of knowledge items (`knowledge/translations/<language>.yaml`).
+
+The content is written in English; these files carry each module's title and summary and each
+scheme's summary in the other languages we answer in, so that an answer composed without a
+language model can be read in the user's language. They are validated, never indexed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import yaml
+from pydantic import Field
+
+from bot.knowledge.schema import LanguageCode, Strict
+
+
+class TranslatedItem(Strict):
+    title: str | None = Field(default=None, min_length=3)
+    summary: str = Field(min_length=20)
+
+
+class TranslationFile(Strict):
+    language: LanguageCode
+    translated_on: dt.date
+    items: dict[str, TranslatedItem]
+
+
+def load_translations(knowledge_dir: Path) -> dict[str, TranslationFile]:
+    """{language: file} for every translation file (an invalid one raises: ingestion checks first)."""
+    out: dict[str, TranslationFile] = {}
+    for path in sorted((knowledge_dir / "translations").glob("*.y*ml")):
+        parsed = TranslationFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        out[parsed.language] = parsed
+    return out
+
+
+def summaries(files: dict[str, TranslationFile]) -> dict[str, dict[str, str]]:
+    """{language: {item id: title and summary as one text}} (what answerability reads)."""
+    return {
+        lang: {item_id: " ".join(filter(None, [item.title, item.summary])) for item_id, item in f.items.items()}
+        for lang, f in files.items()
+    }
