@@ -27,6 +27,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import Stemmer
 import stopwordsiso
 import yaml
 from pydantic import BaseModel, Field
@@ -77,6 +78,11 @@ MONTHS = (
 DATE = re.compile(rf"\b(?:19|20)\d{{2}}\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}\b|\b(?:{MONTHS})\b", re.IGNORECASE)
 NUMBER = re.compile(r"\d")
 SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
+STEMMERS = {
+    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
+    "nl": "dutch", "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
+}  # fmt: skip
+ASK = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
 STATED = {"amount": AMOUNT, "percent": PERCENT, "date": DATE, "number": NUMBER}
 
 
@@ -146,6 +152,10 @@ def words(text: str) -> list[str]:
     return [_fold(w) for w in WORD.findall(text)]
 
 
+def _stemmer(language: str) -> Callable[[str], str]:
+    return Stemmer.Stemmer(STEMMERS.get(language, "english")).stemWord
+
+
 def _prefixes(tokens: Iterable[str]) -> set[str]:
     return {t[:PREFIX] for t in tokens}
 
@@ -171,6 +181,7 @@ class Answerability:
         self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
+        self._stem_cache: dict[str, set[str]] = {}
         self._corpus = corpus
         self.model = (
             FittedModel.model_validate(yaml.safe_load(model.read_text(encoding="utf-8"))) if model.exists() else None
@@ -187,9 +198,32 @@ class Answerability:
                 out.update(words(text))
         return out
 
-    @cached_property
-    def vocabulary_prefixes(self) -> set[str]:
-        return _prefixes(self.vocabulary)
+    def _stemmed_vocabulary(self, language: str) -> set[str]:
+        """Stems of every word the knowledge base uses in English and in `language`."""
+        if language not in self._stem_cache:
+            stem = _stemmer(language)
+            texts = list(self._corpus()) + list(self.translations.get(language, {}).values())
+            self._stem_cache[language] = {stem(w) for text in texts for w in words(text)}
+        return self._stem_cache[language]
+
+    def unknown_words(self, question: str, language: str, stop: set[str]) -> list[str]:
+        """Content words of the asking sentences that the knowledge base never uses (compared
+        by stem, so "paying" is known from "pay"), places excluded."""
+        asking = " ".join(ASK.findall(question)) or question
+        stem = _stemmer(language)
+        known = self._stemmed_vocabulary(language)
+        tokens = list(TOKEN.finditer(asking))
+        out: list[str] = []
+        for i, m in enumerate(tokens):
+            word = _fold(m.group())
+            if len(word) < 4 or word in stop or not word.isalpha() or word in out:
+                continue
+            if i and _fold(tokens[i - 1].group()) in self.place_words and m.group()[:1].isupper():
+                continue
+            if word in self.place_names or stem(word) in known:
+                continue
+            out.append(word)
+        return out
 
     @cached_property
     def corpus_acronyms(self) -> set[str]:
@@ -236,9 +270,7 @@ class Answerability:
         if content:
             have = _prefixes(evidence_words)
             s.coverage = sum(w[:PREFIX] in have for w in content) / len(content)
-        s.unknown_words = [
-            w for w in dict.fromkeys(content) if len(w) >= 4 and w[:PREFIX] not in self.vocabulary_prefixes
-        ]
+        s.unknown_words = self.unknown_words(question, language, stop)
         unknown = min(len(s.unknown_words), MAX_UNKNOWN_WORDS)
         s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
         s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
