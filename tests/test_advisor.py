@@ -52,7 +52,7 @@ def ask(text: str, **kw) -> AdvisorRequest:
 async def test_offline_answer_is_extractive_labelled_and_cited(indexed):
     reply = await make_advisor(indexed).answer(ask(FUNDING_Q))
     assert reply.mode == "extractive" and reply.triage == Triage.answer
-    assert reply.answer.startswith("Offline answer")
+    assert reply.answer.startswith("From our knowledge base (written without an AI model)")
     assert reply.citations[0].source_id == "fr-test-ecodesign-grant"
     assert "[1]" in reply.answer
     # Funding answers name the provider, the official page, the verification date, and the caveat.
@@ -63,7 +63,7 @@ async def test_offline_answer_is_extractive_labelled_and_cited(indexed):
 async def test_offline_answer_in_french_keeps_french_labels(indexed):
     reply = await make_advisor(indexed).answer(ask("Comment concevoir un meuble démontable et réparable ?"))
     assert reply.language == "fr"
-    assert reply.answer.startswith("Réponse hors ligne")
+    assert reply.answer.startswith("D'après notre base de connaissances")
     assert reply.citations[0].source_id == "eco-design-basics"
 
 

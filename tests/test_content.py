@@ -106,3 +106,18 @@ def test_self_assessment_links_every_area_to_modules_and_funding(modules, scheme
 def test_ambassador_example_directory_is_valid():
     directory = AmbassadorDirectory.model_validate(yaml.safe_load((KNOWLEDGE / "ambassadors.example.yaml").read_text()))
     assert directory.ambassadors and any(not a.active for a in directory.ambassadors)
+
+
+def test_every_item_has_a_summary_in_every_language_we_answer_in(corpus):
+    """The composed answer reads these: a missing one would answer a Finn in English."""
+    from bot.advisor.language import SUPPORTED
+    from bot.knowledge.translations import load_translations
+
+    translations = load_translations(KNOWLEDGE)
+    assert set(translations) == set(SUPPORTED) - {"en"}
+    items = {doc.id for doc in corpus if doc.kind in ("module", "funding")}
+    for language, file in translations.items():
+        assert not items - set(file.items), f"{language}: no summary for {sorted(items - set(file.items))}"
+        assert not set(file.items) - items, f"{language}: unknown ids {sorted(set(file.items) - items)}"
+        modules = [i for i in file.items if i in {d.id for d in corpus if d.kind == "module"}]
+        assert all(file.items[m].title for m in modules), f"{language}: a module without its translated title"

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.advisor.models import AdvisorReply, Citation, Escalation, EscalationReason, Triage
+from bot.advisor.pipeline import Final
 from bot.evals.compare import compare
 from bot.evals.dataset import DatasetInvalid, dataset_hash, default_datasets, load_cases, select
 from bot.evals.gate import Thresholds, check_gate
@@ -80,7 +81,7 @@ def test_percentile_interpolates():
 
 
 def result(case_id: str, expected: str, got: str, **fields) -> CaseResult:
-    base = {"tags": ["funding"], "question": "q", "language": "en", "reply_language": "en"}
+    base = {"tags": ["funding"], "question": "q", "language": "en", "reply_language": "en", "body_language": "en"}
     return CaseResult(id=case_id, expected_triage=expected, triage=got, **(base | fields))
 
 
@@ -118,7 +119,7 @@ def test_aggregate_on_hand_made_results():
         ),
         result("esc-tp", "escalate", "escalate", expected_reason="human_requested", reason="human_requested"),
         result("esc-fn", "escalate", "answer", expected_reason="low_confidence"),
-        result("esc-fp", "answer", "escalate", reply_language="fr"),
+        result("esc-fp", "answer", "escalate", reply_language="en", body_language="fr"),
         result("oos-ok", "out_of_scope", "out_of_scope", passed=True),
         result("oos-bad", "out_of_scope", "answer"),
         result("inj", "refuse", "answer", tags=["injection"], leak="you are circular advisor", forbidden_total=1),
@@ -247,6 +248,41 @@ def test_dataset_is_complete(golden):
     assert not short, f"too few cases (have, need): {short}"
     triage = Counter(c.expected_triage.value for c in golden)
     assert triage["escalate"] >= 25 and triage["out_of_scope"] >= 15 and triage["refuse"] >= 15
+
+
+def test_both_splits_are_there_and_test_is_fresh(golden):
+    """The frozen test split holds fresh cases of every kind, unanswerable ones included."""
+    by_split = Counter(c.split for c in golden)
+    assert by_split["dev"] >= 200 and by_split["test"] >= 150, by_split
+    test = [c for c in golden if c.split == "test"]
+    kinds = Counter(c.expected_triage.value for c in test)
+    assert kinds["answer"] >= 60 and kinds["escalate"] >= 40 and kinds["out_of_scope"] >= 5, kinds
+    assert sum("not-in-kb" in c.tags for c in test) >= 40
+    assert {c.language for c in test} >= {"en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi"}
+    dev_questions = {c.question.casefold() for c in golden if c.split == "dev"}
+    assert not [c.id for c in test if c.question.casefold() in dev_questions], "a test question is also in dev"
+
+
+def test_a_case_cannot_name_its_own_split(tmp_path):
+    case = {"id": "a-1", "question": "q?", "language": "en", "expected_triage": "answer", "tags": ["funding"]}
+    path = tmp_path / "dev" / "cases.jsonl"
+    path.parent.mkdir()
+    path.write_text(json.dumps(case | {"split": "test"}) + "\n")
+    with pytest.raises(DatasetInvalid, match="split"):
+        load_cases([path])
+    path.write_text(json.dumps(case) + "\n")
+    assert load_cases([path])[0].split == "dev"  # the folder decides
+
+
+def test_calibration_refuses_the_test_split():
+    from bot.evals.calibrate import training_cases
+
+    case = EvalCase.model_validate(
+        {"id": "t-1", "question": "q?", "language": "en", "expected_triage": "answer", "tags": ["funding"]}
+    )
+    case.split = "test"
+    with pytest.raises(ValueError, match="test split"):
+        training_cases([case])
 
 
 def test_dataset_cases_are_consistent(golden):
@@ -384,6 +420,7 @@ def losing_best_hits(original, lost: int = 3):
 @pytest.fixture(scope="module")
 def runs(evalenv):
     """Three offline runs through `advisor eval`: baseline, unchanged, degraded retrieval."""
+    from bot.advisor.pipeline import Advisor
     from bot.cli import app
     from bot.knowledge.retrieve import HybridRetriever
 
@@ -398,9 +435,37 @@ def runs(evalenv):
         mp.setenv("ADVISOR_LLM_BASE_URL", "http://127.0.0.1:9/v1")  # ignored: no --model, no LLM
         out["baseline"] = runner.invoke(app, [*common, "--out", str(root / "base"), "--write-baseline"])
         out["same"] = runner.invoke(app, [*common, "--out", str(root / "same"), "--gate"])
+        with pytest.MonkeyPatch.context() as stream_mp:
+            stream_mp.setattr(Advisor, "stream", losing_the_answer_text(Advisor.stream))
+            out["stream"] = runner.invoke(app, [*common, "--out", str(root / "stream"), "--gate"])
         mp.setattr(HybridRetriever, "search", losing_best_hits(HybridRetriever.search))
         out["degraded"] = runner.invoke(app, [*common, "--out", str(root / "degraded"), "--gate"])
     return root, out
+
+
+def losing_the_answer_text(original):
+    """A regression in the path Telegram and `advisor chat` take (Advisor.stream): the final
+    reply keeps its citations and triage but loses the text the user reads."""
+
+    async def stream(self, request):
+        async for item in original(self, request):
+            if isinstance(item, Final) and item.reply.triage.value == "answer":
+                item = Final(item.reply.model_copy(update={"answer": "See the sources below."}))
+            yield item
+
+    return stream
+
+
+def test_gate_fails_when_the_answer_path_users_take_regresses(runs):
+    """The eval drains Advisor.stream(), the path of the chat front ends: break that path and
+    the gate fails, although nothing the eval calls directly changed."""
+    root, out = runs
+    result = out["stream"]
+    assert result.exit_code == 1, result.output
+    report = Report.load(root / "stream")
+    assert report.overall.fact_coverage == 0.0
+    gate = json.loads((root / "stream" / "gate.json").read_text())
+    assert {"pass_rate", "fact_coverage"} <= {c["metric"] for c in gate["checks"] if not c["ok"]}
 
 
 def test_undegraded_run_passes_the_gate(runs):
@@ -453,6 +518,35 @@ def test_compare_lists_flipped_cases(runs):
     assert "No case flipped." in same.output
 
 
+def test_gate_checks_each_split_and_reports_targets_without_blocking():
+    def split_metrics(**values):
+        return aggregate([]).model_copy(update={"retrieval_recall_at_k": 0.95, **values})
+
+    report = Report(
+        run=RunInfo(),
+        overall=split_metrics(),
+        by_split={
+            "dev": split_metrics(unanswerable_caught=0.95),
+            "test": split_metrics(unanswerable_caught=0.60, retrieval_recall_at_k=0.85),
+        },
+    )
+    limits = Thresholds(
+        minimums={"retrieval_recall_at_k": 0.9},
+        targets={"minimums": {"unanswerable_caught": 0.9}, "max_gap": 0.05},
+        gap=["unanswerable_caught"],
+    )
+    verdict = check_gate(report, limits, None)
+    failed = {(c.split, c.metric, c.kind) for c in verdict.checks if not c.ok}
+    # The sum of both splits passes recall; test alone does not, and that blocks.
+    assert ("test", "retrieval_recall_at_k", "minimum") in failed and not verdict.passed
+    # A missed target and a dev-test gap are reported, and do not block by themselves.
+    assert ("test", "unanswerable_caught", "target minimum") in failed
+    gap = next(c for c in verdict.checks if c.kind == "target gap")
+    assert gap.value == pytest.approx(0.35) and not gap.ok
+    fixed = report.model_copy(update={"by_split": {**report.by_split, "test": split_metrics(unanswerable_caught=0.6)}})
+    assert check_gate(fixed, limits, None).passed
+
+
 def test_gate_regression_against_baseline_only(tmp_path):
     metrics = {"pass_rate": 0.9, "retrieval_recall_at_k": 0.95, "prompt_leak_rate": 0.0}
     before = Report(run=RunInfo(), overall=aggregate([]).model_copy(update=metrics))
@@ -495,6 +589,8 @@ def test_html_report_renders_in_headless_chromium(runs, tmp_path):
     ).stdout
     assert dom.count("<svg") >= 2 and "Per tag" in dom and "Latency per case" in dom
     assert '<table id="worst-cases">' in dom and "fx-symbiosis" in dom
+    # Answers shown in full for a person to read, with the good-answer rubric.
+    assert 'id="sampled-answers"' in dom and "leads with the answer" in dom and "no fragments" in dom
     assert "<script" not in html.read_text() and "http://" not in html.read_text().split("<body>")[0]
 
 

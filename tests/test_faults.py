@@ -30,9 +30,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
 
 from bot.advisor.pipeline import Advisor
-from bot.advisor.replies import Replies
 from bot.config import REPO_ROOT
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.retrieve import HybridRetriever
@@ -49,7 +49,7 @@ QUESTION = "Is there a grant for eco-design studies in France?"
 FOLLOW_UP = "Who runs the eco-design grant for French manufacturers?"
 MODEL_ANSWER = "A grant pays for eco-design studies of small French manufacturers [1]."
 APOLOGY = t("busy_error", "en")
-FALLBACK_HEADER = Replies(REPO_ROOT / "prompts").get("fallback_header", "en")
+FALLBACK_HEADER = yaml.safe_load((REPO_ROOT / "prompts" / "composer.yaml").read_text())["en"]["fallback_header"]
 
 
 def free_port() -> int:

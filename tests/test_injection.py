@@ -84,6 +84,7 @@ async def obeying_advisor(indexed, variant: str, triage: bool = True, **stub):
         advisor.triager.injection = []
         advisor.triager.is_off_topic = lambda vector: False
         advisor.answerability.model = None  # and every question answerable
+        advisor.triager.intent = lambda vector: None
     try:
         yield advisor, model
     finally:

@@ -62,6 +62,7 @@ MIXED_CASE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # ReCircTex, eCircular
 CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
 TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
 MAX_UNKNOWN_WORDS = 4
+RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
 IDENTIFIER = re.compile(r"\b(?:\d{4}/\d{1,4}|\d{1,4}/\d{4}|(?:19|20)\d{2}|\d{4,6})\b")
@@ -78,12 +79,25 @@ MONTHS = (
 DATE = re.compile(rf"\b(?:19|20)\d{{2}}\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}\b|\b(?:{MONTHS})\b", re.IGNORECASE)
 NUMBER = re.compile(r"\d")
 SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
+WEAK = 0.5  # coverage or agreement below this is worth saying
+ATTRIBUTE_NAMES = {
+    "amount": "an amount of money",
+    "quantity": "a quantity",
+    "rate": "a rate",
+    "deadline": "a date",
+    "count": "a number",
+    "price": "a fee or price",
+}
 STEMMERS = {
     "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
     "nl": "dutch", "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
 }  # fmt: skip
 ASK = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
-STATED = {"amount": AMOUNT, "percent": PERCENT, "date": DATE, "number": NUMBER}
+QUANTITY = re.compile(
+    r"\d|\b(?:half|third|quarter|fifth|tenth|twentieth|hundredth|double|twice|triple|times|fraction|percent)\b",
+    re.IGNORECASE,
+)
+STATED = {"amount": AMOUNT, "percent": PERCENT, "date": DATE, "number": NUMBER, "quantity": QUANTITY}
 
 
 class Signals(BaseModel):
@@ -166,6 +180,7 @@ class Answerability:
         corpus: Callable[[], Sequence[str]],
         translations: dict[str, dict[str, str]] | None = None,
         place_names: Iterable[str] = (),
+        items: Callable[[], dict[str, str]] | None = None,
         lexicon: Path = LEXICON,
         model: Path = MODEL,
     ):
@@ -183,6 +198,7 @@ class Answerability:
         self.translations = translations or {}
         self._stem_cache: dict[str, set[str]] = {}
         self._corpus = corpus
+        self._items = items
         self.model = (
             FittedModel.model_validate(yaml.safe_load(model.read_text(encoding="utf-8"))) if model.exists() else None
         )
@@ -334,28 +350,49 @@ class Answerability:
             return None
         stems = {w[:PREFIX] for w in content if len(w) >= 4}
         need = 2 if len(stems) >= 4 else 1
+        # A question that names an item asks about that item: another scheme's rate is no answer.
+        named = [p for p in evidence if self._names_item(question, p.title, stop)]
+        if not named and language != "en" and evidence:
+            named = [evidence[0]]  # the passages are English: the best one stands for the named
         for name, stated in asked:
-            found = False
-            for rank, p in enumerate(evidence):
-                named = (rank == 0 and language != "en") or self._names_item(question, p.title, stop)
-                if named:
-                    found = bool(stated.search(p.text))
-                else:
-                    found = any(
-                        stated.search(sentence) and len(stems & _prefixes(words(sentence))) >= need
-                        for sentence in SENTENCES.split(p.text)
-                    )
-                if found:
-                    break
+            if named:
+                found = any(stated.search(self.item_text(p)) for p in named)
+            else:
+                found = any(
+                    stated.search(sentence) and len(stems & _prefixes(words(sentence))) >= need
+                    for p in evidence
+                    for sentence in SENTENCES.split(p.text)
+                )
             if not found:
                 return name
         return None
 
     def _names_item(self, question: str, title: str, stop: set[str]) -> bool:
-        """Does the question name this item (a distinctive word of its title)?"""
+        """Does the question name this item? It uses the item's name (the title before any
+        bracket or dash: "Innobooster", "MUDP"), a title word few chunks use, or two title words."""
         asked = _prefixes(words(question))
-        distinctive = [w for w in words(title) if len(w) >= 4 and w not in stop and w not in self.programme_nouns]
-        return any(w[:PREFIX] in asked for w in distinctive)
+
+        def distinctive(text: str) -> set[str]:
+            return {w[:PREFIX] for w in words(text) if len(w) >= 3 and w not in stop and w not in self.programme_nouns}
+
+        head = distinctive(re.split(r"\s[(—–-]\s?|\s\(", title, maxsplit=1)[0])
+        if head and head <= asked:
+            return True
+        shared = distinctive(title) & asked
+        return len(shared) >= 2 or any(self.document_frequency.get(w, 0) <= RARE_IN_CORPUS for w in shared)
+
+    def item_text(self, passage: Passage) -> str:
+        """All of an item's chunks (a scheme's amount may sit in another chunk than the one found)."""
+        return self._items().get(passage.source_id, passage.text) if self._items else passage.text
+
+    @cached_property
+    def document_frequency(self) -> dict[str, int]:
+        """In how many chunks each word (by its first letters) appears."""
+        counts: dict[str, int] = {}
+        for text in self._corpus():
+            for prefix in _prefixes(words(text)):
+                counts[prefix] = counts.get(prefix, 0) + 1
+        return counts
 
     # --- the decision --------------------------------------------------------------------------
     def judge(self, signals: Signals) -> Verdict:
@@ -366,7 +403,7 @@ class Answerability:
         partial = (
             not answerable
             and bool(signals.attribute)
-            and not (signals.names or signals.acronyms or signals.numbers or signals.country)
+            and not (signals.names or signals.acronyms or signals.programmes or signals.numbers or signals.country)
         )
         return Verdict(
             answerable=answerable,
@@ -403,15 +440,14 @@ class Answerability:
         if name == "unknown_numbers" and s.numbers:
             return "no retrieved passage mentions " + ", ".join(s.numbers[:3])
         if name == "attribute_unstated" and s.attribute:
-            return f"the question asks for a {s.attribute} that no retrieved passage states"
+            asked = ATTRIBUTE_NAMES.get(s.attribute, s.attribute)
+            return f"the question asks for {asked} that no retrieved passage states"
         if name == "country_uncovered" and s.country:
             return f"the knowledge base has no national content for {s.country}"
         if name in ("unknown_words_en", "unknown_words_other") and s.unknown_words:
             return "the knowledge base never uses " + ", ".join(repr(w) for w in s.unknown_words[:3])
-        if name == "coverage":
+        if name == "coverage" and s.coverage < WEAK:
             return f"the retrieved passages contain only {s.coverage:.0%} of the question's words"
-        if name == "agreement":
+        if name == "agreement" and s.agreement < WEAK:
             return f"dense and keyword search agree on {s.agreement:.0%} of the top passages"
-        if name == "best_similarity":
-            return f"the best passage matches weakly (similarity {s.best_similarity:.2f})"
-        return ""
+        return ""  # the rest only shifts the balance: not a reason a person would give

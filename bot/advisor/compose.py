@@ -147,7 +147,7 @@ class Composer:
         sizes = self.word("sizes", language)
         joiner = f" {self.word('and', language)} "
         what = joiner.join(instruments.get(i.value, i.value) for i in s.instruments)
-        parts = [f"{what} {self.word('from_provider', language).format(provider=s.provider)}"]
+        parts = [what, s.provider]  # no verb between them: nothing to agree in gender or case
         size_names = [sizes.get(c.value, c.value) for c in s.company_sizes]
         if size_names and len(size_names) < 4:
             parts.append(self.word("for_sizes", language).format(sizes=", ".join(size_names)))
@@ -159,7 +159,7 @@ class Composer:
         parts.append(self.word("status", language)[s.status.value])
         if s.deadline and s.status != SchemeStatus.closed:
             parts.append(self.word("deadline", language).format(date=s.deadline.isoformat()))
-        return "; ".join(parts)
+        return " · ".join(parts)
 
     def _amount(self, s: FundingScheme, language: str) -> str:
         if not s.currency or not (s.amount_max or s.amount_min):

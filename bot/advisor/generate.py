@@ -29,12 +29,20 @@ TRANSIENT = (
 )
 
 
-class GarbageOutput(ValueError):
+class ModelFault(RuntimeError):
+    """The endpoint failed or answered with something unusable: the composed answer stands in."""
+
+
+class GarbageOutput(ModelFault):
     """The model answered, but not with a usable answer."""
 
 
-class StreamInterrupted(RuntimeError):
+class StreamInterrupted(ModelFault):
     """The endpoint failed after tokens were already streamed."""
+
+
+class MalformedResponse(ModelFault):
+    """The endpoint's response could not be read as a chat completion (LangChain's ValueError)."""
 
 
 def load_prompt(prompts_dir: Path, *names: tuple[str, str]) -> ChatPromptTemplate:
@@ -93,6 +101,8 @@ class Generator:
                     if started:  # never replay tokens the user already saw
                         raise StreamInterrupted(str(exc)) from exc
                     raise
+                except ValueError as exc:  # e.g. "No generation chunks were returned"
+                    raise MalformedResponse(str(exc)) from exc
                 yield usage
                 return
 

@@ -20,7 +20,7 @@ import openai
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.compose import Composer
 from bot.advisor.extractive import cite, funding_block
-from bot.advisor.generate import GarbageOutput, Generator, StreamInterrupted
+from bot.advisor.generate import GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
     AdvisorReply,
@@ -88,7 +88,10 @@ class Advisor:
         self.translations = load_translations(settings.knowledge_dir)
         self.composer = Composer(settings.prompts_dir, Catalog(settings.knowledge_dir), self.translations)
         self.answerability = Answerability(
-            lambda: kb.retriever.docs, summaries(self.translations), place_names=self.triager.place_names
+            lambda: kb.retriever.docs,
+            summaries(self.translations),
+            place_names=self.triager.place_names,
+            items=lambda: kb.retriever.item_texts,
         )
         if generator is None and settings.llm_configured:
             generator = Generator(settings)
@@ -393,7 +396,7 @@ class Advisor:
 
 
 # What the composed fallback is for: the endpoint failed or answered with something unusable.
-MODEL_FAULTS = (openai.APIError, GarbageOutput, StreamInterrupted, TimeoutError)
+MODEL_FAULTS = (openai.APIError, ModelFault, TimeoutError)
 log = get_logger(__name__)
 
 

@@ -135,7 +135,7 @@ def eval_command(
         report.slim().save(baseline, compact=True)
         console.print(f"Baseline written to {baseline}: commit it with a note on why the numbers moved.")
     if gate and not verdict.passed:
-        failed = ", ".join(f"{c.metric} ({c.kind})" for c in verdict.checks if not c.ok)
+        failed = ", ".join(f"{c.metric} ({c.kind})" for c in verdict.checks if not c.ok and c.blocking)
         err.print(f"[bold red]Gate failed:[/] {failed}", highlight=False)
         raise typer.Exit(1)
 

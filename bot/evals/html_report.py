@@ -72,7 +72,7 @@ def _gate(gate: GateResult) -> str:
         f"<tr><td>{c.kind}</td><td>{escape(c.split or 'all')}</td><td>{escape(c.metric)}</td>"
         f"<td class='n'>{fmt(c.metric, c.value)}</td>"
         f"<td class='n'>{fmt(c.metric, c.limit)}</td>"
-        f"<td>{'<span class=pass>ok</span>' if c.ok else '<span class=fail>FAIL</span>'}</td></tr>"
+        f"<td>{_verdict(c)}</td></tr>"
         for c in gate.checks
     )
     notes = "".join(f"<li>{escape(n)}</li>" for n in gate.notes)
@@ -85,6 +85,12 @@ def _gate(gate: GateResult) -> str:
         + (f"<ul>{notes}</ul>" if notes else "")
         + (f"<p>Cases that flipped from pass to fail:</p><ul class='why'>{flipped}</ul>" if flipped else "")
     )
+
+
+def _verdict(c) -> str:
+    if c.ok:
+        return "<span class=pass>ok</span>"
+    return "<span class=fail>FAIL</span>" if c.blocking else "<span class=fail>target missed</span>"
 
 
 def _cards(report: Report) -> str:

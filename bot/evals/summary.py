@@ -124,7 +124,7 @@ def gate_table(gate: GateResult) -> Table:
     for column in ("check", "split", "metric", "value", "limit", ""):
         table.add_column(column)
     for c in gate.checks:
-        mark = "[green]ok[/]" if c.ok else "[bold red]FAIL[/]"
+        mark = "[green]ok[/]" if c.ok else ("[yellow]target missed[/]" if not c.blocking else "[bold red]FAIL[/]")
         table.add_row(c.kind, c.split or "all", c.metric, fmt(c.metric, c.value), fmt(c.metric, c.limit), mark)
     return table
 

@@ -182,6 +182,18 @@ class HybridRetriever:
                 c for m in metas if m.get("kind") == "funding" for c in split_list(m, "countries")
             } - {"EU"}
 
+    @property
+    def item_texts(self) -> dict[str, str]:
+        """Every item's chunks joined, by source id (rebuilt after a reload)."""
+        docs = self.docs
+        if getattr(self, "_item_texts_for", None) is not docs:
+            joined: dict[str, list[str]] = {}
+            for text, meta in zip(docs, self.metas, strict=True):
+                joined.setdefault(meta["source_id"], []).append(text)
+            self._item_texts = {sid: "\n".join(parts) for sid, parts in joined.items()}
+            self._item_texts_for = docs
+        return self._item_texts
+
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask of the chunks `filters` keeps (None = all); cached per distinct filter."""
         if filters.to_where() is None:

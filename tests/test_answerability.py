@@ -1,0 +1,182 @@
+"""Knowing what it does not know: the signals, the fitted decision, its explanation, and the
+composed answers a user reads (on the small fixture knowledge base, through the real embedder)."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from bot.advisor.answerability import FEATURES, FittedModel, Signals
+from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
+from bot.advisor.pipeline import Advisor
+from bot.evals.calibrate import choose_threshold, fit
+from bot.evals.reading import body, body_language, fragments, lead
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.translations import TranslatedItem, TranslationFile
+from tests.conftest import FIXTURES, REPO, make_settings
+
+
+@pytest.fixture(scope="module")
+def advisor(tmp_path_factory) -> Advisor:
+    root = tmp_path_factory.mktemp("answerability")
+    shutil.copytree(FIXTURES / "kb", root / "kb")
+    settings = make_settings(root, knowledge_dir=root / "kb")
+    kb = KnowledgeBase.open(settings)
+    kb.sync()
+    return Advisor(settings, kb)
+
+
+async def signals(advisor: Advisor, question: str) -> Signals:
+    prepared = await advisor.prepare(AdvisorRequest(message=question))
+    assert prepared.signals is not None, prepared.final
+    return prepared.signals
+
+
+# --- signals -------------------------------------------------------------------------------------------
+async def test_a_programme_the_knowledge_base_never_mentions_is_named(advisor):
+    s = await signals(advisor, "What is the Tremplin grant and how much can a small company get?")
+    assert s.names == ["Tremplin"] and s.programmes == ["Tremplin"]
+    s = await signals(advisor, "Do we have to report under CSRD as a small manufacturer?")
+    assert s.acronyms == ["CSRD"]
+
+
+async def test_places_and_known_names_are_not_unknown_programmes(advisor):
+    s = await signals(advisor, "We are a furniture maker in Lyon. Is there a grant for eco-design studies?")
+    assert s.names == [] and s.programmes == []
+    s = await signals(advisor, "Can an EU guarantee help a small firm near Upper Austria get a bank loan?")
+    assert s.names == [] and s.acronyms == []
+
+
+async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
+    stated = await signals(advisor, "What share of the costs does the Test eco-design grant cover?")
+    assert stated.attribute is None  # "Covers up to 70% of eligible costs"
+    missing = await signals(advisor, "What share of the costs does the Test packaging innovation voucher cover?")
+    assert missing.attribute == "rate"
+    quantity = await signals(advisor, "How much energy does recycled aluminium need compared with primary aluminium?")
+    assert quantity.attribute is None  # "a twentieth" states a quantity, not an amount of money
+
+
+async def test_a_country_without_content_is_a_signal_for_national_questions_only(advisor):
+    national = await signals(advisor, "Which grants does Greece give SMEs for recycling machinery?")
+    assert national.country == "GR"
+    eu_level = await signals(advisor, "Can a Greek SME use an EU loan guarantee for remanufacturing?")
+    assert eu_level.country is None
+
+
+# --- the decision ------------------------------------------------------------------------------------------
+def model_weighing(weights: dict[str, float], threshold: float = 0.5) -> FittedModel:
+    return FittedModel(
+        features=list(FEATURES),
+        mean=[0.0] * len(FEATURES),
+        scale=[1.0] * len(FEATURES),
+        coef=[weights.get(f, 0.0) for f in FEATURES],
+        intercept=-2.0,
+        threshold=threshold,
+    )
+
+
+def test_the_decision_is_explained_in_words_from_the_signals():
+    from bot.advisor.answerability import Answerability
+
+    judge = Answerability(lambda: ["Innobooster is a grant."], model=REPO / "no-such-file.yaml")
+    judge.model = model_weighing({"unknown_programme": 3.0, "attribute_unstated": 1.0})
+    verdict = judge.judge(
+        Signals(unknown_programme=1, programmes=["Tremplin"], attribute_unstated=1, attribute="amount")
+    )
+    assert not verdict.answerable and not verdict.partial  # an unknown programme: nothing to say
+    assert "'Tremplin'" in verdict.reason and "an amount of money" in verdict.reason
+    partial = judge.judge(Signals(attribute_unstated=1, attribute="rate", unknown_programme=0))
+    assert partial.answerable  # 1.0 - 2.0 < 0: the threshold decides, not a rule
+    judge.model = model_weighing({"attribute_unstated": 4.0})
+    partial = judge.judge(Signals(attribute_unstated=1, attribute="rate"))
+    assert not partial.answerable and partial.partial and "a rate" in partial.reason
+    assert judge.judge(Signals()).answerable
+
+
+async def test_cannot_answer_says_so_and_offers_a_person(advisor, monkeypatch):
+    monkeypatch.setattr(advisor.answerability, "model", model_weighing({"unknown_programme": 5.0}))
+    reply = await advisor.answer(AdvisorRequest(message="What is the Tremplin grant for small firms?"))
+    assert reply.triage == Triage.escalate and reply.escalation.reason == EscalationReason.low_confidence
+    assert "'Tremplin'" in reply.escalation.detail
+    assert "won't guess" in reply.answer and "ambassador" in reply.answer and not reply.citations
+
+
+async def test_a_partial_answer_says_what_is_known_and_what_is_not(advisor, monkeypatch):
+    monkeypatch.setattr(advisor.answerability, "model", model_weighing({"attribute_unstated": 5.0}))
+    reply = await advisor.answer(
+        AdvisorRequest(message="What share of the costs does the Test packaging innovation voucher cover?")
+    )
+    assert reply.triage == Triage.escalate and reply.escalation.reason == EscalationReason.low_confidence
+    assert reply.answer.startswith("My knowledge base does not state that detail")
+    assert "Test packaging innovation voucher" in reply.answer and reply.citations  # what is known, cited
+    assert "ambassador" in reply.answer
+
+
+def test_calibration_keeps_false_escalations_under_the_limit():
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 80 + [1] * 20)
+    p = np.concatenate([rng.uniform(0, 0.7, 80), rng.uniform(0.4, 1.0, 20)])
+    threshold, stats = choose_threshold(y, p, max_false=0.05)
+    assert stats["false_escalations"] <= 0.05 and np.mean(p[y == 0] >= threshold) <= 0.05
+    assert stats["caught"] > 0.3
+
+    def example(unknown: int, attribute: int) -> Signals:
+        return Signals(unknown_names=unknown, attribute_unstated=attribute, best_similarity=0.85, english=1)
+
+    signals = [example(0, 0)] * 60 + [example(1, 0)] * 10 + [example(0, 1)] * 10 + [example(0, 0)] * 5
+    labels = [0] * 60 + [1] * 20 + [1] * 5
+    fitted = fit(signals, labels, max_false=0.05, folds=5)
+    assert fitted.coef[FEATURES.index("unknown_names")] > 0 and fitted.coef[FEATURES.index("attribute_unstated")] > 0
+    assert fitted.probability(example(1, 0)) > fitted.threshold > fitted.probability(example(0, 0))
+
+
+# --- what the user reads ---------------------------------------------------------------------------------------
+async def test_the_offline_answer_is_composed_from_whole_units_and_cites_them(advisor):
+    reply = await advisor.answer(AdvisorRequest(message="Is there a grant for eco-design studies in France?"))
+    text = body(reply.answer, REPO / "prompts")
+    assert not fragments(text), fragments(text)
+    first = lead(text)
+    # The scheme's structured facts, worded: instrument, provider, amount, rate, status.
+    assert "Test eco-design grant for French SMEs" in first and "Test Agency France" in first
+    assert "up to EUR 200,000" in first or "EUR 5,000 to EUR 200,000" in first
+    assert "covers up to 70% of eligible costs" in first
+    assert "**" not in reply.answer and "`" not in reply.answer
+
+
+async def test_the_offline_answer_is_in_the_users_language(advisor, monkeypatch):
+    monkeypatch.setitem(
+        advisor.composer.translations,
+        "fr",
+        TranslationFile(
+            language="fr",
+            translated_on="2026-11-25",
+            items={
+                "eco-design-basics": TranslatedItem(
+                    title="Les bases de l'écoconception pour les petits fabricants",
+                    summary=(
+                        "Concevoir des produits démontables, réparables et faits de matières recyclées : "
+                        "les choix pris sur la planche à dessin décident de la durée de vie du produit."
+                    ),
+                )
+            },
+        ),
+    )
+    reply = await advisor.answer(AdvisorRequest(message="Comment concevoir un meuble démontable et réparable ?"))
+    assert reply.language == "fr" and reply.triage == Triage.answer
+    assert body_language(reply.answer, REPO / "prompts") == "fr"
+    assert "Les bases de l'écoconception" in reply.answer and "Design for disassembly" not in reply.answer
+
+
+def test_reading_separates_the_answer_from_its_source_list():
+    answer = (
+        "Réponse hors ligne : les phrases les plus pertinentes de notre base de connaissances, citées telles "
+        "quelles (aucun modèle d'IA n'est configuré).\n\n"
+        "- Design for disassembly means using screws instead of glue so parts come apart. [1]\n\n"
+        "Détails du financement:\n- Sitra: organisme Sitra, page officielle https://sitra.fi, vérifié le 2026-11-22 [1]"
+    )
+    text = body(answer, REPO / "prompts")
+    assert "Sitra" not in text and "https://" not in text and "[1]" not in text
+    assert body_language(answer, REPO / "prompts") == "en"  # a French header over English text is English
+    assert fragments("For company sizes: micro, small. Topics: eco-design.") != []
+    assert fragments("how efficient the recycling processes are on the way in") != []
+    assert fragments("Eco-design starts at the drawing board. It decides how long products last.") == []
