@@ -114,6 +114,39 @@ async def test_broken_endpoint_falls_back_to_extractive(indexed, stub, mode):
         assert len(stub.chat_requests) == 3  # two retries with backoff, then the fallback
 
 
+async def test_an_error_that_is_not_a_model_fault_is_counted_and_raised_not_hidden(indexed, stub, monkeypatch):
+    """A bug in our own code must not pass for an unavailable model: the user would get the
+    fallback forever and nobody would know."""
+    from bot.observability.metrics import ERRORS
+
+    stub.reply = lambda messages: "Yes [1]."
+    advisor = make_advisor(indexed, stub)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug in citation mapping")
+
+    monkeypatch.setattr(advisor, "_finish", broken)
+    before = ERRORS.labels(stage="generate", type="KeyError")._value.get()
+    with pytest.raises(KeyError):
+        await advisor.answer(ask(FUNDING_Q))
+    assert ERRORS.labels(stage="generate", type="KeyError")._value.get() == before + 1
+    # The same path with a real model fault still answers, from the knowledge base.
+    stub.mode = "malformed"
+    monkeypatch.undo()
+    assert (await advisor.answer(ask(FUNDING_Q))).mode == "fallback"
+
+
+async def test_one_retry_engine_also_for_condensing(indexed, stub):
+    """Condensing a follow-up retries a transient fault the same way answers do."""
+    stub.fail_times = 1
+    stub.reply = lambda messages: "Which eco-design grants exist for a small French manufacturer?"
+    advisor = make_advisor(indexed, stub, llm_max_retries=2)
+    history = [Turn(role="user", text=FUNDING_Q), Turn(role="assistant", text="Yes, one [1].")]
+    prepared = await advisor.prepare(ask("and for a medium one?", history=history))
+    assert prepared.question == "Which eco-design grants exist for a small French manufacturer?"
+    assert len(stub.chat_requests) == 2  # the failed attempt, then the retry
+
+
 async def test_transient_error_is_retried(indexed, stub):
     stub.fail_times = 1
     stub.reply = lambda messages: "Yes [1]."
