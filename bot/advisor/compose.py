@@ -22,7 +22,7 @@ from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage
-from bot.knowledge.schema import FundingScheme, SchemeStatus
+from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 from bot.knowledge.translations import TranslationFile
 
 MAX_ITEMS = 3
@@ -108,6 +108,9 @@ class Composer:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
             return self.scheme(scheme, language, number)
+        case = self.catalog.cases.get(passage.source_id) if passage.kind == "case" else None
+        if case is not None:
+            return self.case(case, language, number)
         translated = self._translated(passage.source_id, language)
         if translated is not None:
             title = translated.title or passage.title
@@ -141,6 +144,17 @@ class Composer:
         translated = self._translated(s.id, language)
         summary = translated.summary if translated else _whole_sentences(plain(s.description), 60)
         return f"{s.name} — {facts} [{number}]\n{summary}"
+
+    def case(self, c: GoodPractice, language: str, number: int) -> str:
+        """A good-practice example: who ran it, where and when, what it is, what an SME can do."""
+        facts = [c.organisation, ", ".join(c.regions or c.countries)]
+        if c.period:
+            facts.append(c.period)
+        translated = self._translated(c.id, language)
+        if translated is not None:
+            return f"{translated.title or c.name} — {' · '.join(facts)} [{number}]\n{translated.summary}"
+        figures = f" {'; '.join(c.figures)}." if c.figures else ""
+        return f"{c.name} — {' · '.join(facts)} [{number}]\n{plain(c.summary)}{figures}\n{plain(c.what_smes_can_do)}"
 
     def scheme_facts(self, s: FundingScheme, language: str) -> str:
         instruments = self.word("instruments", language)

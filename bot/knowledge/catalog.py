@@ -14,8 +14,10 @@ from pydantic import BaseModel
 
 from bot.knowledge.loaders import split_front_matter
 from bot.knowledge.schema import (
+    CasesFile,
     FundingFile,
     FundingScheme,
+    GoodPractice,
     SchemeStatus,
     SelfAssessment,
     TrainingModule,
@@ -52,6 +54,14 @@ class Catalog:
         out: list[FundingScheme] = []
         for path in sorted((self.root / "funding").glob("*.y*ml")):
             out += FundingFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).schemes
+        return out
+
+    @cached_property
+    def cases(self) -> dict[str, GoodPractice]:
+        out: dict[str, GoodPractice] = {}
+        for path in sorted((self.root / "cases").glob("*.y*ml")):
+            for c in CasesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).cases:
+                out[c.id] = c
         return out
 
     @cached_property

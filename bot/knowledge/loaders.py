@@ -17,10 +17,12 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.knowledge.schema import (
+    CasesFile,
     FaqEntry,
     FaqFile,
     FundingFile,
     FundingScheme,
+    GoodPractice,
     Kind,
     TrainingModule,
 )
@@ -208,6 +210,42 @@ def scheme_text(s: FundingScheme) -> str:
     return "\n".join(lines)
 
 
+def case_text(c: GoodPractice) -> str:
+    """The indexed text of a good-practice example: what it is, its figures, what an SME can do."""
+    where = ", ".join(c.countries) + (f" ({', '.join(c.regions)})" if c.regions else "")
+    lines = [
+        f"{c.name} — good-practice example run by {c.organisation}, {where}" + (f", {c.period}." if c.period else "."),
+        c.summary,
+    ]
+    if c.figures:
+        lines.append("In figures: " + "; ".join(c.figures) + ".")
+    lines.append(f"What an SME can do: {c.what_smes_can_do}")
+    lines.append(f"Status: {c.status.value}.")
+    return "\n".join(lines)
+
+
+def load_cases(path: Path, rel: str) -> list[SourceDocument]:
+    parsed: CasesFile = validate_yaml(rel, path.read_text(encoding="utf-8"), CasesFile)
+    return [
+        SourceDocument(
+            id=c.id,
+            kind="case",
+            title=c.name,
+            text=case_text(c),
+            path=rel,
+            language=c.language,
+            url=str(c.url) if c.url else None,
+            countries=c.countries,
+            regions=c.regions,
+            topics=c.topics,
+            sectors=c.sectors,
+            provider=c.organisation,
+            last_verified=c.last_verified,
+        )
+        for c in parsed.cases
+    ]
+
+
 def load_funding(path: Path, rel: str) -> list[SourceDocument]:
     parsed: FundingFile = validate_yaml(rel, path.read_text(encoding="utf-8"), FundingFile)
     return [
@@ -339,6 +377,8 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
             if top == "translations" or file.parent.name == "translations":
                 validate_yaml(display, file.read_text(encoding="utf-8"), TranslationFile)
                 return []  # summaries for composed answers, not indexed
+            if top == "cases" or file.parent.name == "cases":
+                return load_cases(file, display)
             if top == "faq" or file.parent.name == "faq":
                 return load_faq(file, display)
             return load_funding(file, display)

@@ -47,6 +47,9 @@ TOPICS: frozenset[str] = frozenset(
         "epr",
         "waste-classification",
         "regulatory-sandbox",
+        "green-claims",
+        "sustainability-reporting",
+        "clusters",
         "digital-tools",
         "data-sharing",
         "measurement",
@@ -263,6 +266,38 @@ class FundingScheme(Strict):
         return self
 
 
+class PracticeStatus(StrEnum):
+    active = "active"  # running: an SME can join, visit or use it
+    ended = "ended"  # finished: its lessons and results remain
+    unknown = "unknown"
+
+
+class GoodPractice(Strict):
+    """A good-practice example (`knowledge/cases/*.yaml`, under `cases:`): a programme, platform,
+    network or project an SME or cluster can learn from or join. Facts only from the sources."""
+
+    id: Slug
+    name: str = Field(min_length=3)
+    countries: Countries = Field(min_length=1)
+    regions: list[str] = Field(default_factory=list)
+    organisation: str = Field(min_length=2)  # who runs or ran it
+    period: str | None = None  # "2019-2023", "since 2016"
+    summary: str = Field(min_length=40)  # what it is, in two or three sentences
+    figures: list[str] = Field(default_factory=list)  # "40 companies took part", each with its source
+    what_smes_can_do: str = Field(min_length=20)  # learn, join, visit, copy
+    status: PracticeStatus = PracticeStatus.unknown
+    topics: Topics = Field(min_length=1)
+    sectors: Sectors = Field(default_factory=lambda: ["all"])
+    url: HttpUrl | None = None  # the official page, where there is one
+    sources: list[Source] = Field(min_length=1)
+    language: LanguageCode = "en"
+    last_verified: dt.date
+
+
+class CasesFile(Strict):
+    cases: list[GoodPractice] = Field(min_length=1)
+
+
 class FundingFile(Strict):
     schemes: list[FundingScheme] = Field(min_length=1)
 
@@ -360,7 +395,7 @@ class AmbassadorDirectory(Strict):
 
 # --- what ingestion produces -------------------------------------------------------------
 
-Kind = Literal["module", "funding", "faq", "document"]
+Kind = Literal["module", "funding", "faq", "document", "case"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

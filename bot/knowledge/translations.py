@@ -28,11 +28,16 @@ class TranslationFile(Strict):
 
 
 def load_translations(knowledge_dir: Path) -> dict[str, TranslationFile]:
-    """{language: file} for every translation file (an invalid one raises: ingestion checks first)."""
+    """{language: all its items} from every translation file: `fr.yaml`, and `fr-<batch>.yaml` for
+    items added later, so content and its translations can be added together. An invalid file
+    raises (ingestion validates first)."""
     out: dict[str, TranslationFile] = {}
     for path in sorted((knowledge_dir / "translations").glob("*.y*ml")):
         parsed = TranslationFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        out[parsed.language] = parsed
+        if parsed.language in out:
+            out[parsed.language].items.update(parsed.items)
+        else:
+            out[parsed.language] = parsed
     return out
 
 
