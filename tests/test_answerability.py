@@ -10,8 +10,9 @@ from bot.advisor.answerability import FEATURES, FittedModel, Signals
 from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
 from bot.advisor.pipeline import Advisor
 from bot.evals.calibrate import choose_threshold, fit
-from bot.evals.reading import body, body_language, fragments, lead
+from bot.evals.reading import body, body_language, fragments, lead, paragraphs
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.schema import SchemeStatus
 from bot.knowledge.translations import TranslatedItem, TranslationFile
 from tests.conftest import FIXTURES, REPO, make_settings
 
@@ -135,11 +136,12 @@ async def test_the_offline_answer_is_composed_from_whole_units_and_cites_them(ad
     reply = await advisor.answer(AdvisorRequest(message="Is there a grant for eco-design studies in France?"))
     text = body(reply.answer, REPO / "prompts")
     assert not fragments(text), fragments(text)
-    first = lead(text)
-    # The scheme's structured facts, worded: instrument, provider, amount, rate, status.
-    assert "Test eco-design grant for French SMEs" in first and "Test Agency France" in first
-    assert "up to EUR 200,000" in first or "EUR 5,000 to EUR 200,000" in first
-    assert "covers up to 70% of eligible costs" in first
+    # It opens with the direct answer: the schemes that fit, by name.
+    assert lead(text).startswith("2 funding schemes in our knowledge base fit: Test eco-design grant for French SMEs")
+    # Then each scheme's structured facts, worded: instrument, provider, amount, rate, status.
+    card = paragraphs(text)[1]
+    assert card.startswith("Test eco-design grant for French SMEs") and "Test Agency France" in card
+    assert "EUR 5,000 to EUR 200,000" in card and "covers up to 70% of eligible costs" in card
     assert "**" not in reply.answer and "`" not in reply.answer
 
 
@@ -180,3 +182,39 @@ def test_reading_separates_the_answer_from_its_source_list():
     assert fragments("For company sizes: micro, small. Topics: eco-design.") != []
     assert fragments("how efficient the recycling processes are on the way in") != []
     assert fragments("Eco-design starts at the drawing board. It decides how long products last.") == []
+
+
+async def test_a_closed_scheme_is_left_out_unless_the_user_names_it(advisor, monkeypatch):
+    scheme = advisor.composer.catalog.scheme("fr-test-ecodesign-grant")
+    monkeypatch.setattr(scheme, "status", SchemeStatus.closed)
+    reply = await advisor.answer(AdvisorRequest(message="Is there a grant for eco-design studies in France?"))
+    assert "Test eco-design grant" not in reply.answer
+    named = await advisor.answer(
+        AdvisorRequest(message="Can I still apply to the Test eco-design grant for French SMEs?")
+    )
+    assert (
+        "Test eco-design grant for French SMEs" in named.answer and "closed: not accepting applications" in named.answer
+    )
+
+
+async def test_follow_ups_are_read_by_meaning_not_length(advisor):
+    from bot.advisor.models import Turn
+
+    history = [
+        Turn(role="user", text="Is there a voucher that helps a small Danish company redesign its packaging?"),
+        Turn(role="assistant", text="One voucher fits [1]."),
+    ]
+    short = await advisor.prepare(AdvisorRequest(message="and for textiles?", history=history))
+    assert short.question.startswith("Is there a voucher") and short.question.endswith("and for textiles?")
+    new = await advisor.prepare(
+        AdvisorRequest(message="Quelles aides existent en France pour l'écoconception ?", history=history)
+    )
+    assert new.question == "Quelles aides existent en France pour l'écoconception ?"
+    assert new.passages[0].source_id == "fr-test-ecodesign-grant"  # not the Danish voucher
+
+
+async def test_a_greeting_gets_a_greeting_in_the_users_language(advisor):
+    reply = await advisor.answer(AdvisorRequest(message="hi"))
+    assert reply.language == "en" and reply.answer.startswith("Hello!")  # not Danish: too short to tell
+    reply = await advisor.answer(AdvisorRequest(message="Bonjour", profile={"language": "fr"}))
+    assert reply.answer.startswith("Bonjour !")

@@ -193,6 +193,7 @@ class Answerability:
         ]
         self.common_acronyms = {a.upper() for a in raw["common_acronyms"]}
         self.place_words = {_fold(w) for w in raw["place_words"]}
+        self.own_name_words = {_fold(w) for w in raw["own_name_words"]}
         self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
@@ -323,8 +324,11 @@ class Answerability:
             if not (MIXED_CASE.fullmatch(token) or capitalised):
                 place = False
                 continue
-            # "in Lyon", "near Upper Austria": a place, and so is the name that continues it.
-            place = place or (i > 0 and folded[i - 1] in self.place_words) or folded[i] in self.place_names
+            # "in Lyon", "near Upper Austria": a place, and so is the name that continues it; "we are
+            # Zorblax Textiles": the user's own company.
+            before = folded[i - 1] if i > 0 else ""
+            introduced = before in self.place_words or before in self.own_name_words
+            place = place or introduced or folded[i] in self.place_names
             if place or folded[i] in self.vocabulary:
                 continue
             names.append(token) if token not in names else None

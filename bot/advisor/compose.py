@@ -87,27 +87,60 @@ class Composer:
         return table.get(key, self.wording["en"][key])
 
     def compose(
-        self, question: str, passages: list[Passage], language: str, header_key: str = "header"
+        self,
+        question: str,
+        passages: list[Passage],
+        language: str,
+        header_key: str = "header",
+        funding_question: bool = False,
     ) -> tuple[str, list[Citation]]:
-        """The answer text and its citations, one per item used."""
+        """The answer text and its citations, one per item used. A funding question opens with
+        one sentence naming the schemes that fit; closed schemes are left out unless named."""
         items: list[Passage] = []
         for p in passages:
-            if p.source_id not in {i.source_id for i in items}:
-                items.append(p)
+            if p.source_id in {i.source_id for i in items} or self._closed_and_not_asked(p, question):
+                continue
+            items.append(p)
             if len(items) == MAX_ITEMS:
                 break
         citations = [cite(p, n) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
-        parts = [str(self.word(header_key, language)), *filter(None, blocks)]
+        lead = self.funding_lead(items, language) if funding_question else ""
+        parts = [str(self.word(header_key, language)), lead, *filter(None, blocks)]
+        parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)
         if funding:
             parts.append(funding)
         return "\n\n".join(parts), citations
 
+    def _closed_and_not_asked(self, passage: Passage, question: str) -> bool:
+        scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
+        if scheme is None or scheme.status != SchemeStatus.closed:
+            return False
+        head = re.split(r"\s[(—–-]\s?|\s\(", scheme.name, maxsplit=1)[0]
+        return head.casefold() not in question.casefold()
+
+    def funding_lead(self, items: list[Passage], language: str) -> str:
+        """ "Two funding schemes in our knowledge base fit: A and B." (the direct answer)."""
+        schemes = [self.catalog.scheme(p.source_id) for p in items if p.kind == "funding"]
+        names = [re.split(r"\s\(|\s[—–]\s", s.name, maxsplit=1)[0] for s in schemes if s is not None]
+        if not names:
+            return ""
+        joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"
+        key = "funding_lead_one" if len(names) == 1 else "funding_lead_some"
+        return str(self.word(key, language)).format(count=len(names), names=joined)
+
     def item(self, question: str, passage: Passage, language: str, number: int) -> str:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
             return self.scheme(scheme, language, number)
+        term = self.catalog.glossary.get(passage.source_id) if passage.kind == "glossary" else None
+        if term is not None:
+            translated = self._translated(term.id, language)
+            if translated is not None:
+                return f"{translated.title or term.term}: {translated.summary} [{number}]"
+            example = f"\n{plain(term.example)}" if term.example else ""
+            return f"{term.term}: {plain(term.definition)} [{number}]{example}"
         case = self.catalog.cases.get(passage.source_id) if passage.kind == "case" else None
         if case is not None:
             return self.case(case, language, number)

@@ -36,12 +36,11 @@ def _model():
 
 
 def detect_language(text: str, fallback: str | None = None) -> str:
-    """ISO 639-1 code. Very short messages ("ok", "and loans?") keep the fallback language."""
+    """ISO 639-1 code. Very short messages ("hi", "and loans?") are too little text to tell: they
+    keep the fallback language (the profile's, the client's or the conversation's), else English."""
     words = _WORDS.findall(text)
     default = fallback if fallback in SUPPORTED else "en"
-    if len(words) < 3 and fallback:
-        return default
-    if not words:
+    if len(words) < 3:
         return default
     lang, prob = _model().classify(text)
     if prob < 0.6 and fallback:

@@ -14,8 +14,10 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cached_property, partial
+from pathlib import Path
 
 import openai
+import yaml
 
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.compose import Composer
@@ -45,7 +47,7 @@ from bot.observability.metrics import ERRORS
 MAX_QUESTION_CHARS = 2000  # longer messages are cut for retrieval and the prompt, kept in full in the store
 HISTORY_TURNS = 6
 CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
-FOLLOW_UP_WORDS = 12
+FOLLOW_UPS = yaml.safe_load((Path(__file__).with_name("data") / "followup.yaml").read_text(encoding="utf-8"))
 NON_ENGLISH_BM25_WEIGHT = 0.5
 
 
@@ -163,6 +165,9 @@ class Advisor:
         if not re.search(r"\w", message):
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "empty")
             return prepared
+        if " ".join(re.findall(r"\w+", message.casefold())) in FOLLOW_UPS["greetings"]:
+            prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "greeting")
+            return prepared
 
         decision = self.triager.pre_retrieval(message[:MAX_QUESTION_CHARS], request.negative_feedback)
         if decision and decision.triage == Triage.refuse:
@@ -220,7 +225,8 @@ class Advisor:
 
     def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float], language: str) -> list[Passage]:
         profile = request.profile
-        mentioned = self.triager.mentioned_country(question)
+        # A country the user names now beats one from the conversation the question was read with.
+        mentioned = self.triager.mentioned_country(request.message) or self.triager.mentioned_country(question)
         search = partial(
             self.kb.retriever.search,
             question,
@@ -254,10 +260,23 @@ class Advisor:
                     return out[:MAX_QUESTION_CHARS]
             except MODEL_FAULTS as exc:  # condensing is an optimisation: fall back to the heuristic
                 log.warning("condense failed, heuristic instead", error=type(exc).__name__)
-        # Offline: a short follow-up ("and loans?") is read together with the last question.
-        if len(message.split()) <= FOLLOW_UP_WORDS:
+        # Offline: a short message that continues or points back at the last question is read
+        # together with it; one that names its own country or scheme is a new question.
+        if self._depends_on_previous(message, previous[-1]):
             return f"{previous[-1][: MAX_QUESTION_CHARS // 2]} {message}"
         return message
+
+    def _depends_on_previous(self, message: str, previous: str) -> bool:
+        words = re.findall(r"\w+", message.casefold())
+        if not words or len(words) > FOLLOW_UPS["max_words"]:
+            return False
+        country = self.triager.mentioned_country(message)
+        if country and country != self.triager.mentioned_country(previous):
+            return False  # "Quelles aides existent en France ?" after a Danish question
+        text = " ".join(words)
+        opens = any(text == c or text.startswith(c + " ") for c in FOLLOW_UPS["continuations"])
+        points_back = bool(set(words) & set(FOLLOW_UPS["references"]))
+        return opens or points_back or len(words) <= 3  # "and loans?", "how much?"
 
     # --- answers ----------------------------------------------------------------------------------
     def _variables(self, prepared: Prepared) -> dict[str, str]:
@@ -282,7 +301,13 @@ class Advisor:
 
     def _extractive(self, prepared: Prepared, mode: str) -> AdvisorReply:
         header = "header" if mode == "extractive" else "fallback_header"
-        text, citations = self.composer.compose(prepared.question, prepared.passages, prepared.language, header)
+        text, citations = self.composer.compose(
+            prepared.question,
+            prepared.passages,
+            prepared.language,
+            header,
+            funding_question=self.triager.is_funding_question(prepared.question),
+        )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
     def _finish(self, raw: str, prepared: Prepared, usage: Usage) -> AdvisorReply:

@@ -17,6 +17,8 @@ from bot.knowledge.schema import (
     CasesFile,
     FundingFile,
     FundingScheme,
+    GlossaryEntry,
+    GlossaryFile,
     GoodPractice,
     SchemeStatus,
     SelfAssessment,
@@ -63,6 +65,14 @@ class Catalog:
             for c in CasesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).cases:
                 out[c.id] = c
         return out
+
+    @cached_property
+    def glossary(self) -> dict[str, GlossaryEntry]:
+        path = self.root / "glossary.yaml"
+        if not path.is_file():
+            return {}
+        parsed = GlossaryFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return {t.id: t for t in parsed.terms}
 
     @cached_property
     def modules(self) -> dict[str, Module]:

@@ -22,6 +22,7 @@ from bot.knowledge.schema import (
     FaqFile,
     FundingFile,
     FundingScheme,
+    GlossaryFile,
     GoodPractice,
     Kind,
     TrainingModule,
@@ -246,6 +247,31 @@ def load_cases(path: Path, rel: str) -> list[SourceDocument]:
     ]
 
 
+def load_glossary(path: Path, rel: str) -> list[SourceDocument]:
+    parsed: GlossaryFile = validate_yaml(rel, path.read_text(encoding="utf-8"), GlossaryFile)
+    return [
+        SourceDocument(
+            id=t.id,
+            kind="glossary",
+            title=t.term,
+            text="\n".join(
+                filter(
+                    None,
+                    [
+                        f"{t.term}" + (f" ({', '.join(t.aliases)})" if t.aliases else "") + f": {t.definition}",
+                        f"Example: {t.example}" if t.example else "",
+                    ],
+                )
+            ),
+            path=rel,
+            language=t.language,
+            topics=t.topics,
+            last_verified=t.last_verified,
+        )
+        for t in parsed.terms
+    ]
+
+
 def load_funding(path: Path, rel: str) -> list[SourceDocument]:
     parsed: FundingFile = validate_yaml(rel, path.read_text(encoding="utf-8"), FundingFile)
     return [
@@ -377,6 +403,8 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
             if top == "translations" or file.parent.name == "translations":
                 validate_yaml(display, file.read_text(encoding="utf-8"), TranslationFile)
                 return []  # summaries for composed answers, not indexed
+            if file.name in {"glossary.yaml", "glossary.yml"}:
+                return load_glossary(file, display)
             if top == "cases" or file.parent.name == "cases":
                 return load_cases(file, display)
             if top == "faq" or file.parent.name == "faq":

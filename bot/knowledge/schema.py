@@ -298,6 +298,25 @@ class CasesFile(Strict):
     cases: list[GoodPractice] = Field(min_length=1)
 
 
+class GlossaryEntry(Strict):
+    """A term SMEs meet (`knowledge/glossary.yaml`, under `terms:`): answers "what is …?"."""
+
+    id: Slug
+    term: str = Field(min_length=2)
+    aliases: list[str] = Field(default_factory=list)  # other names and abbreviations
+    definition: str = Field(min_length=40, max_length=600)  # one or two sentences, plain words
+    example: str | None = None  # one concrete SME example
+    related: list[Slug] = Field(default_factory=list)  # ids of modules that go deeper
+    topics: Topics = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1)
+    language: LanguageCode = "en"
+    last_verified: dt.date
+
+
+class GlossaryFile(Strict):
+    terms: list[GlossaryEntry] = Field(min_length=1)
+
+
 class FundingFile(Strict):
     schemes: list[FundingScheme] = Field(min_length=1)
 
@@ -395,7 +414,7 @@ class AmbassadorDirectory(Strict):
 
 # --- what ingestion produces -------------------------------------------------------------
 
-Kind = Literal["module", "funding", "faq", "document", "case"]
+Kind = Literal["module", "funding", "faq", "document", "case", "glossary"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -14,6 +14,7 @@ from bot.advisor.models import AdvisorReply, Citation
 from bot.knowledge.schema import FundingScheme
 from bot.telegram import callbacks
 from bot.telegram.i18n import t
+from bot.telegram.markdown import to_telegram_html
 
 LIMIT = 4096
 
@@ -92,12 +93,25 @@ def reply_keyboard(message_id: int, lang: str, has_sources: bool) -> InlineKeybo
 
 
 def passages_html(citations: list[dict], lang: str, per_passage: int = 700) -> str:
+    """The 📚 Sources view: each cited passage rendered from its Markdown, cut at a paragraph."""
     blocks = []
     for c in citations:
-        text = c["passage"] if len(c["passage"]) <= per_passage else c["passage"][:per_passage] + "…"
+        text = _cut(c["passage"], per_passage)
         head = f"<b>[{c['number']}] {escape(t('passage_from', lang, title=c['title']))}</b>"
-        blocks.append(f"{head}\n{escape(text)}")
+        blocks.append(f"{head}\n{to_telegram_html(text)}")
     return "\n\n".join(blocks)
+
+
+def _cut(markdown: str, limit: int) -> str:
+    """At most `limit` characters, ended at a paragraph (or else a sentence) with "…"."""
+    if len(markdown) <= limit:
+        return markdown
+    head = markdown[:limit]
+    for mark in ("\n\n", ". ", "\n"):
+        at = head.rfind(mark)
+        if at > limit // 2:
+            return head[: at + (1 if mark == ". " else 0)].rstrip() + " …"
+    return head.rsplit(" ", 1)[0] + " …"
 
 
 def amount_text(s: FundingScheme, lang: str) -> str:

@@ -10,6 +10,7 @@ from telegram.ext import CommandHandler, ContextTypes
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html
 from bot.telegram.i18n import t
+from bot.telegram.markdown import to_telegram_html
 from bot.telegram.render import chunked, keyboard
 from bot.telegram.services import services
 
@@ -40,14 +41,12 @@ async def on_learn(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
         await query.answer(t("unknown_button", lang))
         return
     await query.answer()
+    steps, checklist = module.section("Steps"), module.section("Checklist")
     parts = [
         "<b>" + escape(module.meta.title) + "</b>",
-        escape(module.meta.summary),
-        "<b>" + escape(t("module_steps", lang)) + "</b>\n" + escape(module.section("Steps")),
-        "<b>"
-        + escape(t("module_checklist", lang))
-        + "</b>\n"
-        + escape(module.section("Checklist").replace("- [ ]", "☐")),
+        to_telegram_html(module.meta.summary),
+        "<b>" + escape(t("module_steps", lang)) + "</b>\n" + to_telegram_html(steps) if steps else "",
+        "<b>" + escape(t("module_checklist", lang)) + "</b>\n" + to_telegram_html(checklist) if checklist else "",
     ]
     await send_html(update, context, "\n\n".join(p for p in parts if p.strip()))
 
