@@ -134,9 +134,11 @@ async def recording_application(settings, svc):
 
 
 @contextlib.asynccontextmanager
-async def recorded_bot(settings, advisor, questions_per_minute: int | None = None) -> AsyncIterator[Any]:
+async def recorded_bot(
+    settings, advisor, questions_per_minute: int | None = None, catalog_dir=None
+) -> AsyncIterator[Any]:
     """`recording_application` over a store opened at `settings.database_url` and the shipped
-    catalogue; the application is shut down and the store closed on exit."""
+    catalogue (or `catalog_dir`'s); the application is shut down and the store closed on exit."""
     from bot.config import REPO_ROOT
     from bot.knowledge.catalog import Catalog
     from bot.store import Store
@@ -147,7 +149,7 @@ async def recorded_bot(settings, advisor, questions_per_minute: int | None = Non
         settings,
         store,
         advisor,
-        catalog=Catalog(REPO_ROOT / "knowledge"),
+        catalog=Catalog(catalog_dir or REPO_ROOT / "knowledge"),
         questions_per_minute=questions_per_minute,
     )
     app = await recording_application(settings, svc)

@@ -1,5 +1,6 @@
 """Handler tests: real `Update`s through the real `Application`, every Bot API call recorded."""
 
+import html
 import json
 import re
 import shutil
@@ -207,3 +208,61 @@ async def test_group_messages_need_a_mention_and_edits_are_ignored(bot_app):
     before = len(rec.calls)
     await send(bot_app, edited)
     assert rec.calls[before:] == []
+
+
+LEARN_MODULE = """---
+id: repair-basics
+title: Repair basics for small workshops
+summary: >-
+  How a small workshop can **repair** products instead of replacing them, and what it needs to
+  start a repair service.
+topics: [repair]
+level: beginner
+sources:
+  - title: Right to repair directive
+    url: https://eur-lex.europa.eu/eli/dir/2024/1799/oj
+last_verified: 2026-11-22
+---
+
+# Repair basics for small workshops
+
+## Steps
+
+1. List the **five** products customers bring back most often.
+2. Stock the spare parts for them; see `spare-parts` in your
+   supplier's catalogue and the [repair guide](https://example.org/repair).
+
+## Checklist
+
+- [ ] Spare parts listed
+- [ ] Prices for the three most common repairs
+"""
+
+
+async def test_learn_reads_like_text_in_the_users_language_never_raw_markdown(tmp_path):
+    root = tmp_path
+    shutil.copytree(FIXTURES / "kb", root / "kb")
+    (root / "kb" / "modules" / "repair-basics.md").write_text(LEARN_MODULE)
+    (root / "kb" / "translations").mkdir()
+    (root / "kb" / "translations" / "fr.yaml").write_text(
+        "language: fr\ntranslated_on: 2026-11-25\nitems:\n  repair-basics:\n"
+        "    title: Les bases de la réparation pour les petits ateliers\n"
+        "    summary: Comment un petit atelier peut réparer des produits au lieu de les remplacer.\n"
+    )
+    settings = make_settings(root, knowledge_dir=root / "kb", telegram_token="123:TEST")
+    kb = KnowledgeBase.open(settings)
+    kb.sync()
+    async with recorded_bot(settings, Advisor(settings, kb), catalog_dir=root / "kb") as app:
+        await send(app, message_update(app.bot, 7, "/start", language_code="fr"))
+        await send(app, callback_update(app.bot, 7, callbacks.make("ln", "topic", "repair")))
+        listing = app.recorder.sent()[-1]
+        titles = [b["text"] for row in listing["reply_markup"]["inline_keyboard"] for b in row]
+        assert "Les bases de la réparation pour les petits ateliers" in titles
+        await send(app, callback_update(app.bot, 7, callbacks.make("ln", "module", "repair-basics")))
+        text = app.recorder.sent()[-1]["text"]
+    assert text.startswith("<b>Les bases de la réparation")
+    assert "n'existent qu'en anglais" in html.unescape(text)  # says once that the steps are English
+    assert "<b>five</b>" in text and '<a href="https://example.org/repair">repair guide</a>' in text
+    assert "☐ Spare parts listed" in text
+    for raw in ("**", "`", "- [ ]", "](", "##"):
+        assert raw not in text, raw

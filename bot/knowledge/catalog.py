@@ -24,6 +24,7 @@ from bot.knowledge.schema import (
     SelfAssessment,
     TrainingModule,
 )
+from bot.knowledge.translations import TranslatedItem, TranslationFile, load_translations
 
 # What the money is for (the /funding matcher's last question) -> topics it covers.
 PURPOSES: dict[str, list[str]] = {
@@ -88,6 +89,15 @@ class Catalog:
         return SelfAssessment.model_validate(
             yaml.safe_load((self.root / "self_assessment.yaml").read_text(encoding="utf-8"))
         )
+
+    @cached_property
+    def translations(self) -> dict[str, TranslationFile]:
+        return load_translations(self.root)
+
+    def translated(self, item_id: str, language: str) -> TranslatedItem | None:
+        """The item's title and summary in `language`, if translated (English is the original)."""
+        file = self.translations.get(language)
+        return file.items.get(item_id) if file and language != "en" else None
 
     def scheme(self, scheme_id: str) -> FundingScheme | None:
         return next((s for s in self.schemes if s.id == scheme_id), None)

@@ -32,7 +32,9 @@ async def on_learn(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
     kind, value = args
     if kind == "topic" and catalog.modules_for(value):
         await query.answer()
-        items = [(m.meta.title, callbacks.make("ln", "module", m.meta.id)) for m in catalog.modules_for(value)]
+        items = [
+            (_title(catalog, m, lang), callbacks.make("ln", "module", m.meta.id)) for m in catalog.modules_for(value)
+        ]
         text = t("learn_modules", lang, topic=value.replace("-", " "))
         await send_html(update, context, escape(text), keyboard(chunked(items, 1)))
         return
@@ -42,13 +44,22 @@ async def on_learn(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
         return
     await query.answer()
     steps, checklist = module.section("Steps"), module.section("Checklist")
+    translated = catalog.translated(module.meta.id, lang)
+    summary = translated.summary if translated else module.meta.summary
+    english_only = translated is not None and (steps or checklist)
     parts = [
-        "<b>" + escape(module.meta.title) + "</b>",
-        to_telegram_html(module.meta.summary),
+        "<b>" + escape(_title(catalog, module, lang)) + "</b>",
+        to_telegram_html(summary),
+        "<i>" + escape(t("english_only", lang)) + "</i>" if english_only else "",
         "<b>" + escape(t("module_steps", lang)) + "</b>\n" + to_telegram_html(steps) if steps else "",
         "<b>" + escape(t("module_checklist", lang)) + "</b>\n" + to_telegram_html(checklist) if checklist else "",
     ]
     await send_html(update, context, "\n\n".join(p for p in parts if p.strip()))
+
+
+def _title(catalog, module, lang: str) -> str:
+    translated = catalog.translated(module.meta.id, lang)
+    return translated.title if translated and translated.title else module.meta.title
 
 
 def handlers() -> list:
