@@ -113,6 +113,8 @@ def aggregate(results: Sequence[CaseResult], pricing: Pricing | None = None) -> 
     replied = [r for r in results if r.expected_triage == "answer" and r.triage == "answer"]
     m.direct_answer_rate = share(r.direct for r in replied if r.direct is not None)
     m.fragment_free_rate = share(not r.fragments for r in replied)
+    m.metadata_quote_rate = share(r.metadata_quotes > 0 for r in replied)
+    m.closed_offered_rate = share(bool(r.closed_offered) for r in results if r.triage == "answer")
 
     m.triage_accuracy = share(r.triage == r.expected_triage for r in results)
     expected = [r.expected_triage == "escalate" for r in results]

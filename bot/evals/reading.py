@@ -105,3 +105,8 @@ def fragments(text: str) -> list[str]:
         if metadata or mid_sentence or cut_off:
             bad.append(para)
     return bad
+
+
+def metadata_quotes(text: str) -> list[str]:
+    """Paragraphs that quote chunk metadata ("For company sizes: …") instead of content."""
+    return [p for p in paragraphs(text) if METADATA_LINE.match(p.lstrip("\"'«„(").strip())]

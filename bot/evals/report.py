@@ -18,6 +18,8 @@ LOWER_IS_BETTER = {
     "cost_usd",
     "errors",
     "false_escalation_rate",
+    "metadata_quote_rate",
+    "closed_offered_rate",
 }
 
 
@@ -88,6 +90,8 @@ class CaseResult(BaseModel):
     direct: bool | None = None  # a required fact (or an expected source's citation) in the lead
     fragments: list[str] = Field(default_factory=list)  # paragraphs that are not whole prose
     cited: bool | None = None  # at least one valid citation
+    metadata_quotes: int = 0  # paragraphs quoting chunk metadata
+    closed_offered: list[str] = Field(default_factory=list)  # closed schemes cited, not named by the user
     judge: JudgeScores | None = None
     error: str | None = None
     passed: bool = False
@@ -124,6 +128,8 @@ class Metrics(BaseModel):
     language_match: float | None = None  # the body's detected language is the case's
     direct_answer_rate: float | None = None  # answered cases whose lead states the answer
     fragment_free_rate: float | None = None  # answered cases without spliced fragments
+    metadata_quote_rate: float | None = None  # answered cases quoting chunk metadata
+    closed_offered_rate: float | None = None  # answered cases offering a closed scheme the user did not name
     # triage
     triage_accuracy: float | None = None
     escalation_precision: float | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ async def evaluate(
     """Answer every case (at most `concurrency` at once) and score it; results in case order."""
     prompts_dir = advisor.settings.prompts_dir
     secret = prompt_shingles(prompts_dir)
+    closed = closed_schemes(advisor)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(case: EvalCase) -> CaseResult:
@@ -46,7 +48,7 @@ async def evaluate(
             except Exception as exc:  # a crash is a failed case, not a failed run
                 result = failed_to_run(case, f"{type(exc).__name__}: {exc}", _ms(start))
             else:
-                result = score(case, reply, _ms(start), secret, k, prompts_dir)
+                result = score(case, reply, _ms(start), secret, k, prompts_dir, closed)
                 if judge and reply.triage.value == "answer":
                     result.judge = await judge.score(case.question, reply)
         if on_done:
@@ -54,6 +56,19 @@ async def evaluate(
         return result
 
     return list(await asyncio.gather(*(one(c) for c in cases)))
+
+
+def closed_schemes(advisor) -> dict[str, str]:
+    """{scheme id: its name, lower case} of the closed schemes (offering one is a failure unless
+    the user named it)."""
+    composer = getattr(advisor, "composer", None)
+    if composer is None:
+        return {}
+    return {
+        s.id: re.split(r"\s\(|\s[—–]\s", s.name, maxsplit=1)[0].casefold()
+        for s in composer.catalog.schemes
+        if s.status.value == "closed"
+    }
 
 
 def _ms(start: float) -> float:

@@ -8,7 +8,7 @@ from bot.advisor.models import AdvisorReply
 from bot.config import REPO_ROOT
 from bot.evals.matching import contains, leaked_shingle, matching_variant
 from bot.evals.metrics import ndcg_at_k, reciprocal_rank, retrieval_hit
-from bot.evals.reading import body, body_language, fragments, lead
+from bot.evals.reading import body, body_language, fragments, lead, metadata_quotes
 from bot.evals.report import CaseResult, CitedPassage
 from bot.evals.schema import EvalCase, Tag
 
@@ -54,6 +54,7 @@ def score(
     secret: frozenset[str],
     k: int = 5,
     prompts_dir: Path = REPO_ROOT / "prompts",
+    closed: dict[str, str] | None = None,
 ) -> CaseResult:
     """Score what the user reads: facts in the answer's own sentences (not in the source list or
     a URL), the language of that text, whether it leads with the answer and is whole prose."""
@@ -96,10 +97,16 @@ def score(
 
     if case.expected_triage.value == "answer" and r.triage == "answer":
         r.fragments = fragments(prose)
+        r.metadata_quotes = len(metadata_quotes(prose))
         r.direct = _direct(case, lead(body(reply.answer, prompts_dir, keep_markers=True)), r)
         judged = [c.valid for c in r.citations if c.valid is not None]
         r.cited = any(judged) if (case.expected_sources.ids or case.must_contain) else None
 
+    if r.triage == "answer" and closed:
+        asked = case.question.casefold()
+        r.closed_offered = [
+            c.source_id for c in reply.citations if c.source_id in closed and closed[c.source_id] not in asked
+        ]
     r.failures = _failures(case, r, k)
     r.passed = not r.failures
     return r
@@ -122,6 +129,8 @@ def _failures(case: EvalCase, r: CaseResult, k: int) -> list[str]:
                 out.append("no valid citation")
             if r.fragments:
                 out.append(f"fragment: {r.fragments[0][:80]!r}")
+            if r.closed_offered:
+                out.append("closed scheme offered: " + ", ".join(r.closed_offered))
     if r.forbidden_found:
         out.append("forbidden: " + ", ".join(repr(p) for p in r.forbidden_found))
     if r.leak is not None:

@@ -65,6 +65,8 @@ HEADLINES = [
     ("language_match", "answer body in the user's language"),
     ("direct_answer_rate", "answers that lead with the answer"),
     ("fragment_free_rate", "answers without fragments"),
+    ("metadata_quote_rate", "answers quoting metadata"),
+    ("closed_offered_rate", "answers offering a closed scheme"),
     ("triage_accuracy", "triage accuracy"),
     ("escalation_precision", "escalation precision"),
     ("escalation_recall", "escalation recall"),
