@@ -13,6 +13,7 @@ from rich.table import Table
 
 from bot.config import get_settings
 from bot.escalation.cli import ambassadors_app, escalations_app, faq_app
+from bot.knowledge.content_cli import content_app
 from bot.knowledge.ingest import IngestReport
 from bot.knowledge.loaders import ContentInvalid
 from bot.knowledge.retrieve import Filters
@@ -27,6 +28,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ambassadors_app, name="ambassadors")
 app.add_typer(escalations_app, name="escalations")
 app.add_typer(faq_app, name="faq")
+app.add_typer(content_app, name="content")
 
 console = Console()
 err = Console(stderr=True)

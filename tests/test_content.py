@@ -115,9 +115,30 @@ def test_every_item_has_a_summary_in_every_language_we_answer_in(corpus):
 
     translations = load_translations(KNOWLEDGE)
     assert set(translations) == set(SUPPORTED) - {"en"}
-    items = {doc.id for doc in corpus if doc.kind in ("module", "funding")}
+    items = {doc.id for doc in corpus if doc.kind in ("module", "funding", "case", "glossary")}
     for language, file in translations.items():
         assert not items - set(file.items), f"{language}: no summary for {sorted(items - set(file.items))}"
         assert not set(file.items) - items, f"{language}: unknown ids {sorted(set(file.items) - items)}"
         modules = [i for i in file.items if i in {d.id for d in corpus if d.kind == "module"}]
         assert all(file.items[m].title for m in modules), f"{language}: a module without its translated title"
+
+
+def test_the_content_check_finds_stale_expired_and_broken_items(tmp_path, corpus):
+    """`advisor content check` and the lint: what a maintainer must re-verify or fix."""
+    import datetime as dt
+
+    from bot.knowledge.audit import broken_links, counts, expired, stale
+    from bot.knowledge.catalog import Catalog
+
+    catalog = Catalog(KNOWLEDGE)
+    today = dt.date(2026, 11, 25)
+    assert not stale(corpus, today) and not expired(catalog, today) and not broken_links(catalog, corpus)
+    # Half a year later every item needs re-verifying; a scheme open past its deadline is flagged.
+    assert {p.item for p in stale(corpus, today + dt.timedelta(days=200))} == {d.id for d in corpus}
+    scheme = next(s for s in catalog.schemes if s.deadline and s.status.value == "open")
+    assert any(p.item == scheme.id for p in expired(catalog, scheme.deadline + dt.timedelta(days=1)))
+    module = next(iter(catalog.modules.values()))
+    module.body += "\nSee `eco-design-for-robots` for more."
+    assert [p.detail for p in broken_links(catalog, corpus)] == ["`eco-design-for-robots` in the text"]
+    c = counts(catalog)
+    assert c.schemes >= 90 and c.countries >= 27 and c.glossary_terms >= 25 and c.cases >= 10

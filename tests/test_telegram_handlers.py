@@ -185,7 +185,7 @@ async def test_commands_registered_in_each_language(bot_app):
 
     await register_commands(bot_app)
     calls = bot_app.recorder.sent("setMyCommands")
-    assert {c.get("language_code") for c in calls} == {None, "fr", "de", "es", "it"}
+    assert {c.get("language_code") for c in calls} == {None, "fr", "de", "es", "it", "nl", "pl", "pt", "da", "sv", "fi"}
 
 
 async def test_group_messages_need_a_mention_and_edits_are_ignored(bot_app):

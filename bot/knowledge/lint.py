@@ -1,8 +1,13 @@
-"""`python -m bot.knowledge.lint [PATH...]`: validate content without indexing it."""
+"""`python -m bot.knowledge.lint [PATH...]`: validate content without indexing it, then report
+stale items, schemes open past their deadline and broken internal links (exit 1 on any)."""
 
+import datetime as dt
+import os
 import sys
 from pathlib import Path
 
+from bot.knowledge.audit import DEFAULT_MAX_AGE_DAYS, broken_links, expired, stale
+from bot.knowledge.catalog import Catalog
 from bot.knowledge.loaders import ContentInvalid, load_corpus
 from bot.knowledge.schema import word_count
 
@@ -19,7 +24,16 @@ def main(argv: list[str]) -> int:
         extra = f" ({word_count(doc.text)} words)" if doc.kind == "module" else ""
         print(f"ok  {doc.kind:8} {doc.id}{extra}")
     print(f"{len(docs)} documents valid")
-    return 0
+    max_age = int(os.environ.get("ADVISOR_CONTENT_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS))
+    today = dt.date.today()
+    problems = stale(docs, today, max_age)
+    for root in paths:
+        if (root / "funding").is_dir() or (root / "modules").is_dir():
+            catalog = Catalog(root)
+            problems += expired(catalog, today) + broken_links(catalog, docs)
+    for p in problems:
+        print(f"{p.kind}: {p.item}: {p.detail}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

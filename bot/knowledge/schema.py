@@ -194,7 +194,8 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    """Where a fact comes from: an external page, or another knowledge item by id."""
+    """Where a fact comes from: an external page, another knowledge item by id, or a published
+    document that is not online (title and publisher, e.g. a policy brief shared with clusters)."""
 
     title: str = Field(min_length=3)
     url: HttpUrl | None = None
@@ -203,8 +204,8 @@ class Source(Strict):
 
     @model_validator(mode="after")
     def _url_or_id(self) -> Source:
-        if self.url is None and self.id is None:
-            raise ValueError("a source needs a url or the id of a knowledge item")
+        if self.url is None and self.id is None and not self.publisher:
+            raise ValueError("a source needs a url, the id of a knowledge item, or a publisher")
         return self
 
 

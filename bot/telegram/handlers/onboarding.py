@@ -16,7 +16,19 @@ from bot.telegram.services import services
 
 REFERRAL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FIELDS = ("language", "country", "sector", "company_size")
-LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "de": "Deutsch",
+    "es": "Español",
+    "it": "Italiano",
+    "nl": "Nederlands",
+    "pl": "Polski",
+    "pt": "Português",
+    "da": "Dansk",
+    "sv": "Svenska",
+    "fi": "Suomi",
+}
 OTHER = "OTHER"
 
 

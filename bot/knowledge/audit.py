@@ -1,0 +1,104 @@
+"""What a maintainer must look at: counts, stale items, expired schemes and broken internal links.
+
+`advisor content stats|stale|check` print these; `python -m bot.knowledge.lint` includes the
+checks. An item is stale when its `last_verified` is older than the verification age (default
+180 days, `--max-age-days`): facts about money and rules go out of date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+
+from pydantic import BaseModel
+
+from bot.knowledge.catalog import Catalog
+from bot.knowledge.loaders import SourceDocument
+from bot.knowledge.schema import SchemeStatus
+
+DEFAULT_MAX_AGE_DAYS = 180
+OPEN_STATUSES = {SchemeStatus.open, SchemeStatus.rolling, SchemeStatus.recurring}
+BACKTICK_ID = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")
+
+
+class Problem(BaseModel):
+    item: str
+    kind: str  # stale, expired, broken-link
+    detail: str
+
+
+class Counts(BaseModel):
+    schemes: int
+    countries: int  # national coverage (EU-wide schemes not counted)
+    schemes_per_country: dict[str, int]
+    schemes_with_amount_or_rate: int
+    schemes_by_status: dict[str, int]
+    modules: int
+    cases: int
+    glossary_terms: int
+    translations: dict[str, int]
+
+
+def counts(catalog: Catalog) -> Counts:
+    per_country = Counter(c for s in catalog.schemes for c in s.countries)
+    return Counts(
+        schemes=len(catalog.schemes),
+        countries=len([c for c in per_country if c != "EU"]),
+        schemes_per_country=dict(sorted(per_country.items())),
+        schemes_with_amount_or_rate=sum(
+            1 for s in catalog.schemes if s.amount_min or s.amount_max or s.co_financing_rate
+        ),
+        schemes_by_status=dict(Counter(s.status.value for s in catalog.schemes)),
+        modules=len(catalog.modules),
+        cases=len(catalog.cases),
+        glossary_terms=len(catalog.glossary),
+        translations={lang: len(f.items) for lang, f in sorted(catalog.translations.items())},
+    )
+
+
+def stale(docs: list[SourceDocument], today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[Problem]:
+    limit = today - dt.timedelta(days=max_age_days)
+    return [
+        Problem(item=d.id, kind="stale", detail=f"last verified {d.last_verified}, more than {max_age_days} days ago")
+        for d in docs
+        if d.last_verified is not None and d.last_verified < limit
+    ]
+
+
+def expired(catalog: Catalog, today: dt.date) -> list[Problem]:
+    """Schemes said to take applications whose deadline has passed."""
+    return [
+        Problem(item=s.id, kind="expired", detail=f"status {s.status.value} but the deadline {s.deadline} has passed")
+        for s in catalog.schemes
+        if s.deadline and s.deadline < today and s.status in OPEN_STATUSES
+    ]
+
+
+def broken_links(catalog: Catalog, docs: list[SourceDocument]) -> list[Problem]:
+    """Ids that content points at (sources by id, related modules, `module-id` in a module's text)
+    but that do not exist."""
+    known = {d.id for d in docs}
+    found: list[Problem] = []
+    for module in catalog.modules.values():
+        for source in module.meta.sources:
+            if source.id and source.id not in known:
+                found.append(Problem(item=module.meta.id, kind="broken-link", detail=f"source id {source.id!r}"))
+        for ref in set(BACKTICK_ID.findall(module.body)):
+            if "-" in ref and ref not in known and _looks_like_item(ref, known):
+                found.append(Problem(item=module.meta.id, kind="broken-link", detail=f"`{ref}` in the text"))
+    for term in catalog.glossary.values():
+        for ref in term.related:
+            if ref not in known:
+                found.append(Problem(item=term.id, kind="broken-link", detail=f"related {ref!r}"))
+    for case in catalog.cases.values():
+        for source in case.sources:
+            if source.id and source.id not in known:
+                found.append(Problem(item=case.id, kind="broken-link", detail=f"source id {source.id!r}"))
+    return found
+
+
+def _looks_like_item(ref: str, known: set[str]) -> bool:
+    """A backticked word is meant as an item id when it shares its first part with one."""
+    head = ref.split("-", 1)[0]
+    return any(k.split("-", 1)[0] == head for k in known)
