@@ -400,6 +400,12 @@ class Answerability:
 
     # --- the decision --------------------------------------------------------------------------
     def judge(self, signals: Signals) -> Verdict:
+        if signals.country:
+            # Decided, not weighed: national questions about a country without content cannot be
+            # answered, and once every country in the dev split is covered the model has no
+            # example left to learn that from.
+            reason = f"the knowledge base has no national content for {signals.country}"
+            return Verdict(answerable=False, probability=1.0, reason=reason, signals=signals)
         if self.model is None:  # not calibrated yet: answer (the eval will show it)
             return Verdict(answerable=True, probability=0.0, signals=signals)
         p = self.model.probability(signals)

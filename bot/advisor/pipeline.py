@@ -40,6 +40,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
+from bot.knowledge.schema import SECTORS, TOPICS
 from bot.knowledge.translations import load_translations, summaries
 from bot.observability.logs import get_logger
 from bot.observability.metrics import ERRORS
@@ -47,6 +48,9 @@ from bot.observability.metrics import ERRORS
 MAX_QUESTION_CHARS = 2000  # longer messages are cut for retrieval and the prompt, kept in full in the store
 HISTORY_TURNS = 6
 CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
+# Words naming a topic or sector ("textiles", "repair"): a short message with one the last question
+# did not have asks about something new (unless it opens like "and for …").
+TOPIC_STEMS = {w[:5] for name in TOPICS | SECTORS for w in name.split("-") if len(w) >= 4} - {"basic", "busin"}
 FOLLOW_UPS = yaml.safe_load((Path(__file__).with_name("data") / "followup.yaml").read_text(encoding="utf-8"))
 NON_ENGLISH_BM25_WEIGHT = 0.5
 
@@ -237,7 +241,8 @@ class Advisor:
             sparse_weight=1.0 if language == "en" else NON_ENGLISH_BM25_WEIGHT,
         )
         if not self.triager.is_funding_question(question):
-            return search(filters=Filters(), boosts=Boosts(sector=profile.sector, weight=0.1))
+            # A country the question names is preferred (its schemes, cases), nothing is hidden.
+            return search(filters=Filters(), boosts=Boosts(country=mentioned, sector=profile.sector, weight=0.1))
         # Money questions: the named country, else the company's own, filters (its schemes,
         # EU-wide ones and general guidance stay); without any fitting scheme, search unfiltered.
         country = mentioned or profile.country
@@ -267,16 +272,41 @@ class Advisor:
         return message
 
     def _depends_on_previous(self, message: str, previous: str) -> bool:
+        """A short message continues the last question ("how do I apply?", "and for textiles?")
+        unless it brings its own subject: a country, scheme or topic the last question did not have."""
         words = re.findall(r"\w+", message.casefold())
         if not words or len(words) > FOLLOW_UPS["max_words"]:
             return False
+        text = " ".join(words)
+        if any(text == c or text.startswith(c + " ") for c in FOLLOW_UPS["continuations"]):
+            return True  # "and for textiles?": a new topic, asked about the same thing
+        if set(words) & set(FOLLOW_UPS["references"]):
+            return True
         country = self.triager.mentioned_country(message)
         if country and country != self.triager.mentioned_country(previous):
             return False  # "Quelles aides existent en France ?" after a Danish question
-        text = " ".join(words)
-        opens = any(text == c or text.startswith(c + " ") for c in FOLLOW_UPS["continuations"])
-        points_back = bool(set(words) & set(FOLLOW_UPS["references"]))
-        return opens or points_back or len(words) <= 3  # "and loans?", "how much?"
+        before = {w[:5] for w in re.findall(r"\w+", previous.casefold())}
+        if self._names_item(message) or (self._topic_stems(words) - before):
+            return False
+        return True
+
+    @cached_property
+    def _item_names(self) -> set[str]:
+        """Distinctive scheme names ("innobooster", "mudp"), to tell a question about a scheme."""
+        names = set()
+        for scheme in self.composer.catalog.schemes:
+            head = re.split(r"\s\(|\s[—–-]\s", scheme.name, maxsplit=1)[0].casefold()
+            if len(head) >= 4:
+                names.add(head)
+        return names
+
+    def _names_item(self, message: str) -> bool:
+        folded = message.casefold()
+        return any(name in folded for name in self._item_names)
+
+    @staticmethod
+    def _topic_stems(words: list[str]) -> set[str]:
+        return {w[:5] for w in words if w[:5] in TOPIC_STEMS}
 
     # --- answers ----------------------------------------------------------------------------------
     def _variables(self, prepared: Prepared) -> dict[str, str]:
