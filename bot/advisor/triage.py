@@ -50,7 +50,7 @@ class Triager:
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.countries = [
-            (code, re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE))
+            (str(code), re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE))
             for code, names in raw["countries"].items()
         ]
         self.place_names = [name for names in raw["countries"].values() for name in names]
