@@ -97,7 +97,7 @@ async def main() -> None:
     print(f"{len(qs)} questions, stub latency {args.latency * 1000:.0f} ms, {kb.index.count()} chunks indexed")
     report("pipeline overhead (generated answer)", overhead)
     report("time to first token, over the stub's", ttft)
-    report("offline extractive answer, total", offline)
+    report("offline composed answer, total", offline)
     report("repeated question (cached embedding)", repeated)
 
 

@@ -277,7 +277,11 @@ async def chat_loop(advisor) -> None:
     store = await Store.open(settings.database_url)
     conversations = Conversations(advisor, store)
     user = await store.get_or_create_user()
-    mode = "a language model" if advisor.generator else "offline extractive answers (no language model)"
+    mode = (
+        "a language model"
+        if advisor.generator
+        else "offline answers composed from the knowledge base (no language model)"
+    )
     console.print(f"[bold green]circular-advisor[/] · {kb_size(advisor)} · {mode}")
     console.print("I'm an automated advisor; type /human any time to ask for a person.\n" + CHAT_HELP)
     await asyncio.to_thread(advisor.warm_up)

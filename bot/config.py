@@ -1,7 +1,7 @@
 """All settings in one place: environment variables prefixed `ADVISOR_`, or a `.env` file.
 
 Defaults are the embedded, offline ones: embedded Chroma and SQLite under the data dir, the
-bundled multilingual embedding model, and no language model (extractive answers).
+bundled multilingual embedding model, and no language model (answers composed from the knowledge base).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     embedding_api_key: SecretStr | None = None  # default: llm_api_key
     embedding_threads: int | None = None
 
-    # Chat model: any OpenAI-compatible endpoint. Unset = extractive answers.
+    # Chat model: any OpenAI-compatible endpoint. Unset = composed answers.
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"

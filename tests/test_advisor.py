@@ -49,9 +49,9 @@ def ask(text: str, **kw) -> AdvisorRequest:
 # --- offline -------------------------------------------------------------------------------------
 
 
-async def test_offline_answer_is_extractive_labelled_and_cited(indexed):
+async def test_offline_answer_is_composed_labelled_and_cited(indexed):
     reply = await make_advisor(indexed).answer(ask(FUNDING_Q))
-    assert reply.mode == "extractive" and reply.triage == Triage.answer
+    assert reply.mode == "composed" and reply.triage == Triage.answer
     assert reply.answer.startswith("From our knowledge base (written without an AI model)")
     assert reply.citations[0].source_id == "fr-test-ecodesign-grant"
     assert "[1]" in reply.answer
@@ -104,7 +104,7 @@ async def test_answers_in_the_users_language(indexed, stub):
 
 
 @pytest.mark.parametrize("mode", ["error500", "malformed", "garbage"])
-async def test_broken_endpoint_falls_back_to_extractive(indexed, stub, mode):
+async def test_broken_endpoint_falls_back_to_composed(indexed, stub, mode):
     stub.mode = mode
     reply = await make_advisor(indexed, stub, llm_max_retries=2).answer(ask(FUNDING_Q))
     assert reply.mode == "fallback"

@@ -171,8 +171,7 @@ async def test_the_offline_answer_is_in_the_users_language(advisor, monkeypatch)
 
 def test_reading_separates_the_answer_from_its_source_list():
     answer = (
-        "Réponse hors ligne : les phrases les plus pertinentes de notre base de connaissances, citées telles "
-        "quelles (aucun modèle d'IA n'est configuré).\n\n"
+        "D'après notre base de connaissances (rédigé sans modèle d'IA) :\n\n"
         "- Design for disassembly means using screws instead of glue so parts come apart. [1]\n\n"
         "Détails du financement:\n- Sitra: organisme Sitra, page officielle https://sitra.fi, vérifié le 2026-11-22 [1]"
     )

@@ -165,7 +165,7 @@ def case(**fields) -> EvalCase:
 
 
 def reply(answer: str, triage: Triage = Triage.answer, **fields) -> AdvisorReply:
-    values = {"language": "en", "confidence": 0.9, "mode": "extractive", "standalone_question": "q"}
+    values = {"language": "en", "confidence": 0.9, "mode": "composed", "standalone_question": "q"}
     return AdvisorReply(answer=answer, triage=triage, **(values | fields))
 
 
@@ -473,7 +473,7 @@ def test_undegraded_run_passes_the_gate(runs):
     assert out["baseline"].exit_code == 0, out["baseline"].output
     assert out["same"].exit_code == 0, out["same"].output
     report = Report.load(root / "same")
-    assert report.run.model == "extractive" and report.run.embedding_model
+    assert report.run.model == "composed" and report.run.embedding_model
     assert report.overall.retrieval_recall_at_k == 1.0, [c.failures for c in report.cases]
     assert len(report.run.dataset_hash) == 64 and report.run.commit
     baseline = Report.load(root / "baseline.json")

@@ -1,7 +1,7 @@
 """Faults: the bot keeps answering when what it depends on fails.
 
 * The language model endpoint refuses connections, hangs past the timeout, answers 500s,
-  malformed JSON or garbage: the user gets the extractive fallback (quoted sentences, with
+  malformed JSON or garbage: the user gets the composed fallback (built from the knowledge base, with
   sources), never an error, and the next question is generated again once the model is back.
 * Telegram answers 429 with retry_after, 5xx, or drops the connection: the answer still
   arrives, or the user is told honestly that something went wrong; nothing is doubled.
@@ -110,7 +110,7 @@ LLM_FAULTS = ["connection refused", "slow beyond the timeout", "HTTP 500", "malf
 
 
 @pytest.mark.parametrize("fault", LLM_FAULTS)
-async def test_model_fault_gives_the_extractive_fallback_then_recovers(indexed, tmp_path, fault):
+async def test_model_fault_gives_the_composed_fallback_then_recovers(indexed, tmp_path, fault):
     settings, kb = indexed
     mode = {"slow beyond the timeout": "hang", "HTTP 500": "error500", "malformed JSON": "malformed"}
     model = await OpenAIStub(reply=model_reply, mode=mode.get(fault, fault)).start()

@@ -3,7 +3,7 @@ messages, markup-like text and forged button data. Whatever a user (or a modifie
 sends, the bot answers with a message Telegram accepts (well-formed HTML, not empty, at most
 4,096 characters), never with the "something went wrong" apology, and the question is stored.
 
-The handler-test layer (tests/telegram_support.py) keeps this fast: no network, extractive
+The handler-test layer (tests/telegram_support.py) keeps this fast: no network, composed
 answers over the small fixture knowledge base.
 """
 

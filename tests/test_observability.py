@@ -122,12 +122,12 @@ def metric(name: str, **labels: str) -> float:
 
 
 async def test_answers_are_counted_by_mode_with_latency(conversations):
-    before = metric("advisor_answers_total", mode="extractive", triage="answer")
-    latency_before = metric("advisor_answer_seconds_count", mode="extractive")
+    before = metric("advisor_answers_total", mode="composed", triage="answer")
+    latency_before = metric("advisor_answer_seconds_count", mode="composed")
     stored = await ask(conversations, "What is eco-design?")
-    assert stored.reply.mode == "extractive"
-    assert metric("advisor_answers_total", mode="extractive", triage="answer") == before + 1
-    assert metric("advisor_answer_seconds_count", mode="extractive") == latency_before + 1
+    assert stored.reply.mode == "composed"
+    assert metric("advisor_answers_total", mode="composed", triage="answer") == before + 1
+    assert metric("advisor_answer_seconds_count", mode="composed") == latency_before + 1
 
 
 @pytest.fixture

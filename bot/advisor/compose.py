@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.advisor.extractive import cite, funding_block, tokens
+from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
 from bot.knowledge.catalog import Catalog

@@ -65,7 +65,7 @@ class AdvisorReply(BaseModel):
     confidence: float = Field(ge=0, le=1)
     triage: Triage
     escalation: Escalation | None = None
-    mode: Literal["generated", "extractive", "fallback", "scope", "refusal", "handover"]
+    mode: Literal["generated", "composed", "fallback", "scope", "refusal", "handover"]
     standalone_question: str
     retrieved: list[str] = Field(default_factory=list)  # source ids, best first
     usage: Usage = Field(default_factory=Usage)

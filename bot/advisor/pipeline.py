@@ -20,8 +20,8 @@ import openai
 import yaml
 
 from bot.advisor.answerability import Answerability, Signals, Verdict
+from bot.advisor.citations import cite, funding_block
 from bot.advisor.compose import Composer
-from bot.advisor.extractive import cite, funding_block
 from bot.advisor.generate import GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -131,7 +131,7 @@ class Advisor:
             _count_error("prepare", exc)
             raise
         if prepared.final is not None or self.generator is None:
-            yield Final(prepared.final or self._extractive(prepared, "extractive"))
+            yield Final(prepared.final or self._composed(prepared, "composed"))
             return
         streamed, shown, leaked = "", 0, False  # shown: how much of `streamed` was yielded
         usage = Usage()
@@ -327,10 +327,10 @@ class Advisor:
         }
 
     def _fallback(self, prepared: Prepared) -> AdvisorReply:
-        return self._extractive(prepared, "fallback")
+        return self._composed(prepared, "fallback")
 
-    def _extractive(self, prepared: Prepared, mode: str) -> AdvisorReply:
-        header = "header" if mode == "extractive" else "fallback_header"
+    def _composed(self, prepared: Prepared, mode: str) -> AdvisorReply:
+        header = "header" if mode == "composed" else "fallback_header"
         text, citations = self.composer.compose(
             prepared.question,
             prepared.passages,

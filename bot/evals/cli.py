@@ -78,7 +78,7 @@ def eval_command(
         bool, typer.Option("--write-baseline", help="Save this run as the new baseline (on purpose).")
     ] = False,
 ) -> None:
-    """Evaluate answer quality on the golden cases (offline extractive mode unless --model)."""
+    """Evaluate answer quality on the golden cases (offline composed answers unless --model)."""
     if compare and all(compare):
         _compare(*compare)
         return

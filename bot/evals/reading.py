@@ -27,7 +27,7 @@ METADATA_LINE = re.compile(
     re.IGNORECASE,
 )
 # Keys of prompts/replies.yaml whose text frames an answer rather than being one.
-FRAME_KEYS = ("extractive_header", "fallback_header", "offer_human", "funding_check")
+FRAME_KEYS = ("offer_human", "funding_check")
 COMPOSER_FRAMES = ("header", "fallback_header", "partial_header")
 
 

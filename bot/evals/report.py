@@ -26,7 +26,7 @@ LOWER_IS_BETTER = {
 class RunInfo(BaseModel):
     commit: str = "unknown"
     dirty: bool | None = None
-    model: str = "extractive"  # the chat model, or "extractive" when no LLM is used
+    model: str = "composed"  # the chat model, or "composed" when no LLM is used
     base_url: str | None = None
     embedding_model: str = ""
     judge_model: str | None = None

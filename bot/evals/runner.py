@@ -109,7 +109,7 @@ def run_info(settings: Settings, **fields) -> RunInfo:
     return RunInfo(
         commit=commit,
         dirty=dirty,
-        model=settings.llm_model if settings.llm_configured else "extractive",
+        model=settings.llm_model if settings.llm_configured else "composed",
         base_url=settings.llm_base_url if settings.llm_configured else None,
         embedding_model=settings.embedding_model_name,
         timestamp=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

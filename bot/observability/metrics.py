@@ -16,7 +16,7 @@ UPDATES = Counter(
 )
 ANSWERS = Counter(
     "advisor_answers_total",
-    "Advisor replies, by mode (generated, extractive, fallback, scope, refusal, handover) and triage decision.",
+    "Advisor replies, by mode (generated, composed, fallback, scope, refusal, handover) and triage decision.",
     ["mode", "triage"],
 )
 ANSWER_SECONDS = Histogram(
@@ -32,7 +32,7 @@ ESCALATIONS = Counter(
 )
 LLM_ERRORS = Counter(
     "advisor_llm_errors_total",
-    "Answers the language model failed to write (timeouts, errors, unusable output); the extractive fallback answered.",
+    "Answers the language model failed to write (timeouts, errors, unusable output); the composed fallback answered.",
 )
 ERRORS = Counter(
     "advisor_errors_total",

@@ -1,0 +1,77 @@
+"""Citations of retrieved passages, and the funding-details block every funding answer ends with."""
+
+from __future__ import annotations
+
+import re
+
+from bot.advisor.models import Citation
+from bot.advisor.replies import Replies
+from bot.knowledge.retrieve import Passage
+
+TOKEN = re.compile(r"\w\w+", re.UNICODE)
+
+
+def _stem():
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english").stemWord
+    except ImportError:
+        return lambda w: w
+
+
+_stem_word = _stem()
+
+
+def tokens(text: str) -> set[str]:
+    return {_stem_word(t.lower()) for t in TOKEN.findall(text)}
+
+
+def cite(passage: Passage, number: int) -> Citation:
+    return Citation(
+        number=number,
+        source_id=passage.source_id,
+        title=passage.title,
+        kind=passage.kind,
+        url=passage.url,
+        passage=passage.passage,
+        provider=passage.provider,
+        last_verified=passage.last_verified,
+    )
+
+
+def citations_for(passages: list[Passage]) -> list[Citation]:
+    return [cite(p, i) for i, p in enumerate(passages, 1)]
+
+
+def funding_block(citations: list[Citation], language: str, replies: Replies) -> str:
+    """Provider, official page and verification date of every cited scheme, and the caveat."""
+    numbers: dict[str, list[int]] = {}
+    first: dict[str, Citation] = {}
+    for c in citations:
+        if c.kind == "funding":
+            numbers.setdefault(c.source_id, []).append(c.number)
+            first.setdefault(c.source_id, c)
+    lines = [
+        "- "
+        + replies.get(
+            "funding_line",
+            language,
+            title=c.title,
+            provider=c.provider or "?",
+            url=c.url or "?",
+            date=c.last_verified or "?",
+        )
+        + " "
+        + "".join(f"[{n}]" for n in numbers[sid])
+        for sid, c in first.items()
+    ]
+    if not lines:
+        return ""
+    return "\n".join(
+        [
+            replies.get("funding_details", language) + ":",
+            *lines,
+            replies.get("funding_check", language),
+        ]
+    )
