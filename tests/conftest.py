@@ -106,6 +106,16 @@ def pg_url():
     _blocking(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def fresh_pg_url(pg_url):
+    """A PostgreSQL database of the test's own, for bot processes that leave their state behind
+    (a resolved thread's rating window would otherwise take the next test's first question)."""
+    name = f"advisor_test_{uuid.uuid4().hex[:8]}"
+    _blocking(_pg_admin, f'CREATE DATABASE "{name}"')
+    yield pg_url.rsplit("/", 1)[0] + f"/{name}"
+    _blocking(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def store(request, tmp_path):
     from bot.store import Store

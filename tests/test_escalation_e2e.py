@@ -58,7 +58,7 @@ async def test_thread_survives_sigkill_and_restart(tmp_path, backend, request):
     model = await OpenAIStub(reply=lambda messages: "Eco-design plans reuse from the start [1].").start()
     extra = {"ADVISOR_AMBASSADOR_FORUM_CHAT_ID": str(FORUM)}
     if backend == "postgres":
-        extra["ADVISOR_DATABASE_URL"] = request.getfixturevalue("pg_url")
+        extra["ADVISOR_DATABASE_URL"] = request.getfixturevalue("fresh_pg_url")
     env = bot_env(tmp_path, tg, model, **extra)
     (tmp_path / "kb" / "ambassadors.yaml").write_text(yaml.safe_dump({"ambassadors": [MARIE, TOMASZ]}))
     tg.add_chat(FORUM, is_forum=True, title="Ambassadors")
