@@ -81,11 +81,10 @@ class Triager:
             )
         return None
 
-    @cached_property
-    def _exemplars(self) -> tuple[np.ndarray, np.ndarray]:
-        texts = self._in_scope + self._out_of_scope
+    def _embedded(self, name: str, texts: list[str]) -> np.ndarray:
+        """Unit vectors of exemplar texts, cached on disk by content and embedding model."""
         digest = hashlib.sha256(("\n".join(texts) + self.embeddings.model_name).encode()).hexdigest()[:12]
-        cache = self.cache_dir / f"triage-exemplars-{digest}.npy" if self.cache_dir else None
+        cache = self.cache_dir / f"triage-{name}-{digest}.npy" if self.cache_dir else None
         if cache and cache.exists():
             vectors = np.load(cache)
         else:
@@ -93,7 +92,11 @@ class Triager:
             if cache:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 np.save(cache, vectors)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    @cached_property
+    def _exemplars(self) -> tuple[np.ndarray, np.ndarray]:
+        vectors = self._embedded("exemplars", self._in_scope + self._out_of_scope)
         n = len(self._in_scope)
         return vectors[:n], vectors[n:]
 
@@ -106,19 +109,7 @@ class Triager:
 
     @cached_property
     def _intent_vectors(self) -> dict[str, np.ndarray]:
-        out = {}
-        for name, texts in self._intents.items():
-            digest = hashlib.sha256(("\n".join(texts) + self.embeddings.model_name).encode()).hexdigest()[:12]
-            cache = self.cache_dir / f"triage-intent-{name}-{digest}.npy" if self.cache_dir else None
-            if cache and cache.exists():
-                vectors = np.load(cache)
-            else:
-                vectors = np.asarray(self.embeddings.embed_queries(texts), dtype=np.float32)
-                if cache:
-                    cache.parent.mkdir(parents=True, exist_ok=True)
-                    np.save(cache, vectors)
-            out[name] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-        return out
+        return {name: self._embedded(f"intent-{name}", texts) for name, texts in self._intents.items()}
 
     def intent(self, query_vector: list[float]) -> Decision | None:
         """An injection or a request for a person recognised by meaning (what the patterns miss
