@@ -3,6 +3,7 @@ OpenAI-compatible model server, acting as SMEs through the Bot API."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import subprocess
@@ -290,3 +291,26 @@ async def test_messages_of_one_chat_are_answered_in_order(bot):
     await bot.wait_until(lambda: len(finals()) == 3, timeout=30)
     order = [re.search(r"question number (\d)", c.params["text"]).group(1) for c in finals()]
     assert since >= 0 and order == ["0", "1", "2"]
+
+
+async def test_personal_commands_in_a_group_point_to_the_private_chat_and_post_nothing(bot):
+    """/export in a group used to post the user's whole data file to everyone in it."""
+    group, uid = -100777, 131
+    bot.add_chat(group, title="Cluster members")
+    since = bot.mark()
+    bot.user_sends(uid, "Is there a grant for eco-design studies in France?")  # some data to export
+    await bot.wait_for(lambda c: c.chat_id == uid and "v1|fb|" in str(c.params.get("reply_markup")), since=since)
+    for command in ("/export", "/start", "/profile@circular_advisor_bot", "/forget", "/assess", "/queue"):
+        since = bot.mark()
+        bot.user_sends_to_group(uid, group, command, language_code="fr")
+        reply = await bot.wait_for(lambda c: c.chat_id == group and c.method == "sendMessage", since=since)
+        assert "conversation privée" in reply.params["text"] and "https://t.me/" in reply.params["text"]
+        assert "reply_markup" not in reply.params  # no flow, no buttons in the group
+    await asyncio.sleep(0.5)  # nothing else arrives late
+    to_group = [c for c in bot.calls if c.chat_id == group and c.method != "getUpdates"]
+    assert [c.method for c in to_group] == ["sendMessage"] * 6
+    assert not [c for c in bot.calls if c.method == "sendDocument" and c.chat_id == group]
+    # In the private chat the same command still works.
+    since = bot.mark()
+    bot.user_sends(uid, "/export")
+    await bot.wait_for(lambda c: c.chat_id == uid and c.method == "sendDocument", since=since)

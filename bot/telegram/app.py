@@ -9,7 +9,7 @@ import logging
 from html import escape
 
 from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -33,7 +33,7 @@ from bot.store import Store
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers import account, ambassadors, assess, funding, learn, onboarding, questions
 from bot.telegram.handlers.common import current_user, lang_of
-from bot.telegram.i18n import languages, t
+from bot.telegram.i18n import languages, pick_language, t
 from bot.telegram.operations import Operations
 from bot.telegram.processor import PerChatOrderedProcessor
 from bot.telegram.ratelimit import MessageRateLimiter
@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, account)
 COMMANDS = ("start", "help", "funding", "learn", "assess", "profile", "human", "privacy", "export", "forget")
 AMBASSADOR_COMMANDS = ("queue", "claim", "resolve", "return")
+# Commands that show or change one person's data or flows: private chats only (in a group they
+# would post the user's export, profile or self-assessment for everyone to read).
+PERSONAL_COMMANDS = frozenset({"start", "funding", "assess", "profile", "human", "export", "forget", "queue"})
+THREAD_COMMANDS = frozenset({"claim", "resolve", "return"})  # also in the ambassadors' forum
 ALLOWED_UPDATES = ["message", "callback_query"]
 GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100
 
@@ -61,6 +65,28 @@ async def claim_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
     if isinstance(update, Update) and update.edited_message is not None:
         metrics.UPDATES.labels(outcome="ignored").inc()
         raise ApplicationHandlerStop  # edits of old messages are ignored
+
+
+async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A personal command sent in a group gets a one-line pointer to the private chat, and
+    nothing else happens: no data, no flow is posted to the group."""
+    message = update.effective_message
+    if message is None or not message.text or update.effective_chat.type == ChatType.PRIVATE:
+        return
+    command = message.text.split()[0].lstrip("/").split("@")[0].lower()
+    forum = services(context).settings.ambassador_forum_chat_id
+    in_forum = forum is not None and update.effective_chat.id == forum
+    if command in PERSONAL_COMMANDS or (command in THREAD_COMMANDS and not in_forum):
+        lang = pick_language(update.effective_user.language_code if update.effective_user else None)
+        link = f"https://t.me/{context.bot.username}"
+        await context.bot.send_message(
+            update.effective_chat.id,
+            t("private_only", lang, command=f"/{command}", link=link),
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
+            disable_web_page_preview=True,
+        )
+        await finish_update(update, context)
+        raise ApplicationHandlerStop
 
 
 async def finish_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -190,6 +216,7 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
     else:
         app.bot_data["owns_services"] = True
     app.add_handler(TypeHandler(Update, claim_update), group=GUARD_GROUP)
+    app.add_handler(MessageHandler(filters.COMMAND & ~filters.ChatType.PRIVATE, private_only), group=GUARD_GROUP + 1)
     app.add_handler(CallbackQueryHandler(dispatch_callback), group=FEATURE_GROUP)
     for handler in ambassadors.forum_handlers(settings.ambassador_forum_chat_id):  # before the questions
         app.add_handler(handler, group=FEATURE_GROUP)
