@@ -210,7 +210,7 @@ def print_reply(reply, show_passages: bool = False) -> None:
             console.print(Text(c.passage, style="dim"))
     decision = f"triage: {reply.triage.value}"
     if reply.escalation:
-        decision += f" → hand over to an ambassador ({reply.escalation.reason.value}: {reply.escalation.detail})"
+        decision += f" → needs an ambassador ({reply.escalation.reason.value}: {reply.escalation.detail})"
     console.print(
         Text(
             f"{decision} · language: {reply.language} · confidence: {reply.confidence:.2f}",
@@ -283,7 +283,10 @@ async def chat_loop(advisor) -> None:
         else "offline answers composed from the knowledge base (no language model)"
     )
     console.print(f"[bold green]circular-advisor[/] · {kb_size(advisor)} · {mode}")
-    console.print("I'm an automated advisor; type /human any time to ask for a person.\n" + CHAT_HELP)
+    console.print(
+        "I'm an automated advisor. Circular-economy ambassadors (people) answer on our Telegram bot,"
+        " not in this terminal.\n" + CHAT_HELP
+    )
     await asyncio.to_thread(advisor.warm_up)
     freeze_loaded_heap()
     last = None
@@ -324,7 +327,7 @@ async def chat_loop(advisor) -> None:
             if message == "/human":
                 message = "I would like to talk to a human ambassador."
             streamed = False
-            async for event in conversations.ask(user, message, channel="cli"):
+            async for event in conversations.ask(user, message, channel="cli", handover_available=False):
                 if isinstance(event, Token):
                     streamed = True
                     console.print(event.text, end="", markup=False, highlight=False)

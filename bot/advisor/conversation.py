@@ -34,7 +34,12 @@ class Conversations:
         self.store = store
 
     async def ask(
-        self, user: UserRecord, text: str, channel: str = "telegram", focus: str | None = None
+        self,
+        user: UserRecord,
+        text: str,
+        channel: str = "telegram",
+        focus: str | None = None,
+        handover_available: bool = True,
     ) -> AsyncIterator[Token | StoredReply]:
         """Stream the answer to `text`; the last item is the stored reply.
 
@@ -53,6 +58,7 @@ class Conversations:
             profile=user.profile,
             assessment_summary=assessment.summary() if assessment else None,
             negative_feedback=negative,
+            handover_available=handover_available,
         )
         async for event in self.advisor.stream(request):
             if isinstance(event, Final):

@@ -35,6 +35,7 @@ class AdvisorRequest(BaseModel):
     profile: Profile = Field(default_factory=Profile)
     assessment_summary: str | None = None  # self-assessment result, if the user took it
     negative_feedback: int = 0  # 👎 given in this conversation so far
+    handover_available: bool = True  # False where no ambassador can answer (the terminal chat)
 
 
 class Citation(BaseModel):

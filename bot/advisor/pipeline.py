@@ -186,6 +186,8 @@ class Advisor:
                 if decision.escalation.reason == EscalationReason.human_requested
                 else "handover_feedback"
             )
+            if not request.handover_available:
+                key = "handover_unavailable"  # never promise a person nobody can be
             prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
             return prepared
 
@@ -197,7 +199,8 @@ class Advisor:
                 prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
                 return prepared
             if decision is not None:
-                prepared.final = self._fixed(prepared, Triage.escalate, "handover", "handover_requested", decision)
+                key = "handover_requested" if request.handover_available else "handover_unavailable"
+                prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
                 return prepared
         off_topic = (
             decision is None
@@ -376,7 +379,8 @@ class Advisor:
     def _judgement_prefix(self, prepared: Prepared, text: str) -> str:
         decision = prepared.decision
         if decision and decision.escalation and decision.escalation.reason == EscalationReason.needs_judgement:
-            return f"{self.replies.get('handover_judgement', prepared.language)}\n\n{text}"
+            key = "handover_judgement" if prepared.request.handover_available else "judgement_unavailable"
+            return f"{self.replies.get(key, prepared.language)}\n\n{text}"
         return text
 
     def _reply(
