@@ -222,3 +222,23 @@ def test_stats_are_exported_for_prometheus():
     assert "advisor_escalation_median_claim_seconds 420.0" in text
     assert 'advisor_escalation_ratings{stars="5"} 3.0' in text and 'advisor_escalation_ratings{stars="4"} 0.0' in text
     assert 'advisor_escalation_reasons{reason="human_requested"} 3.0' in text
+
+
+async def test_export_holds_the_users_threads_rating_comment_and_faq_drafts(service, store, clock):
+    """/export: everything stored about the SME, their ambassador threads and the FAQ drafts made
+    from their questions included; the ambassadors' own identities are not the SME's data."""
+    user, record, _ = await open_for(service, store)
+    await service.claim(record.id, 501)
+    clock.advance(minutes=5)
+    await service.resolve(record.id, 501)
+    assert await service.rate(record.id, user.id, 5, "Quick and clear, thank you")
+    draft = await service.draft_faq(record.id, 501, "Reusable crates: ask ADEME's circular fund.", [])
+    assert getattr(draft, "question", None)
+    data = await store.export_user(user.id)
+    (thread,) = data["ambassador_threads"]
+    assert thread["status"] == "resolved" and thread["rating"] == 5
+    assert thread["rating_comment"] == "Quick and clear, thank you"
+    assert thread["dossier"]["question"] == "Can we get a grant for reusable crates?"
+    assert [e["to"] for e in thread["events"] if e["to"]] == ["open", "claimed", "resolved"]
+    assert data["faq_drafts_from_your_questions"][0]["answer"].startswith("Reusable crates")
+    assert "marie" not in str(data) and "501" not in str(thread)

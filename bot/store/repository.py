@@ -10,7 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store.db import make_engine, sessionmaker, upgrade
-from bot.store.models import Conversation, Feedback, Message, ProcessedUpdate, User, utcnow
+from bot.store.models import (
+    Conversation,
+    Escalation,
+    EscalationEvent,
+    FaqDraft,
+    Feedback,
+    Message,
+    ProcessedUpdate,
+    User,
+    utcnow,
+)
 from bot.store.schemas import MessageRecord, Profile, Role, UserRecord
 
 # After this much silence a new conversation starts, so stale context stays out of new questions.
@@ -246,6 +256,8 @@ class Store:
                     }
                 )
             feedback = (await s.scalars(select(Feedback).where(Feedback.user_id == user_id))).all()
+            threads = (await s.scalars(select(Escalation).where(Escalation.user_id == user_id))).all()
+            drafts = (await s.scalars(select(FaqDraft).where(FaqDraft.user_id == user_id))).all()
             return {
                 "profile": UserRecord.model_validate(user).model_dump(mode="json"),
                 "self_assessment": user.assessment,
@@ -253,4 +265,40 @@ class Store:
                 "feedback": [
                     {"message_id": f.message_id, "rating": f.rating, "at": f.created_at.isoformat()} for f in feedback
                 ],
+                "ambassador_threads": [await _thread_export(s, e) for e in threads],
+                "faq_drafts_from_your_questions": [
+                    {
+                        "question": d.question,
+                        "answer": d.answer,
+                        "status": d.status,
+                        "created_at": d.created_at.isoformat(),
+                    }
+                    for d in drafts
+                ],
             }
+
+
+async def _thread_export(s, e: Escalation) -> dict[str, Any]:
+    """An ambassador thread as its SME may see it: the dossier sent to ambassadors, what happened
+    and when, the rating and comment; its messages are in the thread's conversation. Who the
+    ambassadors are (their ids) is theirs, not the SME's, and is left out."""
+    events = (
+        await s.scalars(
+            select(EscalationEvent).where(EscalationEvent.escalation_id == e.id).order_by(EscalationEvent.id)
+        )
+    ).all()
+    return {
+        "id": e.id,
+        "conversation_id": e.conversation_id,
+        "reason": e.reason,
+        "status": e.status,
+        "created_at": e.created_at.isoformat(),
+        "claimed_at": e.claimed_at.isoformat() if e.claimed_at else None,
+        "closed_at": e.closed_at.isoformat() if e.closed_at else None,
+        "dossier": e.dossier,
+        "rating": e.rating,
+        "rating_comment": e.rating_comment,
+        "events": [
+            {"action": ev.action, "from": ev.from_status, "to": ev.to_status, "at": ev.at.isoformat()} for ev in events
+        ],
+    }
