@@ -314,3 +314,33 @@ async def test_personal_commands_in_a_group_point_to_the_private_chat_and_post_n
     since = bot.mark()
     bot.user_sends(uid, "/export")
     await bot.wait_for(lambda c: c.chat_id == uid and c.method == "sendDocument", since=since)
+
+
+async def test_a_double_tap_is_acknowledged_silently_and_acted_on_once(bot):
+    """The second tap on a button used to get "Sorry, something went wrong" (Telegram's 400
+    "message is not modified") and could run the step twice."""
+    uid = 141
+    since = bot.mark()
+    bot.user_starts(uid, language_code="en")
+    asked = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
+    since = bot.mark()
+    data = callbacks.make("ob", "language", "fr")
+    bot.user_presses(uid, asked.result, data)
+    bot.user_presses(uid, asked.result, data, strict=False)  # the same button, tapped again at once
+    await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)  # next question
+    await asyncio.sleep(1.0)
+    sent = [c for c in bot.calls[since:] if c.chat_id == uid and c.method == "sendMessage"]
+    assert len(sent) == 1, [c.params.get("text") for c in sent]  # the next question, once; no apology
+    assert len([c for c in bot.calls[since:] if c.method == "answerCallbackQuery"]) == 2  # both taps answered
+
+    # /forget "Yes" twice: erased once, no error.
+    since = bot.mark()
+    bot.user_sends(uid, "/forget")
+    confirm = await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
+    since = bot.mark()
+    bot.user_presses(uid, confirm.result, callbacks.make("fg", "yes"))
+    bot.user_presses(uid, confirm.result, callbacks.make("fg", "yes"), strict=False)
+    await bot.wait_for(lambda c: c.chat_id == uid and c.method == "sendMessage", since=since)
+    await asyncio.sleep(1.0)
+    sent = [c.params["text"] for c in bot.calls[since:] if c.chat_id == uid and c.method == "sendMessage"]
+    assert len(sent) == 1 and "went wrong" not in sent[0] and "mal passé" not in sent[0]

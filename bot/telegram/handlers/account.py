@@ -12,7 +12,7 @@ from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 from bot.escalation.faq import forget_user_answers
 from bot.telegram import callbacks
 from bot.telegram.handlers import ambassadors
-from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.i18n import t
 from bot.telegram.render import keyboard
 from bot.telegram.services import services
@@ -64,7 +64,8 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
     user = await current_user(update, context)
     lang = lang_of(user)
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    if not await take_keyboard(query):
+        return
     if args[0] != "yes":
         await send_html(update, context, escape(t("forget_cancelled", lang)))
         return

@@ -9,7 +9,7 @@ from telegram.ext import CommandHandler, ContextTypes
 
 from bot.advisor.assessment import score
 from bot.telegram import callbacks
-from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.i18n import t
 from bot.telegram.render import keyboard
 from bot.telegram.services import services
@@ -55,7 +55,8 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
         await query.answer(t("unknown_button", lang))
         return
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    if not await take_keyboard(query):
+        return
     answers = {**flow.get("answers", {}), questions[index].id: option}
     if index + 1 < len(questions):
         await svc.store.update_profile(user.id, flow={"name": "assess", "answers": answers})

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.store import UserRecord
@@ -73,3 +73,17 @@ async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncItera
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def take_keyboard(query: CallbackQuery) -> bool:
+    """Remove the tapped message's buttons before acting on the tap. False when they were already
+    gone: a double tap or a stale message, acknowledged silently and not acted on twice."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+        with contextlib.suppress(TelegramError):  # it may have been answered already
+            await query.answer()
+        return False
+    return True

@@ -9,7 +9,7 @@ from telegram.ext import CommandHandler, ContextTypes
 
 from bot.knowledge.catalog import PURPOSES
 from bot.telegram import callbacks
-from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.handlers.onboarding import OTHER, countries, field_keyboard
 from bot.telegram.i18n import t, table
 from bot.telegram.render import chunked, keyboard, scheme_html
@@ -76,7 +76,8 @@ async def on_step(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list
         await query.answer(t("unknown_button", lang_of(user)))
         return
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    if not await take_keyboard(query):
+        return
     answers = {**flow.get("answers", {}), step: value}
     await services(context).store.update_profile(user.id, flow={"name": "funding", "answers": answers})
     await _next(update, context, user, answers)

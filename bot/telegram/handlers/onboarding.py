@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.telegram import callbacks
-from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.i18n import languages, t, table
 from bot.telegram.render import chunked, keyboard
 from bot.telegram.services import services
@@ -121,11 +121,12 @@ async def on_field(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
     if stored == "":
         await query.answer(t("unknown_button", lang_of(user)), show_alert=False)
         return
+    if not await take_keyboard(query):
+        return
     user = await services(context).store.update_profile(user.id, **{field: stored})
     if field == "country" and stored is None:
         user = user.model_copy(update={"country": OTHER})  # answered: do not ask again now
     await query.answer(t("saved", lang_of(user)))
-    await query.edit_message_reply_markup(None)
     await ask_next_field(update, context, user)
 
 
