@@ -200,7 +200,13 @@ async def test_forum_lifecycle_from_human_request_to_rating(forum_world: World):
     rating = await tg.wait_for_message(SME, since=since)
     assert "Marie" in rating["text"] and callbacks.make("rt", record.id, 5) in buttons(rating)
     await tg.wait_until(lambda: tg.topics(FORUM)[0]["is_closed"])
+    since = tg.mark()
     await press(tg, SME, rating, callbacks.make("rt", record.id, 5))
+    asked = callbacks.make("rc", record.id)  # the comment is asked for, not assumed
+    thanks = (
+        await tg.wait_for(lambda c: c.chat_id == SME and asked in str(c.params.get("reply_markup")), since=since)
+    ).result
+    await press(tg, SME, thanks, callbacks.make("rc", record.id))
     await ask(tg, SME, "Very clear, thank you")
     card = tg.messages_in(FORUM, topic)[0]
     assert buttons(card) == [callbacks.make("es", "faq", record.id)]
@@ -217,9 +223,9 @@ async def test_forum_lifecycle_from_human_request_to_rating(forum_world: World):
     # The advisor answers again; a rating's comment window does not swallow a later question.
     since = tg.mark()
     await press(tg, SME, rating, callbacks.make("rt", record.id, 4))  # a second tap changes the rating
-    await tg.wait_for_message(SME, since=since)  # "type a comment if you like"
-    forum_world.clock.advance(hours=2)
-    answer = await ask(tg, SME, "What is eco-design?")
+    await tg.wait_for_message(SME, since=since)  # "would you like to add a comment?"
+    # Without choosing to comment, the next message is a question, answered at once.
+    answer = await ask(tg, SME, "Merci. Autre question : qu'est-ce que l'écoconception ?")
     rated = await svc.escalations.db.get(record.id)
     assert (rated.rating, rated.rating_comment) == (4, "Very clear, thank you")
     assert callbacks.make("hum") in buttons(answer) or any(b.startswith("v1|fb|") for b in buttons(answer))

@@ -22,6 +22,7 @@ ACTIONS = {
     "fg": 1,  # forget: yes|no
     "es": 2,  # escalation, for ambassadors: claim|resolve|return|faq, escalation id
     "rt": 2,  # the SME rates a closed thread: escalation id, 1-5
+    "rc": 1,  # the SME chooses to comment on a rated thread: escalation id
     "cx": 0,  # the SME takes the question back from the ambassadors
 }
 SAFE = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")

@@ -19,7 +19,7 @@ from bot.escalation.service import Outcome
 from bot.knowledge.schema import Ambassador
 from bot.store import UserRecord
 from bot.telegram import callbacks, handover
-from bot.telegram.handlers.common import current_user, lang_of, send_html
+from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.i18n import languages, t
 from bot.telegram.render import keyboard
 from bot.telegram.services import Services, services
@@ -124,17 +124,42 @@ async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
     with contextlib.suppress(BadRequest):  # a second tap before the buttons went: already removed
         await query.edit_message_reply_markup(None)
     if score:
-        flow = {"name": COMMENT_FLOW, "escalation": escalation_id, "at": svc.escalations.clock().isoformat()}
-        await svc.store.update_profile(user.id, flow=flow)
+        # The comment is asked for, not assumed: the next message is a comment only after the
+        # SME chose to write one ("Merci. Autre question : …" is a question).
         await send_html(
             update,
             context,
             escape(t("rate_thanks", lang)),
-            keyboard([[(t("btn_skip_comment", lang), callbacks.make("rt", raw_id, 0))]]),
+            keyboard(
+                [
+                    [
+                        (t("btn_add_comment", lang), callbacks.make("rc", raw_id)),
+                        (t("btn_skip_comment", lang), callbacks.make("rt", raw_id, 0)),
+                    ]
+                ]
+            ),
         )
     else:
         await svc.store.update_profile(user.id, flow=None)
         await send_html(update, context, escape(t("comment_thanks", lang)))
+
+
+async def on_comment_request(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    """The SME chose to comment on a rated thread: their next message (within the window) is it."""
+    query = update.callback_query
+    svc = services(context)
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    record = await svc.escalations.db.get(int(args[0])) if args and args[0].isdigit() else None
+    if record is None or record.user_id != user.id:
+        await query.answer(t("unknown_button", lang))
+        return
+    await query.answer()
+    if not await take_keyboard(query):
+        return
+    flow = {"name": COMMENT_FLOW, "escalation": record.id, "at": svc.escalations.clock().isoformat()}
+    await svc.store.update_profile(user.id, flow=flow)
+    await send_html(update, context, escape(t("comment_prompt", lang)))
 
 
 # --- the ambassadors' side -------------------------------------------------------------------------
@@ -349,4 +374,10 @@ def forum_handlers(forum_chat_id: int | None) -> list:
     ]
 
 
-CALLBACKS = {"hum": on_human, "cx": on_cancel, "rt": on_rating, "es": on_escalation_button}
+CALLBACKS = {
+    "hum": on_human,
+    "cx": on_cancel,
+    "rt": on_rating,
+    "rc": on_comment_request,
+    "es": on_escalation_button,
+}
