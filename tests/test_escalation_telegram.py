@@ -381,3 +381,27 @@ async def test_ambassadors_get_their_commands_in_their_own_chat(forum_world: Wor
     names = [c["command"] for c in tg.commands(scope=scope)]
     assert {"queue", "claim", "resolve", "return", "human"} <= set(names)
     assert "queue" not in [c["command"] for c in tg.commands()]  # SMEs do not see them
+
+
+async def test_an_sme_who_deletes_their_data_mid_thread_is_announced_and_the_thread_closed(forum_world: World):
+    """The ambassador used to keep writing into the void (and have the advisor answer them)."""
+    tg, svc = forum_world.tg, forum_world.svc
+    _, topic = await open_thread_by_human(forum_world)
+    record = (await svc.escalations.db.with_status(Status.open))[0]
+    card = tg.messages_in(FORUM, topic)[0]
+    assert await press(tg, MARIE["telegram_user_id"], card, callbacks.make("es", "claim", record.id)) is None
+    confirm = await ask(tg, SME, "/forget")
+    since = tg.mark()
+    await press(tg, SME, confirm, callbacks.make("fg", "yes"))
+    await tg.wait_until(
+        lambda: any("deleted their data" in (m.get("text") or "") for m in tg.messages_in(FORUM, topic))
+    )
+    await tg.wait_for(lambda c: c.chat_id == SME and c.method == "sendMessage", since=since)  # "deleted"
+    sent = [c.params.get("text") for c in tg.calls[since:] if c.chat_id == SME and c.method == "sendMessage"]
+    assert await svc.escalations.db.get(record.id) is None, sent  # gone with the user's data
+    card = tg.messages_in(FORUM, topic)[0]
+    assert not buttons(card) or callbacks.make("es", "claim", record.id) not in buttons(card)
+    # Marie's next message reaches nobody and is not answered by the advisor as a question.
+    tg.user_sends_to_group(MARIE["telegram_user_id"], FORUM, "Are you still there?", message_thread_id=topic)
+    await asyncio.sleep(0.5)
+    assert not [c for c in tg.calls[since:] if c.chat_id == SME and "Are you still there?" in str(c.params)]

@@ -184,8 +184,8 @@ class EscalationService:
             return await self.refuse(escalation_id, actor, "return", "closed")
         return Outcome(escalation=record, ambassador=amb)
 
-    async def cancel_by_sme(self, user_id: int) -> EscalationRecord | None:
-        """The SME takes the question back (they want the bot again)."""
+    async def cancel_by_sme(self, user_id: int, detail: str = "cancelled by the SME") -> EscalationRecord | None:
+        """The SME takes the question back (they want the bot again, or they deleted their data)."""
         record = await self.db.active_for_user(user_id)
         if record is None:
             return None
@@ -195,7 +195,7 @@ class EscalationService:
             expect=ACTIVE,
             actor=f"sme:{user_id}",
             now=self.clock(),
-            detail="cancelled by the SME",
+            detail=detail,
         )
 
     # the clock's work ---------------------------------------------------------------------

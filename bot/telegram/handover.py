@@ -382,8 +382,8 @@ def rating_keyboard(record_id: int, lang: str) -> InlineKeyboardMarkup:
     return keyboard([stars[:3], stars[3:], [(t("btn_skip_comment", lang), callbacks.make("rt", record_id, 0))]])
 
 
-async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | None) -> None:
-    """Tell both sides what just happened to a thread."""
+async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | None, sme_left: bool = False) -> None:
+    """Tell both sides what just happened to a thread (`sme_left`: the SME deleted their data)."""
     record, amb = outcome.escalation, outcome.ambassador
     lang = record.language
     where = (record.forum_chat_id, record.forum_topic_id) if record.forum_topic_id else (None, None)
@@ -410,7 +410,8 @@ async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | 
             await send(bot, sme_chat, escape(t("amb_resolved", lang, name=amb.name)), rating_keyboard(record.id, lang))
     elif record.status == Status.returned_to_bot:
         cancelled_by_sme = amb is None
-        note = escape(t("amb.cancelled" if cancelled_by_sme else "amb.returned", AMB, id=record.id))
+        key = "amb.left" if sme_left else "amb.cancelled" if cancelled_by_sme else "amb.returned"
+        note = escape(t(key, AMB, id=record.id))
         if where[0]:
             await send(bot, where[0], note, thread_id=where[1])
         elif record.ambassador_id:

@@ -10,7 +10,8 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.escalation.faq import forget_user_answers
-from bot.telegram import callbacks
+from bot.escalation.service import Outcome
+from bot.telegram import callbacks, handover
 from bot.telegram.handlers import ambassadors
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.i18n import t
@@ -70,6 +71,10 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
         await send_html(update, context, escape(t("forget_cancelled", lang)))
         return
     svc = services(context)
+    # An ambassador in a thread with this SME is told, and the thread is closed, before it goes.
+    thread = await svc.escalations.cancel_by_sme(user.id, detail="the SME deleted their data")
+    if thread is not None:
+        await handover.announce(context.bot, svc, Outcome(escalation=thread), None, sme_left=True)
     # Ambassadors' answers drafted from this user's threads go too, published ones from the index.
     await forget_user_answers(svc.escalations.db, svc.settings.faq_approved_file, svc.advisor.kb, user.id)
     await svc.store.delete_user(user.id)
