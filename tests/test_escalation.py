@@ -242,3 +242,11 @@ async def test_export_holds_the_users_threads_rating_comment_and_faq_drafts(serv
     assert [e["to"] for e in thread["events"] if e["to"]] == ["open", "claimed", "resolved"]
     assert data["faq_drafts_from_your_questions"][0]["answer"].startswith("Reusable crates")
     assert "marie" not in str(data) and "501" not in str(thread)
+
+
+async def test_thread_ids_are_never_reused(service, store):
+    """An ambassador's old "#N" buttons must never act on another SME's thread."""
+    first_user, first, _ = await open_for(service, store, telegram_id=9101)
+    await store.delete_user(first_user.id)  # /forget: the thread goes with the user
+    _, second, _ = await open_for(service, store, telegram_id=9102)
+    assert second.id != first.id and second.id > first.id

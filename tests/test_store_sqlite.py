@@ -85,3 +85,61 @@ async def test_waits_for_another_process_holding_the_write_lock(sqlite_store):
     holder.join()
     assert updated.profile.country == "DK"
     assert waited >= held_s * 0.5  # it did wait for the lock, and did not give up
+
+
+def test_the_thread_id_migration_keeps_every_row_that_points_at_a_thread(tmp_path):
+    """0005 rebuilds `escalations` for AUTOINCREMENT; with foreign keys on, dropping the old table
+    would cascade to the thread's events and relays, and unlink its FAQ drafts."""
+    from alembic import command
+    from sqlalchemy import create_engine, event, text
+
+    from bot.store.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    event.listen(engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA foreign_keys=ON"))
+
+    def upgrade(revision: str) -> None:
+        cfg = alembic_config(url)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+
+    upgrade("0004")
+    with engine.begin() as c:
+        day = "'2026-01-01'"
+        c.execute(text(f"INSERT INTO users (id, telegram_id, created_at, updated_at) VALUES (1, 5, {day}, {day})"))
+        c.execute(
+            text(
+                "INSERT INTO escalations (id, user_id, status, reason, language, topics, dossier, notified,"
+                f" notify_level, created_at) VALUES (7, 1, 'open', 'human_requested', 'en', '{{}}', '{{}}', '{{}}', 0,"
+                f" {day})"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO escalation_events (escalation_id, action, actor, detail, at)"
+                f" VALUES (7, 'open', 'sme', '', {day})"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO relays (escalation_id, direction, source_chat_id, source_message_id, target_chat_id,"
+                f" created_at) VALUES (7, 'to_amb', 1, 2, 3, {day})"
+            )
+        )
+        c.execute(
+            text(
+                "INSERT INTO faq_drafts (escalation_id, user_id, status, question, answer, sources, language, author,"
+                f" created_at) VALUES (7, 1, 'draft', 'q', 'a', '{{}}', 'en', 'marie', {day})"
+            )
+        )
+    upgrade("head")
+    with engine.begin() as c:
+        counts = [
+            c.execute(text(f"SELECT count(*) FROM {t}")).scalar()
+            for t in ("escalations", "escalation_events", "relays")
+        ]
+        assert counts == [1, 1, 1]
+        assert c.execute(text("SELECT escalation_id FROM faq_drafts")).scalar() == 7
+        assert "AUTOINCREMENT" in c.execute(text("SELECT sql FROM sqlite_master WHERE name = 'escalations'")).scalar()

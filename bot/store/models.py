@@ -120,6 +120,8 @@ class Escalation(Base):
     """A thread handed to a human ambassador: open -> claimed -> resolved | returned_to_bot | expired."""
 
     __tablename__ = "escalations"
+    # Ids are never reused: an old "#1" button must not act on another SME's thread (SQLite).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
