@@ -405,3 +405,15 @@ async def test_an_sme_who_deletes_their_data_mid_thread_is_announced_and_the_thr
     tg.user_sends_to_group(MARIE["telegram_user_id"], FORUM, "Are you still there?", message_thread_id=topic)
     await asyncio.sleep(0.5)
     assert not [c for c in tg.calls[since:] if c.chat_id == SME and "Are you still there?" in str(c.params)]
+
+
+async def test_a_reply_that_hands_over_carries_no_rating_or_second_handover_button(forum_world: World):
+    tg = forum_world.tg
+    since = tg.mark()
+    tg.user_sends(SME, "I would like to talk to a real person please")
+    await tg.wait_until(lambda: len(tg.topics(FORUM)) == 1)  # the thread is open
+    replies = [c for c in tg.calls[since:] if c.chat_id == SME and c.method == "sendMessage"]
+    assert replies
+    for call in replies:
+        data = str(call.params.get("reply_markup"))
+        assert "v1|fb|" not in data and callbacks.make("hum") not in data, call.params

@@ -81,7 +81,16 @@ def reply_html(reply: AdvisorReply, lang: str) -> str:
     return body
 
 
-def reply_keyboard(message_id: int, lang: str, has_sources: bool) -> InlineKeyboardMarkup:
+def reply_keyboard(
+    message_id: int, lang: str, has_sources: bool, handed_over: bool = False
+) -> InlineKeyboardMarkup | None:
+    """👍/👎, 📚 Sources and 🙋 under an answer. A reply that hands the conversation to a person
+    keeps only 📚 Sources: rating it or asking for a person again would make no sense."""
+    if handed_over:
+        if not has_sources:
+            return None
+        data = callbacks.make("src", message_id)
+        return InlineKeyboardMarkup([[InlineKeyboardButton(t("btn_sources", lang), callback_data=data)]])
     row = [
         InlineKeyboardButton(t("btn_helpful", lang), callback_data=callbacks.make("fb", "up", message_id)),
         InlineKeyboardButton(t("btn_not_helpful", lang), callback_data=callbacks.make("fb", "down", message_id)),

@@ -96,9 +96,10 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User
                 shown, last_edit = html, now
         elif isinstance(event, StoredReply):
             lang = event.reply.language if event.reply.language in languages() else lang
-            markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations))
-            await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
             escalation = event.reply.escalation
+            handed_over = escalation is not None and escalation.reason in HAND_OVER
+            markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations), handed_over)
+            await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
             if escalation is not None and escalation.reason in HAND_OVER:
                 await ambassadors.hand_over(update, context, user, escalation.reason.value, text, event.reply)
 
