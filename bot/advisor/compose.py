@@ -26,6 +26,7 @@ from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 from bot.knowledge.translations import TranslationFile
 
 MAX_ITEMS = 3
+ITEM_SIMILARITY_SPAN = 0.03  # further items are shown when this close to the best match (dev split)
 SECTION_WORDS = 90  # of the best paragraph of a module section
 SUMMARY_SENTENCES = 2  # of an English scheme description
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(«„])")
@@ -100,6 +101,8 @@ class Composer:
         for p in passages:
             if p.source_id in {i.source_id for i in items} or self._closed_and_not_asked(p, question):
                 continue
+            if items and not self._close_enough(items[0], p):
+                continue  # a weaker match would dilute the answer, not support it
             items.append(p)
             if len(items) == MAX_ITEMS:
                 break
@@ -112,6 +115,12 @@ class Composer:
         if funding:
             parts.append(funding)
         return "\n\n".join(parts), citations
+
+    @staticmethod
+    def _close_enough(best: Passage, other: Passage) -> bool:
+        if best.dense_similarity is None or other.dense_similarity is None:
+            return True
+        return best.dense_similarity - other.dense_similarity <= ITEM_SIMILARITY_SPAN
 
     def _closed_and_not_asked(self, passage: Passage, question: str) -> bool:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
