@@ -137,7 +137,7 @@ async def test_the_offline_answer_is_composed_from_whole_units_and_cites_them(ad
     text = body(reply.answer, REPO / "prompts")
     assert not fragments(text), fragments(text)
     # It opens with the direct answer: the schemes that fit, by name.
-    assert lead(text).startswith("2 funding schemes in our knowledge base fit: Test eco-design grant for French SMEs")
+    assert lead(text) == "One funding scheme in our knowledge base fits: Test eco-design grant for French SMEs."
     # Then each scheme's structured facts, worded: instrument, provider, amount, rate, status.
     card = paragraphs(text)[1]
     assert card.startswith("Test eco-design grant for French SMEs") and "Test Agency France" in card
