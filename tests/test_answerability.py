@@ -147,7 +147,7 @@ async def test_the_offline_answer_is_composed_from_whole_units_and_cites_them(ad
 
 async def test_the_offline_answer_is_in_the_users_language(advisor, monkeypatch):
     monkeypatch.setitem(
-        advisor.composer.translations,
+        advisor.composer.catalog.translations,
         "fr",
         TranslationFile(
             language="fr",

@@ -23,7 +23,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from bot.knowledge.retrieve import Passage
+from bot.knowledge.schema import name_head
 
 DATA = Path(__file__).with_name("data")
 LEXICON = DATA / "answerability.yaml"
@@ -223,7 +224,7 @@ class Answerability:
             self._stem_cache[language] = {stem(w) for text in texts for w in words(text)}
         return self._stem_cache[language]
 
-    def unknown_words(self, question: str, language: str, stop: set[str]) -> list[str]:
+    def unknown_words(self, question: str, language: str, stop: frozenset[str]) -> list[str]:
         """Content words of the asking sentences that the knowledge base never uses (compared
         by stem, so "paying" is known from "pay"), places excluded."""
         asking = " ".join(ASK.findall(question)) or question
@@ -247,12 +248,14 @@ class Answerability:
         return {a for text in self._corpus() for a in ACRONYM.findall(text)}
 
     @staticmethod
-    def _stopwords(language: str) -> set[str]:
+    @lru_cache(maxsize=16)
+    def _stopwords(language: str) -> frozenset[str]:
+        """The language's stopwords and English ones (questions mix them), folded; per language."""
         found = set()
         for lang in {language, "en"}:
             if stopwordsiso.has_lang(lang):
                 found |= {_fold(w) for w in stopwordsiso.stopwords(lang)}
-        return found
+        return frozenset(found)
 
     # --- signals --------------------------------------------------------------------------------
     def signals(
@@ -341,7 +344,7 @@ class Answerability:
         return acronyms, names, programmes
 
     def unstated_attribute(
-        self, question: str, evidence: Sequence[Passage], content: list[str], stop: set[str], language: str
+        self, question: str, evidence: Sequence[Passage], content: list[str], stop: frozenset[str], language: str
     ) -> str | None:
         """The attribute the question asks for (an amount, a rate, a date...) when no retrieved
         passage states it: a scheme the question names states it anywhere in its text; any other
@@ -371,7 +374,7 @@ class Answerability:
                 return name
         return None
 
-    def _names_item(self, question: str, title: str, stop: set[str]) -> bool:
+    def _names_item(self, question: str, title: str, stop: frozenset[str]) -> bool:
         """Does the question name this item? It uses the item's name (the title before any
         bracket or dash: "Innobooster", "MUDP"), a title word few chunks use, or two title words."""
         asked = _prefixes(words(question))
@@ -379,7 +382,7 @@ class Answerability:
         def distinctive(text: str) -> set[str]:
             return {w[:PREFIX] for w in words(text) if len(w) >= 3 and w not in stop and w not in self.programme_nouns}
 
-        head = distinctive(re.split(r"\s[(—–-]\s?|\s\(", title, maxsplit=1)[0])
+        head = distinctive(name_head(title))
         if head and head <= asked:
             return True
         shared = distinctive(title) & asked

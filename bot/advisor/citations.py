@@ -40,10 +40,6 @@ def cite(passage: Passage, number: int) -> Citation:
     )
 
 
-def citations_for(passages: list[Passage]) -> list[Citation]:
-    return [cite(p, i) for i, p in enumerate(passages, 1)]
-
-
 def funding_block(citations: list[Citation], language: str, replies: Replies) -> str:
     """Provider, official page and verification date of every cited scheme, and the caveat."""
     numbers: dict[str, list[int]] = {}

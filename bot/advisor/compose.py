@@ -23,12 +23,10 @@ from bot.advisor.replies import Replies
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
-from bot.knowledge.translations import TranslationFile
 
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.03  # further items are shown when this close to the best match (dev split)
 SECTION_WORDS = 90  # of the best paragraph of a module section
-SUMMARY_SENTENCES = 2  # of an English scheme description
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(«„])")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
@@ -77,11 +75,10 @@ def _whole_sentences(text: str, limit: int) -> str:
 
 
 class Composer:
-    def __init__(self, prompts_dir: Path, catalog: Catalog, translations: dict[str, TranslationFile]):
+    def __init__(self, prompts_dir: Path, catalog: Catalog):
         self.wording = _wording(prompts_dir / "composer.yaml")
         self.replies = Replies(prompts_dir)
         self.catalog = catalog
-        self.translations = translations
 
     def word(self, key: str, language: str) -> str | dict:
         table = self.wording.get(language) or self.wording["en"]
@@ -126,13 +123,12 @@ class Composer:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is None or scheme.status != SchemeStatus.closed:
             return False
-        head = re.split(r"\s[(—–-]\s?|\s\(", scheme.name, maxsplit=1)[0]
-        return head.casefold() not in question.casefold()
+        return scheme.short_name.casefold() not in question.casefold()
 
     def funding_lead(self, items: list[Passage], language: str) -> str:
         """ "Two funding schemes in our knowledge base fit: A and B." (the direct answer)."""
         schemes = [self.catalog.scheme(p.source_id) for p in items if p.kind == "funding"]
-        names = [re.split(r"\s\(|\s[—–]\s", s.name, maxsplit=1)[0] for s in schemes if s is not None]
+        names = [s.short_name for s in schemes if s is not None]
         if not names:
             return ""
         joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"
@@ -145,7 +141,7 @@ class Composer:
             return self.scheme(scheme, language, number)
         term = self.catalog.glossary.get(passage.source_id) if passage.kind == "glossary" else None
         if term is not None:
-            translated = self._translated(term.id, language)
+            translated = self.catalog.translated(term.id, language)
             if translated is not None:
                 return f"{translated.title or term.term}: {translated.summary} [{number}]"
             example = f"\n{plain(term.example)}" if term.example else ""
@@ -153,17 +149,11 @@ class Composer:
         case = self.catalog.cases.get(passage.source_id) if passage.kind == "case" else None
         if case is not None:
             return self.case(case, language, number)
-        translated = self._translated(passage.source_id, language)
+        translated = self.catalog.translated(passage.source_id, language)
         if translated is not None:
             title = translated.title or passage.title
             return f"{title} [{number}]\n{translated.summary}"
         return self.section(question, passage, number)
-
-    def _translated(self, source_id: str, language: str):
-        if language == "en":
-            return None
-        file = self.translations.get(language)
-        return file.items.get(source_id) if file else None
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""
@@ -183,7 +173,7 @@ class Composer:
 
     def scheme(self, s: FundingScheme, language: str, number: int) -> str:
         facts = self.scheme_facts(s, language)
-        translated = self._translated(s.id, language)
+        translated = self.catalog.translated(s.id, language)
         summary = translated.summary if translated else _whole_sentences(plain(s.description), 60)
         return f"{s.name} — {facts} [{number}]\n{summary}"
 
@@ -192,7 +182,7 @@ class Composer:
         facts = [c.organisation, ", ".join(c.regions or c.countries)]
         if c.period:
             facts.append(c.period)
-        translated = self._translated(c.id, language)
+        translated = self.catalog.translated(c.id, language)
         if translated is not None:
             return f"{translated.title or c.name} — {' · '.join(facts)} [{number}]\n{translated.summary}"
         figures = f" {'; '.join(c.figures)}." if c.figures else ""

@@ -41,7 +41,7 @@ from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
 from bot.knowledge.schema import SECTORS, TOPICS
-from bot.knowledge.translations import load_translations, summaries
+from bot.knowledge.translations import summaries
 from bot.observability.logs import get_logger
 from bot.observability.metrics import ERRORS
 
@@ -69,7 +69,7 @@ class Prepared:
 
     @property
     def confidence(self) -> float:
-        if self.verdict is not None and self.verdict.signals is self.signals:
+        if self.verdict is not None:
             return 1.0 - self.verdict.probability
         return Triager.confidence(self.best_similarity)
 
@@ -91,11 +91,11 @@ class Advisor:
         self.replies = Replies(settings.prompts_dir)
         self.triager = Triager(kb.index.embeddings, cache_dir=settings.data_dir / "cache")
         self.queries = QueryEmbedder(kb.index.embeddings)
-        self.translations = load_translations(settings.knowledge_dir)
-        self.composer = Composer(settings.prompts_dir, Catalog(settings.knowledge_dir), self.translations)
+        catalog = Catalog(settings.knowledge_dir)
+        self.composer = Composer(settings.prompts_dir, catalog)
         self.answerability = Answerability(
             lambda: kb.retriever.docs,
-            summaries(self.translations),
+            summaries(catalog.translations),
             place_names=self.triager.place_names,
             items=lambda: kb.retriever.item_texts,
         )
@@ -298,7 +298,7 @@ class Advisor:
         """Distinctive scheme names ("innobooster", "mudp"), to tell a question about a scheme."""
         names = set()
         for scheme in self.composer.catalog.schemes:
-            head = re.split(r"\s\(|\s[—–-]\s", scheme.name, maxsplit=1)[0].casefold()
+            head = scheme.short_name.casefold()
             if len(head) >= 4:
                 names.add(head)
         return names

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -64,11 +63,7 @@ def closed_schemes(advisor) -> dict[str, str]:
     composer = getattr(advisor, "composer", None)
     if composer is None:
         return {}
-    return {
-        s.id: re.split(r"\s\(|\s[—–]\s", s.name, maxsplit=1)[0].casefold()
-        for s in composer.catalog.schemes
-        if s.status.value == "closed"
-    }
+    return {s.id: s.short_name.casefold() for s in composer.catalog.schemes if s.status.value == "closed"}
 
 
 def _ms(start: float) -> float:

@@ -189,6 +189,14 @@ LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 Slug = Annotated[str, Field(pattern=SLUG, min_length=3, max_length=80)]
 
 
+NAME_HEAD_END = re.compile(r"\s\(|\s[—–-]\s")
+
+
+def name_head(name: str) -> str:
+    """A title up to its bracket or dash: "MUDP — Environmental …" -> "MUDP"."""
+    return NAME_HEAD_END.split(name, maxsplit=1)[0]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -257,6 +265,11 @@ class FundingScheme(Strict):
     @property
     def eu_wide(self) -> bool:
         return "EU" in self.countries
+
+    @property
+    def short_name(self) -> str:
+        """ "Innobooster", "MUDP": the name without its bracketed or dashed explanation."""
+        return name_head(self.name)
 
     @model_validator(mode="after")
     def _consistent_amounts(self) -> FundingScheme:
