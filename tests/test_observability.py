@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import io
 import json
 import logging
+import re
+import socket
+import stat
 
 import aiohttp
 import pytest
@@ -71,7 +76,7 @@ async def test_a_question_is_not_logged_by_default(captured, conversations):
     # What operators need is there: ids to correlate, the outcome, the timing...
     assert answered["update_id"] == 77 and answered["conversation_id"] > 0
     assert answered["mode"] == stored.reply.mode and answered["seconds"] >= 0
-    assert len(answered["chat"]) == 12 and "4242" not in json.dumps(answered)
+    assert len(answered["chat"]) == 64 and "4242" not in json.dumps(answered)
     # ...and nothing the user wrote.
     assert answered["question"] == logs.REDACTED
     for fragment in ("Zorblax", "48213", "Lyon", "supplier"):
@@ -245,3 +250,41 @@ async def test_not_ready_while_the_chroma_server_is_down(tmp_path, small_kb):
     finally:
         server.kill()
         await store.close()
+
+
+def test_chat_pseudonym_is_a_full_hmac_under_a_key_of_its_own(captured, settings, tmp_path, monkeypatch):
+    """It was keyed by a hash of the bot token and cut to 48 bits: the token reversed it in 2 s."""
+    monkeypatch.setattr(logs, "_chat_key", logs._chat_key)  # restored afterwards
+    monkeypatch.setattr(logs, "_chat_key_settings", logs._chat_key_settings)
+
+    def pseudonym(**overrides) -> str:
+        captured(**overrides)  # a new process: logging configured again
+        return logs.chat_pseudonym(4242)
+
+    first = pseudonym()
+    assert re.fullmatch(r"[0-9a-f]{64}", first)
+    key_file = settings.data_dir / logs.PSEUDONYM_KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert pseudonym() == first  # a restart on the same data dir
+    assert pseudonym(data_dir=tmp_path / "elsewhere") != first  # same token, another data dir
+    from_token = [hashlib.sha256(b"chat-pseudonym:" + TOKEN.encode()).digest(), TOKEN.encode()]
+    assert first not in {hmac.new(key, b"4242", hashlib.sha256).hexdigest() for key in from_token}
+    configured = "k" * 40
+    assert pseudonym(log_pseudonym_key=configured, data_dir=tmp_path / "third") == (
+        hmac.new(configured.encode(), b"4242", hashlib.sha256).hexdigest()
+    )
+    assert not (tmp_path / "third" / logs.PSEUDONYM_KEY_FILE).exists()
+
+
+async def test_ops_endpoint_listens_on_loopback_by_default(settings):
+    from bot.telegram.operations import Operations
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    operations = Operations(updated(settings, metrics_port=port), lambda: None)
+    await operations.start()
+    try:
+        assert [host for host, *_ in operations.server._runner.addresses] == ["127.0.0.1"]
+    finally:
+        await operations.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
 
 LONG_MARKER = "please give me the long version"
+WEBHOOK_SECRET = "e2e-webhook-secret-0123456789abcdef"  # webhook mode needs 32 characters or more
 FINAL_METHODS = ("sendMessage", "editMessageText")
 
 
@@ -55,13 +57,15 @@ async def bot(tmp_path_factory):
 @pytest.fixture(scope="module")
 async def webhook_bot(tmp_path_factory):
     port = free_port()
+    database = tmp_path_factory.mktemp("webhook-db") / "advisor.db"
     extra = {
         "ADVISOR_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
-        "ADVISOR_TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
-        "ADVISOR_TELEGRAM_WEBHOOK_PORT": str(port),
-        "ADVISOR_TELEGRAM_WEBHOOK_SECRET": "s3cret-token",
+        "ADVISOR_TELEGRAM_WEBHOOK_PORT": str(port),  # on 127.0.0.1, the default
+        "ADVISOR_TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "ADVISOR_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
     }
     async for tg in running_bot(tmp_path_factory, extra, polling=False):
+        tg.bot_database = database  # for tests that check what was stored
         yield tg
 
 
@@ -254,14 +258,14 @@ async def test_webhook_mode_checks_the_secret_on_every_request(webhook_bot):
 
     tg = webhook_bot
     hook = tg.sent(method="setWebhook")[-1].params
-    assert hook["secret_token"] == "s3cret-token" and hook["url"].endswith("/telegram")
+    assert hook["secret_token"] == WEBHOOK_SECRET and hook["url"].endswith("/telegram")
     since = tg.mark()
     tg.user_sends(301, "Is there a grant for eco-design studies in France?")
     final = await tg.wait_for(
         lambda c: c.chat_id == 301 and "reply_markup" in c.params and c.ok, since=since, timeout=30
     )
     assert "eco-design" in final.result["text"]
-    assert all(a.headers.get("X-Telegram-Bot-Api-Secret-Token") == "s3cret-token" for a in tg.webhook_attempts)
+    assert all(a.headers.get("X-Telegram-Bot-Api-Secret-Token") == WEBHOOK_SECRET for a in tg.webhook_attempts)
     forged = {
         "update_id": 424242,
         "message": {
@@ -272,11 +276,16 @@ async def test_webhook_mode_checks_the_secret_on_every_request(webhook_bot):
             "text": "hi",
         },
     }
+    wrong = ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET[:-1]})
     async with aiohttp.ClientSession() as http:
-        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+        for headers in wrong:
             async with http.post(hook["url"], json=forged, headers=headers) as response:
                 assert response.status == 403
+    await asyncio.sleep(0.5)  # time to answer or store, had a forged update got through
     assert not tg.sent(302)
+    with sqlite3.connect(tg.bot_database) as db:  # nothing stored: no user, no claimed update
+        assert db.execute("select count(*) from users where telegram_id = 302").fetchone() == (0,)
+        assert db.execute("select count(*) from processed_updates where update_id = 424242").fetchone() == (0,)
 
 
 async def test_messages_of_one_chat_are_answered_in_order(bot):
@@ -344,3 +353,24 @@ async def test_a_double_tap_is_acknowledged_silently_and_acted_on_once(bot):
     await asyncio.sleep(1.0)
     sent = [c.params["text"] for c in bot.calls[since:] if c.chat_id == uid and c.method == "sendMessage"]
     assert len(sent) == 1 and "went wrong" not in sent[0] and "mal passé" not in sent[0]
+
+
+async def test_other_country_is_remembered(bot):
+    """"Autre pays" used to be stored as unknown: /profile showed no country and /funding
+    asked for it again."""
+    uid = 151
+    since = bot.mark()
+    bot.user_starts(uid, language_code="fr")
+    message = (await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)).result
+    for field, value in (("language", "fr"), ("country", "OTHER"), ("sector", "textiles"), ("company_size", "small")):
+        message = await press_and_read(bot, uid, message, callbacks.make("ob", field, value))
+    since = bot.mark()
+    bot.user_sends(uid, "/profile")
+    shown = await bot.wait_for_message(uid, since=since)
+    assert "pays Autre pays" in shown["text"]
+    since = bot.mark()
+    bot.user_sends(uid, "/funding")
+    await bot.wait_for(lambda c: c.chat_id == uid and "reply_markup" in c.params, since=since)
+    asked = [c.params for c in bot.calls[since:] if c.chat_id == uid and "reply_markup" in c.params]
+    assert not any("v1|fd|country|" in str(p["reply_markup"]) for p in asked)  # goes on to the purpose
+    assert any("v1|fd|purpose|" in str(p["reply_markup"]) for p in asked)

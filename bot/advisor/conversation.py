@@ -40,15 +40,17 @@ class Conversations:
         channel: str = "telegram",
         focus: str | None = None,
         handover_available: bool = True,
+        source: str | None = None,
     ) -> AsyncIterator[Token | StoredReply]:
         """Stream the answer to `text`; the last item is the stored reply.
 
         `focus` names what the question is about when the user picked it from a list
         (a funding scheme), so that a short question like "how do I apply?" is understood.
+        `source` names the channel's message, so that one handled again is stored once.
         """
         started = time.perf_counter()
         conversation, past, negative = await self.store.begin_turn(
-            user.id, channel, text, {"focus": focus} if focus else None, history=HISTORY_MESSAGES
+            user.id, channel, text, {"focus": focus} if focus else None, history=HISTORY_MESSAGES, source=source
         )
         bind_conversation(conversation)
         assessment = AssessmentResult.model_validate(user.assessment) if user.assessment else None

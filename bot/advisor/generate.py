@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +21,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.advisor.breaker import Admission, CircuitBreaker
 from bot.advisor.models import Usage
 from bot.config import Settings
+from bot.observability.metrics import LLM_SHORT_CIRCUITS
 
 # Worth another try; anything else (bad request, malformed body) goes straight to the fallback.
 TRANSIENT = (
@@ -27,6 +33,8 @@ TRANSIENT = (
     openai.InternalServerError,
     openai.RateLimitError,
 )
+# The request's own fault (e.g. too long for the context): the endpoint is up, the breaker stays closed.
+NOT_THE_ENDPOINT = (openai.BadRequestError,)
 
 
 class ModelFault(RuntimeError):
@@ -45,6 +53,36 @@ class MalformedResponse(ModelFault):
     """The endpoint's response could not be read as a chat completion (LangChain's ValueError)."""
 
 
+class CircuitOpen(ModelFault):
+    """The endpoint failed repeatedly: not asked until the breaker's cool-down has passed."""
+
+
+class FirstTokenTimeout(ModelFault):
+    """The question's time to the first token (`llm_first_token_timeout_s`) ran out."""
+
+
+class BudgetSpent(ModelFault):
+    """The question's failed requests already reached `llm_max_retries` + 1."""
+
+
+@dataclass
+class Budget:
+    """One question's share of the endpoint, spent by condensing and answering together: at most
+    `failures` failed requests, and the first token within `first_token_s` of the first call."""
+
+    failures: int
+    first_token_s: float
+    deadline: float | None = None  # event-loop time, fixed by the first call
+
+    def start(self) -> float:
+        if self.deadline is None:
+            self.deadline = asyncio.get_running_loop().time() + self.first_token_s
+        return self.deadline
+
+    def exhausted(self) -> bool:
+        return self.failures <= 0 or asyncio.get_running_loop().time() >= self.start()
+
+
 def load_prompt(prompts_dir: Path, *names: tuple[str, str]) -> ChatPromptTemplate:
     return ChatPromptTemplate.from_messages(
         [(role, (prompts_dir / name).read_text(encoding="utf-8")) for role, name in names]
@@ -55,7 +93,7 @@ class Generator:
     """Built once per process: constructing the client is not free. Retries (transient faults
     only, before the first token) are tenacity's, here and nowhere else."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic):
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
         self.settings = settings
         self.llm = ChatOpenAI(
@@ -74,43 +112,100 @@ class Generator:
         self.system_text = (settings.prompts_dir / "answer_system.md").read_text(encoding="utf-8")
         self.answer_chain = self.answer_prompt | self.llm
         self.condense_chain = self.condense_prompt | self.llm | StrOutputParser()
+        self.breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s, clock)
 
-    def _retrying(self) -> AsyncRetrying:
+    def budget(self) -> Budget:
+        """A new question's budget; pass the same one to `condense` and `stream`."""
+        return Budget(failures=self.settings.llm_max_retries + 1, first_token_s=self.settings.llm_first_token_timeout_s)
+
+    def _retrying(self, budget: Budget, trial: bool) -> AsyncRetrying:
         return AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT),
-            stop=stop_after_attempt(self.settings.llm_max_retries + 1),
+            # The trial after a cool-down is one request; otherwise the question's budget decides.
+            stop=stop_after_attempt(1) if trial else (lambda state: budget.exhausted()),
             wait=wait_exponential_jitter(multiplier=0.2, max=2),
             reraise=True,
         )
 
-    async def stream(self, variables: dict[str, Any]) -> AsyncIterator[str | Usage]:
-        """Tokens as they come, then the usage. Retries only until the first token arrived."""
-        async for attempt in self._retrying():
-            with attempt:
-                started = False
-                usage = Usage()
-                try:
-                    async for chunk in self.answer_chain.astream(variables):
-                        if chunk.usage_metadata:
-                            usage = _usage(chunk)
-                        text = _text(chunk.content)
-                        if text:
-                            started = True
-                            yield text
-                except TRANSIENT as exc:
-                    if started:  # never replay tokens the user already saw
-                        raise StreamInterrupted(str(exc)) from exc
-                    raise
-                except ValueError as exc:  # e.g. "No generation chunks were returned"
-                    raise MalformedResponse(str(exc)) from exc
-                yield usage
-                return
+    @contextmanager
+    def _guarded(self, budget: Budget, call: str) -> Iterator[bool]:
+        """One call to the endpoint, admitted by the breaker and told its outcome (a call that
+        ends any other way, cancelled included, failed). Yields whether it is the trial."""
+        if budget.exhausted():
+            # Condensing already spent the question's failures or time: no request at all.
+            raise BudgetSpent("no failures left") if budget.failures <= 0 else FirstTokenTimeout("no time left")
+        admission = self.breaker.admit()
+        if admission is Admission.refused:
+            LLM_SHORT_CIRCUITS.labels(call=call).inc()
+            raise CircuitOpen("the model endpoint is failing; circuit open")
+        answered = False
+        try:
+            yield admission is Admission.trial
+            answered = True
+        except NOT_THE_ENDPOINT:
+            answered = True
+            raise
+        finally:
+            if answered:
+                self.breaker.succeeded()
+            else:
+                self.breaker.failed()
 
-    async def condense(self, history: str, question: str) -> str:
-        async for attempt in self._retrying():  # the one retry policy, as for answers
-            with attempt:
-                out = await self.condense_chain.ainvoke({"history": history, "question": question})
+    async def stream(self, variables: dict[str, Any], budget: Budget | None = None) -> AsyncIterator[str | Usage]:
+        """Tokens as they come, then the usage. Retries only until the first token arrived."""
+        budget = budget or self.budget()
+        with self._guarded(budget, "answer") as trial:
+            async for attempt in self._retrying(budget, trial):
+                with attempt, _spending(budget):
+                    started = False
+                    usage = Usage()
+                    try:
+                        async with asyncio.timeout_at(budget.start()) as first_token:
+                            async for chunk in self.answer_chain.astream(variables):
+                                if chunk.usage_metadata:
+                                    usage = _usage(chunk)
+                                text = _text(chunk.content)
+                                if text:
+                                    if not started:  # from here on the HTTP timeout watches the stream
+                                        first_token.reschedule(None)
+                                        started = True
+                                    yield text
+                    except TimeoutError as exc:
+                        if not first_token.expired():
+                            raise
+                        raise FirstTokenTimeout(f"no token within {budget.first_token_s} s") from exc
+                    except TRANSIENT as exc:
+                        if started:  # never replay tokens the user already saw
+                            raise StreamInterrupted(str(exc)) from exc
+                        raise
+                    except ValueError as exc:  # e.g. "No generation chunks were returned"
+                        raise MalformedResponse(str(exc)) from exc
+                    yield usage
+                    return
+
+    async def condense(self, history: str, question: str, budget: Budget | None = None) -> str:
+        budget = budget or self.budget()
+        with self._guarded(budget, "condense") as trial:
+            async for attempt in self._retrying(budget, trial):  # the one retry policy, as for answers
+                with attempt, _spending(budget):
+                    try:
+                        async with asyncio.timeout_at(budget.start()) as first_token:
+                            out = await self.condense_chain.ainvoke({"history": history, "question": question})
+                    except TimeoutError as exc:
+                        if not first_token.expired():
+                            raise
+                        raise FirstTokenTimeout(f"no answer within {budget.first_token_s} s") from exc
         return out.strip().strip('"').strip()
+
+
+@contextmanager
+def _spending(budget: Budget) -> Iterator[None]:
+    """A failed request spends one of the question's failures (cancellation is not a failure)."""
+    try:
+        yield
+    except Exception:
+        budget.failures -= 1
+        raise
 
 
 def _text(content: Any) -> str:

@@ -22,7 +22,7 @@ import yaml
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
 from bot.advisor.compose import Composer
-from bot.advisor.generate import GarbageOutput, Generator, ModelFault
+from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
     AdvisorReply,
@@ -66,6 +66,7 @@ class Prepared:
     signals: Signals | None = None  # what the answerability decision read
     verdict: Verdict | None = None
     final: AdvisorReply | None = None  # set when no answer needs to be written
+    budget: Budget | None = None  # the model's retries and time, shared by condensing and answering
 
     @property
     def confidence(self) -> float:
@@ -137,7 +138,7 @@ class Advisor:
         usage = Usage()
         try:
             async with asyncio.timeout(self._deadline()):
-                async for item in self.generator.stream(self._variables(prepared)):
+                async for item in self.generator.stream(self._variables(prepared), prepared.budget):
                     if isinstance(item, Usage):
                         usage = item
                         continue
@@ -166,6 +167,7 @@ class Advisor:
         message = request.message.strip()
         language = detect_language(message, request.profile.language or self._history_language(request))
         prepared = Prepared(request=request, language=language, question=message[:MAX_QUESTION_CHARS])
+        prepared.budget = self.generator.budget() if self.generator else None
         if not re.search(r"\w", message):
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "empty")
             return prepared
@@ -191,7 +193,7 @@ class Advisor:
             prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
             return prepared
 
-        prepared.question = await self._condense(request, prepared.question)
+        prepared.question = await self._condense(request, prepared.question, prepared.budget)
         vector = await self.queries.embed(prepared.question)
         if decision is None and prepared.question == message[:MAX_QUESTION_CHARS]:
             decision = self.triager.intent(vector)  # judged on the user's own words only
@@ -256,14 +258,14 @@ class Advisor:
                 return found
         return search(filters=Filters(), boosts=boosts)
 
-    async def _condense(self, request: AdvisorRequest, message: str) -> str:
+    async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> str:
         previous = [t.text for t in request.history if t.role == "user"]
         if not previous:
             return message
         if self.generator is not None:
             try:
                 async with asyncio.timeout(self.settings.llm_timeout_s):
-                    out = await self.generator.condense(self._history_text(request), message)
+                    out = await self.generator.condense(self._history_text(request), message, budget)
                 if out and len(out) < 4 * len(message) + 500:
                     return out[:MAX_QUESTION_CHARS]
             except MODEL_FAULTS as exc:  # condensing is an optimisation: fall back to the heuristic

@@ -9,11 +9,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from bot.config import get_settings
-from bot.escalation.registry import AmbassadorRegistry
+from bot.escalation.registry import AmbassadorRegistry, AmbassadorsInvalid
 from bot.knowledge.schema import Ambassador
 
 ambassadors_app = typer.Typer(help="The ambassador directory (knowledge/ambassadors.yaml).", no_args_is_help=True)
@@ -28,8 +29,19 @@ def _registry() -> AmbassadorRegistry:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, however long
     raise typer.Exit(1)
+
+
+def _editable() -> AmbassadorRegistry:
+    """The directory as the file holds it now: a broken file is reported, never listed as empty
+    or overwritten by an edit."""
+    registry = _registry()
+    try:
+        registry.load()
+    except AmbassadorsInvalid as exc:
+        _fail(escape(str(exc)))
+    return registry
 
 
 def _csv(value: str) -> list[str]:
@@ -40,7 +52,7 @@ def _csv(value: str) -> list[str]:
 @ambassadors_app.command("list")
 def list_ambassadors() -> None:
     """Everyone in the directory, with their current load."""
-    registry = _registry()
+    registry = _editable()
     loads = _run(_with_service(lambda svc: svc.db.loads()))
     table = Table(show_edge=False)
     for column in ("id", "name", "telegram id", "languages", "countries", "expertise", "load", "active"):
@@ -89,7 +101,7 @@ def add_ambassador(
 @ambassadors_app.command("remove")
 def remove_ambassador(ambassador_id: str) -> None:
     """Remove an ambassador from the directory (their past threads keep their id)."""
-    if not _registry().remove(ambassador_id):
+    if not _editable().remove(ambassador_id):
         _fail(f"no ambassador {ambassador_id!r}")
     console.print(f"Removed {ambassador_id}.")
 
@@ -97,7 +109,7 @@ def remove_ambassador(ambassador_id: str) -> None:
 @ambassadors_app.command("pause")
 def pause_ambassador(ambassador_id: str) -> None:
     """Stop sending new threads to an ambassador (holidays); their claimed threads stay theirs."""
-    if not _registry().set_active(ambassador_id, False):
+    if not _editable().set_active(ambassador_id, False):
         _fail(f"no ambassador {ambassador_id!r}")
     console.print(f"Paused {ambassador_id}.")
 
@@ -105,7 +117,7 @@ def pause_ambassador(ambassador_id: str) -> None:
 @ambassadors_app.command("resume")
 def resume_ambassador(ambassador_id: str) -> None:
     """Send new threads to a paused ambassador again."""
-    if not _registry().set_active(ambassador_id, True):
+    if not _editable().set_active(ambassador_id, True):
         _fail(f"no ambassador {ambassador_id!r}")
     console.print(f"Resumed {ambassador_id}.")
 

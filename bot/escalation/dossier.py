@@ -7,7 +7,7 @@ from bot.advisor.assessment import AssessmentResult
 from bot.advisor.models import AdvisorReply
 from bot.escalation.models import Dossier
 from bot.knowledge.catalog import Catalog
-from bot.store import Store, UserRecord
+from bot.store import Profile, Store, UserRecord
 
 HISTORY_TURNS = 6
 
@@ -37,7 +37,7 @@ async def build_dossier(
     detail = reply.escalation.detail if reply and reply.escalation else ""
     dossier = Dossier(
         question=question,
-        profile=user.profile.model_dump(),
+        profile=user.model_dump(include=set(Profile.model_fields)),  # "other" country kept
         assessment=assessment,
         bot_answer=reply.answer if reply else (last_answer.text if last_answer else None),
         retrieved=[c["title"] for c in citations] or source_ids,

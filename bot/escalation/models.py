@@ -68,6 +68,11 @@ class EscalationRecord(BaseModel):
         return list(self.notified.get("ambassadors", []))
 
     @property
+    def private_cards(self) -> dict[str, tuple[int, int]]:
+        """The card each ambassador was sent in their own chat: ambassador id -> (chat, message)."""
+        return {k: (int(v[0]), int(v[1])) for k, v in self.notified.get("cards", {}).items()}
+
+    @property
     def active(self) -> bool:
         return self.status in ACTIVE
 

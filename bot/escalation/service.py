@@ -93,14 +93,26 @@ class EscalationService:
             log.info("escalation opened", escalation=record.id, reason=reason)
         return record, created
 
+    async def reachable(self) -> list[Ambassador]:
+        """Active ambassadors the bot can write to privately: a chat app lets a bot write only to
+        people who have written to it first."""
+        active = self.registry.active()
+        started = await self.db.started_the_bot(a.telegram_user_id for a in active)
+        return [a for a in active if a.telegram_user_id in started]
+
     async def route(
-        self, record: EscalationRecord, level: int | None = None, fresh_only: bool = True
+        self, record: EscalationRecord, level: int | None = None, fresh_only: bool = True, privately: bool = False
     ) -> list[Ambassador]:
-        """The ambassadors to ask at this circle (by default not counting those asked already)."""
+        """The ambassadors to ask at this circle (by default not counting those asked already);
+        `privately`: only those who can be written to in their own chat."""
         loads = await self.db.loads()
-        ranked = rank(self.registry.active(), loads, record.language, record.country, record.topic_list)
+        candidates = await self.reachable() if privately else self.registry.active()
+        ranked = rank(candidates, loads, record.language, record.country, record.topic_list)
         chosen = circle(ranked, record.notify_level if level is None else level)
         return [a for a in chosen if not fresh_only or a.id not in record.notified_ids]
+
+    async def remember_cards(self, escalation_id: int, cards: dict[str, tuple[int, int]]) -> None:
+        await self.db.add_cards(escalation_id, cards)
 
     async def mark_notified(self, record: EscalationRecord, ambassadors: list[Ambassador], level: int) -> None:
         await self.db.set_notified(record.id, [a.id for a in ambassadors], level, self.clock())
@@ -118,6 +130,13 @@ class EscalationService:
         if escalation_id is not None and await self.db.get(escalation_id) is not None:
             await self.db.log(escalation_id, f"refused_{action}", actor, self.clock(), why)
         return Outcome(refused=why)
+
+    async def thread_replied_to(self, amb: Ambassador, chat_id: int, message_id: int) -> int | None:
+        """The thread an ambassador's reply is about: a relayed message's, or its card's."""
+        relay = await self.db.relay_at(chat_id, message_id)
+        if relay is not None:
+            return relay.escalation_id
+        return await self.db.card_at(amb.id, chat_id, message_id)
 
     def ambassador(self, telegram_user_id: int) -> Ambassador | None:
         return self.registry.is_active_ambassador(telegram_user_id)

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from bot.evals.compare import compare as compare_reports
-from bot.evals.dataset import DatasetInvalid, dataset_hash, default_datasets, evals_dir, load_cases, select
+from bot.evals.dataset import DatasetInvalid, dataset_hash, default_datasets, evals_dir, load_cases, sample, select
 from bot.evals.gate import Flip, GateResult, Thresholds, check_gate
 from bot.evals.html_report import render
 from bot.evals.report import CaseResult, Report
@@ -54,7 +54,9 @@ def eval_command(
     thresholds: Annotated[Path | None, typer.Option(help="Gate thresholds [default: evals/thresholds.yaml].")] = None,
     out: Annotated[Path | None, typer.Option(help="Report folder. Default: evals/reports/<timestamp>/.")] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Cases answered at once.")] = 4,
-    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N selected cases.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only N of the selected cases, spread over their tags.")
+    ] = None,
     judge_model: Annotated[
         str | None, typer.Option(help="LLM-as-judge model for faithfulness and relevance (off by default).")
     ] = None,
@@ -104,7 +106,7 @@ def eval_command(
         raise typer.Exit(2) from None
     except ValueError as exc:
         _fail(f"unknown tag: {exc}")
-    cases = cases[:limit] if limit else cases
+    cases = sample(cases, limit) if limit else cases
     if not cases:
         _fail("no case matches the selection")
 
@@ -129,8 +131,9 @@ def eval_command(
     report = build_report(results, info, limits.pricing)
     verdict = check_gate(report, limits, _load_baseline(baseline))
     folder = out or root / "reports" / dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    write_reports(report, verdict, folder)
-    _print_outcome(report, verdict, folder)
+    # Without --gate nothing was gated: no report or summary may claim a verdict.
+    write_reports(report, verdict if gate else None, folder)
+    _print_outcome(report, verdict, folder, gated=gate)
     if write_baseline:
         report.slim().save(baseline, compact=True)
         console.print(f"Baseline written to {baseline}: commit it with a note on why the numbers moved.")
@@ -172,9 +175,12 @@ def _load_baseline(path: Path) -> Report | None:
         _fail(f"{path}: not a readable report: {exc}")
 
 
-def _print_outcome(report: Report, verdict: GateResult, folder: Path) -> None:
+def _print_outcome(report: Report, verdict: GateResult, folder: Path, gated: bool) -> None:
     console.print(metrics_table(report))
-    console.print(gate_table(verdict))
+    checks = gate_table(verdict)
+    if not gated:  # the thresholds still say where the run stands, but decide nothing
+        checks.title = "Thresholds (not enforced: run with --gate for a verdict)"
+    console.print(checks)
     for note in verdict.notes:
         console.print(f"note: {note}", markup=False, highlight=False)
     _print_flips("pass -> fail", verdict.newly_failing)

@@ -79,6 +79,31 @@ def select(cases: Iterable[EvalCase], tags: Sequence[str] = ()) -> list[EvalCase
     return [c for c in cases if not wanted or wanted & set(c.tags)]
 
 
+def sample(cases: Sequence[EvalCase], limit: int) -> list[EvalCase]:
+    """At most `limit` cases spread over the tags, so a short run still sees every kind of case
+    (files are grouped by kind: the first N would all be escalations). Round-robin over the
+    tags in the order they first appear: each turn takes the next untaken case carrying that
+    tag, unless a case taken this round already carries it (a "retrieval" tag riding on a
+    funding case does not earn a second funding case). Deterministic; file order is kept."""
+    if limit >= len(cases):
+        return list(cases)
+    queues: dict[Tag, list[int]] = {}
+    for i, case in enumerate(cases):
+        for tag in case.tags:
+            queues.setdefault(tag, []).append(i)
+    taken: set[int] = set()
+    while len(taken) < limit:  # ends: every case has a tag, so each round takes one at least
+        covered: set[Tag] = set()
+        for tag, queue in queues.items():
+            while queue and queue[0] in taken:
+                queue.pop(0)
+            if queue and tag not in covered and len(taken) < limit:
+                i = queue.pop(0)
+                taken.add(i)
+                covered.update(cases[i].tags)
+    return [cases[i] for i in sorted(taken)]
+
+
 def dataset_hash(paths: Sequence[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths, key=lambda p: p.name):

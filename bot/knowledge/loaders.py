@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,9 +30,18 @@ from bot.knowledge.schema import (
 )
 from bot.knowledge.translations import TranslationFile
 
+log = logging.getLogger(__name__)
+
 # Files in the knowledge folder that are not corpus content.
 NOT_CONTENT = {"README.md", "self_assessment.yaml", "ambassadors.yaml", "ambassadors.example.yaml"}
 DOCUMENT_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".pdf", ".txt"}
+CONTENT_SUFFIXES = DOCUMENT_SUFFIXES | {".yaml", ".yml"}
+# What marks a folder as a knowledge folder (knowledge/README.md, "Layout").
+LAYOUT = ("modules", "funding", "faq", "documents", "cases", "translations", "glossary.yaml")
+# The largest shipped file is ~100 kB; past these, parsing costs minutes and gigabytes (a 16 MB
+# YAML file took 275 s and 1.3 GB). PDFs get more room: their size is mostly images and fonts.
+MAX_FILE_BYTES = 2_000_000
+MAX_PDF_BYTES = 20_000_000
 
 
 class ContentError(BaseModel):
@@ -119,24 +129,40 @@ def _validation_errors(
     return errors
 
 
-def _parse_yaml(path: str, text: str) -> tuple[Any, yaml.Node | None]:
-    try:
-        return yaml.safe_load(text), yaml.compose(text)
+class _InvalidDate(yaml.constructor.ConstructorError):
+    pass
+
+
+class _ContentLoader(yaml.SafeLoader):
+    """SafeLoader whose impossible dates (2025-13-45) are errors at their line, not a ValueError."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise _InvalidDate(None, None, f"invalid date {node.value!r}: {exc}", node.start_mark) from None
+
+
+_ContentLoader.add_constructor("tag:yaml.org,2002:timestamp", _ContentLoader.construct_yaml_timestamp)
+
+
+def _parse_yaml(path: str, text: str, line_offset: int = 0) -> tuple[Any, yaml.Node | None]:
+    loader = _ContentLoader(text)
+    try:  # composed once: the nodes give pydantic errors their lines, then become the data
+        root = loader.get_single_node()
+        return (loader.construct_document(root) if root is not None else None), root
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        problem = exc.problem if isinstance(exc, _InvalidDate) else f"not valid YAML: {getattr(exc, 'problem', exc)}"
         raise ContentInvalid(
-            [
-                ContentError(
-                    path=path,
-                    line=mark.line + 1 if mark else None,
-                    message=f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                )
-            ]
+            [ContentError(path=path, line=mark.line + 1 + line_offset if mark else None, message=problem)]
         ) from None
+    finally:
+        loader.dispose()
 
 
 def validate_yaml(path: str, text: str, model: type[BaseModel], line_offset: int = 0):
-    data, root = _parse_yaml(path, text)
+    data, root = _parse_yaml(path, text, line_offset)
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
@@ -381,14 +407,49 @@ def html_to_markdownish(soup) -> str:
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
-    """(root, file) for every candidate file under the given paths, in a stable order."""
+    """(root, file) for every candidate file under the given paths, in a stable order; refuses a
+    folder that is not a knowledge folder and skips links to outside the folder."""
     for root in paths:
         if root.is_file():
             yield root.parent, root
             continue
-        for file in sorted(root.rglob("*")):
-            if file.is_file() and not any(p.startswith(".") for p in file.relative_to(root).parts):
-                yield root, file
+        files = [
+            f
+            for f in sorted(root.rglob("*"))
+            if f.is_file() and not any(p.startswith(".") for p in f.relative_to(root).parts)
+        ]
+        check_knowledge_folder(root, files)
+        inside = root.resolve()
+        for file in files:
+            if not file.resolve().is_relative_to(inside):  # /etc/passwd must not become a chunk
+                log.warning("skipped %s: a link to %s, outside the ingested folder", file, file.resolve())
+                continue
+            yield root, file
+
+
+def check_knowledge_folder(root: Path, files: list[Path]) -> None:
+    """`advisor ingest /etc` must not index system files: a folder is ingested if it has the
+    knowledge layout, or holds nothing but content files (an extra folder of documents)."""
+    if any((root / name).exists() for name in LAYOUT):
+        return
+    foreign = [f for f in files if f.suffix.lower() not in CONTENT_SUFFIXES and f.name not in NOT_CONTENT]
+    if foreign:
+        message = (
+            f"not a knowledge folder: none of {', '.join(LAYOUT)} in it, and {len(foreign)} file(s) in other "
+            f"formats than {', '.join(sorted(CONTENT_SUFFIXES))} (e.g. {foreign[0].relative_to(root)}); "
+            "see knowledge/README.md"
+        )
+        raise ContentInvalid([ContentError(path=str(root), message=message)])
+
+
+def too_big(file: Path, display: str) -> bool:
+    limit = MAX_PDF_BYTES if file.suffix.lower() == ".pdf" else MAX_FILE_BYTES
+    size = file.stat().st_size
+    if size > limit:
+        log.warning(
+            "skipped %s: %.1f MB, over the %.0f MB limit for a knowledge file", display, size / 1e6, limit / 1e6
+        )
+    return size > limit
 
 
 def load_file(root: Path, file: Path) -> list[SourceDocument]:
@@ -399,6 +460,8 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
     top = Path(rel).parts[0] if len(Path(rel).parts) > 1 else ""
     suffix = file.suffix.lower()
     try:
+        if suffix not in CONTENT_SUFFIXES or too_big(file, display):
+            return []
         if suffix in {".yaml", ".yml"}:
             if top == "translations" or file.parent.name == "translations":
                 validate_yaml(display, file.read_text(encoding="utf-8"), TranslationFile)
@@ -418,6 +481,8 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
             return [load_document(file, display, "doc-" + _slug(str(Path(rel).with_suffix(""))))]
     except UnicodeDecodeError as exc:
         raise ContentInvalid([ContentError(path=display, message=f"not UTF-8 text: {exc}")]) from None
+    except OSError as exc:  # unreadable (permissions), or gone since the folder was listed
+        raise ContentInvalid([ContentError(path=display, message=f"cannot read: {exc.strerror or exc}")]) from None
     return []
 
 

@@ -13,6 +13,7 @@ import hmac
 import logging
 import os
 import re
+import secrets
 import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
@@ -52,8 +53,11 @@ NOISY = ("httpx", "httpx2", "httpcore", "openai", "telegram", "apscheduler", "ch
 FOREIGN_SECRETS = ("LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
 
 HANDLER_NAME = "circular-advisor"
+PSEUDONYM_KEY_FILE = "log-pseudonym.key"
 _configured = False
-_chat_key = b""
+# Until configure_logging names the real key source: a per-process key, never a guessable one.
+_chat_key: bytes | None = secrets.token_bytes(32)
+_chat_key_settings: Settings | None = None
 
 
 def _library_defaults() -> None:
@@ -108,7 +112,7 @@ class MaskSecrets:
 
 
 def secret_values(settings: Settings) -> list[str]:
-    fields = ("telegram_token", "telegram_webhook_secret", "llm_api_key", "embedding_api_key")
+    fields = ("telegram_token", "telegram_webhook_secret", "llm_api_key", "embedding_api_key", "log_pseudonym_key")
     values = [getattr(settings, f).get_secret_value() for f in fields if getattr(settings, f) is not None]
     # A password inside the database URL.
     match = re.search(r"://[^:/@]+:([^@]+)@", settings.database_url or "")
@@ -142,16 +146,15 @@ def configure_logging(
 ) -> None:
     """Route structlog and the standard library's logging (PTB, httpx, Chroma) through one
     pipeline. `min_level` quietens interactive commands. Idempotent unless `force` (tests)."""
-    global _configured, _chat_key
+    global _configured, _chat_key, _chat_key_settings
     if _configured and not force:
         return
     level = logging.getLevelName(settings.log_level.upper())
     level = max(level if isinstance(level, int) else logging.INFO, min_level)
     as_json = use_json(settings, stream or sys.stderr)
     mask = MaskSecrets(secret_values(settings))
-    # Keyed by a secret so that the pseudonym cannot be reversed by trying every Telegram id.
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    _chat_key = hashlib.sha256(b"chat-pseudonym:" + token.encode()).digest()
+    # Read (or created) at the first pseudonym, so commands that log no chat write no key file.
+    _chat_key, _chat_key_settings = None, settings
 
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -208,9 +211,37 @@ def configure_logging(
     _configured = True
 
 
+def pseudonym_key(settings: Settings) -> bytes:
+    """The pseudonyms' HMAC key: a secret of its own, never derived from the bot token (whoever
+    holds the token, or any key derived from it, could try every Telegram id), and stable across
+    restarts so that one chat's lines can be followed from one run to the next."""
+    if settings.log_pseudonym_key is not None:
+        return settings.log_pseudonym_key.get_secret_value().encode()
+    path = settings.data_dir / PSEUDONYM_KEY_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: two processes starting at once both end up reading the winner's key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) < 32:
+                raise OSError(f"{path} holds no key") from None
+            return key.encode()
+        key = secrets.token_hex(32)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(key + "\n")
+        return key.encode()
+    except (OSError, UnicodeDecodeError) as exc:  # read-only data dir: pseudonyms last one run
+        logging.getLogger(__name__).warning("no stored log pseudonym key (%s); using one for this run only", exc)
+        return secrets.token_bytes(32)
+
+
 def chat_pseudonym(chat_id: int) -> str:
-    """A stable, non-reversible id that ties together the log lines of one chat."""
-    return hmac.new(_chat_key, str(chat_id).encode(), hashlib.sha256).hexdigest()[:12]
+    """A stable, non-reversible id that ties together the log lines of one chat (full HMAC-SHA256)."""
+    global _chat_key
+    if _chat_key is None:
+        _chat_key = pseudonym_key(_chat_key_settings)
+    return hmac.new(_chat_key, str(chat_id).encode(), hashlib.sha256).hexdigest()
 
 
 def bind_update(update_id: int, chat_id: int | None) -> None:

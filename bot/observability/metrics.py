@@ -7,7 +7,7 @@ module: `ESCALATIONS.labels(reason="human_requested").inc()`.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, Info
+from prometheus_client import Counter, Gauge, Histogram, Info
 
 UPDATES = Counter(
     "advisor_telegram_updates_total",
@@ -33,6 +33,20 @@ ESCALATIONS = Counter(
 LLM_ERRORS = Counter(
     "advisor_llm_errors_total",
     "Answers the language model failed to write (timeouts, errors, unusable output); the composed fallback answered.",
+)
+LLM_CIRCUIT_STATE = Gauge(
+    "advisor_llm_circuit_state",
+    "The language-model circuit breaker: 0 closed, 1 open (the composed fallback answers without asking the "
+    "model), 2 half-open (one trial call).",
+)
+LLM_SHORT_CIRCUITS = Counter(
+    "advisor_llm_short_circuits_total",
+    "Language-model calls not made because the circuit breaker was open, by call (answer, condense).",
+    ["call"],
+)
+AMBASSADORS_FILE_VALID = Gauge(
+    "advisor_ambassadors_file_valid",
+    "1 while the ambassador directory file is valid; 0 while it is not and the last valid directory stays in use.",
 )
 ERRORS = Counter(
     "advisor_errors_total",

@@ -15,6 +15,10 @@ from bot.store.sqlite_inline import inline_connector
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be reached or the URL is not one: the operator's to fix."""
+
+
 def make_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -99,6 +99,14 @@ class EscalationStore:
             )
             return list(rows)
 
+    async def started_the_bot(self, telegram_ids: Iterable[int]) -> set[int]:
+        """Which of these people have written to the bot (so that it may write to them)."""
+        wanted = list(telegram_ids)
+        if not wanted:
+            return set()
+        async with self.session() as s:
+            return set(await s.scalars(select(User.telegram_id).where(User.telegram_id.in_(wanted))))
+
     async def get(self, escalation_id: int) -> EscalationRecord | None:
         async with self.session() as s:
             row = await s.get(Escalation, escalation_id)
@@ -177,7 +185,7 @@ class EscalationStore:
             if row is None:
                 return
             known = list(row.notified.get("ambassadors", []))
-            row.notified = {"ambassadors": known + [a for a in ambassador_ids if a not in known]}
+            row.notified = {**row.notified, "ambassadors": known + [a for a in ambassador_ids if a not in known]}
             row.notify_level = level
             row.notified_at = now
             s.add(
@@ -189,6 +197,17 @@ class EscalationStore:
                     at=now,
                 )
             )
+
+    async def add_cards(self, escalation_id: int, cards: dict[str, tuple[int, int]]) -> None:
+        """Remember the cards sent to ambassadors privately (ambassador id -> chat, message), so that
+        every one of them can follow the thread's state."""
+        if not cards:
+            return
+        async with self.session.begin() as s:
+            row = await s.get(Escalation, escalation_id, with_for_update=True)
+            if row is not None:
+                known = dict(row.notified.get("cards", {}))
+                row.notified = {**row.notified, "cards": known | {k: list(v) for k, v in cards.items()}}
 
     async def set_forum(self, escalation_id: int, chat_id: int, topic_id: int | None, card_message_id: int) -> None:
         async with self.session.begin() as s:
@@ -387,6 +406,17 @@ class EscalationStore:
                 .limit(1)
             )
             return RelayRecord.model_validate(row) if row else None
+
+    async def card_at(self, ambassador_id: str, chat_id: int, message_id: int, recent: int = 500) -> int | None:
+        """The thread whose card this ambassador was sent as that message (among recent threads)."""
+        async with self.session() as s:
+            rows = await s.scalars(
+                select(Escalation).where(Escalation.notified_at.is_not(None)).order_by(Escalation.id.desc()).limit(recent)
+            )
+            for row in rows:
+                if EscalationRecord.model_validate(row).private_cards.get(ambassador_id) == (chat_id, message_id):
+                    return row.id
+        return None
 
     async def relay_count(self, escalation_id: int) -> dict[str, int]:
         async with self.session() as s:

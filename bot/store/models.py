@@ -104,16 +104,21 @@ class Feedback(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled, so a redelivered update is processed once."""
+    """Every Telegram update from the moment it arrives until it is handled, so that a crash loses
+    none and a redelivered one is processed once."""
 
     __tablename__ = "processed_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when claimed
+    processed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # when received (or taken to replay)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)  # when a handler took it
     done: Mapped[bool] = mapped_column(default=False)
-    # The update itself until it is done: the bot confirms updates to Telegram as soon as it has
-    # fetched them, so after a crash this copy is the only one left to handle again.
+    # The update itself until it is done: Telegram counts it delivered once fetched (or once the
+    # webhook answered 200), so after a crash this copy is the only one left to handle again.
     payload: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    # The answer the user already has: a replay after a crash must not send it again.
+    reply_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the replica that received it
 
 
 class Escalation(Base):

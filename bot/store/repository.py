@@ -6,10 +6,13 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import false as sa_false
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.store.db import make_engine, sessionmaker, upgrade
+from bot.store.db import DatabaseUnavailable, make_engine, sessionmaker, upgrade
 from bot.store.models import (
     Conversation,
     Escalation,
@@ -68,8 +71,23 @@ class Store:
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True) -> Store:
-        store = cls(make_engine(url))
+        try:
+            store = cls(make_engine(url))
+        except ArgumentError as exc:  # unparsable, or a driver that is not installed
+            raise DatabaseUnavailable(f"not a usable database URL: {exc}") from exc
+        except OSError as exc:  # the SQLite file's folder cannot be created
+            raise DatabaseUnavailable(f"cannot create the database: {exc}") from exc
         if migrate:
+            # Connecting alone first: whatever fails here (refused, unknown host, wrong password,
+            # unwritable folder) is the environment's fault; a failing migration stays a traceback.
+            try:
+                async with store.engine.connect():
+                    pass
+            except Exception as exc:
+                await store.engine.dispose()
+                shown = store.engine.url.render_as_string(hide_password=True)
+                reason = getattr(exc, "orig", None) or exc
+                raise DatabaseUnavailable(f"cannot connect to the database at {shown}: {reason}") from exc
             await upgrade(store.engine)
         return store
 
@@ -121,10 +139,18 @@ class Store:
             return (await _open_conversation(s, user_id, channel)).id
 
     async def begin_turn(
-        self, user_id: int, channel: str, text: str, meta: dict[str, Any] | None = None, history: int = 8
+        self,
+        user_id: int,
+        channel: str,
+        text: str,
+        meta: dict[str, Any] | None = None,
+        history: int = 8,
+        source: str | None = None,
     ) -> tuple[int, list[MessageRecord], int]:
         """Everything a new question needs, in one transaction: the conversation (new after a
-        long silence), the messages before this one, the 👎 count, and the question stored."""
+        long silence), the messages before this one, the 👎 count, and the question stored.
+        `source` names the chat message it came from: handled again after a crash, the question
+        is not stored twice and the history is what it was the first time."""
         text = text.replace("\x00", "\ufffd")
         async with self.session.begin() as s:
             conv = await _open_conversation(s, user_id, channel)
@@ -132,12 +158,19 @@ class Store:
                 select(Message).where(Message.conversation_id == conv.id).order_by(Message.id.desc()).limit(history)
             )
             past = [MessageRecord.model_validate(m) for m in reversed(rows.all())]
+            seen = next(
+                (i for i, m in enumerate(past) if source and m.role == "user" and m.meta.get("source") == source), None
+            )
+            if seen is not None:
+                past = past[:seen]
+            meta = {**(meta or {}), "source": source} if source else meta
             negative = await s.scalar(
                 select(func.count(Feedback.id))
                 .join(Message, Message.id == Feedback.message_id)
                 .where(Message.conversation_id == conv.id, Feedback.rating < 0)
             )
-            await _append(s, conv.id, "user", text, meta)
+            if seen is None:
+                await _append(s, conv.id, "user", text, meta)
             return conv.id, past, negative
 
     async def add_message(
@@ -147,6 +180,13 @@ class Store:
         text = text.replace("\x00", "\ufffd")
         async with self.session.begin() as s:
             return MessageRecord.model_validate(await _append(s, conversation_id, role, text, meta))
+
+    async def mark_message(self, message_id: int, **meta: Any) -> None:
+        """Add to a stored message's metadata (e.g. that it could not be delivered)."""
+        async with self.session.begin() as s:
+            row = await s.get(Message, message_id)
+            if row is not None:
+                row.meta = {**(row.meta or {}), **meta}
 
     async def recent_messages(self, conversation_id: int, limit: int = 10) -> list[MessageRecord]:
         """The last `limit` messages, oldest first."""
@@ -189,15 +229,31 @@ class Store:
             )
 
     # updates ------------------------------------------------------------------------------
+    async def record_updates(self, payloads: list[dict[str, Any]], owner: str | None = None) -> None:
+        """Keep updates as they arrive, before Telegram is told they did (the next getUpdates
+        offset, the webhook's 200): from then on this copy is the only one. Idempotent."""
+        if not payloads:
+            return
+        rows = [{"update_id": p["update_id"], "payload": p, "processed_at": utcnow(), "owner": owner} for p in payloads]
+        dialect = self.engine.dialect.name
+        statement = (postgres_insert if dialect == "postgresql" else sqlite_insert)(ProcessedUpdate)
+        async with self.session.begin() as s:
+            await s.execute(statement.values(rows).on_conflict_do_nothing(index_elements=["update_id"]))
+
     async def claim_update(
         self, update_id: int, payload: dict[str, Any] | None = None, lease: dt.timedelta = UPDATE_LEASE
     ) -> bool:
-        """True if this process should handle the update: first delivery, or a redelivery of
-        one whose handler died (claimed longer than `lease` ago and never finished). The payload
-        is kept until the update is finished, for `take_unfinished_updates`."""
+        """True if this process should handle the update: received and not yet taken, or taken
+        by a handler that died (longer than `lease` ago, never finished). False for one already
+        handled, being handled, or whose answer was sent before a crash (then it is done)."""
+        now = utcnow()
         try:
             async with self.session.begin() as s:
-                await s.execute(insert(ProcessedUpdate).values(update_id=update_id, payload=payload))
+                await s.execute(
+                    insert(ProcessedUpdate).values(
+                        update_id=update_id, payload=payload, processed_at=now, claimed_at=now
+                    )
+                )
             return True
         except IntegrityError:
             pass
@@ -205,22 +261,40 @@ class Store:
             row = await s.get(ProcessedUpdate, update_id, with_for_update=True)
             if row is None or row.done:
                 return row is None
-            if utcnow() - row.processed_at < lease:
+            if row.reply_message_id is not None:  # answered just before a crash: only finish it
+                row.done, row.payload = True, None
                 return False
-            row.processed_at = utcnow()
+            if row.claimed_at is not None and now - row.claimed_at < lease:
+                return False
+            row.claimed_at = now
             return True
 
-    async def take_unfinished_updates(self) -> list[dict[str, Any]]:
-        """The updates a killed predecessor claimed but never finished, oldest first, their claims
-        released so that they are handled again. Only for a process that knows it is the only
-        consumer (long polling: Telegram serves getUpdates to one client), called at start."""
+    async def note_reply(self, update_id: int, message_id: int) -> None:
+        """The user has the answer to this update: a replay skips it."""
         async with self.session.begin() as s:
-            rows = (
-                await s.scalars(
-                    select(ProcessedUpdate).where(ProcessedUpdate.done.is_(False)).order_by(ProcessedUpdate.update_id)
-                )
-            ).all()
-            await s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.done.is_(False)))
+            await s.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id == update_id)
+                .values(reply_message_id=message_id)
+            )
+
+    async def take_unfinished_updates(
+        self, idle_for: dt.timedelta | None = None, owner: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Updates received but never finished, oldest first, their claims released so that they
+        are handled again. With `idle_for`, only those `owner` received (it restarted) and those
+        nobody has touched for that long (a replica that died; live replicas' work stays
+        theirs); without, all of them (the one long-polling consumer, at start)."""
+        now = utcnow()
+        query = select(ProcessedUpdate).where(ProcessedUpdate.done.is_(False)).order_by(ProcessedUpdate.update_id)
+        if idle_for is not None:
+            touched = func.coalesce(ProcessedUpdate.claimed_at, ProcessedUpdate.processed_at)
+            mine = ProcessedUpdate.owner == owner if owner else sa_false()
+            query = query.where(mine | (touched < now - idle_for)).with_for_update(skip_locked=True)
+        async with self.session.begin() as s:
+            rows = (await s.scalars(query)).all()
+            for row in rows:
+                row.claimed_at, row.processed_at = None, now
             return [r.payload for r in rows if r.payload]
 
     async def finish_update(self, update_id: int) -> None:
@@ -228,11 +302,6 @@ class Store:
             await s.execute(  # the message text is not kept twice
                 update(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id).values(done=True, payload=None)
             )
-
-    async def release_update(self, update_id: int) -> None:
-        """Forget an update whose handling failed, so that a redelivery is processed."""
-        async with self.session.begin() as s:
-            await s.execute(delete(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id))
 
     # data protection ---------------------------------------------------------------------
     async def export_user(self, user_id: int) -> dict[str, Any]:

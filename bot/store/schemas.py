@@ -8,6 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["user", "assistant", "ambassador", "system"]
+# ISO 3166's user-assigned code for "unknown or unspecified": the company is in a country the
+# knowledge base has no national content for. Stored so that nobody asks for the country again.
+OTHER_COUNTRY = "ZZ"
 
 
 class Profile(BaseModel):
@@ -31,7 +34,11 @@ class UserRecord(Profile):
 
     @property
     def profile(self) -> Profile:
-        return Profile.model_validate(self.model_dump(include=set(Profile.model_fields)))
+        """What the advisor is told: an "other" country is no country it has content for."""
+        profile = Profile.model_validate(self.model_dump(include=set(Profile.model_fields)))
+        if profile.country == OTHER_COUNTRY:
+            profile.country = None
+        return profile
 
 
 class MessageRecord(BaseModel):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from html import escape
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -30,10 +30,13 @@ from bot.observability import metrics
 from bot.observability.logs import bind_update
 from bot.runtime import freeze_loaded_heap
 from bot.store import Store
-from bot.telegram import callbacks, handover
+from bot.store.repository import UPDATE_LEASE
+from bot.telegram import callbacks, handover, webhook
 from bot.telegram.handlers import account, ambassadors, assess, funding, learn, onboarding, questions
 from bot.telegram.handlers.common import current_user, lang_of
-from bot.telegram.i18n import languages, pick_language, t
+from bot.telegram.i18n import pick_language, t
+from bot.telegram.intake import KeepingBot, replay_unfinished, replica_name
+from bot.telegram.menus import set_ambassador_menu, set_public_menus
 from bot.telegram.operations import Operations
 from bot.telegram.processor import PerChatOrderedProcessor
 from bot.telegram.ratelimit import MessageRateLimiter
@@ -43,8 +46,6 @@ from bot.telegram.transport import POLLING_CONNECTIONS, bot_api_request
 log = logging.getLogger(__name__)
 
 FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, account)
-COMMANDS = ("start", "help", "funding", "learn", "assess", "profile", "human", "privacy", "export", "forget")
-AMBASSADOR_COMMANDS = ("queue", "claim", "resolve", "return")
 # Commands that show or change one person's data or flows: private chats only (in a group they
 # would post the user's export, profile or self-assessment for everyone to read).
 PERSONAL_COMMANDS = frozenset({"start", "funding", "assess", "profile", "human", "export", "forget", "queue"})
@@ -136,12 +137,17 @@ async def on_startup(application: Application) -> None:
         application.bot_data[KEY] = await build_services(settings)
         freeze_loaded_heap()  # the models and index, loaded above, are never to be scanned again
     ops.schedule_purge()
-    if not settings.telegram_webhook_url:
-        # The one long-polling consumer: Telegram counts fetched updates as delivered, so those a
-        # killed predecessor claimed but never finished are handled again from their stored copy.
-        for payload in await application.bot_data[KEY].store.take_unfinished_updates():
-            log.warning("re-handling update %s that a previous process did not finish", payload.get("update_id"))
-            await application.update_queue.put(Update.de_json(payload, application.bot))
+    store = application.bot_data[KEY].store
+    replica = application.bot_data["replica"] = replica_name()
+    if settings.telegram_webhook_url:
+        # This replica's own unfinished updates at once; other replicas' only once idle (sweep).
+        unfinished = await store.take_unfinished_updates(idle_for=UPDATE_LEASE, owner=replica)
+    else:
+        # The one long-polling consumer: every update fetched from now on is stored as it arrives,
+        # and whatever a killed predecessor stored but never finished is handled again.
+        application.bot.keep_updates_with(functools.partial(store.record_updates, owner=replica))
+        unfinished = await store.take_unfinished_updates()
+    await replay_unfinished(application, unfinished)
     await register_commands(application)
     application.bot_data["sla_task"] = asyncio.create_task(watch_escalations(application))
 
@@ -177,33 +183,27 @@ async def on_shutdown(application: Application) -> None:
 
 
 async def register_commands(application: Application) -> None:
-    for lang in languages():
-        commands = [BotCommand(c, t(f"commands.{c}", lang)) for c in COMMANDS]
-        await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
-    # Ambassadors also see their own commands, in their chat with the bot only.
+    await set_public_menus(application.bot)
     svc: Services = application.bot_data[KEY]
-    mine = [BotCommand(c, t(f"commands.{c}", "en")) for c in COMMANDS] + [
-        BotCommand(c, t(f"amb.commands.{c}", "en")) for c in AMBASSADOR_COMMANDS
-    ]
     for amb in svc.escalations.registry.active():
-        try:
-            await application.bot.set_my_commands(mine, scope=BotCommandScopeChat(amb.telegram_user_id))
-        except TelegramError as exc:  # they have not started the bot yet
-            log.info("no command menu for ambassador %s yet: %s", amb.id, exc)
+        await set_ambassador_menu(application.bot, amb.telegram_user_id)
 
 
 def build_application(settings: Settings, svc: Services | None = None) -> Application:
     """`svc` lets tests share services; without it they are built when the bot starts."""
     token = settings.telegram_token.get_secret_value()
     root = settings.telegram_api_base_url.rstrip("/")
+    bot = KeepingBot(
+        token,
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=bot_api_request(),
+        get_updates_request=bot_api_request(POLLING_CONNECTIONS),
+        rate_limiter=MessageRateLimiter(overall_max_rate=settings.telegram_messages_per_second, max_retries=5),
+    )
     app = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(f"{root}/bot")
-        .base_file_url(f"{root}/file/bot")
-        .request(bot_api_request())
-        .get_updates_request(bot_api_request(POLLING_CONNECTIONS))
-        .rate_limiter(MessageRateLimiter(overall_max_rate=settings.telegram_messages_per_second, max_retries=5))
+        .bot(bot)
         .concurrent_updates(PerChatOrderedProcessor(settings.telegram_max_concurrent_updates))
         .post_init(on_startup)
         .post_stop(on_stop)
@@ -246,19 +246,15 @@ def run(settings: Settings) -> None:
     app = build_application(settings)
     # uvloop: asyncio's API on libuv. Under a burst of chats the event loop is what questions
     # queue for, and uvloop's share of each question's CPU is smaller (bench/telegram.py).
-    with contextlib.suppress(ImportError):  # not built for Windows
+    try:
         import uvloop
 
-        asyncio.set_event_loop(uvloop.new_event_loop())
+        loop = uvloop.new_event_loop()
+    except ImportError:  # not built for Windows
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     if settings.telegram_webhook_url:
-        secret = settings.telegram_webhook_secret
-        app.run_webhook(
-            listen=settings.telegram_webhook_listen,
-            port=settings.telegram_webhook_port,
-            url_path="telegram",
-            webhook_url=settings.telegram_webhook_url,
-            secret_token=secret.get_secret_value() if secret else None,
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        webhook.check_settings(settings)  # `advisor run` checked already; this guards other callers
+        loop.run_until_complete(webhook.serve(app, settings, replica_name(), ALLOWED_UPDATES))
     else:
         app.run_polling(allowed_updates=ALLOWED_UPDATES)

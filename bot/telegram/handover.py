@@ -13,12 +13,13 @@ from html import escape
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.escalation.models import Dossier, EscalationRecord, Status
 from bot.escalation.service import Outcome
 from bot.knowledge.schema import Ambassador
 from bot.store import UserRecord
+from bot.store.schemas import OTHER_COUNTRY
 from bot.telegram import callbacks
 from bot.telegram.i18n import t
 from bot.telegram.render import keyboard, split_message
@@ -33,11 +34,15 @@ SNIPPET_CHARS = 1200
 
 
 # --- what ambassadors see -----------------------------------------------------------------
+def shown_country(code: str | None) -> str:
+    return t("other_country", AMB) if code == OTHER_COUNTRY else code or "—"
+
+
 def card_html(record: EscalationRecord, svc: Services) -> str:
     dossier = Dossier.model_validate(record.dossier)
     profile = dossier.profile
     profile_line = " · ".join(
-        f"{label}: {escape(str(profile.get(key) or '—'))}"
+        f"{label}: {escape(str(shown_country(profile.get(key)) if key == 'country' else profile.get(key) or '—'))}"
         for label, key in (
             ("Language", "language"),
             ("Country", "country"),
@@ -74,10 +79,15 @@ def status_line(record: EscalationRecord, svc: Services) -> str:
     }[record.status]
 
 
-def card_keyboard(record: EscalationRecord) -> InlineKeyboardMarkup | None:
+def card_keyboard(record: EscalationRecord, viewer: str | None = None) -> InlineKeyboardMarkup | None:
+    """The card's buttons; `viewer`: the ambassador whose own chat the card is in (once a thread is
+    claimed, only its claimer has anything to press)."""
+
     def button(op: str) -> tuple[str, str]:
         return t(f"amb.btn_{op}", AMB), callbacks.make("es", op, record.id)
 
+    if viewer is not None and record.status != Status.open and record.ambassador_id != viewer:
+        return None
     if record.status == Status.open:
         return keyboard([[button("claim"), button("return")]])
     if record.status == Status.claimed:
@@ -142,7 +152,9 @@ async def open_thread(
     """Hand the SME's conversation to the ambassadors and tell the SME what to expect.
     None (and the SME is told so) when there is nobody to hand it to."""
     chat_id = user.telegram_id
-    if not svc.escalations.available():
+    # Without the forum, cards go to ambassadors' own chats: someone must be able to get one.
+    private = svc.settings.ambassador_forum_chat_id is None
+    if not svc.escalations.available() or (private and not await svc.escalations.reachable()):
         await send(bot, chat_id, escape(t("handover_none", lang)))
         return None
     record, created = await svc.escalations.open(
@@ -173,12 +185,13 @@ async def open_thread(
 
 async def notify(bot: Bot, svc: Services, record: EscalationRecord, level: int) -> None:
     """Ask this circle of ambassadors: in the thread's forum topic (opened on first use), else privately."""
-    # The reminder after the SLA goes to everyone with room, those asked first included.
-    ambassadors = await svc.escalations.route(record, level, fresh_only=level == 0)
     forum = svc.settings.ambassador_forum_chat_id
     if forum is not None and record.forum_topic_id is None:
         record = await _open_topic(bot, svc, record, forum) or record
-    if record.forum_topic_id is not None:
+    in_forum = record.forum_topic_id is not None
+    # The reminder after the SLA goes to everyone with room, those asked first included.
+    ambassadors = await svc.escalations.route(record, level, fresh_only=level == 0, privately=not in_forum)
+    if in_forum:
         key = "amb.notify" if level == 0 else "amb.renotify"
         text = t(
             key,
@@ -189,14 +202,16 @@ async def notify(bot: Bot, svc: Services, record: EscalationRecord, level: int) 
         )
         await send(bot, record.forum_chat_id, text, thread_id=record.forum_topic_id)
     else:
-        for amb in ambassadors:  # each must have started the bot once; others are logged and skipped
-            await send(bot, amb.telegram_user_id, card_html(record, svc), card_keyboard(record))
+        for amb in ambassadors:
+            card = await send(bot, amb.telegram_user_id, card_html(record, svc), card_keyboard(record, amb.id))
+            if card is not None:
+                await svc.escalations.remember_cards(record.id, {amb.id: (card.chat_id, card.message_id)})
     await svc.escalations.mark_notified(record, ambassadors, level)
 
 
 async def _open_topic(bot: Bot, svc: Services, record: EscalationRecord, forum: int) -> EscalationRecord | None:
     dossier = Dossier.model_validate(record.dossier)
-    name = f"#{record.id} · {record.language} · {record.country or '—'} · {dossier.question}"
+    name = f"#{record.id} · {record.language} · {shown_country(record.country)} · {dossier.question}"
     try:
         topic = await bot.create_forum_topic(forum, name[:TOPIC_NAME_CHARS])
     except TelegramError as exc:  # not an admin, topics off: ambassadors are asked privately instead
@@ -208,18 +223,21 @@ async def _open_topic(bot: Bot, svc: Services, record: EscalationRecord, forum: 
 
 
 async def refresh_card(bot: Bot, svc: Services, record: EscalationRecord) -> None:
-    if record.forum_chat_id is None or record.card_message_id is None:
-        return
-    try:
-        await bot.edit_message_text(
-            split_message(card_html(record, svc))[0],
-            record.forum_chat_id,
-            record.card_message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=card_keyboard(record),
-        )
-    except TelegramError as exc:
-        log.warning("could not update the card of thread %s: %s", record.id, exc)
+    """Every card of the thread shows its state now: the forum's, and each one sent privately."""
+    cards = [(chat, message, amb_id) for amb_id, (chat, message) in record.private_cards.items()]
+    if record.forum_chat_id is not None and record.card_message_id is not None:
+        cards.append((record.forum_chat_id, record.card_message_id, None))
+    html = split_message(card_html(record, svc))[0]
+    for chat, message, viewer in cards:
+        try:
+            await bot.edit_message_text(
+                html, chat, message, parse_mode=ParseMode.HTML, reply_markup=card_keyboard(record, viewer)
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():  # a double press: already up to date
+                log.warning("could not update a card of thread %s: %s", record.id, exc)
+        except TelegramError as exc:
+            log.warning("could not update a card of thread %s: %s", record.id, exc)
 
 
 async def close_topic(bot: Bot, record: EscalationRecord) -> None:
@@ -359,7 +377,7 @@ async def relay_from_ambassador(
     if relay is None:
         return True
     conversation = record.conversation_id or await svc.store.current_conversation(sme.id)
-    await svc.store.add_message(
+    stored = await svc.store.add_message(
         conversation, "ambassador", _text_of(message), {"escalation": record.id, "ambassador": amb.id}
     )
     try:
@@ -369,6 +387,10 @@ async def relay_from_ambassador(
             message.message_id,
             reply_parameters=await _reply_to(svc, message, sme.telegram_id),
         )
+    except Forbidden:  # the SME blocked the bot: kept in the thread, known as undelivered
+        await svc.store.mark_message(stored.id, delivered=False, undelivered="blocked")
+        await send(bot, message.chat_id, escape(t("amb.sme_blocked", AMB)), thread_id=message.message_thread_id)
+        return False
     except TelegramError as exc:
         log.warning("relay of thread %s to the SME failed: %s", record.id, exc)
         return False
@@ -414,19 +436,30 @@ async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | 
         note = escape(t(key, AMB, id=record.id))
         if where[0]:
             await send(bot, where[0], note, thread_id=where[1])
-        elif record.ambassador_id:
-            claimer = svc.escalations.registry.get(record.ambassador_id)
-            if claimer:
-                await send(bot, claimer.telegram_user_id, note)
+        else:
+            await _tell_privately(bot, svc, record, note)
         if sme_chat and not cancelled_by_sme:
             await send(bot, sme_chat, escape(t("amb_returned", lang)))
     elif record.status == Status.expired:
         hours = round(svc.escalations.expire_after.total_seconds() / 3600)
+        note = escape(t("amb.expired", AMB, id=record.id, hours=hours))
         if where[0]:
-            await send(bot, where[0], escape(t("amb.expired", AMB, id=record.id, hours=hours)), thread_id=where[1])
+            await send(bot, where[0], note, thread_id=where[1])
+        else:
+            await _tell_privately(bot, svc, record, note)
         if sme_chat:
             await send(bot, sme_chat, escape(t("handover_expired", lang)))
     await close_topic(bot, record)
+
+
+async def _tell_privately(bot: Bot, svc: Services, record: EscalationRecord, note: str) -> None:
+    """The claimer, or while nobody had claimed, everyone who was sent the card."""
+    if record.ambassador_id:
+        chats = [amb.telegram_user_id for amb in [svc.escalations.registry.get(record.ambassador_id)] if amb]
+    else:
+        chats = [chat for chat, _ in record.private_cards.values()]
+    for chat in chats:
+        await send(bot, chat, note)
 
 
 async def sweep(bot: Bot, svc: Services) -> None:

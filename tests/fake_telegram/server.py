@@ -1146,6 +1146,9 @@ class FakeTelegram:
                 raise _bad("BOT_COMMAND_INVALID")
             if not 1 <= len(str(c.get("description", ""))) <= 256:
                 raise _bad("command description is empty")
+        scope = p.get("scope") or {}
+        if scope.get("chat_id") is not None and scope["chat_id"] not in self._chats:
+            raise _bad("chat not found")  # a user who never wrote to the bot has no chat with it
         self._commands[(self._scope_key(p.get("scope")), p.get("language_code") or "")] = list(commands)
         return True
 

@@ -326,25 +326,29 @@ async def _relay_ambassador_message(
 
 async def consume_ambassador_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """Private mode: an ambassador's message in their chat with the bot goes to the SME of the
-    thread they answer. False when they answer no thread (they talk to the advisor like anyone)."""
+    thread they answer, by the same rule as in the forum (a reply to a thread's card or message is
+    about that thread, and reaches the SME only from its claimer). False when it is about no
+    thread: they talk to the advisor like anyone."""
     svc = services(context)
     if update.effective_chat.type != "private":
         return False
     amb: Ambassador | None = svc.escalations.ambassador(update.effective_user.id)
     if amb is None:
         return False
+    message = update.effective_message
+    if message.reply_to_message is not None:
+        replied = await svc.escalations.thread_replied_to(amb, message.chat_id, message.reply_to_message.message_id)
+        record = await svc.escalations.db.get(replied) if replied is not None else None
+        if record is not None:
+            await _relay_ambassador_message(update, context, record, message)
+            return True
     mine = await svc.escalations.db.claimed_by(amb.id)
     if not mine:
         return False
-    message = update.effective_message
-    record = mine[0] if len(mine) == 1 else None
-    if message.reply_to_message is not None:
-        relay = await svc.escalations.db.relay_at(message.chat_id, message.reply_to_message.message_id)
-        record = next((r for r in mine if relay and r.id == relay.escalation_id), record)
-    if record is None:
+    if len(mine) > 1:
         await _reply(update, context, t("amb.pick_thread", AMB, ids=", ".join(f"#{r.id}" for r in mine)))
         return True
-    await _relay_ambassador_message(update, context, record, message)
+    await _relay_ambassador_message(update, context, mine[0], message)
     return True
 
 

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.knowledge.catalog import PURPOSES
+from bot.store.schemas import OTHER_COUNTRY
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.handlers.onboarding import OTHER, countries, field_keyboard
@@ -42,7 +43,7 @@ async def _next(update: Update, context, user, answers: dict) -> None:
         await send_html(update, context, escape(question), markup)
         return
     svc = services(context)
-    country = None if answers["country"] == OTHER else answers["country"]
+    country = None if answers["country"] in (OTHER, OTHER_COUNTRY) else answers["country"]
     found = svc.catalog.match_schemes(
         country, answers.get("sector"), answers.get("company_size"), answers.get("purpose")
     )

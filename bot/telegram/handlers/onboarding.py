@@ -8,27 +8,17 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.advisor.profile_view import LANGUAGE_NAMES, profile_values
+from bot.store.schemas import OTHER_COUNTRY
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.i18n import languages, t, table
+from bot.telegram.menus import set_ambassador_menu
 from bot.telegram.render import chunked, keyboard
 from bot.telegram.services import services
 
 REFERRAL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FIELDS = ("language", "country", "sector", "company_size")
-LANGUAGE_NAMES = {
-    "en": "English",
-    "fr": "Français",
-    "de": "Deutsch",
-    "es": "Español",
-    "it": "Italiano",
-    "nl": "Nederlands",
-    "pl": "Polski",
-    "pt": "Português",
-    "da": "Dansk",
-    "sv": "Svenska",
-    "fi": "Suomi",
-}
 OTHER = "OTHER"
 
 
@@ -67,6 +57,8 @@ async def ask_next_field(update: Update, context: ContextTypes.DEFAULT_TYPE, use
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     store = services(context).store
     user = await current_user(update, context)
+    if services(context).escalations.ambassador(update.effective_user.id):
+        await set_ambassador_menu(context.bot, update.effective_user.id)  # now the bot may write to them
     lang = lang_of(user)
     parts = [escape(t("welcome", lang))]
     if context.args and REFERRAL.match(context.args[0]):
@@ -80,15 +72,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = await current_user(update, context)
     lang = lang_of(user)
-    unset = t("not_set", lang)
-    text = t(
-        "profile_summary",
-        lang,
-        language=LANGUAGE_NAMES.get(user.language or "", unset),
-        country=user.country or unset,
-        sector=table("sectors", lang).get(user.sector or "", user.sector or unset),
-        size=table("sizes", lang).get(user.company_size or "", unset),
-    )
+    text = t("profile_summary", lang, **profile_values(user, lang))
     buttons = [
         (t("profile_language", lang), callbacks.make("pf", "language")),
         (t("profile_country", lang), callbacks.make("pf", "country")),
@@ -104,7 +88,7 @@ def valid_value(field: str, value: str, context) -> str | None:
         return value if value in languages() else None
     if field == "country":
         if value == OTHER:
-            return None  # stored as unknown; EU-wide schemes still apply
+            return OTHER_COUNTRY  # EU-wide schemes still apply
         return value if value in countries(context) else ""
     if field == "sector":
         return value if value in table("sectors", "en") else ""
@@ -124,8 +108,6 @@ async def on_field(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
     if not await take_keyboard(query):
         return
     user = await services(context).store.update_profile(user.id, **{field: stored})
-    if field == "country" and stored is None:
-        user = user.model_copy(update={"country": OTHER})  # answered: do not ask again now
     await query.answer(t("saved", lang_of(user)))
     await ask_next_field(update, context, user)
 

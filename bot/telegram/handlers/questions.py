@@ -85,7 +85,8 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User
     # interval after its first token shows its progress, edited at most once per interval; a
     # quick one is sent once, which halves the messages that count against Telegram's limits.
     last_edit: float | None = None
-    async for event in svc.conversations.ask(user, text, "telegram", focus=focus):
+    source = f"tg:{chat_id}:{update.effective_message.message_id}"
+    async for event in svc.conversations.ask(user, text, "telegram", focus=focus, source=source):
         if isinstance(event, Token):
             streamed += event.text
             now = time.monotonic()
@@ -99,7 +100,8 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User
             escalation = event.reply.escalation
             handed_over = escalation is not None and escalation.reason in HAND_OVER
             markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations), handed_over)
-            await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
+            sent = await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
+            await svc.store.note_reply(update.update_id, sent.message_id)  # a replay must not send it again
             if escalation is not None and escalation.reason in HAND_OVER:
                 await ambassadors.hand_over(update, context, user, escalation.reason.value, text, event.reply)
 

@@ -1,0 +1,151 @@
+"""Crash suite: several SMEs send several questions each while the real `advisor run` process is
+killed (SIGKILL) at random points and restarted, in polling and in webhook mode, on SQLite and
+PostgreSQL. Every question must be answered exactly once (or the user explicitly asked to send it
+again), and stored once.
+
+Telegram counts an update as delivered once the bot has fetched it (polling) or answered the
+webhook POST with 200: from then on the bot's own store is the only copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import re
+import secrets
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.telegram.i18n import t
+from tests.bot_process import BotProcess, bot_env
+from tests.fake_telegram import FakeTelegram
+from tests.stubs.openai_server import OpenAIStub
+from tests.test_faults import free_port, pg_query
+
+pytestmark = pytest.mark.slow
+
+USERS, QUESTIONS_EACH, KILLS = 4, 3, 2
+ASKED_AGAIN = t("busy_error", "en")
+QUESTION = re.compile(r"Question (Q\d+-\d+)")
+
+
+def model_reply(messages) -> str:
+    """Names the question it answers, so that each delivered answer can be counted."""
+    found = QUESTION.findall(messages[-1]["content"])
+    return f"Answer to {found[-1]}: eco-design grants exist for small firms [1]." if found else "?"
+
+
+def model_delay(messages) -> float:
+    return 0.8 if "standalone question" not in messages[-1]["content"] else 0.0
+
+
+class CrashingBot(BotProcess):
+    def __init__(self, root: Path, env: dict[str, str], webhook: bool):
+        super().__init__(root, env)
+        self.webhook = webhook
+
+    async def start(self, tg: FakeTelegram) -> None:
+        if not self.webhook:
+            await super().start(tg)
+            return
+        since = tg.mark()
+        with self.log.open("a") as out:
+            import subprocess
+            import sys
+
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run"], env=self.env, cwd=self.root, stdout=out, stderr=out
+            )
+        try:
+            await tg.wait_for(lambda c: c.method == "setWebhook" and c.ok, since=since, timeout=90)
+        except AssertionError:
+            raise AssertionError(f"the bot did not start:\n{self.output()[-3000:]}") from None
+
+
+def answers_of(tg: FakeTelegram, uid: int) -> list[str]:
+    return [m["text"] for m in tg.messages_in(uid) if "Answer to" in (m.get("text") or "")]
+
+
+async def stored_questions(database_url: str, sqlite_path: Path | None) -> list[str]:
+    sql = "SELECT text FROM messages WHERE role = 'user'"
+    if sqlite_path is not None:
+        with sqlite3.connect(sqlite_path) as db:
+            return [r[0] for r in db.execute(sql)]
+    return [r["text"] for r in await pg_query(database_url.rsplit("/", 1)[1], sql)]
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, mode, backend, request):
+    rng = random.Random(f"{mode}-{backend}")
+    extra: dict[str, str] = {"ADVISOR_TELEGRAM_STREAM_EDIT_INTERVAL_S": "60"}  # one message per answer
+    sqlite_path = None
+    if backend == "postgres":
+        database_url = request.getfixturevalue("fresh_pg_url")
+    else:
+        sqlite_path = tmp_path / "crash.db"
+        database_url = f"sqlite+aiosqlite:///{sqlite_path}"
+    extra["ADVISOR_DATABASE_URL"] = database_url
+    if mode == "webhook":
+        port = free_port()
+        extra |= {
+            "ADVISOR_TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+            "ADVISOR_TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+            "ADVISOR_TELEGRAM_WEBHOOK_PORT": str(port),
+            "ADVISOR_TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        }
+    tg = await FakeTelegram().start()
+    model = await OpenAIStub(reply=model_reply, delay=model_delay).start()
+    bot = CrashingBot(tmp_path, bot_env(tmp_path, tg, model, **extra), webhook=mode == "webhook")
+    users = [800 + n for n in range(USERS)]
+    asked: dict[int, list[str]] = {uid: [] for uid in users}
+    try:
+        await bot.start(tg)
+        for round_ in range(KILLS):
+            for m in range(QUESTIONS_EACH):
+                for n, uid in enumerate(users):
+                    qid = f"Q{n}-{round_ * QUESTIONS_EACH + m}"
+                    asked[uid].append(qid)
+                    tg.user_sends(uid, f"Question {qid}: is there a grant for eco-design studies?")
+            await asyncio.sleep(rng.uniform(0.5, 2.5))  # somewhere in the middle of the answers
+            bot.kill()
+            await bot.start(tg)
+
+        def settled() -> bool:
+            return all(
+                len(answers_of(tg, uid)) + sum(ASKED_AGAIN in (m.get("text") or "") for m in tg.messages_in(uid))
+                >= len(asked[uid])
+                for uid in users
+            )
+
+        with contextlib.suppress(AssertionError):  # what never came is counted below
+            await tg.wait_until(settled, timeout=60)
+        await asyncio.sleep(2.0)  # a duplicate would come right behind
+        delivered = {uid: answers_of(tg, uid) for uid in users}
+        counts = {"asked": 0, "answered once": 0, "answered twice or more": 0, "asked to resend": 0, "lost": 0}
+        for uid in users:
+            # "Please send it again" is not tied to a question: it covers one unanswered question.
+            resend = sum(ASKED_AGAIN in (m.get("text") or "") for m in tg.messages_in(uid))
+            times = [sum(f"Answer to {qid}:" in text for text in delivered[uid]) for qid in asked[uid]]
+            counts["asked"] += len(times)
+            counts["answered once"] += times.count(1)
+            counts["answered twice or more"] += sum(n > 1 for n in times)
+            counts["asked to resend"] += resend
+            counts["lost"] += max(0, times.count(0) - resend)
+        stored = await stored_questions(database_url, sqlite_path)
+        per_question = {qid: sum(f"Question {qid}:" in s for s in stored) for qids in asked.values() for qid in qids}
+        counts["stored twice"] = sum(n > 1 for n in per_question.values())
+        counts["not stored"] = sum(n == 0 for n in per_question.values())
+        print(f"\ncrash suite [{mode}, {backend}]: {counts}")
+        assert counts["answered twice or more"] == 0, counts
+        assert counts["lost"] == 0, counts
+        assert counts["stored twice"] == 0, counts
+    finally:
+        bot.stop()
+        await model.stop()
+        await tg.stop()
+        if "Traceback" in bot.output():
+            print(bot.output()[-4000:])
