@@ -149,3 +149,81 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, mode
         await tg.stop()
         if "Traceback" in bot.output():
             print(bot.output()[-4000:])
+
+
+@pytest.mark.postgres
+async def test_postgres_connections_killed_every_fifth_of_a_second(tmp_path, fresh_pg_url):
+    """Every 0.2 s all the bot's PostgreSQL connections die while SMEs keep asking: each question
+    is answered once or the user is asked to send it again, in their language; none is lost."""
+    from tests.test_faults import terminate_backends
+
+    tg = await FakeTelegram().start()
+    model = await OpenAIStub(reply=model_reply, delay=lambda _: 0.2).start()
+    extra = {"ADVISOR_DATABASE_URL": fresh_pg_url, "ADVISOR_TELEGRAM_STREAM_EDIT_INTERVAL_S": "60"}
+    bot = CrashingBot(tmp_path, bot_env(tmp_path, tg, model, **extra), webhook=False)
+    users = [900 + n for n in range(USERS)]
+    asked: dict[int, list[str]] = {uid: [] for uid in users}
+    database = fresh_pg_url.rsplit("/", 1)[1]
+    killed = 0
+
+    async def killer() -> None:
+        nonlocal killed
+        while True:
+            await asyncio.sleep(0.2)
+            killed += await terminate_backends(database)
+
+    try:
+        await bot.start(tg)
+        for uid in users:  # everyone has a profile before the storm (their language is known)
+            tg.user_sends(uid, "/start", language_code="fr" if uid % 2 else "en")
+        await tg.wait_until(lambda: all(tg.messages_in(uid) for uid in users), timeout=30)
+        storm = asyncio.create_task(killer())
+        try:
+            for m in range(QUESTIONS_EACH * 2):
+                for n, uid in enumerate(users):
+                    qid = f"Q{n}-{m}"
+                    asked[uid].append(qid)
+                    tg.user_sends(uid, f"Question {qid}: is there a grant for eco-design studies?")
+                await asyncio.sleep(0.3)
+            resent = {t("busy_error", "en"), t("busy_error", "fr")}
+
+            def settled() -> bool:
+                return all(
+                    len(answers_of(tg, uid)) + sum((m.get("text") or "") in resent for m in tg.messages_in(uid))
+                    >= len(asked[uid])
+                    for uid in users
+                )
+
+            with contextlib.suppress(AssertionError):
+                await tg.wait_until(settled, timeout=60)
+        finally:
+            storm.cancel()
+        await asyncio.sleep(2.0)
+        counts = {"asked": 0, "answered once": 0, "answered twice or more": 0, "asked to resend": 0, "lost": 0}
+        for uid in users:
+            lang = "fr" if uid % 2 else "en"
+            texts = [m.get("text") or "" for m in tg.messages_in(uid)]
+            resend = sum(text == t("busy_error", lang) for text in texts)
+            assert not any(text == t("busy_error", "en" if lang == "fr" else "fr") for text in texts)  # their language
+            times = [sum(f"Answer to {qid}:" in text for text in texts) for qid in asked[uid]]
+            counts["asked"] += len(times)
+            counts["answered once"] += times.count(1)
+            counts["answered twice or more"] += sum(n > 1 for n in times)
+            counts["asked to resend"] += resend
+            counts["lost"] += max(0, times.count(0) - resend)
+        stored = await stored_questions(fresh_pg_url, None)
+        counts["stored twice"] = sum(
+            sum(f"Question {qid}:" in s for s in stored) > 1 for qids in asked.values() for qid in qids
+        )
+        counts["connections killed"] = killed
+        print(f"\ncrash suite [connection kills every 0.2 s, postgres]: {counts}")
+        assert killed > 10
+        assert counts["asked to resend"] <= 2, counts  # transient faults are retried, not passed on
+        assert counts["answered twice or more"] == 0 and counts["lost"] == 0 and counts["stored twice"] == 0, counts
+        assert bot.proc.poll() is None
+    finally:
+        bot.stop()
+        await model.stop()
+        await tg.stop()
+        if "Traceback" in bot.output():
+            print(bot.output()[-4000:])

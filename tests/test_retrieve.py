@@ -111,3 +111,53 @@ def test_chroma_ann_path_agrees_with_exact_search(kb):
         approx = ann.search(query, k=4, filters=filters)
         assert ids(exact) == ids(approx)
         assert [round(p.dense_similarity, 3) for p in exact] == [round(p.dense_similarity, 3) for p in approx]
+
+
+class TwoVersionIndex:
+    """A stand-in index whose content changes between two reloads (an FAQ removed, others moved)."""
+
+    def __init__(self, kb):
+        self.real = kb.retriever.index
+        self.embeddings = self.real.embeddings
+        self.version = 1
+
+    def count(self) -> int:
+        return self.real.count()
+
+    def all_chunks(self, with_vectors: bool):
+        ids, docs, metas, vectors = self.real.all_chunks(with_vectors=with_vectors)
+        if self.version == 2:  # the first chunk is gone: every position moves by one
+            ids, docs, metas = ids[1:], docs[1:], metas[1:]
+            vectors = vectors[1:] if vectors is not None else None
+        return ids, docs, metas, vectors
+
+    def dense(self, *args, **kwargs):
+        return self.real.dense(*args, **kwargs)
+
+
+def test_a_search_spanning_a_reload_reads_one_version(kb):
+    """A reload in the middle of a search (from another thread, between BM25 scoring a version
+    and mapping its positions to chunk ids) used to mix two versions: shifted positions gave
+    other chunks' ids, or the filter mask of one version met the scores of the other."""
+    from bot.knowledge.retrieve import HybridRetriever
+
+    index = TwoVersionIndex(kb)
+    retriever = HybridRetriever(index)
+    before = dict(zip(retriever.ids, retriever.docs, strict=True))
+    bm25 = retriever.bm25 if hasattr(retriever, "bm25") else retriever.snapshot.bm25
+    score = bm25.get_scores
+
+    def score_then_reload(tokens):
+        scores = score(tokens)
+        if index.version == 1:
+            index.version = 2
+            retriever.reload()
+        return scores
+
+    bm25.get_scores = score_then_reload
+    hits = retriever.search(
+        "waste heat from a foundry to warm a greenhouse", k=5, max_per_source=3, filters=Filters(kinds=["module"])
+    )
+    assert hits
+    assert all(hit.text == before[hit.chunk_id] for hit in hits)
+    assert len(retriever) == len(before) - 1  # the next search sees the new version

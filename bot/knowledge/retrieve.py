@@ -8,7 +8,6 @@ size) reorder the fused list without hiding anything.
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any
 
 import bm25s
@@ -148,50 +147,27 @@ def _stemmer():
         return None
 
 
-class HybridRetriever:
-    """Load once per process; thread-safe to query.
+class Snapshot:
+    """One version of the index, never changed once built: a search reads one snapshot from
+    start to end, so a reload in the middle of it (an FAQ removed by /forget) cannot mix the
+    positions of two versions."""
 
-    Chroma is the store of record (embedded or a shared server). Up to `exact_max` chunks the
-    retriever also keeps the vectors in memory and searches them exactly with one matrix
-    product: with metadata filters this is ~10x faster than Chroma's filtered HNSW search and
-    applies the very same filter mask as BM25. Larger indexes use Chroma's ANN search.
-    """
-
-    def __init__(self, index: KnowledgeIndex, exact_max: int = 200_000):
-        self.index = index
-        self.exact_max = exact_max
-        self._lock = threading.Lock()
-        self._stem = _stemmer()
-        self.reload()
-
-    def reload(self) -> None:
-        exact = self.index.count() <= self.exact_max
-        ids, docs, metas, vectors = self.index.all_chunks(with_vectors=exact)
-        if vectors is not None and len(vectors):
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        bm25 = bm25s.BM25()
-        if ids:
-            tokens = bm25s.tokenize(docs, token_pattern=TOKEN, stopwords="en", stemmer=self._stem, show_progress=False)
-            bm25.index(tokens, show_progress=False)
-        with self._lock:
-            self.ids, self.docs, self.metas, self.vectors = ids, docs, metas, vectors
-            self.position = {cid: i for i, cid in enumerate(ids)}
-            self.bm25 = bm25
-            self._masks: dict[str, np.ndarray] = {}
-            self.countries_with_schemes = {
-                c for m in metas if m.get("kind") == "funding" for c in split_list(m, "countries")
-            } - {"EU"}
+    def __init__(self, ids: list[str], docs: list[str], metas: list[dict[str, Any]], vectors, bm25) -> None:
+        self.ids, self.docs, self.metas, self.vectors, self.bm25 = ids, docs, metas, vectors, bm25
+        self.position = {cid: i for i, cid in enumerate(ids)}
+        self.countries_with_schemes = {
+            c for m in metas if m.get("kind") == "funding" for c in split_list(m, "countries")
+        } - {"EU"}
+        self._masks: dict[str, np.ndarray] = {}  # a cache of what is derived from this version only
+        self._item_texts: dict[str, str] | None = None
 
     @property
     def item_texts(self) -> dict[str, str]:
-        """Every item's chunks joined, by source id (rebuilt after a reload)."""
-        docs = self.docs
-        if getattr(self, "_item_texts_for", None) is not docs:
+        if self._item_texts is None:
             joined: dict[str, list[str]] = {}
-            for text, meta in zip(docs, self.metas, strict=True):
+            for text, meta in zip(self.docs, self.metas, strict=True):
                 joined.setdefault(meta["source_id"], []).append(text)
             self._item_texts = {sid: "\n".join(parts) for sid, parts in joined.items()}
-            self._item_texts_for = docs
         return self._item_texts
 
     def mask(self, filters: Filters) -> np.ndarray | None:
@@ -207,23 +183,84 @@ class HybridRetriever:
             self._masks[key] = cached
         return cached
 
-    def _dense(self, vector: list[float], n: int, filters: Filters) -> list[tuple[str, float]]:
-        if self.vectors is None:
+
+class HybridRetriever:
+    """Load once per process; thread-safe to query.
+
+    Chroma is the store of record (embedded or a shared server). Up to `exact_max` chunks the
+    retriever also keeps the vectors in memory and searches them exactly with one matrix
+    product: with metadata filters this is ~10x faster than Chroma's filtered HNSW search and
+    applies the very same filter mask as BM25. Larger indexes use Chroma's ANN search.
+    """
+
+    def __init__(self, index: KnowledgeIndex, exact_max: int = 200_000):
+        self.index = index
+        self.exact_max = exact_max
+        self._stem = _stemmer()
+        self.reload()
+
+    def reload(self) -> None:
+        """Build the next snapshot aside, then swap it in with one assignment."""
+        exact = self.index.count() <= self.exact_max
+        ids, docs, metas, vectors = self.index.all_chunks(with_vectors=exact)
+        if vectors is not None and len(vectors):
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        bm25 = bm25s.BM25()
+        if ids:
+            tokens = bm25s.tokenize(docs, token_pattern=TOKEN, stopwords="en", stemmer=self._stem, show_progress=False)
+            bm25.index(tokens, show_progress=False)
+        self.snapshot = Snapshot(ids, docs, metas, vectors, bm25)
+
+    # What callers read about the current version (each read is of one snapshot).
+    @property
+    def ids(self) -> list[str]:
+        return self.snapshot.ids
+
+    @property
+    def docs(self) -> list[str]:
+        return self.snapshot.docs
+
+    @property
+    def metas(self) -> list[dict[str, Any]]:
+        return self.snapshot.metas
+
+    @property
+    def vectors(self):
+        return self.snapshot.vectors
+
+    @property
+    def position(self) -> dict[str, int]:
+        return self.snapshot.position
+
+    @property
+    def countries_with_schemes(self) -> set[str]:
+        return self.snapshot.countries_with_schemes
+
+    @property
+    def item_texts(self) -> dict[str, str]:
+        """Every item's chunks joined, by source id."""
+        return self.snapshot.item_texts
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        return self.snapshot.mask(filters)
+
+    def __len__(self) -> int:
+        return len(self.snapshot.ids)
+
+    def _dense(self, snap: Snapshot, vector: list[float], n: int, filters: Filters) -> list[tuple[str, float]]:
+        if snap.vectors is None:
             return self.index.dense(vector, n, filters.to_where())
-        scores = self.vectors @ np.asarray(vector, dtype=np.float32)
-        mask = self.mask(filters)
+        scores = snap.vectors @ np.asarray(vector, dtype=np.float32)
+        mask = snap.mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top])]
-        return [(self.ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return [(snap.ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def _bm25(self, query: str, n: int, filters: Filters) -> list[str]:
-        if not self.ids:
+    def _bm25(self, snap: Snapshot, query: str, n: int, filters: Filters) -> list[str]:
+        if not snap.ids:
             return []
         tokens = bm25s.tokenize(
             [query],
@@ -235,14 +272,14 @@ class HybridRetriever:
         )[0]
         if not tokens:
             return []
-        scores = self.bm25.get_scores(tokens)
-        mask = self.mask(filters)
+        scores = snap.bm25.get_scores(tokens)
+        mask = snap.mask(filters)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top])]
-        return [self.ids[i] for i in top if scores[i] > 0]
+        return [snap.ids[i] for i in top if scores[i] > 0]
 
     def search(
         self,
@@ -255,14 +292,15 @@ class HybridRetriever:
         query_vector: list[float] | None = None,
         sparse_weight: float = 1.0,
     ) -> list[Passage]:
+        snap = self.snapshot  # this search's version, whatever a reload does meanwhile
         filters = filters or Filters()
-        if not query.strip() or not self.ids:
+        if not query.strip() or not snap.ids:
             return []
         if query_vector is None:
             query_vector = self.index.embeddings.embed_query(query)
-        dense = self._dense(query_vector, candidates, filters)
-        sparse = self._bm25(_clean(query), candidates, filters)
-        return self.fuse(dense, sparse, k, boosts, max_per_source, sparse_weight)
+        dense = self._dense(snap, query_vector, candidates, filters)
+        sparse = self._bm25(snap, _clean(query), candidates, filters)
+        return self.fuse(dense, sparse, k, boosts, max_per_source, sparse_weight, snap=snap)
 
     def fuse(
         self,
@@ -272,9 +310,11 @@ class HybridRetriever:
         boosts: Boosts | None = None,
         max_per_source: int = 1,
         sparse_weight: float = 1.0,
+        snap: Snapshot | None = None,
     ) -> list[Passage]:
         """Reciprocal-rank fusion; `sparse_weight` < 1 trusts BM25 less (e.g. for queries in a
         language other than the corpus's)."""
+        snap = snap or self.snapshot
         scores: dict[str, float] = {}
         dense_rank = {cid: r for r, (cid, _) in enumerate(dense, 1)}
         similarity = dict(dense)
@@ -283,17 +323,17 @@ class HybridRetriever:
             scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + r)
         for cid, r in bm25_rank.items():
             scores[cid] = scores.get(cid, 0.0) + sparse_weight / (RRF_K + r)
-        scores = {cid: s for cid, s in scores.items() if cid in self.position}
+        scores = {cid: s for cid, s in scores.items() if cid in snap.position}
         if boosts and scores:
             top = max(scores.values())
             for cid in scores:
-                scores[cid] += top * boosts.factor(self.metas[self.position[cid]])
+                scores[cid] += top * boosts.factor(snap.metas[snap.position[cid]])
         ranked = sorted(scores, key=scores.__getitem__, reverse=True)
         out: list[Passage] = []
         per_source: dict[str, int] = {}
         for cid in ranked:
-            i = self.position[cid]
-            meta = self.metas[i]
+            i = snap.position[cid]
+            meta = snap.metas[i]
             src = meta["source_id"]
             if per_source.get(src, 0) >= max_per_source:
                 continue
@@ -301,7 +341,7 @@ class HybridRetriever:
             out.append(
                 Passage.from_meta(
                     cid,
-                    self.docs[i],
+                    snap.docs[i],
                     meta,
                     score=scores[cid],
                     dense_similarity=similarity.get(cid),

@@ -28,8 +28,10 @@ from bot.escalation.models import (
 )
 from bot.store.models import Escalation, EscalationEvent, FaqDraft, Relay, User
 from bot.store.repository import Store
+from bot.store.retry import with_transient_retries
 
 
+@with_transient_retries
 class EscalationStore:
     def __init__(self, store: Store):
         self.session = store.session

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store.db import DatabaseUnavailable, make_engine, sessionmaker, upgrade
 from bot.store.models import (
+    FORGOTTEN_ACTOR,
     Conversation,
     Escalation,
     EscalationEvent,
@@ -22,14 +23,35 @@ from bot.store.models import (
     Message,
     ProcessedUpdate,
     User,
+    telegram_actor,
     utcnow,
 )
+from bot.store.retry import with_transient_retries
 from bot.store.schemas import MessageRecord, Profile, Role, UserRecord
 
 # After this much silence a new conversation starts, so stale context stays out of new questions.
 CONVERSATION_IDLE = dt.timedelta(hours=12)
 # A claimed update not finished after this long is taken to belong to a process that died.
 UPDATE_LEASE = dt.timedelta(minutes=2)
+
+
+# Where an update names a person: its sender, its chat, a replied-to message's author, a member.
+_PEOPLE = frozenset({"from", "chat", "user", "sender_chat"})
+
+
+def _involves(payload: Any, telegram_id: int) -> bool:
+    """Does this stored update (at any depth: a callback's message, a reply) come from or name
+    this Telegram user?"""
+    if isinstance(payload, list):
+        return any(_involves(item, telegram_id) for item in payload)
+    if not isinstance(payload, dict):
+        return False
+    for key, value in payload.items():
+        if key in _PEOPLE and isinstance(value, dict) and value.get("id") == telegram_id:
+            return True
+        if isinstance(value, dict | list) and _involves(value, telegram_id):
+            return True
+    return False
 
 
 async def _open_conversation(s: AsyncSession, user_id: int, channel: str) -> Conversation:
@@ -64,6 +86,7 @@ async def _append(s: AsyncSession, conversation_id: int, role: str, text: str, m
     )
 
 
+@with_transient_retries
 class Store:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
@@ -127,8 +150,30 @@ class Store:
             return UserRecord.model_validate(user)
 
     async def delete_user(self, user_id: int) -> bool:
-        """Erase a user and everything they said (conversations and messages cascade)."""
+        """Erase a user and everything they said (conversations, messages, ratings and their own
+        threads cascade). Also what cascades cannot reach: the stored copies of their updates not
+        yet finished (the current one, /forget's own, included: it stays claimed and finishes as
+        usual) lose their payload, and what they did on other users' threads (a refused button
+        press) is kept as an event of a "forgotten-user"."""
         async with self.session.begin() as s:
+            telegram_id = await s.scalar(select(User.telegram_id).where(User.id == user_id))
+            # Their user id too: SQLite reuses it, and the events would then name someone else.
+            actors = [f"sme:{user_id}"]
+            if telegram_id is not None:  # the raw form: events written before actors were pseudonyms
+                actors += [telegram_actor(telegram_id), f"telegram:{telegram_id}"]
+                # Filtered here rather than in SQL: JSON paths differ between SQLite and PostgreSQL,
+                # and only a handful of updates are ever unfinished.
+                pending = await s.execute(
+                    select(ProcessedUpdate.update_id, ProcessedUpdate.payload).where(ProcessedUpdate.done.is_(False))
+                )
+                theirs = [uid for uid, payload in pending.all() if _involves(payload, telegram_id)]
+                if theirs:
+                    await s.execute(
+                        update(ProcessedUpdate).where(ProcessedUpdate.update_id.in_(theirs)).values(payload=None)
+                    )
+            await s.execute(
+                update(EscalationEvent).where(EscalationEvent.actor.in_(actors)).values(actor=FORGOTTEN_ACTOR)
+            )
             result = await s.execute(delete(User).where(User.id == user_id))
             return result.rowcount > 0
 

@@ -33,7 +33,7 @@ from bot.store import Store
 from bot.store.repository import UPDATE_LEASE
 from bot.telegram import callbacks, handover, webhook
 from bot.telegram.handlers import account, ambassadors, assess, funding, learn, onboarding, questions
-from bot.telegram.handlers.common import current_user, lang_of
+from bot.telegram.handlers.common import current_user, lang_of, remembered_language
 from bot.telegram.i18n import pick_language, t
 from bot.telegram.intake import KeepingBot, replay_unfinished, replica_name
 from bot.telegram.menus import set_ambassador_menu, set_public_menus
@@ -114,18 +114,22 @@ async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log it; tell the user something went wrong (never a traceback); keep the bot running."""
+    """Log it; tell the user, in their language, that this message was not answered and to send
+    it again (never a traceback, never a promise); keep the bot running."""
     log.error("update failed", exc_info=context.error)
     metrics.UPDATES.labels(outcome="failed").inc()
     if not isinstance(update, Update) or update.effective_chat is None:
         return
+    lang = remembered_language(update)  # the database may be what failed
     try:
-        user = await current_user(update, context)
-        await context.bot.send_message(
-            update.effective_chat.id, escape(t("busy_error", lang_of(user))), parse_mode=ParseMode.HTML
-        )
+        apology = escape(t("busy_error", lang))
+        await context.bot.send_message(update.effective_chat.id, apology, parse_mode=ParseMode.HTML)
     except Exception:  # the error reply itself failed (Telegram down): nothing more to do
         log.warning("could not tell the user about the error", exc_info=True)
+        return
+    # They were asked to send it again: a restart must not answer it as well.
+    with contextlib.suppress(Exception):
+        await services(context).store.finish_update(update.update_id)
 
 
 async def on_startup(application: Application) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
@@ -19,10 +20,29 @@ from bot.telegram.services import services
 TYPING_REFRESH_S = 4.0  # Telegram shows "typing…" for 5 s
 
 
+# The language each recent user chose, kept in memory so that an apology can still be written
+# in it when the database cannot be read (bounded: the oldest entries go first).
+_LANGUAGES: OrderedDict[int, str] = OrderedDict()
+LANGUAGES_REMEMBERED = 10_000
+
+
 async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserRecord:
     tg_user = update.effective_user
     store = services(context).store
-    return await store.get_or_create_user(telegram_id=tg_user.id, language=pick_language(tg_user.language_code))
+    user = await store.get_or_create_user(telegram_id=tg_user.id, language=pick_language(tg_user.language_code))
+    _LANGUAGES[tg_user.id] = lang_of(user)
+    _LANGUAGES.move_to_end(tg_user.id)
+    if len(_LANGUAGES) > LANGUAGES_REMEMBERED:
+        _LANGUAGES.popitem(last=False)
+    return user
+
+
+def remembered_language(update: Update) -> str:
+    """The user's language without the database: as last read, else Telegram's app language."""
+    tg_user = update.effective_user
+    if tg_user is None:
+        return pick_language(None)
+    return _LANGUAGES.get(tg_user.id) or pick_language(tg_user.language_code)
 
 
 def lang_of(user: UserRecord) -> str:
