@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from bot.escalation.models import Dossier, Status
+from bot.domain import Dossier, Status
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.knowledge.schema import Ambassador
@@ -205,8 +205,8 @@ def test_registry_edits_are_validated_and_reloaded(tmp_path):
 def test_stats_are_exported_for_prometheus():
     from prometheus_client import REGISTRY, generate_latest
 
+    from bot.domain import Stats
     from bot.escalation.metrics import publish
-    from bot.escalation.models import Stats
 
     publish(
         Stats(

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.config import get_settings
+from bot.domain import Dossier
 from bot.escalation.faq import forget_user_answers
-from bot.escalation.models import Dossier
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.knowledge.base import KnowledgeBase

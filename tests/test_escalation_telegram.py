@@ -15,11 +15,12 @@ import yaml
 from telegram.ext import Application
 
 from bot.advisor.pipeline import Advisor
-from bot.escalation.models import Dossier, EscalationRecord, Status
+from bot.domain import Dossier, EscalationRecord, Status
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
+from bot.store.models import telegram_actor
 from bot.telegram import callbacks, handover
 from bot.telegram.app import build_application, register_commands
 from bot.telegram.services import Services
@@ -232,7 +233,7 @@ async def test_forum_lifecycle_from_human_request_to_rating(forum_world: World):
 
     events = await svc.escalations.db.events(record.id)
     actions = [(e.action, e.actor) for e in events]
-    assert ("refused_claim", f"telegram:{STRANGER}") in actions
+    assert ("refused_claim", telegram_actor(STRANGER)) in actions  # a pseudonym, not the Telegram id
     assert ("refused_claim", "ambassador:tomasz") in actions and ("refused_reply", "ambassador:tomasz") in actions
     assert [e.to_status for e in events if e.to_status] == ["open", "claimed", "resolved"]
     # Nothing lost: both sides' messages are in the SME's conversation, in order.

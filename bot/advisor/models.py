@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.store.schemas import Profile
+from bot.domain import Profile
 
 
 class Triage(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.advisor.assessment import AssessmentResult
 from bot.advisor.models import AdvisorReply
-from bot.escalation.models import Dossier
+from bot.domain import Dossier
 from bot.knowledge.catalog import Catalog
 from bot.store import Profile, Store, UserRecord
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.escalation.models import FaqDraftRecord
+from bot.domain import FaqDraftRecord
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.schema import FaqEntry, FaqFile, Source
 from bot.store.escalations import EscalationStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import Gauge
 
-from bot.escalation.models import Stats
+from bot.domain import Stats
 
 THREADS = Gauge("advisor_escalation_threads", "Escalated threads in the store, by status.", ["status"])
 MEDIAN_CLAIM = Gauge("advisor_escalation_median_claim_seconds", "Median time from hand-over to an ambassador's claim.")

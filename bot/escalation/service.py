@@ -14,18 +14,24 @@ from collections.abc import Callable
 import structlog
 from pydantic import BaseModel
 
-from bot.escalation.models import ACTIVE, Dossier, EscalationRecord, FaqDraftRecord, Stats, Status
+from bot.domain import ACTIVE, Dossier, EscalationRecord, FaqDraftRecord, Stats, Status
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.routing import circle, rank
 from bot.knowledge.schema import Ambassador
 from bot.observability.metrics import ESCALATIONS
 from bot.store import Store
 from bot.store.escalations import EscalationStore
-from bot.store.models import utcnow
+from bot.store.models import telegram_actor, utcnow
 
 log = structlog.get_logger(__name__)
 
 MIN_HISTORY = 3  # claimed threads needed before quoting a typical waiting time
+
+
+def _actor(amb: Ambassador | None, telegram_user_id: int) -> str:
+    """Who acted, for the events and the logs: an ambassador by their directory id, anyone else
+    by a pseudonym (a refused stranger's Telegram id is personal data)."""
+    return f"ambassador:{amb.id}" if amb else telegram_actor(telegram_user_id)
 
 
 class Outcome(BaseModel):
@@ -143,7 +149,7 @@ class EscalationService:
 
     async def claim(self, escalation_id: int, telegram_user_id: int) -> Outcome:
         amb = self.ambassador(telegram_user_id)
-        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        actor = _actor(amb, telegram_user_id)
         if amb is None:
             return await self.refuse(escalation_id, actor, "claim", "not_ambassador")
         record = await self.db.transition(
@@ -161,7 +167,7 @@ class EscalationService:
     async def may_answer(self, escalation_id: int, telegram_user_id: int, action: str = "reply") -> Outcome:
         """Only the claiming ambassador's messages reach the SME."""
         amb = self.ambassador(telegram_user_id)
-        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        actor = _actor(amb, telegram_user_id)
         record = await self.db.get(escalation_id)
         if amb is None:
             return await self.refuse(escalation_id, actor, action, "not_ambassador")
@@ -190,7 +196,7 @@ class EscalationService:
     async def return_to_bot(self, escalation_id: int, telegram_user_id: int) -> Outcome:
         """An ambassador hands the thread back: the claimer, or anyone while nobody has claimed it."""
         amb = self.ambassador(telegram_user_id)
-        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        actor = _actor(amb, telegram_user_id)
         if amb is None:
             return await self.refuse(escalation_id, actor, "return", "not_ambassador")
         current = await self.db.get(escalation_id)
@@ -260,7 +266,7 @@ class EscalationService:
         """The resolving ambassador marks their answer reusable: a draft for a maintainer to review."""
         amb = self.ambassador(telegram_user_id)
         record = await self.db.get(escalation_id)
-        actor = f"ambassador:{amb.id}" if amb else f"telegram:{telegram_user_id}"
+        actor = _actor(amb, telegram_user_id)
         if amb is None or record is None or record.ambassador_id != amb.id:
             return await self.refuse(escalation_id, actor, "faq", "not_yours" if amb else "not_ambassador")
         if record.status != Status.resolved or not answer.strip():

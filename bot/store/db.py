@@ -20,6 +20,8 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def make_engine(url: str) -> AsyncEngine:
+    """`hide_parameters`: a failed statement's parameters (what users wrote, their Telegram ids)
+    must not reach exception messages, hence the logs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -31,6 +33,7 @@ def make_engine(url: str) -> AsyncEngine:
             async_creator=inline_connector(parsed.database or ":memory:", busy_timeout_s=5),
             pool_size=1,
             max_overflow=0,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -44,7 +47,7 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 def alembic_config(url: str) -> Config:

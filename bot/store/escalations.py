@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.escalation.models import (
+from bot.domain import (
     ACTIVE,
     EscalationRecord,
     EventRecord,

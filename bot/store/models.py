@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.observability.logs import chat_pseudonym
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -54,6 +56,8 @@ class User(Base):
     # in the database so that a restart or another replica continues where the user was.
     assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Resource-efficiency calculator results over time ({"results": [...]}, bot/tools/calculator.py).
+    calculator: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -150,6 +154,16 @@ class Escalation(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# The actor of an event whose author /forget erased (their own threads go with them).
+FORGOTTEN_ACTOR = "forgotten-user"
+
+
+def telegram_actor(telegram_id: int) -> str:
+    """The actor of an event by someone known only by their Telegram id (not an ambassador): the
+    logs' pseudonym, so that neither the events nor the log lines carry the id itself."""
+    return f"telegram:{chat_pseudonym(telegram_id)}"
 
 
 class EscalationEvent(Base):

@@ -135,7 +135,7 @@ class Store:
             return UserRecord.model_validate(user) if user else None
 
     async def update_profile(self, user_id: int, **changes: Any) -> UserRecord:
-        allowed = set(Profile.model_fields) | {"referral_code", "assessment", "flow"}
+        allowed = set(Profile.model_fields) | {"referral_code", "assessment", "flow", "calculator"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"not profile fields: {sorted(unknown)}")
@@ -373,8 +373,9 @@ class Store:
             threads = (await s.scalars(select(Escalation).where(Escalation.user_id == user_id))).all()
             drafts = (await s.scalars(select(FaqDraft).where(FaqDraft.user_id == user_id))).all()
             return {
-                "profile": UserRecord.model_validate(user).model_dump(mode="json"),
+                "profile": UserRecord.model_validate(user).model_dump(mode="json", exclude={"calculator"}),
                 "self_assessment": user.assessment,
+                "resource_efficiency_calculator": (user.calculator or {}).get("results", []),
                 "conversations": out_convs,
                 "feedback": [
                     {"message_id": f.message_id, "rating": f.rating, "at": f.created_at.isoformat()} for f in feedback

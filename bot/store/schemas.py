@@ -7,19 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.domain import OTHER_COUNTRY, Profile
+
+__all__ = ["OTHER_COUNTRY", "MessageRecord", "Profile", "Role", "UserRecord"]
+
 Role = Literal["user", "assistant", "ambassador", "system"]
-# ISO 3166's user-assigned code for "unknown or unspecified": the company is in a country the
-# knowledge base has no national content for. Stored so that nobody asks for the country again.
-OTHER_COUNTRY = "ZZ"
-
-
-class Profile(BaseModel):
-    """What the advisor knows about the company it is talking to."""
-
-    language: str | None = None
-    country: str | None = None
-    sector: str | None = None
-    company_size: str | None = None
 
 
 class UserRecord(Profile):
@@ -30,6 +22,7 @@ class UserRecord(Profile):
     referral_code: str | None = None
     assessment: dict[str, Any] | None = None
     flow: dict[str, Any] | None = None
+    calculator: dict[str, Any] | None = None
     created_at: dt.datetime
 
     @property

@@ -15,9 +15,10 @@ from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.escalation.models import Dossier, EscalationRecord, Status
+from bot.domain import Dossier, EscalationRecord, Status
 from bot.escalation.service import Outcome
 from bot.knowledge.schema import Ambassador
+from bot.observability.logs import chat_pseudonym
 from bot.store import UserRecord
 from bot.store.schemas import OTHER_COUNTRY
 from bot.telegram import callbacks
@@ -126,7 +127,7 @@ async def send(
                 reply_markup=markup if i == len(parts) - 1 else None,
             )
     except TelegramError as exc:
-        log.warning("could not send to chat %s: %s", chat_id, exc)
+        log.warning("could not send to chat %s: %s", chat_pseudonym(chat_id), exc)  # ids stay out of logs
     return sent
 
 
@@ -215,7 +216,7 @@ async def _open_topic(bot: Bot, svc: Services, record: EscalationRecord, forum: 
     try:
         topic = await bot.create_forum_topic(forum, name[:TOPIC_NAME_CHARS])
     except TelegramError as exc:  # not an admin, topics off: ambassadors are asked privately instead
-        log.error("could not open a forum topic in %s: %s", forum, exc)
+        log.error("could not open a forum topic in %s: %s", chat_pseudonym(forum), exc)
         return None
     card = await send(bot, forum, card_html(record, svc), card_keyboard(record), thread_id=topic.message_thread_id)
     await svc.escalations.db.set_forum(record.id, forum, topic.message_thread_id, card.message_id if card else None)
@@ -336,7 +337,7 @@ async def _deliver_to_ambassadors(
             )
             copied_id = copied.message_id
     except TelegramError as exc:  # kept as pending: delivered on the next claim or restart sweep
-        log.warning("relay of thread %s to %s failed: %s", record.id, target, exc)
+        log.warning("relay of thread %s to %s failed: %s", record.id, chat_pseudonym(target), exc)
         return
     await svc.escalations.db.finish_relay(relay_id, target, copied_id)
 

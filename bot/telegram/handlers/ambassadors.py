@@ -13,11 +13,12 @@ from telegram.error import BadRequest
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.advisor.models import AdvisorReply
+from bot.domain import EscalationRecord, Status
 from bot.escalation.dossier import build_dossier
-from bot.escalation.models import EscalationRecord, Status
 from bot.escalation.service import Outcome
 from bot.knowledge.schema import Ambassador
 from bot.store import UserRecord
+from bot.store.models import telegram_actor
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.i18n import languages, t
@@ -241,7 +242,7 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, op: str) 
     svc = services(context)
     escalation_id = await _thread_here(update, context, context.args or [])
     if svc.escalations.ambassador(update.effective_user.id) is None:
-        await svc.escalations.refuse(escalation_id, f"telegram:{update.effective_user.id}", op, "not_ambassador")
+        await svc.escalations.refuse(escalation_id, telegram_actor(update.effective_user.id), op, "not_ambassador")
         await _reply(update, context, handover.refusal("not_ambassador"))
         return
     if escalation_id is None:
@@ -267,7 +268,7 @@ async def return_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc = services(context)
     if svc.escalations.ambassador(update.effective_user.id) is None:
-        await svc.escalations.refuse(None, f"telegram:{update.effective_user.id}", "queue", "not_ambassador")
+        await svc.escalations.refuse(None, telegram_actor(update.effective_user.id), "queue", "not_ambassador")
         await _reply(update, context, handover.refusal("not_ambassador"))
         return
     now = svc.escalations.clock()

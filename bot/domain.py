@@ -1,4 +1,6 @@
-"""The escalation domain's typed boundary: thread states, the dossier, events, figures."""
+"""Domain types every layer shares, with no behaviour and no dependencies: the company profile,
+an escalated thread's states and records, its dossier, events and figures. The store persists
+them, escalation acts on them, the channels show them."""
 
 from __future__ import annotations
 
@@ -7,6 +9,19 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# ISO 3166's user-assigned code for "unknown or unspecified": the company is in a country the
+# knowledge base has no national content for. Stored so that nobody asks for the country again.
+OTHER_COUNTRY = "ZZ"
+
+
+class Profile(BaseModel):
+    """What the advisor knows about the company it is talking to."""
+
+    language: str | None = None
+    country: str | None = None
+    sector: str | None = None
+    company_size: str | None = None
 
 
 class Status(StrEnum):
