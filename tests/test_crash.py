@@ -65,6 +65,15 @@ class CrashingBot(BotProcess):
             raise AssertionError(f"the bot did not start:\n{self.output()[-3000:]}") from None
 
 
+def assert_logs_private(log: str, users: list[int], asked: dict[int, list[str]]) -> None:
+    """Every log line the process wrote through crashes and faults: no question, no Telegram id."""
+    assert log.strip(), "the bot wrote no log"
+    for uid in users:
+        assert not re.search(rf"(?<!\d){uid}(?!\d)", log), f"telegram id {uid} in the logs"
+        for qid in asked[uid]:
+            assert f"Question {qid}:" not in log, f"question {qid} in the logs"
+
+
 def answers_of(tg: FakeTelegram, uid: int) -> list[str]:
     return [m["text"] for m in tg.messages_in(uid) if "Answer to" in (m.get("text") or "")]
 
@@ -100,7 +109,7 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, mode
     tg = await FakeTelegram().start()
     model = await OpenAIStub(reply=model_reply, delay=model_delay).start()
     bot = CrashingBot(tmp_path, bot_env(tmp_path, tg, model, **extra), webhook=mode == "webhook")
-    users = [800 + n for n in range(USERS)]
+    users = [7340800 + n for n in range(USERS)]  # distinctive: a log line holding one is found
     asked: dict[int, list[str]] = {uid: [] for uid in users}
     try:
         await bot.start(tg)
@@ -143,6 +152,7 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, mode
         assert counts["answered twice or more"] == 0, counts
         assert counts["lost"] == 0, counts
         assert counts["stored twice"] == 0, counts
+        assert_logs_private(bot.output(), users, asked)
     finally:
         bot.stop()
         await model.stop()
@@ -161,7 +171,7 @@ async def test_postgres_connections_killed_every_fifth_of_a_second(tmp_path, fre
     model = await OpenAIStub(reply=model_reply, delay=lambda _: 0.2).start()
     extra = {"ADVISOR_DATABASE_URL": fresh_pg_url, "ADVISOR_TELEGRAM_STREAM_EDIT_INTERVAL_S": "60"}
     bot = CrashingBot(tmp_path, bot_env(tmp_path, tg, model, **extra), webhook=False)
-    users = [900 + n for n in range(USERS)]
+    users = [7340900 + n for n in range(USERS)]
     asked: dict[int, list[str]] = {uid: [] for uid in users}
     database = fresh_pg_url.rsplit("/", 1)[1]
     killed = 0
@@ -201,7 +211,7 @@ async def test_postgres_connections_killed_every_fifth_of_a_second(tmp_path, fre
         await asyncio.sleep(2.0)
         counts = {"asked": 0, "answered once": 0, "answered twice or more": 0, "asked to resend": 0, "lost": 0}
         for uid in users:
-            lang = "fr" if uid % 2 else "en"
+            lang = "fr" if uid % 2 else "en"  # as they were sent
             texts = [m.get("text") or "" for m in tg.messages_in(uid)]
             resend = sum(text == t("busy_error", lang) for text in texts)
             assert not any(text == t("busy_error", "en" if lang == "fr" else "fr") for text in texts)  # their language
@@ -221,6 +231,7 @@ async def test_postgres_connections_killed_every_fifth_of_a_second(tmp_path, fre
         assert counts["asked to resend"] <= 2, counts  # transient faults are retried, not passed on
         assert counts["answered twice or more"] == 0 and counts["lost"] == 0 and counts["stored twice"] == 0, counts
         assert bot.proc.poll() is None
+        assert_logs_private(bot.output(), users, asked)
     finally:
         bot.stop()
         await model.stop()
