@@ -45,7 +45,7 @@ class OpsServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.listen, self.port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # the real one when asked for port 0
+        self.port = self._runner.addresses[0][1]  # the real one when asked for port 0
         log.info("ops endpoint listening", listen=self.listen, port=self.port)
         return self
 

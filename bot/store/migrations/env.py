@@ -1,7 +1,6 @@
-"""Alembic environment: uses the connection handed over by bot.store.db.upgrade, or the URL."""
+"""Alembic environment: uses the connection handed over by bot.store.db.upgrade (or, offline, the URL)."""
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from bot.store.models import Base
 
@@ -26,7 +25,5 @@ elif context.is_offline_mode():
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()
-else:
-    url = config.get_main_option("sqlalchemy.url").replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
-    with create_engine(url).connect() as conn:
-        run_with(conn)
+else:  # migrations run in-process on the store's own async connection (bot/store/db.py upgrade)
+    raise SystemExit("run migrations through the advisor (any command that opens the store), not the alembic CLI")
