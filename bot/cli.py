@@ -112,7 +112,7 @@ def open_knowledge(rebuild: bool = False):
 def run_ingest(kb, paths: list[Path] | None, quiet: bool = False) -> IngestReport:
     """Sync the index with a progress bar; on a content error, list every problem and stop."""
     columns = (
-        TextColumn("[bold]Embedding"),
+        TextColumn("[bold]Indexing"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("chunks"),
@@ -140,18 +140,21 @@ def print_report(report: IngestReport) -> None:
     table.add_column("sources", justify="right")
     table.add_column("chunks", justify="right")
     table.add_column("embedded now", justify="right")
+    table.add_column("from the vector cache", justify="right")
     for kind in sorted(report.documents):
         table.add_row(
             kind,
             str(report.documents[kind]),
             str(report.chunks[kind]),
             str(report.embedded[kind]),
+            str(report.cached[kind]),
         )
     table.add_row(
         "[bold]total",
         str(sum(report.documents.values())),
         str(sum(report.chunks.values())),
         str(sum(report.embedded.values())),
+        str(sum(report.cached.values())),
     )
     console.print(table)
     if report.deleted:
@@ -167,7 +170,7 @@ def ingest(
         list[Path] | None,
         typer.Argument(help="Folders or files to index (default: the shipped knowledge/)."),
     ] = None,
-    rebuild: Annotated[bool, typer.Option(help="Drop the index and embed everything again.")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Drop the index and build it again.")] = False,
 ) -> None:
     """Validate and index knowledge content; only new or changed chunks are embedded."""
     for path in paths or []:
@@ -183,9 +186,12 @@ def ensure_index(kb) -> None:
     if first_run:
         console.print("First run: building the knowledge index from the shipped content…")
     report = run_ingest(kb, None, quiet=not first_run)
-    embedded = sum(report.embedded.values())
-    if embedded:
-        console.print(f"Index updated: {embedded} chunk(s) embedded, {sum(report.chunks.values())} in total.")
+    embedded, cached = sum(report.embedded.values()), sum(report.cached.values())
+    if embedded or cached:
+        console.print(
+            f"Index updated: {embedded} chunk(s) embedded, {cached} from the shipped vector cache, "
+            f"{sum(report.chunks.values())} in total."
+        )
 
 
 @app.command()
@@ -518,6 +524,100 @@ def purge(
         console.print(f"Retention is off (0 days): conversations are kept; only old update ids {verb} purged.")
     else:
         console.print(f"{report.total} row(s) older than {report.cutoff:%Y-%m-%d %H:%M} UTC {verb} deleted.")
+
+
+# advisor calc: the resource-efficiency calculator (bot/tools), the same questions as /calc ----
+Figure = Annotated[str | None, typer.Option(show_default=False)]
+UnitChoice = StrEnum("UnitChoice", {"t": "t", "kg": "kg"})
+
+
+@app.command()
+def calc(
+    bought: Figure = None,
+    shipped: Figure = None,
+    landfill: Figure = None,
+    incineration: Figure = None,
+    recycling: Figure = None,
+    reuse: Figure = None,
+    material_price: Annotated[str | None, typer.Option(help="EUR per tonne, e.g. 450 or '0,45 €/kg'.")] = None,
+    disposal_cost: Annotated[str | None, typer.Option(help="EUR per tonne, landfill and incineration.")] = None,
+    landfill_cost: Annotated[str | None, typer.Option(help="EUR per tonne; overrides --disposal-cost.")] = None,
+    incineration_cost: Annotated[str | None, typer.Option(help="EUR per tonne; overrides --disposal-cost.")] = None,
+    recycling_cost: Figure = None,
+    recycled_input: Figure = None,
+    turnover: Figure = None,
+    circular_revenue: Figure = None,
+    unit: Annotated[UnitChoice, typer.Option(help="Unit of quantities typed without one.")] = UnitChoice.t,
+    share: Annotated[list[float] | None, typer.Option(min=1, max=100, help="Percent moved up the R-ladder.")] = None,
+    lang: Annotated[Language, typer.Option(help="Language of questions and results.")] = Language.en,
+) -> None:
+    """Resource-efficiency calculator: material yield, waste intensity, cost of waste, savings of
+    moving waste up the R-ladder, circularity KPIs. Quantities like 12t, '12 000 kg', '1,5 t'.
+    Without figures it asks every question; with some, it asks only the required ones missing."""
+    given = dict(locals())  # the figures as options, by the calculator's step keys
+    from rich.prompt import Prompt
+
+    from bot.knowledge.catalog import Catalog
+    from bot.tools import calculator as calc_tool
+    from bot.tools.numbers import Kind, Problem, parse_figure
+    from bot.tools.report import Wording, module_titles, problem_text, render
+
+    settings = get_settings()
+    wording, language = Wording(settings.prompts_dir), lang.value
+    options = {k: v for k, v in given.items() if k in calc_tool.BY_KEY and v is not None}
+    answers: calc_tool.Answers = {"unit": unit.value}
+    for route, text in (("landfill_cost", landfill_cost), ("incineration_cost", incineration_cost)):
+        if text is not None:
+            try:
+                answers[route] = parse_figure(text, Kind.price, lang=language)
+            except Problem as exc:
+                fail(escape(f"--{route.replace('_', '-')}: {problem_text(wording, exc, language)}"), 2)
+    if not options:
+        console.print(wording.text("intro", language), highlight=False)
+    while (step := calc_tool.next_step(answers)) is not None:
+        flag = "--" + step.key.replace("_", "-")
+        own_fees = step.key == "disposal_cost" and all(
+            f"{r}_cost" in answers for r in ("landfill", "incineration") if answers.get(r)
+        )
+        if step.key in options:
+            try:
+                answers[step.key] = calc_tool.accept(step.key, options[step.key], answers, language)
+            except Problem as exc:
+                fail(escape(f"{flag}: {problem_text(wording, exc, language)}"), 2)
+        elif own_fees or (options and step.optional):
+            answers[step.key] = None
+        else:
+            answers[step.key] = _ask_figure(Prompt, wording, step, answers, language, flag)
+    shares = tuple(s / 100 for s in share) if share else calc_tool.DEFAULT_SHARES
+    inp = calc_tool.to_input(answers, shares)
+    titles = module_titles(Catalog(settings.knowledge_dir), language)
+    for section in render(wording, inp, calc_tool.compute(inp), language, titles):
+        console.print()
+        if section.title:
+            console.print(f"[bold]{escape(section.title)}[/]", highlight=False, soft_wrap=True)
+        for line in section.lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _ask_figure(prompt, wording, step, answers, language: str, flag: str) -> float | None:
+    """One question until the answer is usable; Enter skips an optional one."""
+    from bot.tools import calculator as calc_tool
+    from bot.tools.numbers import Problem
+    from bot.tools.report import problem_text, question
+
+    while True:
+        try:
+            text = prompt.ask(
+                escape(question(wording, step, language, answers)), console=console, default="", show_default=False
+            )
+        except EOFError:  # input ended (a pipe): say which figure is missing
+            fail(f"no answer for {flag}", 2)
+        if not text.strip() and step.optional:
+            return None
+        try:
+            return calc_tool.accept(step.key, text, answers, language) if text.strip() else calc_tool.skip(step.key)
+        except Problem as exc:
+            err.print(problem_text(wording, exc, language), markup=False, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

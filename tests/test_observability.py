@@ -288,3 +288,44 @@ async def test_ops_endpoint_listens_on_loopback_by_default(settings):
         assert [host for host, *_ in operations.server._runner.addresses] == ["127.0.0.1"]
     finally:
         await operations.stop()
+
+
+async def test_healthz_answers_while_the_services_load(tmp_path, monkeypatch):
+    """Loading the models and syncing the index used to run on the event loop: the ops endpoint
+    could not answer /healthz until start-up was over, and an orchestrator could kill the pod."""
+    import threading
+
+    from bot.telegram import app as telegram_app
+
+    loading, done, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_open(settings):
+        loading.set()
+        done.wait(timeout=10)  # held until the test has had its /healthz answer
+        finished.set()
+        raise RuntimeError("stop here: only start-up's first part is under test")
+
+    monkeypatch.setattr(telegram_app.KnowledgeBase, "open", staticmethod(slow_open))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    settings = make_settings(tmp_path, telegram_token="123:TEST", metrics_port=free, metrics_listen="127.0.0.1")
+    application = telegram_app.build_application(settings)
+    starting = asyncio.create_task(telegram_app.on_startup(application))
+    try:
+        for _ in range(200):
+            if loading.is_set():
+                break
+            await asyncio.sleep(0.05)
+        assert loading.is_set()
+        port = application.bot_data["ops"].server.port
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz", timeout=aiohttp.ClientTimeout(total=20)) as r:
+                answered_while_loading = not finished.is_set()
+                assert r.status == 200
+        assert answered_while_loading
+    finally:
+        done.set()
+        with pytest.raises(RuntimeError):
+            await starting
+        await application.bot_data["ops"].stop()

@@ -10,6 +10,7 @@ from bot.knowledge.embeddings import make_embeddings
 from bot.knowledge.index import KnowledgeIndex, open_client
 from bot.knowledge.ingest import IngestReport, Progress, ingest
 from bot.knowledge.retrieve import Boosts, Filters, HybridRetriever, Passage
+from bot.knowledge.vector_cache import VectorCache, model_id
 
 
 class KnowledgeBase:
@@ -42,10 +43,17 @@ class KnowledgeBase:
         progress: Progress | None = None,
         on_total: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        report = ingest(paths or [self.settings.knowledge_dir], self.index, progress, on_total)
+        report = ingest(
+            paths or [self.settings.knowledge_dir], self.index, progress, on_total, vector_cache=self._vector_cache
+        )
         if report.changed and self._retriever is not None:
             self._retriever.reload()
         return report
+
+    def _vector_cache(self) -> VectorCache | None:
+        if not self.settings.vector_cache:
+            return None
+        return VectorCache.for_model(model_id(self.index.embeddings))
 
     def search(
         self,

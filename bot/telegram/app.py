@@ -32,7 +32,7 @@ from bot.runtime import freeze_loaded_heap
 from bot.store import Store
 from bot.store.repository import UPDATE_LEASE
 from bot.telegram import callbacks, handover, webhook
-from bot.telegram.handlers import account, ambassadors, assess, funding, learn, onboarding, questions
+from bot.telegram.handlers import account, ambassadors, assess, calc, funding, learn, onboarding, questions
 from bot.telegram.handlers.common import current_user, lang_of, remembered_language
 from bot.telegram.i18n import pick_language, t
 from bot.telegram.intake import KeepingBot, replay_unfinished, replica_name
@@ -45,10 +45,10 @@ from bot.telegram.transport import POLLING_CONNECTIONS, bot_api_request
 
 log = logging.getLogger(__name__)
 
-FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, account)
+FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, calc, account)
 # Commands that show or change one person's data or flows: private chats only (in a group they
 # would post the user's export, profile or self-assessment for everyone to read).
-PERSONAL_COMMANDS = frozenset({"start", "funding", "assess", "profile", "human", "export", "forget", "queue"})
+PERSONAL_COMMANDS = frozenset({"start", "funding", "assess", "calc", "profile", "human", "export", "forget", "queue"})
 THREAD_COMMANDS = frozenset({"claim", "resolve", "return"})  # also in the ambassadors' forum
 ALLOWED_UPDATES = ["message", "callback_query"]
 GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100
@@ -235,12 +235,19 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
     return app
 
 
-async def build_services(settings: Settings) -> Services:
+def load_advisor(settings: Settings) -> Advisor:
+    """The index (built on first run) and the models: seconds of CPU, so run off the event loop."""
     kb = KnowledgeBase.open(settings)
     if kb.is_empty():
         kb.sync()
     advisor = Advisor(settings, kb)
     advisor.warm_up()
+    return advisor
+
+
+async def build_services(settings: Settings) -> Services:
+    # In a thread: the ops endpoint keeps answering /healthz (and /readyz says "not ready").
+    advisor = await asyncio.to_thread(load_advisor, settings)
     store = await Store.open(settings.database_url)
     return Services.assemble(settings, store, advisor)
 
