@@ -319,10 +319,10 @@ async def test_healthz_answers_while_the_services_load(tmp_path, monkeypatch):
             await asyncio.sleep(0.05)
         assert loading.is_set()
         port = application.bot_data["ops"].server.port
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/healthz", timeout=aiohttp.ClientTimeout(total=20)) as r:
-                answered_while_loading = not finished.is_set()
-                assert r.status == 200
+        url = f"http://127.0.0.1:{port}/healthz"
+        async with aiohttp.ClientSession() as http, http.get(url, timeout=aiohttp.ClientTimeout(total=20)) as r:
+            answered_while_loading = not finished.is_set()
+            assert r.status == 200
         assert answered_while_loading
     finally:
         done.set()
