@@ -527,26 +527,29 @@ def purge(
 
 
 # advisor calc: the resource-efficiency calculator (bot/tools), the same questions as /calc ----
-Figure = Annotated[str | None, typer.Option(show_default=False)]
 UnitChoice = StrEnum("UnitChoice", {"t": "t", "kg": "kg"})
+
+
+def _figure(help_text: str):
+    return Annotated[str | None, typer.Option(help=help_text, show_default=False)]
 
 
 @app.command()
 def calc(
-    bought: Figure = None,
-    shipped: Figure = None,
-    landfill: Figure = None,
-    incineration: Figure = None,
-    recycling: Figure = None,
-    reuse: Figure = None,
-    material_price: Annotated[str | None, typer.Option(help="EUR per tonne, e.g. 450 or '0,45 €/kg'.")] = None,
-    disposal_cost: Annotated[str | None, typer.Option(help="EUR per tonne, landfill and incineration.")] = None,
-    landfill_cost: Annotated[str | None, typer.Option(help="EUR per tonne; overrides --disposal-cost.")] = None,
-    incineration_cost: Annotated[str | None, typer.Option(help="EUR per tonne; overrides --disposal-cost.")] = None,
-    recycling_cost: Figure = None,
-    recycled_input: Figure = None,
-    turnover: Figure = None,
-    circular_revenue: Figure = None,
+    bought: _figure("Material bought over the period, e.g. 120t or '12 000 kg'.") = None,
+    shipped: _figure("Saleable product shipped over the period.") = None,
+    landfill: _figure("Waste sent to landfill.") = None,
+    incineration: _figure("Waste sent to incineration or energy recovery.") = None,
+    recycling: _figure("Waste sent to recycling.") = None,
+    reuse: _figure("Waste reused or sold as a by-product.") = None,
+    material_price: _figure("Material price, EUR per tonne, e.g. 450 or '0,45 €/kg'.") = None,
+    disposal_cost: _figure("Landfill and incineration fee, EUR per tonne.") = None,
+    landfill_cost: _figure("Landfill fee, EUR per tonne (overrides --disposal-cost).") = None,
+    incineration_cost: _figure("Incineration fee, EUR per tonne (overrides --disposal-cost).") = None,
+    recycling_cost: _figure("Recycling collection fee, EUR per tonne.") = None,
+    recycled_input: _figure("Material bought that was recycled, reused or certified renewable.") = None,
+    turnover: _figure("Turnover over the period, EUR.") = None,
+    circular_revenue: _figure("Turnover from repair, refurbishment, leasing, spare parts, by-products, EUR.") = None,
     unit: Annotated[UnitChoice, typer.Option(help="Unit of quantities typed without one.")] = UnitChoice.t,
     share: Annotated[list[float] | None, typer.Option(min=1, max=100, help="Percent moved up the R-ladder.")] = None,
     lang: Annotated[Language, typer.Option(help="Language of questions and results.")] = Language.en,

@@ -24,6 +24,7 @@ ACTIONS = {
     "rt": 2,  # the SME rates a closed thread: escalation id, 1-5
     "rc": 1,  # the SME chooses to comment on a rated thread: escalation id
     "cx": 0,  # the SME takes the question back from the ambassadors
+    "cc": 2,  # calculator: unit|skip|stop, t|kg / step key / 0
 }
 SAFE = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")
 MAX_NUMBER_DIGITS = 18  # ids and indexes fit a 64-bit integer (SQLite and PostgreSQL refuse larger ones)

@@ -13,7 +13,7 @@ from bot.advisor.conversation import StoredReply
 from bot.advisor.models import EscalationReason
 from bot.advisor.pipeline import Token
 from bot.store import UserRecord
-from bot.telegram.handlers import ambassadors
+from bot.telegram.handlers import ambassadors, calc
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
 from bot.telegram.i18n import languages, t
 from bot.telegram.render import passages_html, reply_html, reply_keyboard
@@ -54,11 +54,14 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _advisor_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserRecord | None:
     """The user, if the advisor should answer; None when the message was relayed to or from the
-    ambassadors (a chat in a thread, an ambassador answering one) or was a requested comment."""
+    ambassadors (a chat in a thread, an ambassador answering one), was a requested comment, or
+    was a figure the calculator asked for."""
     if await ambassadors.consume_ambassador_message(update, context):
         return None
     user = await current_user(update, context)
     if await ambassadors.consume_sme_message(update, context, user):
+        return None
+    if await calc.consume_flow_message(update, context, user):  # a figure for /calc
         return None
     return user
 
