@@ -324,9 +324,9 @@ async def chat_loop(advisor) -> None:
 
     from bot.advisor.conversation import Conversations, StoredReply
     from bot.advisor.pipeline import Token
-    from bot.advisor.profile_view import profile_lines
     from bot.runtime import freeze_loaded_heap
     from bot.store import Store
+    from bot.telegram.profile_view import profile_lines
 
     settings = get_settings()
     store = await Store.open(settings.database_url)

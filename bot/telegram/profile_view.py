@@ -1,4 +1,4 @@
-"""A company profile as a person reads it, for every channel (Telegram /profile, `advisor chat`).
+"""A company profile as a person reads it, on both channels (Telegram /profile, `advisor chat`).
 
 The labels come from the interface catalogues (bot/telegram/i18n/*.yaml: plain YAML, no Telegram
 code), so a size reads "Small (10-49)" and a sector "Textiles" in the user's language everywhere.
