@@ -266,3 +266,24 @@ async def test_learn_reads_like_text_in_the_users_language_never_raw_markdown(tm
     assert "☐ Spare parts listed" in text
     for raw in ("**", "`", "- [ ]", "](", "##"):
         assert raw not in text, raw
+
+
+def test_every_button_action_has_exactly_one_handler():
+    """Button routing used to be last-match-wins across features: a second feature reusing an
+    action name would silently take every press of the first one's buttons."""
+    import types
+
+    import pytest
+
+    from bot.telegram import app, callbacks
+
+    assert set(app.ROUTES) == set(callbacks.ACTIONS)
+
+    async def other(update, context, args):
+        return None
+
+    clash = types.SimpleNamespace(CALLBACKS={"fb": other})
+    with pytest.raises(ValueError, match="'fb' is claimed by two features"):
+        app.callback_routes((*app.FEATURES, clash))
+    with pytest.raises(ValueError, match="without a handler"):
+        app.callback_routes(app.FEATURES[:1])

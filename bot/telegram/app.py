@@ -100,12 +100,27 @@ async def finish_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     metrics.UPDATES.labels(outcome="handled").inc()
 
 
+def callback_routes(features=FEATURES) -> dict[str, object]:
+    """One route per button action: two features claiming the same action, or an action nobody
+    handles, is a start-up error rather than a silent last-one-wins."""
+    routes: dict[str, object] = {}
+    for feature in features:
+        for action, handler in getattr(feature, "CALLBACKS", {}).items():
+            if action in routes:
+                raise ValueError(f"button action {action!r} is claimed by two features")
+            routes[action] = handler
+    unrouted = set(callbacks.ACTIONS) - set(routes)
+    if unrouted:
+        raise ValueError(f"button actions without a handler: {sorted(unrouted)}")
+    return routes
+
+
+ROUTES = callback_routes()
+
+
 async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     parsed = callbacks.parse(update.callback_query.data)
-    handler = None
-    if parsed is not None:
-        for feature in FEATURES:
-            handler = getattr(feature, "CALLBACKS", {}).get(parsed[0]) or handler
+    handler = ROUTES.get(parsed[0]) if parsed is not None else None
     if handler is None:
         user = await current_user(update, context)
         await update.callback_query.answer(t("unknown_button", lang_of(user)))
