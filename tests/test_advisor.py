@@ -300,3 +300,62 @@ async def test_concurrent_answers_do_not_interfere(indexed, stub):
     questions = [f"eco-design grant question number {i}" for i in range(8)]
     replies = await asyncio.gather(*(advisor.answer(ask(q)) for q in questions))
     assert [r.answer.split(" [")[0] for r in replies] == questions
+
+
+# --- a scheme that publishes no fixed amount --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def marked(tmp_path_factory):
+    """The fixture corpus with the Danish voucher marked `no_fixed_amount: varies_by_call`."""
+    root = tmp_path_factory.mktemp("marked")
+    shutil.copytree(FIXTURES / "kb", root / "kb")
+    schemes = root / "kb" / "funding" / "schemes.yaml"
+    recurring = "    status: recurring\n"
+    schemes.write_text(schemes.read_text().replace(recurring, "    no_fixed_amount: varies_by_call\n" + recurring))
+    settings = make_settings(root, knowledge_dir=root / "kb")
+    kb = KnowledgeBase.open(settings)
+    kb.sync()
+    return settings, kb
+
+
+@pytest.mark.parametrize(
+    ("question", "line"),
+    [
+        (
+            "How much can we get from the packaging innovation voucher for Danish SMEs?",
+            "The provider publishes no fixed amount or rate: each call sets its own, so check the current call page.",
+        ),
+        (
+            "Combien peut-on obtenir avec le chèque innovation emballage pour les PME danoises ?",
+            "Le financeur ne publie ni montant ni taux fixe : chaque appel fixe les siens, consultez donc la page "
+            "de l'appel en cours.",
+        ),
+    ],
+)
+async def test_asked_how_much_a_marked_scheme_says_it_has_no_fixed_amount(marked, question, line):
+    reply = await make_advisor(marked).answer(ask(question))
+    assert reply.citations and reply.citations[0].source_id == "dk-test-packaging-voucher"
+    # One sentence, right under the scheme's facts line, in the user's language.
+    lines = reply.answer.splitlines()
+    head = next(i for i, text in enumerate(lines) if text.startswith("Test packaging innovation voucher"))
+    assert lines[head + 1] == line
+
+
+async def test_a_marked_scheme_says_nothing_about_amounts_unless_asked(marked):
+    reply = await make_advisor(marked).answer(ask("Is there a packaging voucher for Danish SMEs?"))
+    assert reply.citations[0].source_id == "dk-test-packaging-voucher"
+    assert "no fixed amount" not in reply.answer
+
+
+def test_scheme_card_states_why_there_is_no_amount(marked):
+    from bot.knowledge.catalog import Catalog
+    from bot.telegram.render import scheme_html
+
+    settings, _ = marked
+    catalog = Catalog(settings.knowledge_dir)
+    voucher, guarantee = catalog.scheme("dk-test-packaging-voucher"), catalog.scheme("eu-test-loan-guarantee")
+    card = scheme_html(1, voucher, "en")
+    assert "Amount: no fixed amount, each call sets its own: check the current call page" in card
+    assert "Montant : pas de montant fixe, chaque appel fixe le sien" in scheme_html(1, voucher, "fr")
+    assert "Amount: check with the provider" in scheme_html(2, guarantee, "en")  # unmarked: as before

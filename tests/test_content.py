@@ -142,3 +142,62 @@ def test_the_content_check_finds_stale_expired_and_broken_items(tmp_path, corpus
     assert [p.detail for p in broken_links(catalog, corpus)] == ["`eco-design-for-robots` in the text"]
     c = counts(catalog)
     assert c.schemes >= 90 and c.countries >= 27 and c.glossary_terms >= 25 and c.cases >= 10
+
+
+def test_every_scheme_states_a_figure_or_why_not(tmp_path):
+    """Issue #16: each scheme has an amount or rate, or the explicit `no_fixed_amount` marker; the
+    check reports one with neither, and the stats add up to the number of schemes."""
+    import shutil
+
+    from bot.knowledge.audit import counts, unmarked_amounts
+    from bot.knowledge.catalog import Catalog
+
+    catalog = Catalog(KNOWLEDGE)
+    assert unmarked_amounts(catalog) == []
+    c = counts(catalog)
+    assert c.schemes_with_amount_or_rate + c.schemes_without_fixed_amount == c.schemes
+    assert c.schemes_without_amount_or_marker == 0
+    # The fixture has two schemes with neither: both are reported, and the sum then falls short.
+    shutil.copytree(Path(__file__).parent / "fixtures" / "kb", tmp_path / "kb")
+    fixture = Catalog(tmp_path / "kb")
+    found = unmarked_amounts(fixture)
+    assert {p.item for p in found} == {"dk-test-packaging-voucher", "eu-test-loan-guarantee"}
+    assert {p.kind for p in found} == {"no-amount"} and "no_fixed_amount" in found[0].detail
+    c = counts(fixture)
+    assert (c.schemes_with_amount_or_rate, c.schemes_without_fixed_amount, c.schemes_without_amount_or_marker) == (
+        1,
+        0,
+        2,
+    )
+
+
+def test_content_stats_and_check_print_the_amount_marker(tmp_path, monkeypatch, capsys):
+    """`advisor content stats` splits the schemes into stated figures and marked ones; `content check`
+    and the lint report a scheme with neither."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from bot.config import get_settings
+    from bot.knowledge.content_cli import content_app
+    from bot.knowledge.lint import main as lint
+
+    def run(*args: str, root: Path):
+        monkeypatch.setenv("ADVISOR_KNOWLEDGE_DIR", str(root))
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(content_app, list(args), env={"COLUMNS": "200"})
+        finally:
+            get_settings.cache_clear()
+
+    out = run("stats", root=KNOWLEDGE).output
+    stated = int(re.search(r"schemes stating an amount or a rate\s*\W\s*(\d+)", out).group(1))
+    marked = int(re.search(r"schemes marked as publishing no fixed amount\s*\W\s*(\d+)", out).group(1))
+    total = int(re.search(r"funding schemes\s*\W\s*(\d+)", out).group(1))
+    assert stated + marked == total and total >= 90
+    shutil.copytree(Path(__file__).parent / "fixtures" / "kb", tmp_path / "kb")
+    checked = run("check", "--today", "2026-11-25", root=tmp_path / "kb")
+    assert checked.exit_code == 1 and "dk-test-packaging-voucher" in checked.output and "no-amount" in checked.output
+    assert "2 scheme(s) state no amount or rate" in run("stats", root=tmp_path / "kb").output
+    assert lint([str(tmp_path / "kb")]) == 1
+    assert "no-amount: eu-test-loan-guarantee:" in capsys.readouterr().err

@@ -103,3 +103,22 @@ def test_pdf_documents_load(tmp_path):
     # A PDF without extractable text is reported, not silently indexed as empty.
     (err,) = errors_for(tmp_path)
     assert "no extractable text" in err.message
+
+
+def test_no_fixed_amount_marker_excludes_a_stated_amount_or_rate(tmp_path):
+    """`no_fixed_amount` says why a scheme states no figure; with a figure it is a contradiction."""
+    fixture = (Path(__file__).parent / "fixtures/kb/funding/schemes.yaml").read_text()
+    marked = fixture.replace("    status: rolling\n", "    no_fixed_amount: varies_by_call\n    status: rolling\n")
+    write(tmp_path / "funding" / "a.yaml", marked)
+    (err,) = errors_for(tmp_path)
+    assert "no_fixed_amount" in err.message and "exclude each other" in err.message
+    # A rate alone is a figure too; an unknown reason is not in the vocabulary.
+    write(tmp_path / "funding" / "a.yaml", marked.replace("    amount_min: 5000\n    amount_max: 200000\n", ""))
+    assert "exclude each other" in errors_for(tmp_path)[0].message
+    voucher = "    status: recurring\n"
+    write(tmp_path / "funding" / "a.yaml", fixture.replace(voucher, "    no_fixed_amount: ask_us\n" + voucher))
+    assert "varies_by_call" in errors_for(tmp_path)[0].message
+    # On a scheme with no figure it is valid.
+    write(tmp_path / "funding" / "a.yaml", fixture.replace(voucher, "    no_fixed_amount: varies_by_call\n" + voucher))
+    docs = {d.id: d for d in load_corpus([tmp_path])}
+    assert "dk-test-packaging-voucher" in docs

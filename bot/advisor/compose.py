@@ -2,7 +2,9 @@
 
 Never line fragments: each retrieved item contributes whole units the knowledge base already
 has. A funding scheme gives its name, provider, instrument, sizes, amount, co-financing rate,
-status and deadline (structured fields, worded in the user's language) and its summary; a
+status and deadline (structured fields, worded in the user's language) and its summary, and, when
+the question asks how much and the scheme is marked `no_fixed_amount`, one sentence saying why no
+figure is given; a
 training module gives the paragraph of the matching section that best answers the question
 (whole sentences of a paragraph, Markdown wrapping undone). For a user writing in another
 language, modules and schemes speak through their translated title and summary
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.advisor.answerability import LEXICON
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
@@ -31,8 +34,28 @@ SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(«„])")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
 
+# language -> key -> a phrase (a format string) or a table of names (instrument, size, status)
+Wording = dict[str, dict[str, str | dict[str, str]]]
+
+
+AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity")  # answerability lexicon kinds that ask "how much"
+
+
+@lru_cache(maxsize=1)
+def _asks_amount() -> re.Pattern[str]:
+    """A question asking for an amount or a rate, in any language we serve (the phrases the
+    answerability check uses)."""
+    spec = yaml.safe_load(LEXICON.read_text(encoding="utf-8"))["attributes"]
+    asks = [phrase for kind in AMOUNT_ATTRIBUTES for phrase in spec[kind]["asks"]]
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, asks)) + r")(?!\w)", re.IGNORECASE)
+
+
+def asks_amount(question: str) -> bool:
+    return bool(_asks_amount().search(question))
+
+
 @lru_cache(maxsize=4)
-def _wording(path: Path) -> dict[str, dict]:
+def _wording(path: Path) -> Wording:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
@@ -64,7 +87,8 @@ def paragraphs(text: str) -> list[list[str]]:
 
 
 def _whole_sentences(text: str, limit: int) -> str:
-    kept, count = [], 0
+    kept: list[str] = []
+    count = 0
     for sentence in SENTENCE.split(text):
         n = len(sentence.split())
         if kept and count + n > limit:
@@ -80,9 +104,21 @@ class Composer:
         self.replies = Replies(prompts_dir)
         self.catalog = catalog
 
-    def word(self, key: str, language: str) -> str | dict:
+    def _wording_for(self, key: str, language: str) -> str | dict[str, str]:
         table = self.wording.get(language) or self.wording["en"]
         return table.get(key, self.wording["en"][key])
+
+    def word(self, key: str, language: str) -> str:
+        """A phrase, in `language` or else English."""
+        value = self._wording_for(key, language)
+        assert isinstance(value, str), f"composer.yaml: {key} is not a phrase"
+        return value
+
+    def words(self, key: str, language: str) -> dict[str, str]:
+        """A table of names (value -> name), in `language` or else English."""
+        value = self._wording_for(key, language)
+        assert isinstance(value, dict), f"composer.yaml: {key} is not a table"
+        return value
 
     def compose(
         self,
@@ -106,7 +142,7 @@ class Composer:
         citations = [cite(p, n) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
         lead = self.funding_lead(items, language) if funding_question else ""
-        parts = [str(self.word(header_key, language)), lead, *filter(None, blocks)]
+        parts = [self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)
         if funding:
@@ -133,12 +169,12 @@ class Composer:
             return ""
         joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"
         key = "funding_lead_one" if len(names) == 1 else "funding_lead_some"
-        return str(self.word(key, language)).format(count=len(names), names=joined)
+        return self.word(key, language).format(count=len(names), names=joined)
 
     def item(self, question: str, passage: Passage, language: str, number: int) -> str:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
-            return self.scheme(scheme, language, number)
+            return self.scheme(scheme, language, number, asks_amount=asks_amount(question))
         term = self.catalog.glossary.get(passage.source_id) if passage.kind == "glossary" else None
         if term is not None:
             translated = self.catalog.translated(term.id, language)
@@ -171,11 +207,15 @@ class Composer:
         heading = passage.title + (f" — {passage.section}" if passage.section else "")
         return f"{plain(heading)} [{number}]\n{body}"
 
-    def scheme(self, s: FundingScheme, language: str, number: int) -> str:
+    def scheme(self, s: FundingScheme, language: str, number: int, asks_amount: bool = False) -> str:
         facts = self.scheme_facts(s, language)
         translated = self.catalog.translated(s.id, language)
         summary = translated.summary if translated else _whole_sentences(plain(s.description), 60)
-        return f"{s.name} — {facts} [{number}]\n{summary}"
+        # Asked how much, a scheme without a published figure says so instead of staying silent.
+        no_figure = ""
+        if asks_amount and s.no_fixed_amount is not None:
+            no_figure = self.words("no_fixed_amount", language)[s.no_fixed_amount.value]
+        return "\n".join(filter(None, [f"{s.name} — {facts} [{number}]", no_figure, summary]))
 
     def case(self, c: GoodPractice, language: str, number: int) -> str:
         """A good-practice example: who ran it, where and when, what it is, what an SME can do."""
@@ -189,8 +229,8 @@ class Composer:
         return f"{c.name} — {' · '.join(facts)} [{number}]\n{plain(c.summary)}{figures}\n{plain(c.what_smes_can_do)}"
 
     def scheme_facts(self, s: FundingScheme, language: str) -> str:
-        instruments = self.word("instruments", language)
-        sizes = self.word("sizes", language)
+        instruments = self.words("instruments", language)
+        sizes = self.words("sizes", language)
         joiner = f" {self.word('and', language)} "
         what = joiner.join(instruments.get(i.value, i.value) for i in s.instruments)
         parts = [what, s.provider]  # no verb between them: nothing to agree in gender or case
@@ -202,7 +242,7 @@ class Composer:
             parts.append(amount)
         if s.co_financing_rate:
             parts.append(self.word("co_financing", language).format(rate=_number(s.co_financing_rate)))
-        parts.append(self.word("status", language)[s.status.value])
+        parts.append(self.words("status", language)[s.status.value])
         if s.deadline and s.status != SchemeStatus.closed:
             parts.append(self.word("deadline", language).format(date=s.deadline.isoformat()))
         return " · ".join(parts)
@@ -216,7 +256,8 @@ class Composer:
             )
             return span
         value = s.amount_max or s.amount_min
-        return str(self.word("amount_up_to", language)).format(amount=_money(value, s.currency))
+        assert value is not None  # checked above
+        return self.word("amount_up_to", language).format(amount=_money(value, s.currency))
 
 
 def _number(value: float) -> str:

@@ -1,4 +1,5 @@
-"""What a maintainer must look at: counts, stale items, expired schemes and broken internal links.
+"""What a maintainer must look at: counts, stale items, expired schemes, broken internal links and
+schemes that state no amount or rate without saying why (`no_fixed_amount`).
 
 `advisor content stats|stale|check` print these; `python -m bot.knowledge.lint` includes the
 checks. An item is stale when its `last_verified` is older than the verification age (default
@@ -24,7 +25,7 @@ BACKTICK_ID = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")
 
 class Problem(BaseModel):
     item: str
-    kind: str  # stale, expired, broken-link
+    kind: str  # stale, expired, broken-link, no-amount
     detail: str
 
 
@@ -33,6 +34,8 @@ class Counts(BaseModel):
     countries: int  # national coverage (EU-wide schemes not counted)
     schemes_per_country: dict[str, int]
     schemes_with_amount_or_rate: int
+    schemes_without_fixed_amount: int  # marked no_fixed_amount
+    schemes_without_amount_or_marker: int  # neither: `unmarked_amounts` reports them
     schemes_by_status: dict[str, int]
     modules: int
     cases: int
@@ -46,9 +49,9 @@ def counts(catalog: Catalog) -> Counts:
         schemes=len(catalog.schemes),
         countries=len([c for c in per_country if c != "EU"]),
         schemes_per_country=dict(sorted(per_country.items())),
-        schemes_with_amount_or_rate=sum(
-            1 for s in catalog.schemes if s.amount_min or s.amount_max or s.co_financing_rate
-        ),
+        schemes_with_amount_or_rate=sum(1 for s in catalog.schemes if s.states_amount_or_rate),
+        schemes_without_fixed_amount=sum(1 for s in catalog.schemes if s.no_fixed_amount is not None),
+        schemes_without_amount_or_marker=len(unmarked_amounts(catalog)),
         schemes_by_status=dict(Counter(s.status.value for s in catalog.schemes)),
         modules=len(catalog.modules),
         cases=len(catalog.cases),
@@ -72,6 +75,20 @@ def expired(catalog: Catalog, today: dt.date) -> list[Problem]:
         Problem(item=s.id, kind="expired", detail=f"status {s.status.value} but the deadline {s.deadline} has passed")
         for s in catalog.schemes
         if s.deadline and s.deadline < today and s.status in OPEN_STATUSES
+    ]
+
+
+def unmarked_amounts(catalog: Catalog) -> list[Problem]:
+    """Schemes with no amount, no rate and no `no_fixed_amount` marker saying why."""
+    return [
+        Problem(
+            item=s.id,
+            kind="no-amount",
+            detail="no amount or co_financing_rate and no no_fixed_amount marker: "
+            "fill the figure from the official page or set no_fixed_amount",
+        )
+        for s in catalog.schemes
+        if not s.states_amount_or_rate and s.no_fixed_amount is None
     ]
 
 

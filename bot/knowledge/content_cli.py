@@ -11,7 +11,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bot.knowledge.audit import DEFAULT_MAX_AGE_DAYS, Problem, broken_links, counts, expired, stale
+from bot.knowledge.audit import (
+    DEFAULT_MAX_AGE_DAYS,
+    Problem,
+    broken_links,
+    counts,
+    expired,
+    stale,
+    unmarked_amounts,
+)
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.loaders import ContentInvalid, load_corpus
 
@@ -92,12 +100,18 @@ def stats() -> None:
         ("funding schemes", c.schemes),
         ("countries with national schemes", c.countries),
         ("schemes stating an amount or a rate", c.schemes_with_amount_or_rate),
+        ("schemes marked as publishing no fixed amount", c.schemes_without_fixed_amount),
         ("training modules", c.modules),
         ("good-practice cases", c.cases),
         ("glossary terms", c.glossary_terms),
     ):
         table.add_row(label, str(value))
     console.print(table)
+    if c.schemes_without_amount_or_marker:
+        console.print(
+            f"{c.schemes_without_amount_or_marker} scheme(s) state no amount or rate and are not marked "
+            "no_fixed_amount: see `advisor content check`"
+        )
     console.print("schemes by status: " + ", ".join(f"{k} {v}" for k, v in sorted(c.schemes_by_status.items())))
     console.print("schemes per country: " + ", ".join(f"{k} {v}" for k, v in c.schemes_per_country.items()))
     console.print("translated items: " + ", ".join(f"{k} {v}" for k, v in c.translations.items()))
@@ -113,10 +127,16 @@ def stale_command(max_age_days: MaxAge = DEFAULT_MAX_AGE_DAYS, today: Today = No
 
 @content_app.command("check")
 def check(max_age_days: MaxAge = DEFAULT_MAX_AGE_DAYS, today: Today = None) -> None:
-    """Stale items, schemes open past their deadline and broken internal links; exit 1 on any."""
+    """Stale items, schemes open past their deadline, broken internal links and schemes with neither an
+    amount or rate nor the no_fixed_amount marker; exit 1 on any."""
     catalog, docs = _load()
     when = _date(today)
-    found = stale(docs, when, max_age_days) + expired(catalog, when) + broken_links(catalog, docs)
+    found = (
+        stale(docs, when, max_age_days)
+        + expired(catalog, when)
+        + broken_links(catalog, docs)
+        + unmarked_amounts(catalog)
+    )
     _print(found, "No problem found.")
     if found:
         raise typer.Exit(1)

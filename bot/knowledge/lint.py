@@ -1,12 +1,13 @@
 """`python -m bot.knowledge.lint [PATH...]`: validate content without indexing it, then report
-stale items, schemes open past their deadline and broken internal links (exit 1 on any)."""
+stale items, schemes open past their deadline, broken internal links and schemes with neither an amount
+or rate nor the no_fixed_amount marker (exit 1 on any)."""
 
 import datetime as dt
 import os
 import sys
 from pathlib import Path
 
-from bot.knowledge.audit import DEFAULT_MAX_AGE_DAYS, broken_links, expired, stale
+from bot.knowledge.audit import DEFAULT_MAX_AGE_DAYS, broken_links, expired, stale, unmarked_amounts
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.loaders import ContentInvalid, load_corpus
 from bot.knowledge.schema import word_count
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
     for root in paths:
         if (root / "funding").is_dir() or (root / "modules").is_dir():
             catalog = Catalog(root)
-            problems += expired(catalog, today) + broken_links(catalog, docs)
+            problems += expired(catalog, today) + broken_links(catalog, docs) + unmarked_amounts(catalog)
     for p in problems:
         print(f"{p.kind}: {p.item}: {p.detail}", file=sys.stderr)
     return 1 if problems else 0

@@ -168,6 +168,15 @@ class SchemeStatus(StrEnum):
     unknown = "unknown"
 
 
+class NoFixedAmount(StrEnum):
+    """Why a scheme states no amount and no rate: an explicit marker instead of an empty field."""
+
+    varies_by_call = "varies_by_call"  # each call, round or programme sets its own amounts and rates
+    case_by_case = "case_by_case"  # decided per project or applicant (by the provider, the lending bank, or own costs)
+    not_published = "not_published"  # the provider publishes no amount or rate
+    no_payment = "no_payment"  # a service (advice, matchmaking, events), not a sum of money
+
+
 def _vocabulary(allowed: frozenset[str], what: str):
     def check(values: list[str]) -> list[str]:
         unknown = sorted(set(values) - allowed)
@@ -255,6 +264,9 @@ class FundingScheme(Strict):
     co_financing_rate: float | None = Field(
         default=None, gt=0, le=100, description="maximum share of eligible costs covered, %"
     )
+    # Set instead of amount_min/amount_max/co_financing_rate when the provider publishes no fixed
+    # figure; `advisor content check` reports a scheme with neither.
+    no_fixed_amount: NoFixedAmount | None = None
     status: SchemeStatus = SchemeStatus.unknown
     deadline: dt.date | None = None
     application_url: HttpUrl | None = None
@@ -271,8 +283,17 @@ class FundingScheme(Strict):
         """ "Innobooster", "MUDP": the name without its bracketed or dashed explanation."""
         return name_head(self.name)
 
+    @property
+    def states_amount_or_rate(self) -> bool:
+        return self.amount_min is not None or self.amount_max is not None or self.co_financing_rate is not None
+
     @model_validator(mode="after")
     def _consistent_amounts(self) -> FundingScheme:
+        if self.no_fixed_amount is not None and self.states_amount_or_rate:
+            raise ValueError(
+                f"no_fixed_amount ({self.no_fixed_amount.value}) and a stated amount or co_financing_rate "
+                "exclude each other: keep one"
+            )
         if (self.amount_min is not None or self.amount_max is not None) and not self.currency:
             raise ValueError("amount_min/amount_max need a currency")
         if self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max:
@@ -424,6 +445,87 @@ class Ambassador(Strict):
 
 class AmbassadorDirectory(Strict):
     ambassadors: list[Ambassador] = Field(default_factory=list)
+
+
+# --- solution providers and cluster members (matchmaking) --------------------------------------
+
+
+class Offer(StrEnum):
+    """What an organisation in `knowledge/providers/` does for an SME (the /providers buttons)."""
+
+    recycling = "recycling"
+    reuse = "reuse"
+    repair = "repair"
+    remanufacturing = "remanufacturing"
+    lca_consulting = "lca-consulting"
+    take_back_logistics = "take-back-logistics"
+    digital_product_passport = "digital-product-passport"
+    industrial_symbiosis_facilitation = "industrial-symbiosis-facilitation"
+    by_product_exchange = "by-product-exchange"
+    eco_design_consulting = "eco-design-consulting"
+    epr_compliance = "epr-compliance"  # producer responsibility organisations
+    resource_efficiency_advice = "resource-efficiency-advice"
+    circular_business_advice = "circular-business-advice"
+
+
+class Consent(StrEnum):
+    """On what ground a listing may be published."""
+
+    public_information = "public-information"  # what a public body or network publishes about itself
+    member_consent = "member-consent"  # a cluster member agreed to be listed (the cluster keeps the record)
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# International numbers, or a number after "tel"/"phone": amounts ("1 500 000") and years pass.
+_PHONE = re.compile(r"(?:\+|\b00)\d{1,3}[\d ()./-]{6,}\d|(?i:\b(?:tel|tél|phone|puh|tlf)\b\.?:?\s*\+?\d)")
+
+
+def _no_personal_contact(text: str | None) -> str | None:
+    """Listings are public: a person's e-mail or phone number has no place in them."""
+    if text and (_EMAIL.search(text) or _PHONE.search(text)):
+        raise ValueError("no e-mail addresses or phone numbers: link the organisation's public page in `contact`")
+    return text
+
+
+def _country_code(value: str) -> str:
+    code = value.upper()
+    if code not in COUNTRIES:
+        raise ValueError(f"unknown country code {value!r}; allowed: {', '.join(sorted(COUNTRIES))}")
+    return code
+
+
+def _public_page(url: HttpUrl) -> HttpUrl:
+    if url.username or url.password or "@" in str(url):
+        raise ValueError("a public web page, without user names or e-mail addresses in it")
+    return url
+
+
+PublicText = Annotated[str, AfterValidator(_no_personal_contact)]
+PublicPage = Annotated[HttpUrl, AfterValidator(_public_page)]
+
+
+class Provider(Strict):
+    """An organisation an SME can be pointed to (`knowledge/providers/*.yaml`, under `providers:`):
+    public information only, each fact from `source_url`; unknown details stay empty."""
+
+    id: Slug
+    organisation: PublicText = Field(min_length=2, max_length=160)
+    country: Annotated[str, AfterValidator(_country_code)]  # "EU" for a Europe-wide network
+    region: PublicText | None = None  # e.g. "Flanders"; empty = the whole country
+    city: PublicText | None = None
+    offers: list[Offer] = Field(min_length=1)
+    sectors: Sectors = Field(default_factory=list)  # empty = not stated, matches any sector
+    materials: list[PublicText] = Field(default_factory=list)  # "textiles", "by-products"
+    description: PublicText = Field(min_length=40, max_length=700)  # in our own words
+    contact: PublicPage  # the organisation's public page: never a person
+    consent: Consent
+    source_url: HttpUrl  # the organisation's own page the facts were checked on
+    language: LanguageCode = "en"
+    last_verified: dt.date
+
+
+class ProvidersFile(Strict):
+    providers: list[Provider] = Field(min_length=1)
 
 
 # --- what ingestion produces -------------------------------------------------------------

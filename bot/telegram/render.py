@@ -124,6 +124,8 @@ def _cut(markdown: str, limit: int) -> str:
 
 
 def amount_text(s: FundingScheme, lang: str) -> str:
+    if s.no_fixed_amount is not None:  # the provider publishes no fixed figure: say why, not "unknown"
+        return t(f"no_fixed_amount.{s.no_fixed_amount.value}", lang)
     if s.amount_min is None and s.amount_max is None:
         return t("amount_unknown", lang)
     low = f"{s.amount_min:,.0f}" if s.amount_min is not None else "…"
