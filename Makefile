@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: chat test test-all lint bench load eval
+.PHONY: chat test test-all lint typecheck bench load eval
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test-all: $(VENV)/.test
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check bot tests bench evals
+
+typecheck: $(VENV)/.test
+	$(BIN)/mypy  # the packages listed in pyproject.toml's [tool.mypy]
 
 bench: $(VENV)/.test
 	$(BIN)/python bench/retrieval.py

@@ -22,7 +22,7 @@ from bot.knowledge.content_cli import content_app
 from bot.knowledge.ingest import IngestReport
 from bot.knowledge.loaders import ContentInvalid
 from bot.knowledge.retrieve import Filters
-from bot.knowledge.schema import CompanySize, Kind
+from bot.knowledge.schema import CompanySize, Kind, Offer
 
 
 class _Advisor(typer.Typer):
@@ -442,6 +442,12 @@ def run() -> None:
         AmbassadorRegistry(settings.ambassadors_file).load()
     except AmbassadorsInvalid as exc:
         fail(escape(str(exc)), code=2)
+    from bot.knowledge.providers import load_directory
+
+    try:  # a cluster's own provider folder is not ingested: a broken file stops the start, not /providers
+        load_directory(settings.knowledge_dir, settings.providers_dir)
+    except ContentInvalid as exc:
+        fail(escape(str(exc)), code=2)
     kb = open_knowledge()
     ensure_index(kb)
     from telegram.error import InvalidToken, NetworkError
@@ -621,6 +627,55 @@ def _ask_figure(prompt, wording, step, answers, language: str, flag: str) -> flo
             return calc_tool.accept(step.key, text, answers, language) if text.strip() else calc_tool.skip(step.key)
         except Problem as exc:
             err.print(problem_text(wording, exc, language), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def providers(
+    query: Annotated[str, typer.Argument(help="What you need, e.g. 'wood offcuts Aarhus'.")] = "",
+    country: Annotated[
+        str | None, typer.Option(help="ISO country code, e.g. DK (else one named in the query).")
+    ] = None,
+    offer: Annotated[Offer | None, typer.Option(help="Only organisations offering this.")] = None,
+    sector: Annotated[
+        str | None, typer.Option(help="Only those working with this sector (or any), e.g. textiles.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=50, help="How many matches.")] = 5,
+    lang: Annotated[Language, typer.Option(help="Language of the labels and reasons.")] = Language.en,
+) -> None:
+    """Organisations that can help (the /providers directory): best matches, why each fits, its page."""
+    from bot.advisor.triage import Triager
+    from bot.knowledge.providers import load_directory, take_country
+    from bot.knowledge.schema import COUNTRIES, SECTORS
+    from bot.telegram.i18n import t
+    from bot.telegram.providers_view import card, heading
+
+    if country and country.upper() not in COUNTRIES:
+        fail(f"unknown country {country!r}; use one of: {', '.join(sorted(COUNTRIES))}", 2)
+    if sector and sector not in SECTORS:
+        fail(f"unknown sector {sector!r}; use one of: {', '.join(sorted(SECTORS))}", 2)
+    settings = get_settings()
+    try:
+        directory = load_directory(settings.knowledge_dir, settings.providers_dir)
+    except ContentInvalid as exc:
+        for problem in exc.errors:
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    named, words = take_country(query, Triager().countries)  # as in Telegram: a named country filters
+    where = country.upper() if country else named
+    chosen = offer.value if offer else None
+    found = directory.match(words, country=where, offer=chosen, sector=sector, limit=limit)
+    if not found:
+        console.print("No organisation in the directory fits; try other words, another --offer or no --country.")
+        raise typer.Exit(1)
+    console.print(heading(lang.value, query, chosen, where), markup=False, highlight=False, soft_wrap=True)
+    for n, match in enumerate(found, 1):
+        shown = card(n, match, lang.value)
+        console.print()
+        console.print(f"[bold]{escape(shown.title)}[/]", highlight=False, soft_wrap=True)
+        for line in shown.lines:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print()
+    console.print(t("providers.source_note", lang.value), markup=False, highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

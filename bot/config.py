@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     escalation_check_interval_s: float = Field(default=30.0, gt=0)
     # Where approved ambassador answers are written (ingested with the rest of the knowledge).
     faq_approved_file: Path | None = None  # default: <knowledge_dir>/faq/ambassador-answers.yaml
+    # A cluster's own provider directory (YAML like knowledge/providers/), searched by /providers
+    # together with <knowledge_dir>/providers; kept outside the repository if it wishes.
+    providers_dir: Path | None = None
 
     log_level: str = "INFO"
     # auto: JSON lines when stderr is not a terminal (containers, systemd), readable colours when it is.

@@ -147,3 +147,15 @@ def test_faq_review_publishes_and_indexes_the_answer(env):
     assert asyncio.run(forget()) == 1
     assert yaml.safe_load((env / "kb" / "faq" / "ambassador-answers.yaml").read_text())["entries"] == []
     assert all(p.source_id != entry["id"] for p in kb.search("zucchini-stamp flour sacks", k=5))
+
+
+def test_faq_review_edits_a_draft_in_the_editor(env, monkeypatch):
+    """`edit` at the prompt opens $EDITOR on the answer (click.edit: typer no longer re-exports it)."""
+    asyncio.run(resolved_thread_with_draft(env, "Yes, if the sacks are clean."))
+    edited = "Yes, if the sacks are food-grade and clean; keep a cleaning log."
+    monkeypatch.setattr("click.edit", lambda text: f"{edited}\n" if text == "Yes, if the sacks are clean." else None)
+    result = CliRunner().invoke(app, ["faq", "review", "--reviewer", "Maintainer", "--no-ingest"], input="edit\n\n")
+    assert result.exit_code == 0, result.output
+    assert "Draft 1: approved as ambassador-1-" in result.output
+    entry = yaml.safe_load((env / "kb" / "faq" / "ambassador-answers.yaml").read_text())["entries"][0]
+    assert entry["answer"].strip() == edited and entry["reviewer"] == "Maintainer"

@@ -14,6 +14,7 @@ import openai
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -94,7 +95,7 @@ class Generator:
     only, before the first token) are tenacity's, here and nowhere else."""
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic):
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+        key = settings.llm_api_key or SecretStr("not-needed")
         self.settings = settings
         self.llm = ChatOpenAI(
             model=settings.llm_model,

@@ -59,6 +59,11 @@ class Usage(BaseModel):
     completion_tokens: int = 0
 
 
+# How a reply was made: by the model, composed from the knowledge base (or as the model's
+# fallback), or a fixed reply (out of scope, refused, handed to a person).
+ReplyMode = Literal["generated", "composed", "fallback", "scope", "refusal", "handover"]
+
+
 class AdvisorReply(BaseModel):
     answer: str
     citations: list[Citation] = Field(default_factory=list)
@@ -66,7 +71,7 @@ class AdvisorReply(BaseModel):
     confidence: float = Field(ge=0, le=1)
     triage: Triage
     escalation: Escalation | None = None
-    mode: Literal["generated", "composed", "fallback", "scope", "refusal", "handover"]
+    mode: ReplyMode
     standalone_question: str
     retrieved: list[str] = Field(default_factory=list)  # source ids, best first
     usage: Usage = Field(default_factory=Usage)

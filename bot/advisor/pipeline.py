@@ -30,6 +30,7 @@ from bot.advisor.models import (
     Citation,
     Escalation,
     EscalationReason,
+    ReplyMode,
     Triage,
     Usage,
 )
@@ -179,15 +180,9 @@ class Advisor:
         if decision and decision.triage == Triage.refuse:
             prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
             return prepared
-        if decision and decision.escalation.reason in (
-            EscalationReason.human_requested,
-            EscalationReason.negative_feedback,
-        ):
-            key = (
-                "handover_requested"
-                if decision.escalation.reason == EscalationReason.human_requested
-                else "handover_feedback"
-            )
+        asked = decision.escalation.reason if decision and decision.escalation else None
+        if asked in (EscalationReason.human_requested, EscalationReason.negative_feedback):
+            key = "handover_requested" if asked == EscalationReason.human_requested else "handover_feedback"
             if not request.handover_available:
                 key = "handover_unavailable"  # never promise a person nobody can be
             prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
@@ -334,7 +329,7 @@ class Advisor:
     def _fallback(self, prepared: Prepared) -> AdvisorReply:
         return self._composed(prepared, "fallback")
 
-    def _composed(self, prepared: Prepared, mode: str) -> AdvisorReply:
+    def _composed(self, prepared: Prepared, mode: ReplyMode) -> AdvisorReply:
         header = "header" if mode == "composed" else "fallback_header"
         text, citations = self.composer.compose(
             prepared.question,
@@ -390,7 +385,7 @@ class Advisor:
         prepared: Prepared,
         text: str,
         citations: list[Citation],
-        mode: str,
+        mode: ReplyMode,
         decision: Decision | None,
     ) -> AdvisorReply:
         return AdvisorReply(
@@ -409,7 +404,7 @@ class Advisor:
         self,
         prepared: Prepared,
         triage: Triage,
-        mode: str,
+        mode: ReplyMode,
         key: str,
         decision: Decision | None = None,
     ) -> AdvisorReply:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -17,6 +20,11 @@ from bot.config import get_settings
 from bot.escalation.registry import AmbassadorRegistry, AmbassadorsInvalid
 from bot.knowledge.schema import Ambassador
 
+if TYPE_CHECKING:  # imported where used: the other commands start faster without them
+    from bot.escalation.service import EscalationService
+
+T = TypeVar("T")
+
 ambassadors_app = typer.Typer(help="The ambassador directory (knowledge/ambassadors.yaml).", no_args_is_help=True)
 escalations_app = typer.Typer(help="Threads handed to ambassadors.", no_args_is_help=True)
 faq_app = typer.Typer(help="FAQ drafts from ambassadors' answers.", no_args_is_help=True)
@@ -25,7 +33,9 @@ err = Console(stderr=True)
 
 
 def _registry() -> AmbassadorRegistry:
-    return AmbassadorRegistry(get_settings().ambassadors_file)
+    path = get_settings().ambassadors_file
+    assert path is not None  # Settings fills it in
+    return AmbassadorRegistry(path)
 
 
 def _fail(message: str) -> None:
@@ -123,19 +133,27 @@ def resume_ambassador(ambassador_id: str) -> None:
 
 
 # --- escalations ---------------------------------------------------------------------------------
-async def _with_service(action):
+async def _with_service(action: Callable[[EscalationService], Awaitable[T]]) -> T:
     from bot.escalation.service import EscalationService
     from bot.store import Store
 
-    store = await Store.open(get_settings().database_url)
+    url = get_settings().database_url
+    assert url is not None  # Settings fills it in
+    store = await Store.open(url)
     try:
         return await action(EscalationService(store, _registry()))
     finally:
         await store.close()
 
 
-def _run(coro):
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
+
+
+async def _record_review(
+    svc: EscalationService, *, draft_id: int, status: str, reviewer: str, faq_id: str | None, question: str, answer: str
+) -> None:
+    await svc.db.review_draft(draft_id, status, reviewer, dt.datetime.now(dt.UTC), faq_id, question, answer)
 
 
 def _minutes(seconds: float | None) -> str:
@@ -194,7 +212,7 @@ def review(
             choice = typer.prompt("approve / edit / reject / skip", default="skip")
             if choice == "edit":
                 question = typer.prompt("Question", default=question)
-                answer = typer.edit(answer) or answer
+                answer = click.edit(answer) or answer  # None: the editor was closed without saving
                 choice = "approve"
         if choice not in ("approve", "reject"):
             continue
@@ -206,17 +224,22 @@ def review(
             except ValueError as exc:
                 err.print(f"Draft {draft.id} is not a valid FAQ entry yet: {exc}")
                 continue
+            assert settings.faq_approved_file is not None  # Settings fills it in
             publish(settings.faq_approved_file, entry)
             approved += 1
         faq = entry.id if choice == "approve" else None
-        _run(
-            _with_service(
-                lambda svc, d=draft, c=choice, f=faq, q=question, a=answer: svc.db.review_draft(
-                    d.id, "approved" if c == "approve" else "rejected", reviewer, dt.datetime.now(dt.UTC), f, q, a
-                )
-            )
+        status = "approved" if choice == "approve" else "rejected"
+        record = partial(
+            _record_review,
+            draft_id=draft.id,
+            status=status,
+            reviewer=reviewer,
+            faq_id=faq,
+            question=question,
+            answer=answer,
         )
-        console.print(f"Draft {draft.id}: {choice}d" + (f" as {faq}" if faq else ""))
+        _run(_with_service(record))
+        console.print(f"Draft {draft.id}: {status}" + (f" as {faq}" if faq else ""))
     if approved and ingest:
         from bot.knowledge.base import KnowledgeBase
 

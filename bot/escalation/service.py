@@ -180,18 +180,19 @@ class EscalationService:
 
     async def resolve(self, escalation_id: int, telegram_user_id: int) -> Outcome:
         allowed = await self.may_answer(escalation_id, telegram_user_id, "resolve")
-        if not allowed.ok:
+        amb = allowed.ambassador
+        if not allowed.ok or amb is None:  # allowed: always with the ambassador
             return allowed
         record = await self.db.transition(
             escalation_id,
             Status.resolved,
             expect=[Status.claimed],
-            actor=f"ambassador:{allowed.ambassador.id}",
+            actor=f"ambassador:{amb.id}",
             now=self.clock(),
         )
         if record is None:
-            return await self.refuse(escalation_id, f"ambassador:{allowed.ambassador.id}", "resolve", "closed")
-        return Outcome(escalation=record, ambassador=allowed.ambassador)
+            return await self.refuse(escalation_id, f"ambassador:{amb.id}", "resolve", "closed")
+        return Outcome(escalation=record, ambassador=amb)
 
     async def return_to_bot(self, escalation_id: int, telegram_user_id: int) -> Outcome:
         """An ambassador hands the thread back: the claimer, or anyone while nobody has claimed it."""

@@ -41,6 +41,8 @@ class Counts(BaseModel):
     cases: int
     glossary_terms: int
     translations: dict[str, int]
+    providers: int = 0  # the /providers directory, a cluster's own folder included
+    providers_per_country: dict[str, int] = {}
 
 
 def counts(catalog: Catalog) -> Counts:
@@ -57,6 +59,8 @@ def counts(catalog: Catalog) -> Counts:
         cases=len(catalog.cases),
         glossary_terms=len(catalog.glossary),
         translations={lang: len(f.items) for lang, f in sorted(catalog.translations.items())},
+        providers=len(catalog.providers.providers),
+        providers_per_country=dict(sorted(Counter(p.country for p in catalog.providers.providers).items())),
     )
 
 
@@ -66,6 +70,21 @@ def stale(docs: list[SourceDocument], today: dt.date, max_age_days: int = DEFAUL
         Problem(item=d.id, kind="stale", detail=f"last verified {d.last_verified}, more than {max_age_days} days ago")
         for d in docs
         if d.last_verified is not None and d.last_verified < limit
+    ]
+
+
+def stale_providers(catalog: Catalog, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS) -> list[Problem]:
+    """Provider listings not re-checked on their page within the verification age: organisations
+    move, merge and stop offering things as surely as schemes close."""
+    limit = today - dt.timedelta(days=max_age_days)
+    return [
+        Problem(
+            item=p.id,
+            kind="stale",
+            detail=f"provider last verified {p.last_verified}, more than {max_age_days} days ago",
+        )
+        for p in catalog.providers.providers
+        if p.last_verified < limit
     ]
 
 

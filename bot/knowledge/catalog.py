@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel
 
 from bot.knowledge.loaders import split_front_matter
+from bot.knowledge.providers import ProviderDirectory, load_directory
 from bot.knowledge.schema import (
     CasesFile,
     FundingFile,
@@ -49,8 +50,9 @@ class Module(BaseModel):
 
 
 class Catalog:
-    def __init__(self, knowledge_dir: Path):
+    def __init__(self, knowledge_dir: Path, providers_dir: Path | None = None):
         self.root = knowledge_dir
+        self.providers_dir = providers_dir  # a cluster's own provider folder, besides root/providers
 
     @cached_property
     def schemes(self) -> list[FundingScheme]:
@@ -80,9 +82,14 @@ class Catalog:
         out = {}
         for path in sorted((self.root / "modules").glob("*.md")):
             front, body = split_front_matter(path.read_text(encoding="utf-8"))
-            meta = TrainingModule.model_validate(yaml.safe_load(front))
+            meta = TrainingModule.model_validate(yaml.safe_load(front or ""))  # none: a validation error
             out[meta.id] = Module(meta=meta, body=body)
         return out
+
+    @cached_property
+    def providers(self) -> ProviderDirectory:
+        """The /providers directory; ContentInvalid (file:line) when a file is malformed."""
+        return load_directory(self.root, self.providers_dir)
 
     @cached_property
     def assessment(self) -> SelfAssessment:

@@ -18,6 +18,7 @@ from bot.knowledge.audit import (
     counts,
     expired,
     stale,
+    stale_providers,
     unmarked_amounts,
 )
 from bot.knowledge.catalog import Catalog
@@ -33,9 +34,13 @@ Today = Annotated[str | None, typer.Option(help="Check as of this date (YYYY-MM-
 def _load():
     from bot.config import get_settings
 
-    root = get_settings().knowledge_dir
+    settings = get_settings()
+    root = settings.knowledge_dir
     try:
-        return Catalog(root), load_corpus([root])
+        catalog = Catalog(root, settings.providers_dir)
+        docs = load_corpus([root])
+        catalog.providers  # noqa: B018  # a cluster's own provider folder is validated here too
+        return catalog, docs
     except ContentInvalid as exc:
         for error in exc.errors:
             console.print(str(error), markup=False, highlight=False)
@@ -104,6 +109,7 @@ def stats() -> None:
         ("training modules", c.modules),
         ("good-practice cases", c.cases),
         ("glossary terms", c.glossary_terms),
+        ("providers (/providers directory)", c.providers),
     ):
         table.add_row(label, str(value))
     console.print(table)
@@ -115,13 +121,14 @@ def stats() -> None:
     console.print("schemes by status: " + ", ".join(f"{k} {v}" for k, v in sorted(c.schemes_by_status.items())))
     console.print("schemes per country: " + ", ".join(f"{k} {v}" for k, v in c.schemes_per_country.items()))
     console.print("translated items: " + ", ".join(f"{k} {v}" for k, v in c.translations.items()))
+    console.print("providers per country: " + ", ".join(f"{k} {v}" for k, v in c.providers_per_country.items()))
 
 
 @content_app.command("stale")
 def stale_command(max_age_days: MaxAge = DEFAULT_MAX_AGE_DAYS, today: Today = None) -> None:
     """Items whose facts were last verified longer ago than the verification age."""
-    _, docs = _load()
-    found = stale(docs, _date(today), max_age_days)
+    catalog, docs = _load()
+    found = stale(docs, _date(today), max_age_days) + stale_providers(catalog, _date(today), max_age_days)
     _print(found, f"Nothing older than {max_age_days} days.")
 
 
@@ -133,6 +140,7 @@ def check(max_age_days: MaxAge = DEFAULT_MAX_AGE_DAYS, today: Today = None) -> N
     when = _date(today)
     found = (
         stale(docs, when, max_age_days)
+        + stale_providers(catalog, when, max_age_days)
         + expired(catalog, when)
         + broken_links(catalog, docs)
         + unmarked_amounts(catalog)

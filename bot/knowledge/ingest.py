@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,8 @@ CACHED_BATCH = 512  # no model call: only Chroma's write cost per batch
 
 # progress(done, total) after each embedded batch
 Progress = Callable[[int, int], None]
+# (document, chunk, the chunk's Chroma metadata)
+Item = tuple[SourceDocument, Chunk, dict[str, Any]]
 
 
 class IngestReport(BaseModel):
@@ -39,8 +42,8 @@ class IngestReport(BaseModel):
         return bool(sum(self.embedded.values()) or sum(self.cached.values()) or self.deleted)
 
 
-def plan(docs: Sequence[SourceDocument], roots: dict[str, str]) -> list[tuple[SourceDocument, Chunk, dict]]:
-    items = []
+def plan(docs: Sequence[SourceDocument], roots: dict[str, str]) -> list[Item]:
+    items: list[Item] = []
     for doc in docs:
         root = roots[doc.path]
         for chunk in split_document(doc):
@@ -80,7 +83,8 @@ def ingest(
     if on_total:
         on_total(len(todo))
     cache = vector_cache() if todo and vector_cache else None
-    hits, misses = [], []
+    hits: list[tuple[Item, list[float] | None]] = []
+    misses: list[tuple[Item, list[float] | None]] = []
     for item in todo:
         vector = cache.get(item[1].text) if cache else None
         (misses if vector is None else hits).append((item, vector))
@@ -91,7 +95,7 @@ def ingest(
         counter = report.cached if from_cache else report.embedded
         for start in range(0, len(work), size):
             batch = work[start : start + size]
-            vectors = [v for _, v in batch] if from_cache else None
+            vectors = [v for _, v in batch if v is not None] if from_cache else None  # hits: all cached
             index.add([c for (_, c, _), _ in batch], [m for (_, _, m), _ in batch], vectors)
             for (doc, _, _), _ in batch:
                 counter[doc.kind] += 1

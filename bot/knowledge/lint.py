@@ -7,7 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from bot.knowledge.audit import DEFAULT_MAX_AGE_DAYS, broken_links, expired, stale, unmarked_amounts
+from bot.knowledge.audit import (
+    DEFAULT_MAX_AGE_DAYS,
+    broken_links,
+    expired,
+    stale,
+    stale_providers,
+    unmarked_amounts,
+)
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.loaders import ContentInvalid, load_corpus
 from bot.knowledge.schema import word_count
@@ -32,6 +39,13 @@ def main(argv: list[str]) -> int:
         if (root / "funding").is_dir() or (root / "modules").is_dir():
             catalog = Catalog(root)
             problems += expired(catalog, today) + broken_links(catalog, docs) + unmarked_amounts(catalog)
+        if (root / "providers").is_dir():  # not indexed, so load_corpus did not see duplicate ids
+            try:
+                problems += stale_providers(Catalog(root), today, max_age)
+            except ContentInvalid as exc:
+                for err in exc.errors:
+                    print(err, file=sys.stderr)
+                return 1
     for p in problems:
         print(f"{p.kind}: {p.item}: {p.detail}", file=sys.stderr)
     return 1 if problems else 0

@@ -26,6 +26,7 @@ from bot.knowledge.schema import (
     GlossaryFile,
     GoodPractice,
     Kind,
+    ProvidersFile,
     TrainingModule,
 )
 from bot.knowledge.translations import TranslationFile
@@ -37,7 +38,7 @@ NOT_CONTENT = {"README.md", "self_assessment.yaml", "ambassadors.yaml", "ambassa
 DOCUMENT_SUFFIXES = {".md", ".markdown", ".html", ".htm", ".pdf", ".txt"}
 CONTENT_SUFFIXES = DOCUMENT_SUFFIXES | {".yaml", ".yml"}
 # What marks a folder as a knowledge folder (knowledge/README.md, "Layout").
-LAYOUT = ("modules", "funding", "faq", "documents", "cases", "translations", "glossary.yaml")
+LAYOUT = ("modules", "funding", "faq", "documents", "cases", "translations", "providers", "glossary.yaml")
 # The largest shipped file is ~100 kB; past these, parsing costs minutes and gigabytes (a 16 MB
 # YAML file took 275 s and 1.3 GB). PDFs get more room: their size is mostly images and fonts.
 MAX_FILE_BYTES = 2_000_000
@@ -153,7 +154,10 @@ def _parse_yaml(path: str, text: str, line_offset: int = 0) -> tuple[Any, yaml.N
         return (loader.construct_document(root) if root is not None else None), root
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = exc.problem if isinstance(exc, _InvalidDate) else f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        if isinstance(exc, _InvalidDate) and exc.problem:
+            problem = exc.problem
+        else:
+            problem = f"not valid YAML: {getattr(exc, 'problem', exc)}"
         raise ContentInvalid(
             [ContentError(path=path, line=mark.line + 1 + line_offset if mark else None, message=problem)]
         ) from None
@@ -466,6 +470,9 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
             if top == "translations" or file.parent.name == "translations":
                 validate_yaml(display, file.read_text(encoding="utf-8"), TranslationFile)
                 return []  # summaries for composed answers, not indexed
+            if top == "providers" or file.parent.name == "providers":
+                validate_yaml(display, file.read_text(encoding="utf-8"), ProvidersFile)
+                return []  # the /providers directory: searched by bot.knowledge.providers, not indexed
             if file.name in {"glossary.yaml", "glossary.yml"}:
                 return load_glossary(file, display)
             if top == "cases" or file.parent.name == "cases":

@@ -83,7 +83,7 @@ class Boosts(BaseModel):
     weight: float = 0.25  # fraction of the top RRF score added per matching preference
 
     def factor(self, meta: dict[str, Any]) -> float:
-        hits = 0
+        hits: float = 0
         if self.country and (meta.get(f"c_{self.country.upper()}") and not meta.get("c_EU")):
             hits += 1
         if self.sector and meta.get(FLAGS["sectors"] + self.sector):

@@ -520,7 +520,6 @@ class Provider(Strict):
     contact: PublicPage  # the organisation's public page: never a person
     consent: Consent
     source_url: HttpUrl  # the organisation's own page the facts were checked on
-    language: LanguageCode = "en"
     last_verified: dt.date
 
 

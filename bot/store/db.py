@@ -6,9 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bot.store.sqlite_inline import inline_connector
 
@@ -37,7 +39,7 @@ def make_engine(url: str) -> AsyncEngine:
         )
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn, _record):  # cascades and concurrent readers
+        def _pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:  # cascades, concurrent readers
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
@@ -61,7 +63,7 @@ async def upgrade(engine: AsyncEngine) -> None:
     """Bring the schema to the latest revision (idempotent)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
 
-    def _run(connection):
+    def _run(connection: Connection) -> None:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
 
@@ -69,5 +71,5 @@ async def upgrade(engine: AsyncEngine) -> None:
         await conn.run_sync(_run)
 
 
-def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)

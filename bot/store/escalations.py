@@ -11,9 +11,9 @@ import datetime as dt
 import statistics
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,7 +99,7 @@ class EscalationStore:
                 .join(Escalation, Escalation.user_id == User.id)
                 .where(Escalation.status.in_([x.value for x in ACTIVE]), User.telegram_id.is_not(None))
             )
-            return list(rows)
+            return [t for t in rows if t is not None]
 
     async def started_the_bot(self, telegram_ids: Iterable[int]) -> set[int]:
         """Which of these people have written to the bot (so that it may write to them)."""
@@ -136,7 +136,7 @@ class EscalationStore:
         ambassador_id: str | None = None,
     ) -> EscalationRecord | None:
         """Move the thread to `to` if it is in one of `expect`; None if it was not (a lost race)."""
-        expect = [x.value for x in expect]
+        expected = [x.value for x in expect]
         values: dict[str, Any] = {"status": to.value}
         if to == Status.claimed:
             values |= {"ambassador_id": ambassador_id, "claimed_at": now}
@@ -144,12 +144,11 @@ class EscalationStore:
             values["closed_at"] = now
         async with self.session.begin() as s:
             row = await s.get(Escalation, escalation_id, with_for_update=True)
-            if row is None or row.status not in expect:
+            if row is None or row.status not in expected:
                 return None
             before = row.status
-            result = await s.execute(
-                update(Escalation).where(Escalation.id == escalation_id, Escalation.status == before).values(**values)
-            )
+            stmt = update(Escalation).where(Escalation.id == escalation_id, Escalation.status == before)
+            result = cast(CursorResult[Any], await s.execute(stmt.values(**values)))  # DML: a CursorResult
             if result.rowcount != 1:
                 return None
             s.add(
@@ -280,7 +279,7 @@ class EscalationStore:
                 .order_by(Escalation.claimed_at.desc())
                 .limit(limit)
             )
-            return [(c - o).total_seconds() for o, c in rows.all()]
+            return [(c - o).total_seconds() for o, c in rows.all() if c is not None]
 
     async def stats(self) -> Stats:
         async with self.session() as s:
@@ -308,7 +307,7 @@ class EscalationStore:
             counts={st.value: int(counts.get(st.value, 0)) for st in Status},
             median_claim_s=statistics.median(claim) if claim else None,
             median_resolve_s=statistics.median(resolve) if resolve else None,
-            ratings={int(k): int(v) for k, v in sorted(ratings.items())},
+            ratings={int(k): int(v) for k, v in sorted(ratings.items()) if k is not None},
             reasons=dict(reasons.most_common()),
         )
 
@@ -333,12 +332,12 @@ class EscalationStore:
                 return RelayRecord.model_validate(row)
         except IntegrityError:
             async with self.session() as s:
-                row = await s.scalar(
+                hit = await s.scalar(
                     select(Relay).where(
                         Relay.source_chat_id == source_chat_id, Relay.source_message_id == source_message_id
                     )
                 )
-                return RelayRecord.model_validate(row) if row is not None and row.target_message_id is None else None
+                return RelayRecord.model_validate(hit) if hit is not None and hit.target_message_id is None else None
 
     async def finish_relay(self, relay_id: int, target_chat_id: int, target_message_id: int) -> None:
         async with self.session.begin() as s:
@@ -367,15 +366,12 @@ class EscalationStore:
         """Raise an unclaimed thread's circle from the best matches to everyone, once, whichever
         replica gets there first."""
         async with self.session.begin() as s:
-            result = await s.execute(
-                update(Escalation)
-                .where(
-                    Escalation.id == escalation_id,
-                    Escalation.status == Status.open.value,
-                    Escalation.notify_level == 0,
-                )
-                .values(notify_level=1, notified_at=now)
+            stmt = update(Escalation).where(
+                Escalation.id == escalation_id,
+                Escalation.status == Status.open.value,
+                Escalation.notify_level == 0,
             )
+            result = cast(CursorResult[Any], await s.execute(stmt.values(notify_level=1, notified_at=now)))
             if result.rowcount != 1:
                 return None
             row = await s.get(Escalation, escalation_id)

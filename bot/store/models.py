@@ -26,7 +26,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class AwareDateTime(TypeDecorator):
+class AwareDateTime(TypeDecorator[dt.datetime]):
     """Timestamps come back in UTC with their zone on every backend (SQLite drops it on storage),
     so that code can compare them with `utcnow()` without caring where they were stored."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy import false as sa_false
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -74,23 +74,23 @@ async def _append(s: AsyncSession, conversation_id: int, role: str, text: str, m
     """Store a message and touch its conversation: two statements (one round trip fewer on
     PostgreSQL than loading the conversation through the ORM first)."""
     now = utcnow()
-    touched = await s.execute(
-        update(Conversation).where(Conversation.id == conversation_id).values(last_message_at=now)
-    )
+    touch = update(Conversation).where(Conversation.id == conversation_id).values(last_message_at=now)
+    touched = cast(CursorResult[Any], await s.execute(touch))  # DML: a CursorResult (rowcount)
     if touched.rowcount != 1:
         raise LookupError(f"no conversation {conversation_id}")
-    return await s.scalar(
+    inserted = await s.execute(
         insert(Message)
         .values(conversation_id=conversation_id, role=role, text=text, meta=meta or {}, created_at=now)
         .returning(Message)
     )
+    return inserted.scalar_one()
 
 
 @with_transient_retries
 class Store:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
-        self.session: async_sessionmaker = sessionmaker(engine)
+        self.session: async_sessionmaker[AsyncSession] = sessionmaker(engine)
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True) -> Store:
@@ -174,7 +174,7 @@ class Store:
             await s.execute(
                 update(EscalationEvent).where(EscalationEvent.actor.in_(actors)).values(actor=FORGOTTEN_ACTOR)
             )
-            result = await s.execute(delete(User).where(User.id == user_id))
+            result = cast(CursorResult[Any], await s.execute(delete(User).where(User.id == user_id)))
             return result.rowcount > 0
 
     # conversations -------------------------------------------------------------------
@@ -209,11 +209,12 @@ class Store:
             if seen is not None:
                 past = past[:seen]
             meta = {**(meta or {}), "source": source} if source else meta
-            negative = await s.scalar(
+            negatives = await s.execute(
                 select(func.count(Feedback.id))
                 .join(Message, Message.id == Feedback.message_id)
                 .where(Message.conversation_id == conv.id, Feedback.rating < 0)
             )
+            negative = negatives.scalar_one()
             if seen is None:
                 await _append(s, conv.id, "user", text, meta)
             return conv.id, past, negative
@@ -267,11 +268,12 @@ class Store:
 
     async def negative_feedback(self, conversation_id: int) -> int:
         async with self.session() as s:
-            return await s.scalar(
+            negatives = await s.execute(
                 select(func.count(Feedback.id))
                 .join(Message, Message.id == Feedback.message_id)
                 .where(Message.conversation_id == conversation_id, Feedback.rating < 0)
             )
+            return negatives.scalar_one()
 
     # updates ------------------------------------------------------------------------------
     async def record_updates(self, payloads: list[dict[str, Any]], owner: str | None = None) -> None:
@@ -393,7 +395,7 @@ class Store:
             }
 
 
-async def _thread_export(s, e: Escalation) -> dict[str, Any]:
+async def _thread_export(s: AsyncSession, e: Escalation) -> dict[str, Any]:
     """An ambassador thread as its SME may see it: the dossier sent to ambassadors, what happened
     and when, the rating and comment; its messages are in the thread's conversation. Who the
     ambassadors are (their ids) is theirs, not the SME's, and is left out."""

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.models import (
+    Base,
     Conversation,
     Escalation,
     EscalationEvent,
@@ -44,8 +45,8 @@ class PurgeReport(BaseModel):
         return sum(self.deleted.values())
 
 
-def _rules(cutoff: dt.datetime | None, updates_cutoff: dt.datetime) -> list[tuple[type, ColumnElement[bool]]]:
-    rules: list[tuple[type, ColumnElement[bool]]] = []
+def _rules(cutoff: dt.datetime | None, updates_cutoff: dt.datetime) -> list[tuple[type[Base], ColumnElement[bool]]]:
+    rules: list[tuple[type[Base], ColumnElement[bool]]] = []
     if cutoff is not None:
         old_conversation = Conversation.last_message_at < cutoff
         old_message = or_(
@@ -93,7 +94,7 @@ async def purge(
     return PurgeReport(cutoff=cutoff, dry_run=dry_run, deleted=deleted)
 
 
-async def _apply(s: AsyncSession, model: type, condition: ColumnElement[bool], dry_run: bool) -> int:
+async def _apply(s: AsyncSession, model: type[Base], condition: ColumnElement[bool], dry_run: bool) -> int:
     count = await s.scalar(select(func.count()).select_from(model).where(condition)) or 0
     if count and not dry_run:
         await s.execute(delete(model).where(condition).execution_options(synchronize_session=False))

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -31,8 +31,9 @@ def is_transient(exc: BaseException) -> bool:
     return name in {"ConnectionDoesNotExistError", "InterfaceError", "ConnectionResetError", "ConnectionRefusedError"}
 
 
-def _log_retry(state) -> None:
-    log.warning("transient database error, retrying", error=type(state.outcome.exception()).__name__)
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("transient database error, retrying", error=type(error).__name__)
 
 
 def retry_transient(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:

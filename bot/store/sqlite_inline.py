@@ -15,6 +15,7 @@ pyproject.toml pins aiosqlite to the versions this was checked against.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Awaitable, Callable, Generator
 from functools import partial
 from typing import Any
 
@@ -37,18 +38,18 @@ class _RunNow:
 
 
 class InlineConnection(aiosqlite.Connection):
-    def __init__(self, connector, iter_chunk_size: int = 64):
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int = 64) -> None:
         super().__init__(connector, iter_chunk_size)
-        self._tx = _RunNow()  # type: ignore[assignment]
+        self._tx = _RunNow()  # type: ignore[assignment]  # duck-typed: only put_nowait is called
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()  # no worker thread to start
 
 
-def inline_connector(database: str, busy_timeout_s: float):
+def inline_connector(database: str, busy_timeout_s: float) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     """An `async_creator` for SQLAlchemy's aiosqlite dialect."""
 
-    async def connect() -> InlineConnection:
+    async def connect() -> aiosqlite.Connection:
         return await InlineConnection(
             partial(sqlite3.connect, database, timeout=busy_timeout_s, check_same_thread=False)
         )

@@ -32,7 +32,17 @@ from bot.runtime import freeze_loaded_heap
 from bot.store import Store
 from bot.store.repository import UPDATE_LEASE
 from bot.telegram import callbacks, handover, webhook
-from bot.telegram.handlers import account, ambassadors, assess, calc, funding, learn, onboarding, questions
+from bot.telegram.handlers import (
+    account,
+    ambassadors,
+    assess,
+    calc,
+    funding,
+    learn,
+    onboarding,
+    providers,
+    questions,
+)
 from bot.telegram.handlers.common import current_user, lang_of, remembered_language
 from bot.telegram.i18n import pick_language, t
 from bot.telegram.intake import KeepingBot, replay_unfinished, replica_name
@@ -45,7 +55,7 @@ from bot.telegram.transport import POLLING_CONNECTIONS, bot_api_request
 
 log = logging.getLogger(__name__)
 
-FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, calc, account)
+FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, calc, providers, account)
 # Commands that show or change one person's data or flows: private chats only (in a group they
 # would post the user's export, profile or self-assessment for everyone to read).
 PERSONAL_COMMANDS = frozenset({"start", "funding", "assess", "calc", "profile", "human", "export", "forget", "queue"})

@@ -11,7 +11,20 @@ from bot.telegram.i18n import languages, t
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("start", "help", "funding", "learn", "assess", "calc", "profile", "human", "privacy", "export", "forget")
+COMMANDS = (
+    "start",
+    "help",
+    "funding",
+    "learn",
+    "assess",
+    "calc",
+    "providers",
+    "profile",
+    "human",
+    "privacy",
+    "export",
+    "forget",
+)
 AMBASSADOR_COMMANDS = ("queue", "claim", "resolve", "return")
 
 

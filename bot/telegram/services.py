@@ -46,7 +46,7 @@ class Services:
             store=store,
             advisor=advisor,
             conversations=Conversations(advisor, store),
-            catalog=catalog or Catalog(settings.knowledge_dir),
+            catalog=catalog or Catalog(settings.knowledge_dir, settings.providers_dir),
             limiter=QuestionLimiter(questions_per_minute or settings.telegram_questions_per_minute),
             escalations=escalations,
         )

@@ -1,6 +1,7 @@
 """Alembic environment: uses the connection handed over by bot.store.db.upgrade (or, offline, the URL)."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 from bot.store.models import Base
 
@@ -8,7 +9,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def run_with(connection) -> None:
+def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
