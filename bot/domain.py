@@ -42,6 +42,7 @@ class Dossier(BaseModel):
     question: str
     profile: dict[str, Any] = Field(default_factory=dict)
     assessment: str | None = None
+    calculator: str | None = None  # the latest resource-efficiency figures, in one line
     bot_answer: str | None = None
     retrieved: list[str] = Field(default_factory=list)  # source titles, best first
     reason_detail: str = ""

@@ -532,3 +532,29 @@ async def test_an_ambassador_who_starts_the_bot_later_gets_their_commands(privat
     await ask(tg, lucia, "/start")
     await tg.wait_until(lambda: "queue" in [c["command"] for c in tg.commands(scope=scope)])
     assert "queue" not in [c["command"] for c in tg.commands(scope={"type": "chat", "chat_id": SME})]
+
+
+async def test_the_dossier_card_shows_the_smes_latest_calculator_figures(private_world: World):
+    """An ambassador picking up a thread used to see the self-assessment but not the figures the
+    SME had worked out with /calc (yield, waste, its cost): they had to ask again."""
+    import datetime as dt
+
+    from bot.tools.calculator import CalcRecord, compute, remember, to_input
+
+    tg, svc = private_world.tg, private_world.svc
+    await ask(tg, MARIE["telegram_user_id"], "/start")
+    await ask(tg, SME, "How do we eco-design our packaging for reuse?")
+    user = await svc.store.get_or_create_user(telegram_id=SME)
+    stored = None
+    for when, shipped in (((2026, 3, 2), 96.0), ((2026, 9, 1), 103.2)):
+        answers = {"bought": 120.0, "shipped": shipped, "material_price": 800.0, "landfill": 8.0}
+        inp = to_input(answers | {"disposal_cost": 150.0})
+        when = dt.datetime(*when, tzinfo=dt.UTC)
+        stored = remember(stored, CalcRecord(at=when, input=inp, result=compute(inp)))
+    await svc.store.update_profile(user.id, calculator=stored)
+    since = tg.mark()
+    tg.user_sends(SME, "/human")
+    marie = MARIE["telegram_user_id"]
+    card = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == marie, since=since)
+    text = card.result["text"]
+    assert "material yield 86%" in text and "2026-09-01" in text and "(yield 80% on 2026-03-02)" in text

@@ -8,6 +8,7 @@ from bot.advisor.models import AdvisorReply
 from bot.domain import Dossier
 from bot.knowledge.catalog import Catalog
 from bot.store import Profile, Store, UserRecord
+from bot.tools.calculator import summary as calculator_summary
 
 HISTORY_TURNS = 6
 
@@ -39,6 +40,7 @@ async def build_dossier(
         question=question,
         profile=user.model_dump(include=set(Profile.model_fields)),  # "other" country kept
         assessment=assessment,
+        calculator=calculator_summary(user.calculator),
         bot_answer=reply.answer if reply else (last_answer.text if last_answer else None),
         retrieved=[c["title"] for c in citations] or source_ids,
         reason_detail=detail,

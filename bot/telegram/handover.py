@@ -58,6 +58,7 @@ def card_html(record: EscalationRecord, svc: Services) -> str:
         reason=escape(record.reason.replace("_", " ")),
         profile=profile_line,
         assessment=escape(dossier.assessment or "not taken"),
+        calculator=escape(dossier.calculator or "not used"),
         question=escape(dossier.question[:SNIPPET_CHARS]),
         answer=escape((dossier.bot_answer or "—")[:SNIPPET_CHARS]),
         retrieved=escape(", ".join(dossier.retrieved[:5]) or "nothing relevant"),

@@ -263,3 +263,20 @@ def remember(stored: dict[str, Any] | None, record: CalcRecord) -> dict[str, Any
     """The stored history with `record` added (the oldest dropped beyond HISTORY_KEPT)."""
     results = [*(stored or {}).get("results", []), record.model_dump(mode="json")]
     return {"results": results[-HISTORY_KEPT:]}
+
+
+def summary(stored: dict[str, Any] | None) -> str | None:
+    """The latest result in one line for an ambassador's dossier (their working language is
+    English), with the change since the one before when there is one."""
+    records = history(stored)
+    if not records:
+        return None
+    last = records[-1].result
+    line = (
+        f"{records[-1].at:%Y-%m-%d}: material yield {last.yield_share:.0%}, "
+        f"{last.waste_kg_per_t:,.0f} kg waste per t of product, cost of waste EUR {last.cost_of_waste_eur:,.0f}"
+    )
+    if len(records) > 1:
+        before = records[-2]
+        line += f" (yield {before.result.yield_share:.0%} on {before.at:%Y-%m-%d})"
+    return line
