@@ -128,3 +128,47 @@ async def test_thread_survives_sigkill_and_restart(tmp_path, backend, request):
         await tg.stop()
         if "Traceback" in bot.output():
             print(bot.output()[-4000:])
+
+
+async def test_private_mode_with_the_real_process_promises_nobody_then_reports_a_blocked_sme(tmp_path):
+    """Against `advisor run` with ambassadors in private mode: before any ambassador has started
+    the bot nobody is promised; an ambassador's later /start gives them their commands; a
+    message to an SME who blocked the bot is reported to the ambassador, not stored as sent."""
+    tg = await FakeTelegram().start()
+    model = await OpenAIStub(reply=lambda messages: "Eco-design plans reuse from the start [1].").start()
+    env = bot_env(tmp_path, tg, model)
+    (tmp_path / "kb" / "ambassadors.yaml").write_text(yaml.safe_dump({"ambassadors": [MARIE]}))
+    bot = BotProcess(tmp_path, env)
+    marie = MARIE["telegram_user_id"]
+    try:
+        await bot.start(tg)
+        since = tg.mark()
+        tg.user_sends(SME, "/human")
+        told = await tg.wait_for_message(SME, since=since, timeout=30)
+        assert "No ambassador is available" in told["text"] and "a person will answer" not in told["text"]
+        hers = {"type": "chat", "chat_id": marie}
+        assert tg.commands(scope=hers) == []  # she has no chat with the bot yet
+
+        tg.user_sends(marie, "/start")
+        await tg.wait_until(lambda: "queue" in [c["command"] for c in tg.commands(scope=hers)], timeout=30)
+        since = tg.mark()
+        tg.user_sends(SME, "/human")
+        card = await tg.wait_for(
+            lambda c: c.chat_id == marie and "|claim|" in str(c.params.get("reply_markup")), since=since, timeout=30
+        )
+        assert "a person will answer" in (await tg.wait_for_message(SME, since=since))["text"]
+        tg.user_presses(marie, card.result, next(b for b in buttons(card.result) if "|claim|" in b))
+        await tg.wait_until(lambda: any("Marie" in t for t in texts(tg, SME)), timeout=30)
+
+        tg.block(SME)
+        since = tg.mark()
+        tg.user_sends(marie, "Reusable crates would suit you.")
+        reported = await tg.wait_for_message(marie, since=since, timeout=30)
+        assert "blocked" in reported["text"] and "Not delivered" in reported["text"]
+        assert "Reusable crates would suit you." not in texts(tg, SME)
+    finally:
+        bot.stop()
+        await model.stop()
+        await tg.stop()
+        if "Traceback" in bot.output():
+            print(bot.output()[-4000:])
