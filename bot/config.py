@@ -58,8 +58,8 @@ class Settings(BaseSettings):
     embedding_base_url: str | None = None  # default: llm_base_url
     embedding_api_key: SecretStr | None = None  # default: llm_api_key
     embedding_threads: int | None = None
-    # Take the shipped chunks' vectors from the committed cache (same model only) instead of
-    # embedding them; off only to measure embedding itself (bench/).
+    # Take the shipped chunks' and triage exemplars' vectors from the committed caches (same model
+    # only) instead of embedding them; off only to measure embedding itself (bench/).
     vector_cache: bool = True
 
     # Chat model: any OpenAI-compatible endpoint. Unset = composed answers.

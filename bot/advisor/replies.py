@@ -5,12 +5,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from bot.knowledge import yamlio
 
 
 @lru_cache(maxsize=4)
 def _catalogue(path: Path) -> dict[str, dict[str, str]]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yamlio.load(path.read_text(encoding="utf-8"))
 
 
 class Replies:

@@ -4,6 +4,9 @@ Cheap, explainable checks run first (regexes in many languages for a human reque
 injection and questions that need individual judgement); then a nearest-neighbour check in
 embedding space tells off-topic questions from in-domain ones. Whether the knowledge base can
 answer is decided after retrieval, in `answerability.py`.
+
+The exemplars' vectors ship in data/exemplar_vectors.* (refreshed by `advisor content vectors`,
+checked by tests/test_vector_cache.py), so a fresh install embeds none of them.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import yaml
 from pydantic import BaseModel
 
 from bot.advisor.models import Escalation, EscalationReason, Triage
+from bot.knowledge import yamlio
+from bot.knowledge.vector_cache import QuerySet, VectorCache, model_id, register_query_set
 
 DATA = Path(__file__).with_name("data") / "triage.yaml"
+EXEMPLAR_MANIFEST = DATA.with_name("exemplar_vectors.json")
+EXEMPLAR_VECTORS = DATA.with_name("exemplar_vectors.npy")
 
 # Multilingual-e5 cosine similarities: a rough confidence for replies the answerability model
 # did not judge (pre-retrieval decisions).
@@ -36,13 +42,23 @@ class Decision(BaseModel):
     rule: str = ""
 
 
+def exemplar_texts(data: Path = DATA) -> list[str]:
+    """Every text the triager embeds: in-scope, off-topic and intent exemplars."""
+    raw = yamlio.load(data.read_text(encoding="utf-8"))
+    intents = raw.get("intent_exemplars", {})
+    return raw["in_scope"] + raw["out_of_scope"] + [text for texts in intents.values() for text in texts]
+
+
+register_query_set(QuerySet("triage exemplars", exemplar_texts, EXEMPLAR_MANIFEST, EXEMPLAR_VECTORS))
+
+
 def _compile(patterns: list[str]) -> list[re.Pattern]:
     return [re.compile(p, re.IGNORECASE | re.UNICODE) for p in patterns]
 
 
 class Triager:
-    def __init__(self, embeddings=None, cache_dir: Path | None = None, data: Path = DATA):
-        raw = yaml.safe_load(data.read_text(encoding="utf-8"))
+    def __init__(self, embeddings=None, cache_dir: Path | None = None, data: Path = DATA, shipped_vectors: bool = True):
+        raw = yamlio.load(data.read_text(encoding="utf-8"))
         self.human = _compile(raw["human_request"])
         self.injection = _compile(raw["injection"])
         self.judgement = _compile(raw["judgement"])
@@ -60,6 +76,7 @@ class Triager:
         self._out_of_scope = raw["out_of_scope"]
         self.embeddings = embeddings
         self.cache_dir = cache_dir
+        self.shipped_vectors = shipped_vectors
 
     # --- before retrieval ---------------------------------------------------------------------
     def pre_retrieval(self, message: str, negative_feedback: int = 0) -> Decision | None:
@@ -81,8 +98,19 @@ class Triager:
             )
         return None
 
+    @cached_property
+    def _shipped(self) -> VectorCache | None:
+        if not self.shipped_vectors:
+            return None
+        return VectorCache.for_model(model_id(self.embeddings), EXEMPLAR_MANIFEST, EXEMPLAR_VECTORS, role="query")
+
     def _embedded(self, name: str, texts: list[str]) -> np.ndarray:
-        """Unit vectors of exemplar texts, cached on disk by content and embedding model."""
+        """Unit vectors of exemplar texts: the shipped ones when they hold every text for this
+        model, else cached on disk by content and embedding model."""
+        shipped = self._shipped
+        if shipped is not None and not shipped.missing(texts):
+            vectors = np.asarray([shipped.get(t) for t in texts], dtype=np.float32)
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
         digest = hashlib.sha256(("\n".join(texts) + self.embeddings.model_name).encode()).hexdigest()[:12]
         cache = self.cache_dir / f"triage-{name}-{digest}.npy" if self.cache_dir else None
         if cache and cache.exists():

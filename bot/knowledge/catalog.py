@@ -9,9 +9,9 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel
 
+from bot.knowledge import yamlio
 from bot.knowledge.loaders import split_front_matter
 from bot.knowledge.providers import ProviderDirectory, load_directory
 from bot.knowledge.schema import (
@@ -58,14 +58,14 @@ class Catalog:
     def schemes(self) -> list[FundingScheme]:
         out: list[FundingScheme] = []
         for path in sorted((self.root / "funding").glob("*.y*ml")):
-            out += FundingFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).schemes
+            out += FundingFile.model_validate(yamlio.load(path.read_text(encoding="utf-8"))).schemes
         return out
 
     @cached_property
     def cases(self) -> dict[str, GoodPractice]:
         out: dict[str, GoodPractice] = {}
         for path in sorted((self.root / "cases").glob("*.y*ml")):
-            for c in CasesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8"))).cases:
+            for c in CasesFile.model_validate(yamlio.load(path.read_text(encoding="utf-8"))).cases:
                 out[c.id] = c
         return out
 
@@ -74,7 +74,7 @@ class Catalog:
         path = self.root / "glossary.yaml"
         if not path.is_file():
             return {}
-        parsed = GlossaryFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        parsed = GlossaryFile.model_validate(yamlio.load(path.read_text(encoding="utf-8")))
         return {t.id: t for t in parsed.terms}
 
     @cached_property
@@ -82,7 +82,7 @@ class Catalog:
         out = {}
         for path in sorted((self.root / "modules").glob("*.md")):
             front, body = split_front_matter(path.read_text(encoding="utf-8"))
-            meta = TrainingModule.model_validate(yaml.safe_load(front or ""))  # none: a validation error
+            meta = TrainingModule.model_validate(yamlio.load(front or ""))  # none: a validation error
             out[meta.id] = Module(meta=meta, body=body)
         return out
 
@@ -94,7 +94,7 @@ class Catalog:
     @cached_property
     def assessment(self) -> SelfAssessment:
         return SelfAssessment.model_validate(
-            yaml.safe_load((self.root / "self_assessment.yaml").read_text(encoding="utf-8"))
+            yamlio.load((self.root / "self_assessment.yaml").read_text(encoding="utf-8"))
         )
 
     @cached_property

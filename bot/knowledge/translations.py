@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import yaml
 from pydantic import Field
 
+from bot.knowledge import yamlio
 from bot.knowledge.schema import LanguageCode, Strict
 
 
@@ -33,7 +33,7 @@ def load_translations(knowledge_dir: Path) -> dict[str, TranslationFile]:
     raises (ingestion validates first)."""
     out: dict[str, TranslationFile] = {}
     for path in sorted((knowledge_dir / "translations").glob("*.y*ml")):
-        parsed = TranslationFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        parsed = TranslationFile.model_validate(yamlio.load(path.read_text(encoding="utf-8")))
         if parsed.language in out:
             out[parsed.language].items.update(parsed.items)
         else:

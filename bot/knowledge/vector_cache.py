@@ -7,7 +7,10 @@ The cache is used only by the model that computed it (name and package version);
 text is not in it is embedded as before. Rows are float16: half the size of float32, and the
 dev split's top-5 passages were checked to be the same as with freshly computed vectors.
 
-`advisor content vectors` refreshes it; tests/test_vector_cache.py fails while it is stale.
+Layers above can ship vectors of their own texts the same way (the triage exemplars, embedded
+as queries): they register a `QuerySet` and keep its files next to their data.
+
+`advisor content vectors` refreshes them all; tests/test_vector_cache.py fails while one is stale.
 """
 
 from __future__ import annotations
@@ -49,6 +52,24 @@ def model_id(embeddings) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class QuerySet:
+    """Texts a layer above embeds as queries, with their shipped vectors' files."""
+
+    name: str
+    texts: Callable[[], list[str]]
+    manifest: Path
+    vectors: Path
+
+
+QUERY_SETS: dict[str, QuerySet] = {}
+
+
+def register_query_set(query_set: QuerySet) -> None:
+    """Have `advisor content vectors` refresh (and check) this set too."""
+    QUERY_SETS[query_set.name] = query_set
+
+
 def shipped_texts(docs: Iterable[SourceDocument]) -> list[str]:
     """Every embedded text of these documents, chunked exactly as ingestion chunks them."""
     return [chunk.text for doc in docs for chunk in split_document(doc)]
@@ -59,6 +80,7 @@ class VectorCache:
     model: str
     rows: dict[str, int]  # text key -> row of `vectors`
     vectors: np.ndarray  # (rows, dim) float16
+    role: str = "passage"  # "passage" (embed_documents) or "query" (embed_queries)
 
     @classmethod
     def load(cls, manifest: Path = MANIFEST, vectors: Path = VECTORS) -> VectorCache | None:
@@ -69,13 +91,16 @@ class VectorCache:
         if meta.get("format") != FORMAT or array.shape != (len(meta["rows"]), meta["dim"]):
             log.warning("ignored the vector cache %s: unknown format or wrong shape", manifest)
             return None
-        return cls(meta["model"], {key: i for i, key in enumerate(meta["rows"])}, array)
+        rows = {key: i for i, key in enumerate(meta["rows"])}
+        return cls(meta["model"], rows, array, meta.get("role", "passage"))
 
     @classmethod
-    def for_model(cls, model: str, manifest: Path = MANIFEST, vectors: Path = VECTORS) -> VectorCache | None:
-        """The cache if `model` computed it, else None (everything is then embedded)."""
+    def for_model(
+        cls, model: str, manifest: Path = MANIFEST, vectors: Path = VECTORS, role: str = "passage"
+    ) -> VectorCache | None:
+        """The cache if `model` computed it for this role, else None (everything is then embedded)."""
         cache = cls.load(manifest, vectors)
-        if cache is None or cache.model != model:
+        if cache is None or cache.model != model or cache.role != role:
             return None
         return cache
 
@@ -99,7 +124,9 @@ class VectorCache:
             "model": self.model,
             "dim": int(self.vectors.shape[1]),
             "dtype": "float16",
-            "key": "sha256 of the embedded chunk text, first 24 hex digits; row i of vectors.npy",
+            **({} if self.role == "passage" else {"role": self.role}),
+            "key": f"sha256 of the embedded {'chunk' if self.role == 'passage' else self.role} text, "
+            f"first 24 hex digits; row i of {vectors.name}",
             "refresh": REFRESH_COMMAND,
             "rows": keys,
         }
@@ -112,22 +139,24 @@ def build(
     previous: VectorCache | None = None,
     batch: int = 32,
     progress: Callable[[int, int], None] | None = None,
+    role: str = "passage",
 ) -> tuple[VectorCache, int]:
-    """A cache holding exactly `texts`, reusing `previous` rows the same model computed;
-    returns it and how many texts were embedded."""
+    """A cache holding exactly `texts`, reusing `previous` rows the same model computed for the
+    same role; returns it and how many texts were embedded."""
     model = model_id(embeddings)
+    embed = embeddings.embed_queries if role == "query" else embeddings.embed_documents
     unique = {text_key(t): t for t in texts}
     keys = sorted(unique)  # a stable row order: a content edit changes only its own rows
-    reuse = previous if previous is not None and previous.model == model else None
+    reuse = previous if previous is not None and previous.model == model and previous.role == role else None
     todo = [k for k in keys if reuse is None or k not in reuse.rows]
     computed: dict[str, np.ndarray] = {}
     for start in range(0, len(todo), batch):
         part = todo[start : start + batch]
-        vectors = np.asarray(embeddings.embed_documents([unique[k] for k in part]), dtype=np.float32)
+        vectors = np.asarray(embed([unique[k] for k in part]), dtype=np.float32)
         computed.update(zip(part, vectors, strict=True))
         if progress:
             progress(start + len(part), len(todo))
     rows = [computed[k] if k in computed else reuse.vectors[reuse.rows[k]] for k in keys]  # type: ignore[union-attr]
     dim = len(rows[0]) if rows else 0
     array = np.asarray(rows, dtype=np.float16).reshape(len(keys), dim)
-    return VectorCache(model, {k: i for i, k in enumerate(keys)}, array), len(todo)
+    return VectorCache(model, {k: i for i, k in enumerate(keys)}, array, role), len(todo)
