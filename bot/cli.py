@@ -629,6 +629,61 @@ def _ask_figure(prompt, wording, step, answers, language: str, flag: str) -> flo
             err.print(problem_text(wording, exc, language), markup=False, highlight=False, soft_wrap=True)
 
 
+# advisor canvas: the circular business-model canvas (bot/tools), the same blocks as /canvas ---
+@app.command()
+def canvas(
+    out: Annotated[Path, typer.Option(help="Folder the .md and .html files are written to.")] = Path("."),
+    country: Annotated[str | None, typer.Option(help="ISO country code, e.g. FR (for the funding).")] = None,
+    sector: Annotated[str | None, typer.Option(help="Sector, e.g. textiles (examples and fit).")] = None,
+    size: Annotated[CompanySize | None, typer.Option(help="Company size (for the funding).")] = None,
+    lang: Annotated[Language, typer.Option(help="Language of the questions and the document.")] = Language.en,
+) -> None:
+    """Circular business-model canvas: one answer per block (Enter skips one), then a one-page
+    document as Markdown and printable HTML, with the training modules and funding that fit."""
+    from rich.prompt import Prompt
+
+    from bot.knowledge.catalog import Catalog
+    from bot.knowledge.schema import COUNTRIES, SECTORS
+    from bot.telegram.i18n import t, table
+    from bot.tools import canvas as canvas_tool
+
+    if country and country.upper() not in COUNTRIES:
+        fail(f"unknown country {country!r}; use one of: {', '.join(sorted(COUNTRIES))}", 2)
+    if sector and sector not in SECTORS:
+        fail(f"unknown sector {sector!r}; use one of: {', '.join(sorted(SECTORS))}", 2)
+    settings = get_settings()
+    wording, language = canvas_tool.Wording(settings.prompts_dir), lang.value
+    console.print(wording.text("intro", language), markup=False, highlight=False, soft_wrap=True)
+    answers: canvas_tool.Answers = {}
+    while (block := canvas_tool.next_block(answers)) is not None:
+        console.print()
+        asked = escape(canvas_tool.question(wording, block, language, sector))
+        while True:
+            try:
+                text = Prompt.ask(asked, console=console, default="", show_default=False)
+            except EOFError:  # input ended (a pipe): say which block is missing
+                fail(f"no answer for the block {block!r}", 2)
+            try:
+                answers[block] = canvas_tool.accept(text) if text.strip() else None
+                break
+            except canvas_tool.TooLong as exc:
+                too_long = wording.text("too_long", language, length=exc.length, limit=canvas_tool.MAX_CHARS)
+                err.print(too_long, markup=False, highlight=False, soft_wrap=True)
+    catalog = Catalog(settings.knowledge_dir)
+    size_value = size.value if size else None
+    where = country.upper() if country else None
+    record = canvas_tool.build(catalog, answers, language, country=where, sector=sector, size=size_value)
+    sector_label = table("sectors", language).get(sector, sector) if sector else None
+    size_label = t(f"sizes.{size_value}", language) if size_value else None
+    text = canvas_tool.markdown(wording, record, catalog, sector_label=sector_label, size_label=size_label)
+    page = canvas_tool.html(text, language, canvas_tool.title(wording, record, sector_label))
+    out.mkdir(parents=True, exist_ok=True)
+    for suffix, content in (("md", text), ("html", page)):
+        path = out / canvas_tool.filename(record, suffix)
+        path.write_text(content, encoding="utf-8")
+        console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def providers(
     query: Annotated[str, typer.Argument(help="What you need, e.g. 'wood offcuts Aarhus'.")] = "",

@@ -43,6 +43,7 @@ class Dossier(BaseModel):
     profile: dict[str, Any] = Field(default_factory=dict)
     assessment: str | None = None
     calculator: str | None = None  # the latest resource-efficiency figures, in one line
+    canvas: str | None = None  # the latest circular business-model canvas, in one line
     bot_answer: str | None = None
     retrieved: list[str] = Field(default_factory=list)  # source titles, best first
     reason_detail: str = ""

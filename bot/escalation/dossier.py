@@ -9,6 +9,7 @@ from bot.domain import Dossier
 from bot.knowledge.catalog import Catalog
 from bot.store import Profile, Store, UserRecord
 from bot.tools.calculator import summary as calculator_summary
+from bot.tools.canvas import summary as canvas_summary
 
 HISTORY_TURNS = 6
 
@@ -41,6 +42,7 @@ async def build_dossier(
         profile=user.model_dump(include=set(Profile.model_fields)),  # "other" country kept
         assessment=assessment,
         calculator=calculator_summary(user.calculator),
+        canvas=canvas_summary(user.canvas),
         bot_answer=reply.answer if reply else (last_answer.text if last_answer else None),
         retrieved=[c["title"] for c in citations] or source_ids,
         reason_detail=detail,

@@ -58,6 +58,8 @@ class User(Base):
     flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Resource-efficiency calculator results over time ({"results": [...]}, bot/tools/calculator.py).
     calculator: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The latest circular business-model canvas (bot/tools/canvas.py CanvasRecord).
+    canvas: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -135,7 +135,7 @@ class Store:
             return UserRecord.model_validate(user) if user else None
 
     async def update_profile(self, user_id: int, **changes: Any) -> UserRecord:
-        allowed = set(Profile.model_fields) | {"referral_code", "assessment", "flow", "calculator"}
+        allowed = set(Profile.model_fields) | {"referral_code", "assessment", "flow", "calculator", "canvas"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"not profile fields: {sorted(unknown)}")
@@ -375,9 +375,10 @@ class Store:
             threads = (await s.scalars(select(Escalation).where(Escalation.user_id == user_id))).all()
             drafts = (await s.scalars(select(FaqDraft).where(FaqDraft.user_id == user_id))).all()
             return {
-                "profile": UserRecord.model_validate(user).model_dump(mode="json", exclude={"calculator"}),
+                "profile": UserRecord.model_validate(user).model_dump(mode="json", exclude={"calculator", "canvas"}),
                 "self_assessment": user.assessment,
                 "resource_efficiency_calculator": (user.calculator or {}).get("results", []),
+                "business_model_canvas": user.canvas,
                 "conversations": out_convs,
                 "feedback": [
                     {"message_id": f.message_id, "rating": f.rating, "at": f.created_at.isoformat()} for f in feedback

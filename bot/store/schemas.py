@@ -23,6 +23,7 @@ class UserRecord(Profile):
     assessment: dict[str, Any] | None = None
     flow: dict[str, Any] | None = None
     calculator: dict[str, Any] | None = None
+    canvas: dict[str, Any] | None = None
     created_at: dt.datetime
 
     @property

@@ -37,6 +37,7 @@ from bot.telegram.handlers import (
     ambassadors,
     assess,
     calc,
+    canvas,
     funding,
     learn,
     onboarding,
@@ -55,10 +56,12 @@ from bot.telegram.transport import POLLING_CONNECTIONS, bot_api_request
 
 log = logging.getLogger(__name__)
 
-FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, calc, providers, account)
+FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, calc, canvas, providers, account)
 # Commands that show or change one person's data or flows: private chats only (in a group they
 # would post the user's export, profile or self-assessment for everyone to read).
-PERSONAL_COMMANDS = frozenset({"start", "funding", "assess", "calc", "profile", "human", "export", "forget", "queue"})
+PERSONAL_COMMANDS = frozenset(
+    {"start", "funding", "assess", "calc", "canvas", "profile", "human", "export", "forget", "queue"}
+)
 THREAD_COMMANDS = frozenset({"claim", "resolve", "return"})  # also in the ambassadors' forum
 ALLOWED_UPDATES = ["message", "callback_query"]
 GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100

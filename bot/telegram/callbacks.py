@@ -25,6 +25,7 @@ ACTIONS = {
     "rc": 1,  # the SME chooses to comment on a rated thread: escalation id
     "cx": 0,  # the SME takes the question back from the ambassadors
     "cc": 2,  # calculator: unit|skip|stop, t|kg / step key / 0
+    "cv": 2,  # canvas: skip|stop, block key / 0
     "pv": 1,  # providers: the offer asked for
 }
 SAFE = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")

@@ -59,6 +59,7 @@ def card_html(record: EscalationRecord, svc: Services) -> str:
         profile=profile_line,
         assessment=escape(dossier.assessment or "not taken"),
         calculator=escape(dossier.calculator or "not used"),
+        canvas=escape(dossier.canvas or "not made"),
         question=escape(dossier.question[:SNIPPET_CHARS]),
         answer=escape((dossier.bot_answer or "—")[:SNIPPET_CHARS]),
         retrieved=escape(", ".join(dossier.retrieved[:5]) or "nothing relevant"),

@@ -18,6 +18,7 @@ COMMANDS = (
     "learn",
     "assess",
     "calc",
+    "canvas",
     "providers",
     "profile",
     "human",

@@ -13,7 +13,7 @@ from bot.advisor.conversation import StoredReply
 from bot.advisor.models import EscalationReason
 from bot.advisor.pipeline import Token
 from bot.store import UserRecord
-from bot.telegram.handlers import ambassadors, calc
+from bot.telegram.handlers import ambassadors, calc, canvas
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
 from bot.telegram.i18n import languages, t
 from bot.telegram.render import passages_html, reply_html, reply_keyboard
@@ -62,6 +62,8 @@ async def _advisor_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> U
     if await ambassadors.consume_sme_message(update, context, user):
         return None
     if await calc.consume_flow_message(update, context, user):  # a figure for /calc
+        return None
+    if await canvas.consume_flow_message(update, context, user):  # a block for /canvas
         return None
     return user
 
