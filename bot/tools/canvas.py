@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field, ValidationError
 
 from bot.knowledge.catalog import Catalog, Module
 from bot.knowledge.schema import FundingScheme, SchemeStatus
+from bot.tools.wording import Wording as ToolWording
 
-DEFAULT = "en"
 MAX_CHARS = 1000  # one block: a sentence or two, a paragraph at most
 # Each block and the knowledge-base topics an answer to it calls for.
 BLOCKS: dict[str, tuple[str, ...]] = {
@@ -43,28 +40,10 @@ MIN_MODULES, MAX_MODULES, MAX_SCHEMES = 2, 4, 3
 Answers = dict[str, str | None]  # block -> answer; None when skipped
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-class Wording:
+class Wording(ToolWording):
     """`prompts/canvas.yaml`: a key missing in a language is taken from English."""
 
-    def __init__(self, prompts_dir: Path):
-        self.table = _load(Path(prompts_dir) / "canvas.yaml")
-
-    def get(self, key: str, lang: str) -> Any:
-        for table in (self.table.get(lang) or {}, self.table[DEFAULT]):
-            node: Any = table
-            for part in key.split("."):
-                node = node.get(part) if isinstance(node, dict) else None
-            if node is not None:
-                return node
-        raise KeyError(key)
-
-    def text(self, key: str, lang: str, **values: Any) -> str:
-        return str(self.get(key, lang)).format(**values)
+    FILE = "canvas.yaml"
 
     def example(self, block: str, lang: str, sector: str | None) -> str:
         """The block's example for the sector where the table has one, else the general one."""

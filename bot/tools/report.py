@@ -6,11 +6,7 @@ Plain text in sections; Telegram and the terminal only add their own emphasis.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from bot.knowledge.catalog import Catalog
 from bot.tools.calculator import (
@@ -25,35 +21,17 @@ from bot.tools.calculator import (
     Step,
 )
 from bot.tools.numbers import Kind, Problem
+from bot.tools.wording import Wording as ToolWording
 
-DEFAULT = "en"
 # Problem values and how to show them.
 VALUE_KINDS = {"shipped": "t", "bought": "t", "waste": "t", "recycled": "t", "circular": "eur", "turnover": "eur"}
 LIMIT_KINDS = {"t": "t", "EUR/t": "eur_t", "EUR": "eur"}
 
 
-@lru_cache(maxsize=4)
-def _load(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-class Wording:
+class Wording(ToolWording):
     """`prompts/calculator.yaml`: a key missing in a language is taken from English."""
 
-    def __init__(self, prompts_dir: Path):
-        self.table = _load(Path(prompts_dir) / "calculator.yaml")
-
-    def get(self, key: str, lang: str) -> Any:
-        for table in (self.table.get(lang) or {}, self.table[DEFAULT]):
-            node: Any = table
-            for part in key.split("."):
-                node = node.get(part) if isinstance(node, dict) else None
-            if node is not None:
-                return node
-        raise KeyError(key)
-
-    def text(self, key: str, lang: str, **values: Any) -> str:
-        return str(self.get(key, lang)).format(**values)
+    FILE = "calculator.yaml"
 
     def numbers(self, lang: str) -> Numbers:
         return Numbers(self.get("number", lang))
