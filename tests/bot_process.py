@@ -3,6 +3,7 @@ knowledge base, indexed beforehand; the fake Telegram server; a stub model) and 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.knowledge.base import KnowledgeBase
+from bot.telegram import callbacks
 from tests.conftest import FIXTURES, REPO, make_settings
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
@@ -75,3 +77,55 @@ def bot_env(root: Path, tg: FakeTelegram, model: OpenAIStub, **extra: str) -> di
         "ADVISOR_METRICS_PORT": "0",
         **extra,
     }
+
+
+async def stop_all(process: BotProcess, model: OpenAIStub, tg: FakeTelegram) -> None:
+    """The end of an end-to-end test: the bot, then its model and Telegram; a traceback the bot
+    wrote is printed so that a failure shows its cause."""
+    process.stop()
+    await model.stop()
+    await tg.stop()
+    if "Traceback" in process.output():
+        print(process.output()[-4000:])
+
+
+class ChatUser:
+    """One SME in a private chat with the bot: what they type or tap, and the text of the bot's
+    next message (no-break spaces made plain, as a reader sees them). `action` is the button
+    action `taps` presses (the tool's own)."""
+
+    action = ""
+
+    def __init__(self, tg: FakeTelegram, uid: int, lang: str):
+        self.tg, self.uid, self.lang = tg, uid, lang
+        self.last: dict = {}
+
+    async def says(self, text: str) -> str:
+        since = self.tg.mark()
+        self.tg.user_sends(self.uid, text, language_code=self.lang)
+        return await self._reply(since)
+
+    async def press(self, data: str, strict: bool = True) -> str:
+        since = self.tg.mark()
+        self.tg.user_presses(self.uid, self.last, data, strict=strict)
+        return await self._reply(since)
+
+    async def taps(self, *args: str) -> str:
+        return await self.press(callbacks.make(self.action, *args))
+
+    async def export(self) -> dict:
+        """What /export sends them, read as JSON."""
+        since = self.tg.mark()
+        self.tg.user_sends(self.uid, "/export", language_code=self.lang)
+        call = await self.tg.wait_for(lambda c: c.chat_id == self.uid and c.method == "sendDocument", since=since)
+        return json.loads(call.files["document"].data)
+
+    def buttons(self) -> list[str]:
+        return [b["text"] for row in (self.last.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+    async def _reply(self, since: int) -> str:
+        call = await self.tg.wait_for(
+            lambda c: c.ok and c.chat_id == self.uid and c.method == "sendMessage", since=since, timeout=30
+        )
+        self.last = call.result
+        return self.last.get("text", "").replace("\u00a0", " ")

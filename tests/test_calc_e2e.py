@@ -5,15 +5,13 @@ results, then finding them in /export; the answers so far survive a restart of t
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 
 import pytest
 import yaml
 
-from bot.telegram import callbacks
 from bot.tools.calculator import SOURCES
-from tests.bot_process import BotProcess, bot_env
+from tests.bot_process import BotProcess, ChatUser, bot_env, stop_all
 from tests.conftest import REPO
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
@@ -49,43 +47,11 @@ async def calc_bot(tmp_path_factory):
     try:
         yield tg, process
     finally:
-        process.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in process.output():
-            print(process.output()[-4000:])
+        await stop_all(process, model, tg)
 
 
-class Sme:
-    """One user in a private chat: what they type or tap, and the bot's next message (its text
-    with no-break spaces made plain, as a reader sees them)."""
-
-    def __init__(self, tg: FakeTelegram, uid: int, lang: str):
-        self.tg, self.uid, self.lang = tg, uid, lang
-        self.last: dict = {}
-
-    async def says(self, text: str) -> str:
-        since = self.tg.mark()
-        self.tg.user_sends(self.uid, text, language_code=self.lang)
-        return await self._reply(since)
-
-    async def taps(self, action: str, value: str) -> str:
-        since = self.tg.mark()
-        self.tg.user_presses(self.uid, self.last, callbacks.make("cc", action, value))
-        return await self._reply(since)
-
-    async def _reply(self, since: int) -> str:
-        call = await self.tg.wait_for(
-            lambda c: c.ok and c.chat_id == self.uid and c.method == "sendMessage", since=since, timeout=30
-        )
-        self.last = call.result
-        return self.last.get("text", "").replace("\u00a0", " ")
-
-    async def export(self) -> dict:
-        since = self.tg.mark()
-        self.tg.user_sends(self.uid, "/export", language_code=self.lang)
-        call = await self.tg.wait_for(lambda c: c.chat_id == self.uid and c.method == "sendDocument", since=since)
-        return json.loads(call.files["document"].data)
+class Sme(ChatUser):
+    action = "cc"
 
 
 async def test_calc_in_english_with_a_correction_then_export_and_a_comparison(calc_bot):

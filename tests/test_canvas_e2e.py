@@ -4,13 +4,11 @@ English and French, then finding the canvas in /export; the answers survive a re
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
 
-from bot.telegram import callbacks
-from tests.bot_process import BotProcess, bot_env
+from tests.bot_process import BotProcess, ChatUser, bot_env, stop_all
 from tests.conftest import REPO
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
@@ -30,34 +28,11 @@ async def canvas_bot(tmp_path_factory):
     try:
         yield tg, process
     finally:
-        process.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in process.output():
-            print(process.output()[-4000:])
+        await stop_all(process, model, tg)
 
 
-class Sme:
-    def __init__(self, tg: FakeTelegram, uid: int, lang: str):
-        self.tg, self.uid, self.lang = tg, uid, lang
-        self.last: dict = {}
-
-    async def says(self, text: str) -> str:
-        since = self.tg.mark()
-        self.tg.user_sends(self.uid, text, language_code=self.lang)
-        return await self._reply(since)
-
-    async def taps(self, action: str, value: str) -> str:
-        since = self.tg.mark()
-        self.tg.user_presses(self.uid, self.last, callbacks.make("cv", action, value))
-        return await self._reply(since)
-
-    async def _reply(self, since: int) -> str:
-        call = await self.tg.wait_for(
-            lambda c: c.ok and c.chat_id == self.uid and c.method == "sendMessage", since=since, timeout=30
-        )
-        self.last = call.result
-        return self.last.get("text", "")
+class Sme(ChatUser):
+    action = "cv"
 
     async def documents(self, text: str) -> dict[str, str]:
         """The files sent after `text` (the last answer), by extension."""
@@ -74,12 +49,6 @@ class Sme:
 
     def _docs(self, since: int) -> list:
         return [c for c in self.tg.calls[since:] if c.ok and c.chat_id == self.uid and c.method == "sendDocument"]
-
-    async def export(self) -> dict:
-        since = self.tg.mark()
-        self.tg.user_sends(self.uid, "/export", language_code=self.lang)
-        call = await self.tg.wait_for(lambda c: c.chat_id == self.uid and c.method == "sendDocument", since=since)
-        return json.loads(call.files["document"].data)
 
 
 async def test_canvas_in_english_with_a_skip_sends_the_page_and_export_has_it(canvas_bot):

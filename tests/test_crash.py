@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.telegram.i18n import t
-from tests.bot_process import BotProcess, bot_env
+from tests.bot_process import BotProcess, bot_env, stop_all
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
 from tests.test_faults import free_port, pg_query
@@ -154,11 +154,7 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, mode
         assert counts["stored twice"] == 0, counts
         assert_logs_private(bot.output(), users, asked)
     finally:
-        bot.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in bot.output():
-            print(bot.output()[-4000:])
+        await stop_all(bot, model, tg)
 
 
 @pytest.mark.postgres
@@ -233,8 +229,4 @@ async def test_postgres_connections_killed_every_fifth_of_a_second(tmp_path, fre
         assert bot.proc.poll() is None
         assert_logs_private(bot.output(), users, asked)
     finally:
-        bot.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in bot.output():
-            print(bot.output()[-4000:])
+        await stop_all(bot, model, tg)

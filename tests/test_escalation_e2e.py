@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.store import Store
 from bot.store.models import Relay
 from bot.telegram import callbacks
-from tests.bot_process import BotProcess, bot_env
+from tests.bot_process import BotProcess, bot_env, stop_all
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
@@ -123,11 +123,7 @@ async def test_thread_survives_sigkill_and_restart(tmp_path, backend, request):
             lambda c: c.chat_id == SME and "v1|fb|" in str(c.params.get("reply_markup")), since=since, timeout=30
         )
     finally:
-        bot.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in bot.output():
-            print(bot.output()[-4000:])
+        await stop_all(bot, model, tg)
 
 
 async def test_private_mode_with_the_real_process_promises_nobody_then_reports_a_blocked_sme(tmp_path):
@@ -167,8 +163,4 @@ async def test_private_mode_with_the_real_process_promises_nobody_then_reports_a
         assert "blocked" in reported["text"] and "Not delivered" in reported["text"]
         assert "Reusable crates would suit you." not in texts(tg, SME)
     finally:
-        bot.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in bot.output():
-            print(bot.output()[-4000:])
+        await stop_all(bot, model, tg)

@@ -37,7 +37,7 @@ from bot.config import REPO_ROOT
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.retrieve import HybridRetriever
 from bot.telegram.i18n import t
-from tests.bot_process import BotProcess, bot_env
+from tests.bot_process import BotProcess, bot_env, stop_all
 from tests.conftest import FIXTURES, PG_ADMIN_DSN, _blocking, _pg_admin, make_settings, updated
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
@@ -437,8 +437,4 @@ async def test_sigkill_mid_answer_then_restart_answers_exactly_once(tmp_path):
         assert len(answers(tg, uid)) == 3, texts
         assert not apologies(tg, uid), texts
     finally:
-        bot.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in bot.output():
-            print(bot.output()[-4000:])
+        await stop_all(bot, model, tg)

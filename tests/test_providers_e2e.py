@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from bot.telegram import callbacks
-from tests.bot_process import BotProcess, bot_env
+from tests.bot_process import BotProcess, ChatUser, bot_env, stop_all
 from tests.conftest import REPO
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
@@ -31,39 +31,11 @@ async def providers_bot(tmp_path_factory):
     try:
         yield tg
     finally:
-        process.stop()
-        await model.stop()
-        await tg.stop()
-        if "Traceback" in process.output():
-            print(process.output()[-4000:])
+        await stop_all(process, model, tg)
 
 
-class Sme:
-    """One user in a private chat: what they type or tap, and the text of the bot's next message."""
-
-    def __init__(self, tg: FakeTelegram, uid: int, lang: str):
-        self.tg, self.uid, self.lang = tg, uid, lang
-        self.last: dict = {}
-
-    async def says(self, text: str) -> str:
-        since = self.tg.mark()
-        self.tg.user_sends(self.uid, text, language_code=self.lang)
-        return await self._reply(since)
-
-    async def taps(self, data: str, strict: bool = True) -> str:
-        since = self.tg.mark()
-        self.tg.user_presses(self.uid, self.last, data, strict=strict)
-        return await self._reply(since)
-
-    def buttons(self) -> list[str]:
-        return [b["text"] for row in (self.last.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
-
-    async def _reply(self, since: int) -> str:
-        call = await self.tg.wait_for(
-            lambda c: c.ok and c.chat_id == self.uid and c.method == "sendMessage", since=since, timeout=30
-        )
-        self.last = call.result
-        return self.last.get("text", "")
+class Sme(ChatUser):
+    action = "pv"
 
 
 async def test_in_english_words_find_a_cluster_member_and_public_organisations(providers_bot):
@@ -83,9 +55,9 @@ async def test_in_english_an_offer_button_with_the_profiles_country(providers_bo
     asked = await sme.says("/providers")
     assert asked.startswith("What kind of help are you looking for?")
     assert {"Industrial symbiosis", "Repair", "Producer responsibility (EPR)"} <= set(sme.buttons())
-    await sme.taps(callbacks.make("ob", "country", "DK"), strict=False)  # the profile says Denmark
+    await sme.press(callbacks.make("ob", "country", "DK"), strict=False)  # the profile says Denmark
     await sme.says("/providers")
-    reply = await sme.taps(callbacks.make("pv", "industrial-symbiosis-facilitation"))
+    reply = await sme.press(callbacks.make("pv", "industrial-symbiosis-facilitation"))
     assert reply.startswith("Organisations that may help (Industrial symbiosis, DK or Europe-wide):")
     assert "1. Symbiosis Center Denmark (Symbiosecenter Danmark)" in reply
     assert "Why: offers Industrial symbiosis; based in DK" in reply
@@ -106,7 +78,7 @@ async def test_in_french_words_with_a_country_then_a_button_and_nothing_found(pr
 
     assert (await sme.says("/providers")).startswith("Quel type d'aide cherchez-vous ?")
     assert "Réparation" in sme.buttons() and "Symbiose industrielle" in sme.buttons()
-    reply = await sme.taps(callbacks.make("pv", "repair"))
+    reply = await sme.press(callbacks.make("pv", "repair"))
     assert reply.startswith("Organismes qui peuvent vous aider (Réparation) :")
     assert "Re-Use Austria (formerly RepaNet)" in reply and "Pourquoi : propose : Réparation; pays" not in reply
     assert "Pourquoi : propose : Réparation; réseau à l'échelle européenne" in reply  # RREUSE
