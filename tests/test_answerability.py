@@ -41,6 +41,16 @@ async def test_a_programme_the_knowledge_base_never_mentions_is_named(advisor):
     assert s.acronyms == ["CSRD"]
 
 
+async def test_a_name_made_of_known_words_is_unknown_when_never_used_together(advisor):
+    # Every word of "Circular Packaging Fund" is in the knowledge base, the name is not.
+    s = await signals(advisor, "Can a small firm apply to the Circular Packaging Fund for a refill system?")
+    assert s.phrases == ["Circular Packaging Fund"] and s.names == []
+    known = await signals(advisor, "Does the Test Packaging Innovation Voucher pay for a refill system?")
+    assert known.phrases == []
+    place = await signals(advisor, "We repair machines in Ponta Delgada, Upper Austria. Any grant for eco-design?")
+    assert place.phrases == []
+
+
 async def test_places_and_known_names_are_not_unknown_programmes(advisor):
     s = await signals(advisor, "We are a furniture maker in Lyon. Is there a grant for eco-design studies?")
     assert s.names == [] and s.programmes == []

@@ -5,7 +5,9 @@ close to our funding passages as one we cover. So the decision reads what the qu
 and what the retrieved items state:
 
 - names (programmes, organisations, acronyms) the question uses that the knowledge base never
-  mentions, and numbers (years, regulation numbers) no retrieved passage contains;
+  mentions, single words ("Tremplin") or several known words that the knowledge base never puts
+  together ("the Resource Action Fund"), and numbers (years, regulation numbers) no retrieved
+  passage contains;
 - a requested attribute (amount, rate, deadline, count, fee) that no retrieved passage states;
 - a country named for national matters where we have no national content;
 - how many of the question's content words the retrieved items contain (in the question's
@@ -46,6 +48,7 @@ FEATURES = (
     "unknown_acronyms",
     "unknown_names",
     "unknown_programme",
+    "unknown_phrases",
     "unknown_numbers",
     "attribute_unstated",
     "country_uncovered",
@@ -63,6 +66,7 @@ MIXED_CASE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # ReCircTex, eCircular
 CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
 TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
 MAX_UNKNOWN_WORDS = 4
+NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
 RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
@@ -110,6 +114,7 @@ class Signals(BaseModel):
     unknown_acronyms: int = 0
     unknown_names: int = 0
     unknown_programme: int = 0  # unknown names next to "grant", "regulation", "label"...
+    unknown_phrases: int = 0  # multi-word names whose words the knowledge base never puts together
     unknown_numbers: int = 0
     attribute_unstated: int = 0
     country_uncovered: int = 0
@@ -120,6 +125,7 @@ class Signals(BaseModel):
     acronyms: list[str] = Field(default_factory=list)
     names: list[str] = Field(default_factory=list)
     programmes: list[str] = Field(default_factory=list)
+    phrases: list[str] = Field(default_factory=list)
     numbers: list[str] = Field(default_factory=list)
     attribute: str | None = None
     country: str | None = None
@@ -182,6 +188,7 @@ class Answerability:
         translations: dict[str, dict[str, str]] | None = None,
         place_names: Iterable[str] = (),
         items: Callable[[], dict[str, str]] | None = None,
+        titles: Callable[[], Sequence[str]] | None = None,
         lexicon: Path = LEXICON,
         model: Path = MODEL,
     ):
@@ -196,11 +203,13 @@ class Answerability:
         self.place_words = {_fold(w) for w in raw["place_words"]}
         self.own_name_words = {_fold(w) for w in raw["own_name_words"]}
         self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
+        self.name_connectors = {_fold(w) for w in raw["name_connectors"]}
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
         self._stem_cache: dict[str, set[str]] = {}
         self._corpus = corpus
         self._items = items
+        self._titles = titles or (lambda: ())
         self.model = (
             FittedModel.model_validate(yamlio.load(model.read_text(encoding="utf-8"))) if model.exists() else None
         )
@@ -295,6 +304,8 @@ class Answerability:
         s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
         s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
+        s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
+        s.unknown_phrases = len(s.phrases)
         s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(question)) if n not in evidence_text]
         s.unknown_numbers = len(s.numbers)
         s.attribute = self.unstated_attribute(question, evidence, content, stop, language)
@@ -342,6 +353,86 @@ class Answerability:
             if any(w in self.programme_nouns for w in window) and found[i].group() not in programmes:
                 programmes.append(found[i].group())
         return acronyms, names, programmes
+
+    def name_runs(self, question: str) -> list[list[str]]:
+        """Runs of capitalised words, possibly joined by small words ("Fondo per la Crescita
+        Sostenibile"), not counting a sentence's first word; a run that follows a place word ("in
+        Ponta Delgada") or holds a place name is a place."""
+        found = list(TOKEN.finditer(question))
+        runs: list[list[str]] = []
+        run: list[str] = []
+        introduced = False
+
+        def close() -> None:
+            while run and _fold(run[-1]) in self.name_connectors:
+                run.pop()
+            if run and not introduced and not any(_fold(w) in self.place_names for w in run):
+                runs.append(list(run))
+            run.clear()
+
+        for i, m in enumerate(found):
+            token = m.group()
+            between = question[found[i - 1].end() : m.start()] if i else "."
+            if re.search(r"[.!?:;,()\"\n]", between):
+                close()
+                continue  # a sentence's or clause's first word is capitalised anyway
+            if token[:1].isupper():
+                if not run:
+                    introduced = _fold(found[i - 1].group()) in self.place_words | self.own_name_words
+                run.append(token)
+            elif run and _fold(token) in self.name_connectors:
+                run.append(token)
+            else:
+                close()
+        close()
+        return runs
+
+    def unknown_phrases(self, question: str) -> list[str]:
+        """Multi-word names whose words the knowledge base never puts together: not as a phrase,
+        not all in one title, not within a few words of each other in one passage."""
+        out = []
+        for run in self.name_runs(question):
+            named = [w for w in run if _fold(w) not in self.name_connectors and w.upper() not in self.common_acronyms]
+            if sum(1 for w in named if not ACRONYM.fullmatch(w) and len(w) >= 3) < 1 or len(named) < 2:
+                continue
+            if not self._names_together(self._name_stems(" ".join(named))):
+                out.append(" ".join(named))
+        return out
+
+    def _name_stems(self, text: str) -> list[str]:
+        return [w[:PREFIX] for w in words(text) if w not in self.name_connectors]
+
+    @cached_property
+    def _name_index(self) -> tuple[str, list[set[str]], dict[str, dict[int, list[int]]]]:
+        """(every text as one string of stems, each title's stems, stem → text → positions)."""
+        texts = list(self._corpus()) + [t for by_id in self.translations.values() for t in by_id.values()]
+        titles = [set(self._name_stems(t)) for t in self._titles()]
+        joined = []
+        positions: dict[str, dict[int, list[int]]] = {}
+        for n, text in enumerate(list(texts) + list(self._titles())):
+            stems = self._name_stems(text)
+            joined.append(" ".join(stems))
+            for i, stem in enumerate(stems):
+                positions.setdefault(stem, {}).setdefault(n, []).append(i)
+        return " | " + " | ".join(joined) + " | ", titles, positions
+
+    def _names_together(self, stems: list[str]) -> bool:
+        if not stems:
+            return True
+        joined, titles, positions = self._name_index
+        if f" {' '.join(stems)} " in joined or any(set(stems) <= t for t in titles):
+            return True
+        need = set(stems)
+        if not all(s in positions for s in need):
+            return False
+        shared = set.intersection(*(set(positions[s]) for s in need))
+        for text in shared:
+            spots = sorted((i, s) for s in need for i in positions[s][text])
+            for a, (start, _) in enumerate(spots):
+                seen = {s for i, s in spots[a:] if i - start <= NAME_WINDOW}
+                if seen == need:
+                    return True
+        return False
 
     def unstated_attribute(
         self, question: str, evidence: Sequence[Passage], content: list[str], stop: frozenset[str], language: str
@@ -416,7 +507,14 @@ class Answerability:
         partial = (
             not answerable
             and bool(signals.attribute)
-            and not (signals.names or signals.acronyms or signals.programmes or signals.numbers or signals.country)
+            and not (
+                signals.names
+                or signals.acronyms
+                or signals.programmes
+                or signals.phrases
+                or signals.numbers
+                or signals.country
+            )
         )
         return Verdict(
             answerable=answerable,
@@ -446,6 +544,8 @@ class Answerability:
                 + ", ".join(repr(n) for n in s.programmes[:3])
                 + ", which the knowledge base does not cover"
             )
+        if name == "unknown_phrases" and s.phrases:
+            return "the knowledge base never mentions " + ", ".join(repr(n) for n in s.phrases[:3])
         if name == "unknown_acronyms" and s.acronyms:
             return "the knowledge base never mentions " + ", ".join(repr(n) for n in s.acronyms[:3])
         if name == "unknown_names" and s.names:

@@ -102,6 +102,7 @@ class Advisor:
             summaries(catalog.translations),
             place_names=self.triager.place_names,
             items=lambda: kb.retriever.item_texts,
+            titles=lambda: list({m["title"] for m in kb.retriever.metas}),
         )
         if generator is None and settings.llm_configured:
             generator = Generator(settings)
