@@ -222,6 +222,23 @@ async def test_follow_ups_are_read_by_meaning_not_length(advisor):
     assert new.passages[0].source_id == "fr-test-ecodesign-grant"  # not the Danish voucher
 
 
+async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):
+    from bot.advisor.models import Turn
+
+    history = [
+        Turn(role="user", text="Any help for a small Danish firm that wants to redesign its packaging?"),
+        Turn(
+            role="assistant",
+            text="The Test packaging innovation voucher for Danish SMEs buys consultancy hours from a university "
+            "to redesign packaging so it uses less plastic [1].",
+        ),
+    ]
+    reply = await advisor.answer(AdvisorRequest(message="How do I apply?", history=history))
+    lead = paragraphs(reply.answer)[1]  # after the "From our knowledge base" header
+    assert lead.startswith("Test packaging innovation voucher for Danish SMEs:") and "online form" in lead
+    assert reply.citations[0].source_id == "dk-test-packaging-voucher"
+
+
 async def test_a_greeting_gets_a_greeting_in_the_users_language(advisor):
     reply = await advisor.answer(AdvisorRequest(message="hi"))
     assert reply.language == "en" and reply.answer.startswith("Hello!")  # not Danish: too short to tell

@@ -126,10 +126,12 @@ class Composer:
         language: str,
         header_key: str = "header",
         funding_question: bool = False,
+        focus: list[str] | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, one per item used. A funding question opens with
-        one sentence naming the schemes that fit; closed schemes are left out unless named."""
-        items: list[Passage] = []
+        one sentence naming the schemes that fit; closed schemes are left out unless named. A
+        follow-up's `focus` (sentences of the first passage's item) leads instead."""
+        items: list[Passage] = passages[:1] if focus else []
         for p in passages:
             if p.source_id in {i.source_id for i in items} or self._closed_and_not_asked(p, question):
                 continue
@@ -141,6 +143,8 @@ class Composer:
         citations = [cite(p, n) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
         lead = self.funding_lead(items, language) if funding_question else ""
+        if focus:
+            lead = f"{plain(items[0].title)}: {' '.join(plain(f) for f in focus)} [1]"
         parts = [self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openai
 
+from bot.advisor import followup
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
 from bot.advisor.compose import Composer
@@ -68,6 +69,7 @@ class Prepared:
     verdict: Verdict | None = None
     final: AdvisorReply | None = None  # set when no answer needs to be written
     budget: Budget | None = None  # the model's retries and time, shared by condensing and answering
+    focus: list[str] = field(default_factory=list)  # a follow-up's answer, from the item last shown
 
     @property
     def confidence(self) -> float:
@@ -191,7 +193,7 @@ class Advisor:
             prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
             return prepared
 
-        prepared.question = await self._condense(request, prepared.question, prepared.budget)
+        prepared.question, glued = await self._condense(request, prepared.question, prepared.budget)
         vector = await self.queries.embed(prepared.question)
         if decision is None and prepared.question == message[:MAX_QUESTION_CHARS]:
             decision = self.triager.intent(vector)  # judged on the user's own words only
@@ -213,6 +215,8 @@ class Advisor:
             return prepared
 
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
+        if glued:  # read with the previous question: find what "it" is in the last answer
+            await self._follow_up(prepared)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
         uncovered = self.triager.uncovered_country(prepared.question, self.kb.retriever.countries_with_schemes)
@@ -256,23 +260,25 @@ class Advisor:
                 return found
         return search(filters=Filters(), boosts=boosts)
 
-    async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> str:
+    async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
+        """The standalone question, and whether it is the message glued to the previous question
+        (offline; a model's rewrite has already resolved what the message refers to)."""
         previous = [t.text for t in request.history if t.role == "user"]
         if not previous:
-            return message
+            return message, False
         if self.generator is not None:
             try:
                 async with asyncio.timeout(self.settings.llm_timeout_s):
                     out = await self.generator.condense(self._history_text(request), message, budget)
                 if out and len(out) < 4 * len(message) + 500:
-                    return out[:MAX_QUESTION_CHARS]
+                    return out[:MAX_QUESTION_CHARS], False
             except MODEL_FAULTS as exc:  # condensing is an optimisation: fall back to the heuristic
                 log.warning("condense failed, heuristic instead", error=type(exc).__name__)
         # Offline: a short message that continues or points back at the last question is read
         # together with it; one that names its own country or scheme is a new question.
         if self._depends_on_previous(message, previous[-1]):
-            return f"{previous[-1][: MAX_QUESTION_CHARS // 2]} {message}"
-        return message
+            return f"{previous[-1][: MAX_QUESTION_CHARS // 2]} {message}", True
+        return message, False
 
     def _depends_on_previous(self, message: str, previous: str) -> bool:
         """A short message continues the last question ("how do I apply?", "and for textiles?")
@@ -292,6 +298,29 @@ class Advisor:
         if self._names_item(message) or (self._topic_stems(words) - before):
             return False
         return True
+
+    async def _follow_up(self, prepared: Prepared) -> None:
+        """Put the item the last answer was about first and, for an English reader (the content's
+        language), lead with its sentences that answer the follow-up."""
+        shown = followup.last_answer([(t.role, t.text) for t in prepared.request.history])
+        if not shown:
+            return
+        vector = await self.queries.embed(shown[:MAX_QUESTION_CHARS])
+        found = await asyncio.to_thread(self.kb.retriever.search, shown[:MAX_QUESTION_CHARS], 1, query_vector=vector)
+        if not found or found[0].bm25_rank is None or found[0].dense_rank is None:
+            return  # the last answer names no item that both searches agree on
+        subject = found[0]
+        others = [p for p in prepared.passages if p.source_id != subject.source_id]
+        prepared.passages = [subject, *others][: len(prepared.passages) or 1]
+        if prepared.language == "en":
+            prepared.focus = followup.focus(prepared.request.message, self._item_texts(subject.source_id))
+
+    def _item_texts(self, source_id: str) -> list[str]:
+        """An item's prose: a scheme's description, eligibility and how to apply; else its passages."""
+        scheme = self.composer.catalog.scheme(source_id)
+        if scheme is not None:
+            return [t for t in (scheme.description, scheme.eligibility, scheme.how_to_apply) if t]
+        return [m.get("passage") or "" for m in self.kb.retriever.metas if m["source_id"] == source_id]
 
     @cached_property
     def _item_names(self) -> set[str]:
@@ -340,6 +369,7 @@ class Advisor:
             prepared.language,
             header,
             funding_question=self.triager.is_funding_question(prepared.question),
+            focus=prepared.focus,
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
