@@ -222,6 +222,18 @@ async def test_follow_ups_are_read_by_meaning_not_length(advisor):
     assert new.passages[0].source_id == "fr-test-ecodesign-grant"  # not the Danish voucher
 
 
+async def test_asked_how_much_the_first_sentence_gives_the_figure(advisor):
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="How much grant money can a small French firm get for eco-design?", profile={"country": "FR"}
+        )
+    )
+    lead = paragraphs(reply.answer)[1]
+    assert "Test eco-design grant for French SMEs (" in lead and "200,000" in lead and "70%" in lead
+    plain = await advisor.answer(AdvisorRequest(message="Is there a grant for eco-design in France?"))
+    assert "200,000" not in paragraphs(plain.answer)[1]  # not asked: the lead only names the schemes
+
+
 async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):
     from bot.advisor.models import Turn
 

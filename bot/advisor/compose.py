@@ -142,7 +142,7 @@ class Composer:
                 break
         citations = [cite(p, n) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
-        lead = self.funding_lead(items, language) if funding_question else ""
+        lead = self.funding_lead(items, language, asks_amount(question)) if funding_question else ""
         if focus:
             lead = f"{plain(items[0].title)}: {' '.join(plain(f) for f in focus)} [1]"
         parts = [self.word(header_key, language), lead, *filter(None, blocks)]
@@ -164,15 +164,23 @@ class Composer:
             return False
         return scheme.short_name.casefold() not in question.casefold()
 
-    def funding_lead(self, items: list[Passage], language: str) -> str:
-        """ "Two funding schemes in our knowledge base fit: A and B." (the direct answer)."""
-        schemes = [self.catalog.scheme(p.source_id) for p in items if p.kind == "funding"]
-        names = [s.short_name for s in schemes if s is not None]
+    def funding_lead(self, items: list[Passage], language: str, with_figures: bool = False) -> str:
+        """ "Two funding schemes in our knowledge base fit: A and B." (the direct answer); asked
+        how much, each name carries the scheme's amount or rate where it states one."""
+        schemes = [s for p in items if p.kind == "funding" and (s := self.catalog.scheme(p.source_id)) is not None]
+        names = [self._named_with_figure(s, language) if with_figures else s.short_name for s in schemes]
         if not names:
             return ""
         joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"
         key = "funding_lead_one" if len(names) == 1 else "funding_lead_some"
         return self.word(key, language).format(count=len(names), names=joined)
+
+    def _named_with_figure(self, s: FundingScheme, language: str) -> str:
+        figures = [self._amount(s, language)]
+        if s.co_financing_rate:
+            figures.append(self.word("co_financing", language).format(rate=_number(s.co_financing_rate)))
+        shown = ", ".join(f for f in figures if f)
+        return f"{s.short_name} ({shown})" if shown else s.short_name
 
     def item(self, question: str, passage: Passage, language: str, number: int) -> str:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
