@@ -63,6 +63,9 @@ async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
     assert stated.attribute is None  # "Covers up to 70% of eligible costs"
     missing = await signals(advisor, "What share of the costs does the Test packaging innovation voucher cover?")
     assert missing.attribute == "rate"
+    # The named grant states a rate, but of its costs, not of what is asked.
+    other = await signals(advisor, "What share of applicants does the Test eco-design grant for French SMEs accept?")
+    assert other.attribute == "rate"
     quantity = await signals(advisor, "How much energy does recycled aluminium need compared with primary aluminium?")
     assert quantity.attribute is None  # "a twentieth" states a quantity, not an amount of money
 

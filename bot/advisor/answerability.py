@@ -204,6 +204,7 @@ class Answerability:
         self.own_name_words = {_fold(w) for w in raw["own_name_words"]}
         self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
         self.name_connectors = {_fold(w) for w in raw["name_connectors"]}
+        self.asker_words = {_fold(w) for w in raw["asker_words"]}
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
         self._stem_cache: dict[str, set[str]] = {}
@@ -441,19 +442,36 @@ class Answerability:
         passage states it: a scheme the question names states it anywhere in its text; any other
         passage must state it in a sentence about the question's subject (sharing its words). The
         passages are English: for a question in another language the best one counts as named."""
-        asked = [
-            (name, STATED[spec["stated_by"]]) for name, pattern, spec in self.attributes if pattern.search(question)
-        ]
+        matches = [(name, spec, pattern.findall(question)) for name, pattern, spec in self.attributes]
+        asked = [(name, STATED[spec["stated_by"]]) for name, spec, found in matches if found]
         if not asked:
             return None
         stems = {w[:PREFIX] for w in content if len(w) >= 4}
+        # What the figure is about: the question's words less the request itself ("how much
+        # money"), the asker ("a small firm") and the names of kinds of programme.
+        generic = _prefixes(w for _, _, found in matches for phrase in found for w in words(phrase))
+        generic |= _prefixes(self.own_name_words | self.programme_nouns | self.asker_words)
         need = 2 if len(stems) >= 4 else 1
         # A question that names an item asks about that item: another scheme's rate is no answer.
         named = [p for p in evidence if self._names_item(question, p.title, stop)]
         if not named and language != "en" and evidence:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
         for name, stated in asked:
-            if named:
+            if named and language == "en" and name not in ("amount", "quantity"):
+                # A rate, count, date or fee in the named item's text, stated about what is asked:
+                # a sentence sharing a word of the question beyond the request and the item's name
+                # ("share of applicants" is not answered by "covers 60% of costs"). Any amount the
+                # item states answers "how much can we get".
+                found = any(
+                    stated.search(sentence)
+                    and (
+                        not (about := stems - generic - _prefixes(words(p.title)))
+                        or bool(about & _prefixes(words(sentence)))
+                    )
+                    for p in named
+                    for sentence in SENTENCES.split(self.item_text(p))
+                )
+            elif named:
                 found = any(stated.search(self.item_text(p)) for p in named)
             else:
                 found = any(
