@@ -243,6 +243,16 @@ async def test_uncovered_country_is_low_confidence(indexed):
     assert "could not find this" in reply.answer and reply.citations == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Czy są polskie dotacje na ekoprojektowanie dla małych firm?", "Gibt es polnische Zuschüsse für Ökodesign?"],
+)
+async def test_a_country_named_by_an_inflected_adjective_is_recognised(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))  # "polskie", "polnische": no Polish content
+    assert reply.escalation is not None and reply.escalation.reason == EscalationReason.low_confidence
+    assert "PL" in reply.escalation.detail
+
+
 async def test_unknown_year_is_low_confidence(indexed):
     reply = await make_advisor(indexed).answer(ask("How much did the French eco-design grant pay out in 2019?"))
     assert reply.escalation.reason == EscalationReason.low_confidence

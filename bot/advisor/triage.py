@@ -56,6 +56,16 @@ def _compile(patterns: list[str]) -> list[re.Pattern]:
     return [re.compile(p, re.IGNORECASE | re.UNICODE) for p in patterns]
 
 
+# Adjectives inflect ("svensk" → "svenskt", "deutsch" → "deutsches", "polski" → "polskie"): a
+# name of five letters or more also matches with one of these endings.
+INFLECTIONS = r"(?:e|en|er|es|em|et|t|a|as|os|i|ie|o|ą|ej|ego|iej|ich|ym|s)?"
+
+
+def _country_pattern(names: list[str]) -> re.Pattern[str]:
+    forms = [re.escape(n) + (INFLECTIONS if len(n) >= 5 else "") for n in names]
+    return re.compile(r"\b(?:" + "|".join(forms) + r")\b", re.IGNORECASE)
+
+
 class Triager:
     def __init__(self, embeddings=None, cache_dir: Path | None = None, data: Path = DATA, shipped_vectors: bool = True):
         raw = yamlio.load(data.read_text(encoding="utf-8"))
@@ -65,10 +75,7 @@ class Triager:
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
-        self.countries = [
-            (str(code), re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE))
-            for code, names in raw["countries"].items()
-        ]
+        self.countries = [(str(code), _country_pattern(names)) for code, names in raw["countries"].items()]
         self.place_names = [name for names in raw["countries"].values() for name in names]
         self._in_scope = raw["in_scope"]
         self._intents: dict[str, list[str]] = raw.get("intent_exemplars", {})
