@@ -18,10 +18,10 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, in their own layer: reused until pyproject.toml changes.
-COPY pyproject.toml README.md ./
+# Dependencies first, in their own layer: reused until pyproject.toml or the lock file changes.
+COPY pyproject.toml README.md requirements.lock ./
 RUN mkdir -p bot knowledge prompts && touch bot/__init__.py \
-    && pip install . \
+    && pip install -c requirements.lock . \
     && pip uninstall --yes circular-advisor
 COPY bot ./bot
 COPY knowledge ./knowledge

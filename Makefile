@@ -3,18 +3,18 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: chat test test-all lint typecheck bench load eval
+.PHONY: chat test test-all lint typecheck bench load eval lock
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.app: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.app: $(BIN)/activate pyproject.toml requirements.lock
+	$(BIN)/pip install --quiet -c requirements.lock -e .
 	touch $@
 
 $(VENV)/.test: $(VENV)/.app
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
 chat: $(VENV)/.app
@@ -41,3 +41,11 @@ load: $(VENV)/.test
 
 eval: $(VENV)/.app
 	$(BIN)/advisor eval
+
+# Newest versions the ranges in pyproject.toml allow, written to requirements.lock (then run the tests).
+lock: $(BIN)/activate
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet -e '.[test]'
+	{ echo "# Exact versions CI and \`make\` install (pip constraints): regenerate with \`make lock\`."; \
+	  .venv-lock/bin/pip freeze --exclude-editable; } > requirements.lock
+	rm -rf .venv-lock

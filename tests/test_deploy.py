@@ -174,3 +174,41 @@ def test_docker_compose_config_validates(tmp_path):
         [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True, env=env
     )
     assert result.returncode == 0, result.stderr
+
+
+def _requirements() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = [r for group in project["optional-dependencies"].values() for r in group]
+    return [r for r in project["dependencies"] + extras if not r.startswith("circular-advisor")]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~;\s]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_lock_file_pins_every_dependency_within_its_range():
+    """`make` and CI install with `-c requirements.lock`: an unpinned or out-of-range dependency
+    would float to whatever the registry has that day."""
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, pinned = line.partition("==")
+            pins[name.lower().replace("_", "-")] = pinned
+    for requirement in map(Requirement, _requirements()):
+        name = requirement.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is not in requirements.lock (run `make lock`)"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement.specifier}"
+
+
+def test_zero_x_dependencies_have_an_upper_bound():
+    """A 0.x release may break its API in any minor version."""
+    from packaging.requirements import Requirement
+
+    for requirement in map(Requirement, _requirements()):
+        lower = [s.version for s in requirement.specifier if s.operator in (">=", "==")]
+        if lower and lower[0].startswith("0."):
+            assert any(s.operator in ("<", "==", "<=", "~=") for s in requirement.specifier), requirement
