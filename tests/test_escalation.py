@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from bot.domain import Dossier, Status
+from bot.escalation.plans import ChatMessage
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.knowledge.schema import Ambassador
@@ -250,3 +251,83 @@ async def test_thread_ids_are_never_reused(service, store):
     await store.delete_user(first_user.id)  # /forget: the thread goes with the user
     _, second, _ = await open_for(service, store, telegram_id=9102)
     assert second.id != first.id and second.id > first.id
+
+
+# --- the hand-over's decisions, channel-neutral (Telegram and the terminal carry them out) -------
+async def test_a_command_means_the_named_thread_the_topic_or_the_only_claimed_one(service, store):
+    _, record, _ = await open_for(service, store)
+    await service.db.set_forum(record.id, -100, 42, None)
+    assert await service.thread_meant(501, f"#{record.id}", None) == record.id
+    assert await service.thread_meant(501, None, (-100, 42)) == record.id
+    assert await service.thread_meant(501, None, None) is None  # nothing claimed yet
+    assert (await service.command("resolve", 501, argument=None, topic=None)).refused == "which_thread"
+    assert (await service.command("claim", 999, argument=str(record.id), topic=None)).refused == "not_ambassador"
+    await service.claim(record.id, 501)
+    assert await service.thread_meant(501, None, None) == record.id
+    assert (await service.command("resolve", 501, argument=None, topic=None)).escalation.status == Status.resolved
+    assert (await service.queue(999)).refused == "not_ambassador"
+    events = [e.action for e in await service.db.events(record.id)]
+    assert "refused_claim" in events
+
+
+async def test_sme_messages_wait_for_the_claimer_and_reach_them_as_text(service, store):
+    _, record, _ = await open_for(service, store)
+    said = ChatMessage(chat_id=9001, message_id=5, text="We make 3 tonnes a month.")
+    photo = ChatMessage(chat_id=9001, message_id=6, text="[photo] Our sawdust", media=True)
+    assert await service.relay_from_sme(record, said) is None  # nobody to send it to yet: kept
+    assert await service.relay_from_sme(record, said) is None  # a redelivered update: kept once
+    assert await service.relay_from_sme(record, photo) is None
+    await service.claim(record.id, 501)
+    pending = await service.pending_for(record, service.registry.get("marie"))
+    assert [(d.target_chat, d.text, d.as_text) for d in pending] == [
+        (501, "We make 3 tonnes a month.", True),
+        (501, None, False),  # a photo is copied as it is
+    ]
+    record = await service.db.get(record.id)
+    later = await service.relay_from_sme(record, ChatMessage(chat_id=9001, message_id=7, text="Any news?"))
+    assert later is not None and later.target_chat == 501  # claimed: straight to Marie
+
+
+async def test_only_the_claimer_speaks_to_the_sme(service, store):
+    _, record, _ = await open_for(service, store)
+    answer = ChatMessage(chat_id=501, message_id=1, text="Try reusable crates.")
+    assert (await service.relay_answer(record.id, 501, answer)).refused == "claim_first"
+    await service.claim(record.id, 501)
+    assert (await service.relay_answer(record.id, 502, answer)).refused == "not_yours"
+    relayed = await service.relay_answer(record.id, 501, answer)
+    assert relayed.ok and relayed.delivery.target_chat == 9001 and relayed.delivery.stored_message_id
+
+
+async def test_the_comment_window_closes_after_thirty_minutes(service, store, clock):
+    user, record, _ = await open_for(service, store)
+    await service.claim(record.id, 501)
+    await service.resolve(record.id, 501)
+    assert await service.thread_to_comment(record.id, user.id + 1) is None  # another SME's thread
+    await service.open_comment_window(record.id, user.id)
+    assert await service.take_comment(await store.get_user(user.id), "Clear and quick.")
+    assert (await service.db.get(record.id)).rating_comment == "Clear and quick."
+    await service.open_comment_window(record.id, user.id)
+    clock.advance(minutes=31)
+    assert not await service.take_comment(await store.get_user(user.id), "Another question: what is EPR?")
+    assert (await store.get_user(user.id)).flow is None  # a later message is a new question
+
+
+def test_the_hand_over_policy(service):
+    from bot.advisor.models import AdvisorReply, Escalation, EscalationReason, Triage
+
+    def reply(reason):
+        escalation = Escalation(reason=reason, detail="") if reason else None
+        return AdvisorReply(
+            answer="",
+            language="en",
+            confidence=0,
+            triage=Triage.escalate,
+            escalation=escalation,
+            mode="handover",
+            standalone_question="",
+        )
+
+    assert service.opens_thread(reply(EscalationReason.human_requested))
+    assert service.opens_thread(reply(EscalationReason.needs_judgement))
+    assert not service.opens_thread(reply(EscalationReason.low_confidence))  # offered, not opened
+    assert not service.opens_thread(reply(None))

@@ -558,3 +558,38 @@ async def test_the_dossier_card_shows_the_smes_latest_calculator_figures(private
     card = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == marie, since=since)
     text = card.result["text"]
     assert "material yield 86%" in text and "2026-09-01" in text and "(yield 80% on 2026-03-02)" in text
+
+
+async def test_a_thread_opened_in_the_terminal_is_worked_from_the_forum(forum_world: World):
+    """The terminal has no bot to tell the ambassadors or carry what its user types: the bot's
+    sweep does both, and the ambassador's answer in the topic waits in the store for the terminal."""
+    tg, svc, bot = forum_world.tg, forum_world.svc, forum_world.app.bot
+    user = await svc.store.get_or_create_user()  # a terminal user: no Telegram chat
+    conversation = await svc.store.current_conversation(user.id, "cli")
+    await svc.store.add_message(conversation, "user", "How do we eco-design our packaging for reuse?")
+    opened = await svc.escalations.hand_over(
+        user, reason="human_requested", language="en", catalog=svc.catalog, privately=False, channel="cli"
+    )
+    record = opened.escalation
+    assert opened.created and record.conversation_id == conversation
+    assert await svc.escalations.relay_from_terminal(user, "We make 2,000 boxes a month.") is not None
+
+    await handover.sweep(bot, svc)
+    await handover.sweep(bot, svc)  # asked once, carried once
+    [topic] = [t["message_thread_id"] for t in tg.topics(FORUM)]
+    card, notify, relayed = tg.messages_in(FORUM, topic)
+    assert "How do we eco-design our packaging for reuse?" in card["text"] and "Marie" in notify["text"]
+    assert relayed["text"] == f"💬 #{record.id} SME:\nWe make 2,000 boxes a month."
+
+    assert await press(tg, MARIE["telegram_user_id"], card, callbacks.make("es", "claim", record.id)) is None
+    since = tg.mark()
+    tg.user_sends_to_group(MARIE["telegram_user_id"], FORUM, "Reusable crates would suit you.", message_thread_id=topic)
+    for _ in range(100):
+        inbox = await svc.escalations.inbox(record.id)
+        if inbox.messages:
+            break
+        await asyncio.sleep(0.05)
+    assert [(m.ambassador, m.text) for m in inbox.messages] == [("Marie", "Reusable crates would suit you.")]
+    assert inbox.thread.status == Status.claimed and inbox.ambassador == "Marie"
+    assert (await svc.escalations.inbox(record.id)).messages == []  # shown once
+    assert not [c for c in tg.calls[since:] if c.method in ("copyMessage", "sendMessage") and c.chat_id != FORUM]

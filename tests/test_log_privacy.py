@@ -8,7 +8,6 @@ import io
 import logging
 import re
 import sqlite3
-from types import SimpleNamespace
 
 import pytest
 import structlog
@@ -16,6 +15,7 @@ import yaml
 from sqlalchemy import insert, select
 from telegram.error import Forbidden
 
+from bot.escalation.plans import Delivery
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.observability import logs
@@ -103,8 +103,10 @@ class Unreachable:
 
 async def test_an_unreachable_chat_is_logged_by_its_pseudonym(json_logs):
     assert await handover.send(Unreachable(), SME, "Hello") is None
-    record = SimpleNamespace(id=1)
-    await handover._deliver_to_ambassadors(Unreachable(), None, record, 1, SME, 5, AMBASSADOR, None, "hi", None)
+    delivery = Delivery(
+        escalation_id=1, relay_id=1, source_chat=SME, source_message=5, target_chat=AMBASSADOR, text="hi"
+    )
+    await handover.deliver_to_ambassadors(Unreachable(), None, delivery)
     lines = json_logs.getvalue()
     assert "could not send to chat" in lines and "relay of thread 1" in lines
     assert leaks(lines, []) == []

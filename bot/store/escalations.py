@@ -210,13 +210,42 @@ class EscalationStore:
                 known = dict(row.notified.get("cards", {}))
                 row.notified = {**row.notified, "cards": known | {k: list(v) for k, v in cards.items()}}
 
-    async def set_forum(self, escalation_id: int, chat_id: int, topic_id: int | None, card_message_id: int) -> None:
+    async def set_forum(
+        self, escalation_id: int, chat_id: int, topic_id: int | None, card_message_id: int | None
+    ) -> None:
         async with self.session.begin() as s:
             await s.execute(
                 update(Escalation)
                 .where(Escalation.id == escalation_id)
                 .values(forum_chat_id=chat_id, forum_topic_id=topic_id, card_message_id=card_message_id)
             )
+
+    async def take_unannounced_without_chat(self, now: dt.datetime, limit: int = 50) -> list[EscalationRecord]:
+        """Open threads nobody was told about whose SME has no chat with the bot (opened in the
+        terminal, where no bot can tell the ambassadors). Each is returned once, to one replica:
+        taking it marks it notified."""
+        async with self.session() as s:
+            ids = list(
+                await s.scalars(
+                    select(Escalation.id)
+                    .join(User, User.id == Escalation.user_id)
+                    .where(
+                        Escalation.status == Status.open.value,
+                        Escalation.notified_at.is_(None),
+                        User.telegram_id.is_(None),
+                    )
+                    .order_by(Escalation.id)
+                    .limit(limit)
+                )
+            )
+        taken = []
+        for escalation_id in ids:
+            async with self.session.begin() as s:
+                stmt = update(Escalation).where(Escalation.id == escalation_id, Escalation.notified_at.is_(None))
+                result = cast(CursorResult[Any], await s.execute(stmt.values(notified_at=now)))
+                if result.rowcount == 1:
+                    taken.append(EscalationRecord.model_validate(await s.get(Escalation, escalation_id)))
+        return taken
 
     async def with_status(self, *statuses: Status, limit: int = 50) -> list[EscalationRecord]:
         async with self.session() as s:
@@ -377,6 +406,22 @@ class EscalationStore:
             row = await s.get(Escalation, escalation_id)
             return EscalationRecord.model_validate(row)
 
+    async def pending_relays_from(self, source_chat_id: int, direction: str) -> list[RelayRecord]:
+        """Unconfirmed copies of messages from one chat, in threads still active; oldest first."""
+        async with self.session() as s:
+            rows = await s.scalars(
+                select(Relay)
+                .join(Escalation, Escalation.id == Relay.escalation_id)
+                .where(
+                    Relay.source_chat_id == source_chat_id,
+                    Relay.direction == direction,
+                    Relay.target_message_id.is_(None),
+                    Escalation.status.in_([x.value for x in ACTIVE]),
+                )
+                .order_by(Relay.id)
+            )
+            return [RelayRecord.model_validate(r) for r in rows]
+
     async def counterpart(self, chat_id: int, message_id: int) -> tuple[int, int] | None:
         """The other side's copy of a message (chat, message id): to thread replies across the relay."""
         async with self.session() as s:
@@ -409,7 +454,10 @@ class EscalationStore:
         """The thread whose card this ambassador was sent as that message (among recent threads)."""
         async with self.session() as s:
             rows = await s.scalars(
-                select(Escalation).where(Escalation.notified_at.is_not(None)).order_by(Escalation.id.desc()).limit(recent)
+                select(Escalation)
+                .where(Escalation.notified_at.is_not(None))
+                .order_by(Escalation.id.desc())
+                .limit(recent)
             )
             for row in rows:
                 if EscalationRecord.model_validate(row).private_cards.get(ambassador_id) == (chat_id, message_id):

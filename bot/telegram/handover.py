@@ -15,7 +15,9 @@ from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.advisor.models import AdvisorReply
 from bot.domain import Dossier, EscalationRecord, Status
+from bot.escalation.plans import ChatMessage, Delivery
 from bot.escalation.service import Outcome
 from bot.knowledge.schema import Ambassador
 from bot.observability.logs import chat_pseudonym
@@ -29,7 +31,6 @@ from bot.telegram.services import Services
 log = logging.getLogger(__name__)
 
 AMB = "en"  # the ambassadors' working language
-PENDING_CHAT = 0  # relay target of an SME message kept until an ambassador claims the thread
 TOPIC_NAME_CHARS = 128
 SNIPPET_CHARS = 1200
 
@@ -147,40 +148,33 @@ async def open_thread(
     user: UserRecord,
     *,
     reason: str,
-    dossier: Dossier,
-    topics: list[str],
     lang: str,
-    conversation_id: int | None,
+    question: str | None = None,
+    reply: AdvisorReply | None = None,
 ) -> EscalationRecord | None:
     """Hand the SME's conversation to the ambassadors and tell the SME what to expect.
     None (and the SME is told so) when there is nobody to hand it to."""
     chat_id = user.telegram_id
-    # Without the forum, cards go to ambassadors' own chats: someone must be able to get one.
-    private = svc.settings.ambassador_forum_chat_id is None
-    if not svc.escalations.available() or (private and not await svc.escalations.reachable()):
-        await send(bot, chat_id, escape(t("handover_none", lang)))
-        return None
-    record, created = await svc.escalations.open(
-        user_id=user.id,
-        conversation_id=conversation_id,
+    handover = await svc.escalations.hand_over(
+        user,
         reason=reason,
         language=lang,
-        country=user.country,
-        topics=topics,
-        dossier=dossier,
-        actor=f"sme:{user.id}",
+        catalog=svc.catalog,
+        # Without the forum, cards go to ambassadors' own chats: someone must be able to get one.
+        privately=svc.settings.ambassador_forum_chat_id is None,
+        question=question,
+        reply=reply,
     )
-    svc.escalations.threads_hint.add(chat_id)
+    record = handover.escalation
+    if record is None:
+        await send(bot, chat_id, escape(t("handover_none", lang)))
+        return None
     cancel = keyboard([[(t("btn_cancel_handover", lang), callbacks.make("cx"))]])
-    if not created:
+    if not handover.created:
         await send(bot, chat_id, escape(t("handover_already", lang)), cancel)
         return record
-    typical = await svc.escalations.expected_wait()
-    wait = (
-        t("wait_typical", lang, duration=duration_text(typical, lang))
-        if typical
-        else t("wait_target", lang, duration=duration_text(svc.escalations.sla, lang))
-    )
+    duration = duration_text(handover.wait or svc.escalations.sla, lang)
+    wait = t("wait_typical" if handover.wait_is_typical else "wait_target", lang, duration=duration)
     await send(bot, chat_id, escape(t("handover_open", lang, wait=wait)), cancel)
     await notify(bot, svc, record, level=0)
     return record
@@ -221,8 +215,9 @@ async def _open_topic(bot: Bot, svc: Services, record: EscalationRecord, forum: 
         log.error("could not open a forum topic in %s: %s", chat_pseudonym(forum), exc)
         return None
     card = await send(bot, forum, card_html(record, svc), card_keyboard(record), thread_id=topic.message_thread_id)
-    await svc.escalations.db.set_forum(record.id, forum, topic.message_thread_id, card.message_id if card else None)
-    return await svc.escalations.db.get(record.id)
+    return await svc.escalations.attach_topic(
+        record.id, forum, topic.message_thread_id, card.message_id if card else None
+    )
 
 
 async def refresh_card(bot: Bot, svc: Services, record: EscalationRecord) -> None:
@@ -253,15 +248,16 @@ async def close_topic(bot: Bot, record: EscalationRecord) -> None:
 
 
 # --- relaying ------------------------------------------------------------------------------------
-async def _reply_to(svc: Services, message: Message, target_chat: int) -> ReplyParameters | None:
-    """Thread a reply across the relay: the copy of the message being replied to, on the other side."""
+def chat_message(message: Message) -> ChatMessage:
+    """A Telegram message in the terms of a thread."""
     replied = message.reply_to_message
-    if replied is None:
-        return None
-    other = await svc.escalations.db.counterpart(message.chat_id, replied.message_id)
-    if other is None or other[0] != target_chat:
-        return None
-    return ReplyParameters(message_id=other[1], allow_sending_without_reply=True)
+    return ChatMessage(
+        chat_id=message.chat_id,
+        message_id=message.message_id,
+        text=_text_of(message),
+        media=message.text is None,
+        reply_to_message_id=replied.message_id if replied else None,
+    )
 
 
 def _text_of(message: Message) -> str:
@@ -278,126 +274,62 @@ def _text_of(message: Message) -> str:
     return f"[{kind}] {message.caption or ''}".strip()
 
 
-async def relay_from_sme(bot: Bot, svc: Services, record: EscalationRecord, user: UserRecord, message: Message) -> None:
-    """The SME's message reaches the ambassadors: the thread's topic, its claimer, or it waits
-    (stored) for whoever claims the thread."""
-    conversation = record.conversation_id or await svc.store.current_conversation(user.id)
-    if record.forum_topic_id is not None:
-        target, thread = record.forum_chat_id, record.forum_topic_id
-    elif record.status == Status.claimed:
-        amb = svc.escalations.registry.get(record.ambassador_id)
-        target, thread = (amb.telegram_user_id if amb else PENDING_CHAT), None
-    else:
-        target, thread = PENDING_CHAT, None
-    relay = await svc.escalations.db.start_relay(record.id, "to_amb", message.chat_id, message.message_id, target)
-    if relay is None:
-        return  # a redelivered update: already relayed
-    await svc.store.add_message(
-        conversation,
-        "user",
-        _text_of(message),
-        {"escalation": record.id, "tg_message_id": message.message_id, "media": message.text is None},
-    )
-    if target != PENDING_CHAT:
-        await _deliver_to_ambassadors(
-            bot,
-            svc,
-            record,
-            relay.id,
-            message.chat_id,
-            message.message_id,
-            target,
-            thread,
-            message.text,
-            await _reply_to(svc, message, target),
-        )
+def _reply(delivery: Delivery) -> ReplyParameters | None:
+    if delivery.reply_to is None:
+        return None
+    return ReplyParameters(message_id=delivery.reply_to, allow_sending_without_reply=True)
 
 
-async def _deliver_to_ambassadors(
-    bot: Bot,
-    svc: Services,
-    record: EscalationRecord,
-    relay_id: int,
-    from_chat: int,
-    message_id: int,
-    target: int,
-    thread: int | None,
-    text: str | None,
-    reply: ReplyParameters | None,
-) -> None:
+async def deliver_to_ambassadors(bot: Bot, svc: Services, delivery: Delivery) -> None:
+    """An SME's message on the ambassadors' side; on failure it stays pending (sent again at the
+    next claim, or by the sweep when it came from the terminal)."""
     try:
-        if thread is None and text is not None:
-            # In a private chat the thread number says which SME is talking.
-            html = f"{escape(t('amb.sme_says', AMB, id=record.id))}\n{escape(text)}"
+        if delivery.as_text and delivery.text is not None:
+            html = f"{escape(t('amb.sme_says', AMB, id=delivery.escalation_id))}\n{escape(delivery.text)}"
             sent = await bot.send_message(
-                target, split_message(html)[0], parse_mode=ParseMode.HTML, reply_parameters=reply
+                delivery.target_chat,
+                split_message(html)[0],
+                parse_mode=ParseMode.HTML,
+                message_thread_id=delivery.topic,
+                reply_parameters=_reply(delivery),
             )
-            copied_id = sent.message_id
         else:
-            copied = await bot.copy_message(
-                target, from_chat, message_id, message_thread_id=thread, reply_parameters=reply
+            sent = await bot.copy_message(
+                delivery.target_chat,
+                delivery.source_chat,
+                delivery.source_message,
+                message_thread_id=delivery.topic,
+                reply_parameters=_reply(delivery),
             )
-            copied_id = copied.message_id
-    except TelegramError as exc:  # kept as pending: delivered on the next claim or restart sweep
-        log.warning("relay of thread %s to %s failed: %s", record.id, chat_pseudonym(target), exc)
+    except TelegramError as exc:
+        log.warning(
+            "relay of thread %s to %s failed: %s", delivery.escalation_id, chat_pseudonym(delivery.target_chat), exc
+        )
         return
-    await svc.escalations.db.finish_relay(relay_id, target, copied_id)
+    await svc.escalations.confirm_relay(delivery, sent.message_id)
 
 
 async def deliver_pending(bot: Bot, svc: Services, record: EscalationRecord, amb: Ambassador) -> None:
     """What the SME wrote before anyone claimed the thread, for the ambassador who just did."""
-    pending = await svc.escalations.db.pending_relays(record.id, "to_amb")
-    if not pending:
-        return
-    conversation = record.conversation_id or await svc.store.current_conversation(record.user_id)
-    texts = {  # text messages are sent with the thread number; anything else is copied
-        m.meta.get("tg_message_id"): m.text
-        for m in await svc.store.recent_messages(conversation, limit=200)
-        if m.role == "user" and m.meta.get("escalation") == record.id and not m.meta.get("media")
-    }
-    for relay in pending:
-        await _deliver_to_ambassadors(
-            bot,
-            svc,
-            record,
-            relay.id,
-            relay.source_chat_id,
-            relay.source_message_id,
-            amb.telegram_user_id,
-            None,
-            texts.get(relay.source_message_id),
-            None,
-        )
+    for delivery in await svc.escalations.pending_for(record, amb):
+        await deliver_to_ambassadors(bot, svc, delivery)
 
 
-async def relay_from_ambassador(
-    bot: Bot, svc: Services, record: EscalationRecord, amb: Ambassador, message: Message, sme: UserRecord
-) -> bool:
-    """The claiming ambassador's message reaches the SME as the bot's own (their account stays hidden)."""
-    relay = await svc.escalations.db.start_relay(
-        record.id, "to_sme", message.chat_id, message.message_id, sme.telegram_id
-    )
-    if relay is None:
-        return True
-    conversation = record.conversation_id or await svc.store.current_conversation(sme.id)
-    stored = await svc.store.add_message(
-        conversation, "ambassador", _text_of(message), {"escalation": record.id, "ambassador": amb.id}
-    )
+async def deliver_to_sme(bot: Bot, svc: Services, delivery: Delivery, ambassador_topic: int | None) -> bool:
+    """The claiming ambassador's message reaches the SME as the bot's own (their account stays
+    hidden); an SME who blocked the bot is reported to the ambassador, where they wrote."""
     try:
         copied = await bot.copy_message(
-            sme.telegram_id,
-            message.chat_id,
-            message.message_id,
-            reply_parameters=await _reply_to(svc, message, sme.telegram_id),
+            delivery.target_chat, delivery.source_chat, delivery.source_message, reply_parameters=_reply(delivery)
         )
-    except Forbidden:  # the SME blocked the bot: kept in the thread, known as undelivered
-        await svc.store.mark_message(stored.id, delivered=False, undelivered="blocked")
-        await send(bot, message.chat_id, escape(t("amb.sme_blocked", AMB)), thread_id=message.message_thread_id)
+    except Forbidden:  # kept in the thread, known as undelivered
+        await svc.escalations.mark_undelivered(delivery, "blocked")
+        await send(bot, delivery.source_chat, escape(t("amb.sme_blocked", AMB)), thread_id=ambassador_topic)
         return False
     except TelegramError as exc:
-        log.warning("relay of thread %s to the SME failed: %s", record.id, exc)
+        log.warning("relay of thread %s to the SME failed: %s", delivery.escalation_id, exc)
         return False
-    await svc.escalations.db.finish_relay(relay.id, sme.telegram_id, copied.message_id)
+    await svc.escalations.confirm_relay(delivery, copied.message_id)
     return True
 
 
@@ -414,8 +346,8 @@ async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | 
     where = (record.forum_chat_id, record.forum_topic_id) if record.forum_topic_id else (None, None)
     await refresh_card(bot, svc, record)
     sme_chat = sme.telegram_id if sme else None
-    if record.status != Status.claimed and sme_chat:
-        svc.escalations.threads_hint.discard(sme_chat)
+    if record.status != Status.claimed:
+        svc.escalations.note_in_thread(sme_chat, False)
     if record.status == Status.claimed:
         if where[0]:
             await send(bot, where[0], escape(t("amb.claimed", AMB, name=amb.name)), thread_id=where[1])
@@ -456,19 +388,19 @@ async def announce(bot: Bot, svc: Services, outcome: Outcome, sme: UserRecord | 
 
 
 async def _tell_privately(bot: Bot, svc: Services, record: EscalationRecord, note: str) -> None:
-    """The claimer, or while nobody had claimed, everyone who was sent the card."""
-    if record.ambassador_id:
-        chats = [amb.telegram_user_id for amb in [svc.escalations.registry.get(record.ambassador_id)] if amb]
-    else:
-        chats = [chat for chat, _ in record.private_cards.values()]
-    for chat in chats:
+    for chat in await svc.escalations.private_watchers(record):
         await send(bot, chat, note)
 
 
 async def sweep(bot: Bot, svc: Services) -> None:
-    """The clock's work: widen the circle of threads left unclaimed past the SLA, expire old ones."""
+    """The clock's work: ask the ambassadors about threads opened in the terminal, widen the
+    circle of threads left unclaimed past the SLA, expire old ones, and carry the terminal SMEs'
+    messages (the terminal cannot reach Telegram)."""
+    for record in await svc.escalations.unannounced():
+        await notify(bot, svc, record, level=0)
     for record in await svc.escalations.due_for_wider_circle():
         await notify(bot, svc, record, level=1)
     for record in await svc.escalations.expire_stale():
-        sme = await svc.store.get_user(record.user_id)
-        await announce(bot, svc, Outcome(escalation=record), sme)
+        await announce(bot, svc, Outcome(escalation=record), await svc.escalations.sme_of(record))
+    for delivery in await svc.escalations.waiting_from_terminal():
+        await deliver_to_ambassadors(bot, svc, delivery)

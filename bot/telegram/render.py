@@ -15,6 +15,7 @@ from bot.knowledge.schema import FundingScheme
 from bot.telegram import callbacks
 from bot.telegram.i18n import t
 from bot.telegram.markdown import to_telegram_html
+from bot.tools.calculator import worth_suggesting
 
 LIMIT = 4096
 
@@ -74,10 +75,14 @@ def source_line(c: Citation) -> str:
 
 
 def reply_html(reply: AdvisorReply, lang: str) -> str:
+    """The answer, its sources and, under an answer about funding or costs, where to work out the
+    savings (/calc)."""
     body = escape(reply.answer)
     if reply.citations:
         sources = "\n".join(source_line(c) for c in reply.citations)
         body += f"\n\n<b>{escape(t('sources_title', lang))}</b>\n{sources}"
+    if worth_suggesting(reply):
+        body += "\n\n" + escape(t("calc_hint", lang, command="/calc"))
     return body
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
@@ -10,7 +9,6 @@ from telegram.ext import ContextTypes
 from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
 from bot.config import Settings
-from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.knowledge.catalog import Catalog
 from bot.store import Store
@@ -53,12 +51,7 @@ class Services:
 
     def __post_init__(self) -> None:
         if self.escalations is None:
-            self.escalations = EscalationService(
-                self.store,
-                AmbassadorRegistry(self.settings.ambassadors_file),
-                sla=dt.timedelta(minutes=self.settings.escalation_sla_minutes),
-                expire_after=dt.timedelta(hours=self.settings.escalation_expire_hours),
-            )
+            self.escalations = EscalationService.from_settings(self.store, self.settings)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -265,6 +265,23 @@ def remember(stored: dict[str, Any] | None, record: CalcRecord) -> dict[str, Any
     return {"results": results[-HISTORY_KEPT:]}
 
 
+# Answers that lead here ----------------------------------------------------------------------
+# Modules about what waste costs and what circular projects cost or earn: an answer citing one, or
+# a funding scheme, gets a line pointing to the calculator from the front end that shows it.
+COST_MODULES = frozenset(
+    {"circular-business-case", "financing-circular-projects", "measuring-circularity", "waste-prevention-by-products"}
+)
+
+
+def worth_suggesting(reply: Any) -> bool:
+    """Whether an advisor's reply (`AdvisorReply`, read by its fields: bot.tools does not import
+    the advisor) is an answer about funding or costs: one that cites a funding scheme or a cost
+    module. Refusals, scope messages and replies on their way to an ambassador are not."""
+    if str(reply.triage) != "answer" or reply.escalation is not None:
+        return False
+    return any(c.kind == "funding" or c.source_id in COST_MODULES for c in reply.citations)
+
+
 def summary(stored: dict[str, Any] | None) -> str | None:
     """The latest result in one line for an ambassador's dossier (their working language is
     English), with the change since the one before when there is one."""

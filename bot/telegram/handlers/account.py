@@ -9,7 +9,6 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.escalation.faq import forget_user_answers
 from bot.escalation.service import Outcome
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers import ambassadors
@@ -76,7 +75,7 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
     if thread is not None:
         await handover.announce(context.bot, svc, Outcome(escalation=thread), None, sme_left=True)
     # Ambassadors' answers drafted from this user's threads go too, published ones from the index.
-    await forget_user_answers(svc.escalations.db, svc.settings.faq_approved_file, svc.advisor.kb, user.id)
+    await svc.escalations.forget_answers_of(user.id, svc.settings.faq_approved_file, svc.advisor.kb)
     await svc.store.delete_user(user.id)
     await send_html(update, context, escape(t("forget_done", lang)))
 

@@ -40,8 +40,8 @@ def _wording(context: ContextTypes.DEFAULT_TYPE) -> Wording:
     return Wording(services(context).settings.prompts_dir)
 
 
-def _stop_button(lang: str) -> tuple[str, str]:
-    return t("calc_stop", lang), callbacks.make("cc", "stop", "0")
+def _stop_button(wording: Wording, lang: str) -> tuple[str, str]:
+    return wording.text("stop", lang), callbacks.make("cc", "stop", "0")
 
 
 async def calc(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -57,7 +57,7 @@ async def _ask_unit(update: Update, context, lang: str, intro: bool = False) -> 
     text = wording.text("ask_unit", lang)
     if intro:
         text = wording.text("intro", lang) + "\n\n" + text
-    await send_html(update, context, escape(text), keyboard([units, [_stop_button(lang)]]))
+    await send_html(update, context, escape(text), keyboard([units, [_stop_button(wording, lang)]]))
 
 
 async def _ask(update: Update, context, user: UserRecord, answers: Answers, before: str = "") -> None:
@@ -68,9 +68,9 @@ async def _ask(update: Update, context, user: UserRecord, answers: Answers, befo
         await _finish(update, context, user, answers, before)
         return
     wording = _wording(context)
-    rows = [[(t("calc_skip", lang), callbacks.make("cc", "skip", step.key))]] if step.optional else []
+    rows = [[(wording.text("skip", lang), callbacks.make("cc", "skip", step.key))]] if step.optional else []
     text = (before + "\n\n" if before else "") + question(wording, step, lang, answers)
-    await send_html(update, context, escape(text), keyboard([*rows, [_stop_button(lang)]]))
+    await send_html(update, context, escape(text), keyboard([*rows, [_stop_button(wording, lang)]]))
 
 
 async def _finish(update: Update, context, user: UserRecord, answers: Answers, before: str) -> None:
@@ -82,8 +82,10 @@ async def _finish(update: Update, context, user: UserRecord, answers: Answers, b
     record = CalcRecord(at=utcnow(), input=inp, result=result)
     await svc.store.update_profile(user.id, flow=None, calculator=remember(user.calculator, record))
     titles = module_titles(svc.catalog, lang)
-    sections = render(_wording(context), inp, result, lang, titles, earlier[-1] if earlier else None)
-    html = "\n\n".join(filter(None, [escape(before), *map(_section_html, sections), escape(t("calc_saved", lang))]))
+    wording = _wording(context)
+    sections = render(wording, inp, result, lang, titles, earlier[-1] if earlier else None)
+    saved = wording.text("saved", lang)
+    html = "\n\n".join(filter(None, [escape(before), *map(_section_html, sections), escape(saved)]))
     await send_html(update, context, html)
 
 
@@ -121,7 +123,7 @@ async def consume_flow_message(update: Update, context: ContextTypes.DEFAULT_TYP
     try:
         value = accept(step.key, message.text or "", answers, lang)
     except Problem as problem:
-        hint = "\n\n" + t("calc_leave_hint", lang) if problem.code == "not_a_number" else ""
+        hint = "\n\n" + wording.text("leave_hint", lang) if problem.code == "not_a_number" else ""
         await _ask(update, context, user, answers, before=problem_text(wording, problem, lang) + hint)
         return True
     answers[step.key] = value
@@ -157,7 +159,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
         return
     if action == "stop":
         await services(context).store.update_profile(user.id, flow=None)
-        await send_html(update, context, escape(t("calc_stopped", lang)))
+        await send_html(update, context, escape(_wording(context).text("stopped", lang)))
         return
     if action == "unit":
         answers["unit"] = value

@@ -10,7 +10,6 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.advisor.conversation import StoredReply
-from bot.advisor.models import EscalationReason
 from bot.advisor.pipeline import Token
 from bot.store import UserRecord
 from bot.telegram.handlers import ambassadors, calc, canvas
@@ -19,9 +18,6 @@ from bot.telegram.i18n import languages, t
 from bot.telegram.render import passages_html, reply_html, reply_keyboard
 from bot.telegram.services import services
 
-# Reasons that open a thread at once; a low-confidence answer offers the ambassador button instead,
-# because rephrasing often helps and a person's time is the scarce resource.
-HAND_OVER = (EscalationReason.human_requested, EscalationReason.needs_judgement, EscalationReason.negative_feedback)
 STREAM_PREVIEW_CHARS = 3500  # previews stay one message; the final reply is split if needed
 
 
@@ -103,11 +99,11 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User
         elif isinstance(event, StoredReply):
             lang = event.reply.language if event.reply.language in languages() else lang
             escalation = event.reply.escalation
-            handed_over = escalation is not None and escalation.reason in HAND_OVER
+            handed_over = svc.escalations.opens_thread(event.reply)
             markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations), handed_over)
             sent = await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
             await svc.store.note_reply(update.update_id, sent.message_id)  # a replay must not send it again
-            if escalation is not None and escalation.reason in HAND_OVER:
+            if escalation is not None and handed_over:
                 await ambassadors.hand_over(update, context, user, escalation.reason.value, text, event.reply)
 
 
