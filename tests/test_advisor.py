@@ -253,6 +253,15 @@ async def test_a_country_named_by_an_inflected_adjective_is_recognised(indexed, 
     assert "PL" in reply.escalation.detail
 
 
+async def test_a_city_tells_the_country(indexed):
+    reply = await make_advisor(indexed).answer(ask("We're a small furniture maker in Lille. Any grant for eco-design?"))
+    assert reply.citations[0].source_id == "fr-test-ecodesign-grant"  # Lille is in France
+    uncovered = await make_advisor(indexed).answer(ask("Which grants exist for eco-design in Riga?"))
+    assert uncovered.escalation is not None and "LV" in uncovered.escalation.detail
+    danish = await make_advisor(indexed).answer(ask("Lille virksomhed i Aarhus: findes der tilskud til emballage?"))
+    assert danish.citations[0].source_id == "dk-test-packaging-voucher"  # "lille" is Danish for small
+
+
 async def test_unknown_year_is_low_confidence(indexed):
     reply = await make_advisor(indexed).answer(ask("How much did the French eco-design grant pay out in 2019?"))
     assert reply.escalation.reason == EscalationReason.low_confidence

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +66,35 @@ def _country_pattern(names: list[str]) -> re.Pattern[str]:
     return re.compile(r"\b(?:" + "|".join(forms) + r")\b", re.IGNORECASE)
 
 
+CITIES = Path(__file__).with_name("data") / "cities.yaml"
+CITY_WORDS = re.compile(r"[^\W\d_][\w'’-]*")  # a city name's words, hyphenated ones whole
+LONGEST_CITY = 5  # words ("Klagenfurt am Wörthersee", "San Sebastián de los Reyes")
+# Cities whose name is also a small word of a language we serve, capitalised when it opens a
+# sentence ("Lille virksomhed…" is Danish for "small company"): not a city there.
+WORDS_TOO = {"Lille", "Faro", "Asti", "Celle"}
+
+
+@lru_cache(maxsize=1)
+def _cities() -> dict[str, str]:
+    """City name (as written) -> country code."""
+    raw = yamlio.load(CITIES.read_text(encoding="utf-8"))
+    return {name: str(code) for code, names in raw.items() for name in names}
+
+
+def city_country(text: str) -> str | None:
+    """The country of the first city the text names ("in Lille" → FR), longest name first."""
+    cities = _cities()
+    matches = list(CITY_WORDS.finditer(text))
+    found = [m.group().rstrip("-") for m in matches]
+    for i, m in enumerate(matches):
+        opens_sentence = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in ".!?:\n"
+        for n in range(min(LONGEST_CITY, len(found) - i), 0, -1):
+            name = " ".join(found[i : i + n])
+            if name in cities and not (n == 1 and opens_sentence and name in WORDS_TOO):
+                return cities[name]
+    return None
+
+
 class Triager:
     def __init__(self, embeddings=None, cache_dir: Path | None = None, data: Path = DATA, shipped_vectors: bool = True):
         raw = yamlio.load(data.read_text(encoding="utf-8"))
@@ -76,7 +105,7 @@ class Triager:
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.countries = [(str(code), _country_pattern(names)) for code, names in raw["countries"].items()]
-        self.place_names = [name for names in raw["countries"].values() for name in names]
+        self.place_names = [name for names in raw["countries"].values() for name in names] + list(_cities())
         self._in_scope = raw["in_scope"]
         self._intents: dict[str, list[str]] = raw.get("intent_exemplars", {})
         self.intent_margins: dict[str, float] = raw.get("intent_margins", {})
@@ -176,10 +205,11 @@ class Triager:
         return bool(self.funding.search(text))
 
     def mentioned_country(self, text: str) -> str | None:
+        """The country the text names, by name or adjective ("Danish"), else by a city ("Lille")."""
         for code, pattern in self.countries:
             if pattern.search(text):
                 return code
-        return None
+        return city_country(text)
 
     # --- after retrieval -------------------------------------------------------------------------
     @staticmethod

@@ -107,7 +107,8 @@ def fit(signals: list[Signals], labels: list[int], max_false: float, folds: int 
         probabilities = out_of_fold(c)
         threshold, stats = choose_threshold(y, probabilities, max_false)
         scored.append((stats["caught"], c, threshold, stats))
-    _, c, threshold, stats = max(scored, key=lambda t: (t[0], -t[1]))
+    # Most caught; on a tie the best F1 (fewer false escalations), then the stronger regularisation.
+    _, c, threshold, stats = max(scored, key=lambda t: (t[0], t[3]["f1"], -t[1]))
     final = model(c).fit(x, y)
     scaler, regression = final.steps[0][1], final.steps[1][1]
     return FittedModel(
