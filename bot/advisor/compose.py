@@ -168,7 +168,7 @@ class Composer:
         """ "Two funding schemes in our knowledge base fit: A and B." (the direct answer); asked
         how much, each name carries the scheme's amount or rate where it states one."""
         schemes = [s for p in items if p.kind == "funding" and (s := self.catalog.scheme(p.source_id)) is not None]
-        names = [self._named_with_figure(s, language) if with_figures else s.short_name for s in schemes]
+        names = [self._named_with_figure(s, language) if with_figures else s.display_name for s in schemes]
         if not names:
             return ""
         joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"
@@ -180,7 +180,7 @@ class Composer:
         if s.co_financing_rate:
             figures.append(self.word("co_financing", language).format(rate=_number(s.co_financing_rate)))
         shown = ", ".join(f for f in figures if f)
-        return f"{s.short_name} ({shown})" if shown else s.short_name
+        return f"{s.display_name} ({shown})" if shown else s.display_name
 
     def item(self, question: str, passage: Passage, language: str, number: int) -> str:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None

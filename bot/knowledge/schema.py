@@ -284,6 +284,16 @@ class FundingScheme(Strict):
         return name_head(self.name)
 
     @property
+    def display_name(self) -> str:
+        """The short name a person would say: "Innobooster", but "ADEME — Soutien aux investissements
+        pour le réemploi-réutilisation et la réparation" where the head is only the provider."""
+        head = name_head(self.name)
+        rest = self.name[len(head) :].lstrip(" —–-:")
+        if rest and not rest.startswith("(") and self.provider.startswith(head):
+            return f"{head} — {name_head(rest)}"
+        return head
+
+    @property
     def states_amount_or_rate(self) -> bool:
         return self.amount_min is not None or self.amount_max is not None or self.co_financing_rate is not None
 
