@@ -51,6 +51,13 @@ async def test_a_name_made_of_known_words_is_unknown_when_never_used_together(ad
     assert place.phrases == []
 
 
+async def test_terms_of_art_the_knowledge_base_lacks_weigh_more_than_chat_words(advisor):
+    sector = await signals(advisor, "What can a tannery do with its chrome shavings?")
+    assert sector.rare_unknown_words >= 1  # "tannery", "shavings": rare in English and absent here
+    chat = await signals(advisor, "Is there some tiny grant for eco-design, heard about one?")
+    assert chat.unknown_words and chat.rare_unknown_words == 0  # "tiny", "heard": common words
+
+
 async def test_places_and_known_names_are_not_unknown_programmes(advisor):
     s = await signals(advisor, "We are a furniture maker in Lyon. Is there a grant for eco-design studies?")
     assert s.names == [] and s.programmes == []

@@ -243,8 +243,7 @@ async def test_learn_reads_like_text_in_the_users_language_never_raw_markdown(tm
     root = tmp_path
     shutil.copytree(FIXTURES / "kb", root / "kb")
     (root / "kb" / "modules" / "repair-basics.md").write_text(LEARN_MODULE)
-    (root / "kb" / "translations").mkdir()
-    (root / "kb" / "translations" / "fr.yaml").write_text(
+    (root / "kb" / "translations" / "fr-repair.yaml").write_text(
         "language: fr\ntranslated_on: 2026-11-25\nitems:\n  repair-basics:\n"
         "    title: Les bases de la réparation pour les petits ateliers\n"
         "    summary: Comment un petit atelier peut réparer des produits au lieu de les remplacer.\n"

@@ -54,6 +54,7 @@ FEATURES = (
     "country_uncovered",
     "unknown_words_en",
     "unknown_words_other",
+    "rare_unknown_words",
     "english",
 )
 EVIDENCE_PASSAGES = 3  # what the answer would be built from
@@ -66,6 +67,8 @@ MIXED_CASE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # ReCircTex, eCircular
 CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
 TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
 MAX_UNKNOWN_WORDS = 4
+RARE_ZIPF = 3.0  # rarer than about one in a million words of the language: a term of art, not chat
+MAX_RARE_WORDS = 3
 NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
 RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
@@ -120,6 +123,7 @@ class Signals(BaseModel):
     country_uncovered: int = 0
     unknown_words_en: int = 0  # content words the knowledge base never uses, English questions
     unknown_words_other: int = 0  # the same in other languages (only translated summaries to go by)
+    rare_unknown_words: int = 0  # of those, the ones rare in the language itself ("alperujo", "glaze")
     english: int = 0
     # what the explanation says
     acronyms: list[str] = Field(default_factory=list)
@@ -171,6 +175,19 @@ def _fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     return [_fold(w) for w in WORD.findall(text)]
+
+
+def rare_words(question: str, language: str, among: set[str]) -> list[str]:
+    """The words of `among` (folded) that are rare in the language itself, by wordfreq's lists
+    (shipped inside its wheel): a term of art the knowledge base lacks ("alperujo", "glaze") says
+    more than a common word it happens not to use ("tiny", "heard")."""
+    import wordfreq  # its word lists load on first use, one language at a time
+
+    return [
+        m.group()
+        for m in TOKEN.finditer(question)
+        if _fold(m.group()) in among and wordfreq.zipf_frequency(m.group().lower(), language) < RARE_ZIPF
+    ]
 
 
 def _stemmer(language: str) -> Callable[[str], str]:
@@ -303,6 +320,7 @@ class Answerability:
         s.unknown_words = self.unknown_words(question, language, stop)
         unknown = min(len(s.unknown_words), MAX_UNKNOWN_WORDS)
         s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
+        s.rare_unknown_words = min(len(rare_words(question, language, set(s.unknown_words))), MAX_RARE_WORDS)
         s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
         s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
