@@ -244,6 +244,13 @@ async def test_asked_how_much_the_first_sentence_gives_the_figure(advisor):
     assert "200,000" not in paragraphs(plain.answer)[1]  # not asked: the lead only names the schemes
 
 
+async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):
+    reply = await advisor.answer(
+        AdvisorRequest(message="Must we name the university before the work starts to get the packaging voucher?")
+    )
+    assert "naming the university you will work with" in reply.answer  # from how to apply, not the summary
+
+
 async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):
     from bot.advisor.models import Turn
 

@@ -13,9 +13,13 @@ language, modules and schemes speak through their translated title and summary
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+import stopwordsiso
 
 from bot.advisor.answerability import LEXICON
 from bot.advisor.citations import cite, funding_block, tokens
@@ -95,6 +99,44 @@ def _whole_sentences(text: str, limit: int) -> str:
         kept.append(sentence)
         count += n
     return " ".join(kept)
+
+
+FOCUS_SENTENCES = 2
+MIN_UNIT_WORDS = 4  # shorter units are headings or labels, not answers
+
+
+def _stopwords(language: str) -> set[str]:
+    words = stopwordsiso.stopwords(language) if stopwordsiso.has_lang(language) else set()
+    return tokens(" ".join(words)) | tokens(" ".join(stopwordsiso.stopwords("en")))
+
+
+def units(texts: Iterable[str]) -> list[str]:
+    """Whole sentences and list items of an item's texts, in order."""
+    out: list[str] = []
+    for text in texts:
+        for block in paragraphs(text):
+            for unit in block if len(block) > 1 else SENTENCE.split(block[0]):
+                if len(unit.split()) >= MIN_UNIT_WORDS:
+                    out.append(unit.strip())
+    return out
+
+
+def focus(
+    message: str, texts: Iterable[str], language: str = "en", limit: int = FOCUS_SENTENCES, min_shared: int = 1
+) -> list[str]:
+    """The sentences of an item's texts that share most with the message (its content words,
+    stemmed), at most `limit`, in the item's order; none shares fewer than `min_shared` words."""
+    wanted = tokens(message) - _stopwords(language)
+    if not wanted:
+        return []
+    scored = []
+    for position, unit in enumerate(units(texts)):
+        have = tokens(unit)
+        shared = len(wanted & have)
+        if shared >= min_shared:
+            scored.append((shared / math.sqrt(len(have) + 1), position, unit))
+    best = sorted(scored, reverse=True)[:limit]
+    return [unit for _, _, unit in sorted(best, key=lambda t: t[1])]
 
 
 class Composer:
@@ -185,7 +227,7 @@ class Composer:
     def item(self, question: str, passage: Passage, language: str, number: int) -> str:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
-            return self.scheme(scheme, language, number, asks_amount=asks_amount(question))
+            return self.scheme(scheme, language, number, asks_amount=asks_amount(question), question=question)
         term = self.catalog.glossary.get(passage.source_id) if passage.kind == "glossary" else None
         if term is not None:
             translated = self.catalog.translated(term.id, language)
@@ -218,10 +260,16 @@ class Composer:
         heading = passage.title + (f" — {passage.section}" if passage.section else "")
         return f"{plain(heading)} [{number}]\n{body}"
 
-    def scheme(self, s: FundingScheme, language: str, number: int, asks_amount: bool = False) -> str:
+    def scheme(
+        self, s: FundingScheme, language: str, number: int, asks_amount: bool = False, question: str = ""
+    ) -> str:
         facts = self.scheme_facts(s, language)
         translated = self.catalog.translated(s.id, language)
         summary = translated.summary if translated else _whole_sentences(plain(s.description), 60)
+        if language == "en" and question:
+            # What the question asks beyond the summary: who may apply, how, when.
+            extra = [u for u in focus(question, [t for t in (s.eligibility, s.how_to_apply) if t], language, 1, 2)]
+            summary = " ".join([summary, *(plain(u) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""
         if asks_amount and s.no_fixed_amount is not None:
