@@ -241,42 +241,6 @@ def build_advisor(kb):
     return Advisor(get_settings(), kb)
 
 
-def print_reply(reply, show_passages: bool = False) -> None:
-    from rich.panel import Panel
-    from rich.text import Text
-
-    from bot.telegram.i18n import pick_language, t
-    from bot.tools.calculator import worth_suggesting
-
-    if console.is_terminal:
-        console.print(Panel(Text(reply.answer), title=f"advisor · {reply.mode}", title_align="left"))
-    else:
-        # Piped (a file, a script, `less`): no box and no hard wrap at 80 columns, so every URL
-        # stays whole on one line; whatever shows the text wraps it.
-        console.print(Text(f"advisor · {reply.mode}", style="bold"))
-        console.print(Text(reply.answer), soft_wrap=True)
-    for c in reply.citations:
-        line = Text(f"[{c.number}] ", style="bold")
-        line.append(c.title)
-        if c.url:
-            line.append(f"  {c.url}", style="cyan")
-        console.print(line, soft_wrap=True)  # a terminal folds it without breaking the link
-        if show_passages:
-            console.print(Text(c.passage, style="dim"), soft_wrap=True)
-    if worth_suggesting(reply):  # an answer about funding or costs: where to work out the savings
-        lang = pick_language(reply.language)
-        console.print(Text(t("calc_hint", lang, command=f"advisor calc --lang {lang}")), soft_wrap=True)
-    decision = f"triage: {reply.triage.value}"
-    if reply.escalation:
-        decision += f" → needs an ambassador ({reply.escalation.reason.value}: {reply.escalation.detail})"
-    console.print(
-        Text(
-            f"{decision} · language: {reply.language} · confidence: {reply.confidence:.2f}",
-            style="dim",
-        )
-    )
-
-
 def profile_from(country, lang, sector, size):
     from bot.store.schemas import Profile
 
@@ -299,6 +263,7 @@ def ask(
 ) -> None:
     """Ask one question and print the answer, its sources and the triage decision."""
     from bot.advisor.models import AdvisorRequest
+    from bot.terminal.render import print_reply
 
     kb = open_knowledge()
     ensure_index(kb)
@@ -309,315 +274,15 @@ def ask(
     print_reply(asyncio.run(advisor.answer(request)), show_passages=passages)
 
 
-CHAT_HELP = """Type your question and press Enter. Commands:
-  /profile country=FR sector=textiles size=small lang=fr   tell the advisor about your company
-  /sources    show the passages behind the last answer
-  /new        start a new conversation
-  /quit       leave (or Ctrl-D)"""
-THREAD_HELP = """  /human      talk to a circular-economy ambassador (a person)
-  /inbox      what the ambassadors wrote (also shown before every prompt: press Enter to check)
-  /bot        take your question back from the ambassadors
-  /rate 1-5   how the ambassador's help was, once they have resolved your question"""
-
-
-def chat_help(with_ambassadors: bool) -> str:
-    return CHAT_HELP.replace("  /new", THREAD_HELP + "\n  /new") if with_ambassadors else CHAT_HELP
-
-
 @app.command()
 def chat() -> None:
     """Talk to the advisor in your terminal: the same advisor the Telegram bot uses."""
+    from bot.terminal.session import chat_loop
+
     kb = open_knowledge()
     ensure_index(kb)
     advisor = build_advisor(kb)
     asyncio.run(chat_loop(advisor))
-
-
-async def chat_loop(advisor, settings=None, read_line=None) -> None:
-    """`read_line`: what the user types (tests give their own); `settings`: the environment's by default."""
-    from bot.escalation.service import EscalationService
-    from bot.runtime import freeze_loaded_heap
-    from bot.store import Store
-
-    settings = settings or get_settings()
-    store = await Store.open(settings.database_url)
-    escalations = EscalationService.from_settings(store, settings)
-    session = ChatSession(advisor, store, escalations, settings)
-    await session.start()
-    mode = (
-        "a language model"
-        if advisor.generator
-        else "offline answers composed from the knowledge base (no language model)"
-    )
-    console.print(f"[bold green]circular-advisor[/] · {kb_size(advisor)} · {mode}")
-    if session.with_ambassadors:
-        console.print(
-            "I'm an automated advisor. Circular-economy ambassadors (people) can take your question"
-            " here too: send /human.\n" + chat_help(with_ambassadors=True)
-        )
-    else:
-        console.print(
-            "I'm an automated advisor. Circular-economy ambassadors (people) answer on our Telegram bot,"
-            " not in this terminal.\n" + CHAT_HELP
-        )
-    await asyncio.to_thread(advisor.warm_up)
-    freeze_loaded_heap()
-    read_line = read_line or (lambda: console.input("[bold]you>[/] "))
-    try:
-        while True:
-            await session.show_inbox()
-            try:
-                message = (await asyncio.to_thread(read_line)).strip()
-            except (EOFError, KeyboardInterrupt):
-                break
-            if not await session.handle(message):
-                break
-    finally:
-        if await session.leave_thread("the SME left the terminal chat"):
-            console.print("Your question was taken back from the ambassadors: their answers could only reach you here.")
-        await store.close()
-        console.print("Goodbye.")
-
-
-class ChatSession:
-    """One `advisor chat` conversation: the advisor answers, and with ambassadors in the directory
-    a person can take over through the same escalation service and store as on Telegram.
-
-    The ambassadors work in Telegram; the bot there asks them about the thread and carries what
-    the user types to them (its sweep), and their answers wait in the store for this session.
-    What a user expects of a chat is that a person's answer simply appears, without a command to
-    learn: so whatever arrived is shown before every prompt (an empty Enter checks), and /inbox
-    does the same but says so when nothing has. While the thread is active, what the user types
-    goes to the ambassadors and the advisor stays silent, as on Telegram; /bot takes the question
-    back. Leaving the chat (or /new) takes it back too: this session is the only way an answer
-    could reach the user, and an ambassador must not write into the void."""
-
-    def __init__(self, advisor, store, escalations, settings):
-        from bot.advisor.conversation import Conversations
-
-        self.store, self.escalations, self.settings = store, escalations, settings
-        self.conversations = Conversations(advisor, store)
-        self.user = None
-        self.last = None  # the advisor's last reply, for /sources
-        self.thread = None  # the thread this session opened, as last shown to the user
-        self.rateable: int | None = None  # a resolved thread the user may rate
-        self.with_ambassadors = False
-
-    async def start(self) -> None:
-        self.user = await self.store.get_or_create_user()
-        self.with_ambassadors = await self._can_hand_over()
-
-    async def _can_hand_over(self) -> bool:
-        return await self.escalations.can_take_thread(privately=self.settings.ambassador_forum_chat_id is None)
-
-    async def handle(self, message: str) -> bool:
-        """Act on one line the user typed; False when they leave."""
-        if message in ("/quit", "/exit"):
-            return False
-        command = message.split()[0] if message.startswith("/") else None
-        handler = {
-            "/help": self._help,
-            "/new": self._new,
-            "/sources": self._sources,
-            "/profile": self._profile,
-            "/inbox": self._inbox,
-            "/bot": self._take_back,
-            "/rate": self._rate,
-        }.get(command or "")
-        if handler is not None:
-            await handler(message)
-        elif message == "/human" and await self._can_hand_over():
-            await self._hand_over("human_requested")
-        elif message and not await self._to_ambassadors(message):
-            await self._ask(message)
-        return True
-
-    async def _help(self, _message: str) -> None:
-        console.print(chat_help(self.with_ambassadors))
-
-    async def _new(self, _message: str) -> None:
-        # A fresh user starts a fresh conversation; the old one stays in the store.
-        await self.leave_thread("the SME started a new conversation")
-        user = self.user
-        self.user, self.last, self.rateable = await self.store.get_or_create_user(language=user.language), None, None
-        self.user = await self.store.update_profile(self.user.id, **user.profile.model_dump())
-        console.print("New conversation.")
-
-    async def _sources(self, _message: str) -> None:
-        from rich.text import Text
-
-        if self.last is None or not self.last.citations:
-            console.print("No sources yet.")
-        for c in self.last.citations if self.last else []:
-            console.print(Text(f"[{c.number}] {c.title}\n", style="bold") + Text(c.passage), soft_wrap=True)
-
-    async def _profile(self, message: str) -> None:
-        from bot.telegram.profile_view import profile_lines
-
-        try:
-            changes = parse_profile(message)
-        except ValueError as exc:
-            console.print(f"[red]{exc}[/]")
-            return
-        self.user = await self.store.update_profile(self.user.id, **changes)
-        for line in profile_lines(self.user, self.user.language):
-            console.print(line, markup=False, highlight=False)
-
-    async def _ask(self, message: str) -> None:
-        from bot.advisor.conversation import StoredReply
-        from bot.advisor.pipeline import Token
-
-        if message == "/human":  # nobody to hand over to: the advisor says so, and where to go
-            message = "I would like to talk to a human ambassador."
-        available = await self._can_hand_over()
-        streamed = False
-        async for event in self.conversations.ask(self.user, message, channel="cli", handover_available=available):
-            if isinstance(event, Token):
-                streamed = True
-                console.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
-            elif isinstance(event, StoredReply):
-                self.last = event.reply
-        if streamed:
-            console.print()
-        print_reply(self.last)
-        if available and self.escalations.opens_thread(self.last):
-            await self._hand_over(self.last.escalation.reason.value, question=message, reply=self.last)
-
-    # the ambassadors ---------------------------------------------------------------------
-    async def _hand_over(self, reason: str, question: str | None = None, reply=None) -> None:
-        from bot.knowledge.catalog import Catalog
-
-        handover = await self.escalations.hand_over(
-            self.user,
-            reason=reason,
-            language=reply.language if reply else (self.user.language or "en"),
-            catalog=Catalog(self.settings.knowledge_dir, self.settings.providers_dir),
-            privately=self.settings.ambassador_forum_chat_id is None,
-            channel="cli",
-            question=question,
-            reply=reply,
-        )
-        record = handover.escalation
-        if record is None:
-            console.print("No ambassador is available right now; the advisor goes on answering.")
-            return
-        self.thread = record
-        if not handover.created:
-            console.print(f"You are already talking with the ambassadors (thread #{record.id}); /bot takes it back.")
-            return
-        wait = _duration(handover.wait)
-        expect = f"usually answers within about {wait}" if handover.wait_is_typical else f"aims to answer within {wait}"
-        console.print(
-            f"[bold]Thread #{record.id}[/] is open: a circular-economy ambassador {expect}, here."
-            " What you type now goes to them; press Enter to see their replies, /bot to return to the advisor.",
-            highlight=False,
-        )
-
-    async def _to_ambassadors(self, message: str) -> bool:
-        """While the user's thread is active, their words are for the ambassadors."""
-        if self.thread is None or await self.escalations.relay_from_terminal(self.user, message) is None:
-            return False
-        console.print("(sent to the ambassadors)", style="dim")
-        return True
-
-    async def show_inbox(self, say_when_empty: bool = False) -> None:
-        """What arrived in the user's thread: that an ambassador took it, their new messages, and
-        then whether it ended (so that a last answer is read before the thread's end)."""
-        from rich.text import Text
-
-        if self.thread is None:
-            if say_when_empty:
-                console.print("You are not talking with an ambassador: /human asks for one.")
-            return
-        inbox = await self.escalations.inbox(self.thread.id)
-        now = inbox.thread
-        news = _thread_news(now, inbox.ambassador) if now is None or now.status != self.thread.status else None
-        if news and now is not None and now.active:
-            console.print(news, style="bold", highlight=False)
-        for note in inbox.messages:
-            line = Text(f"{note.ambassador} (ambassador): ", style="bold magenta") + Text(note.text)
-            console.print(line, soft_wrap=True)
-        if news and (now is None or not now.active):
-            console.print(news, style="bold", highlight=False)
-        if say_when_empty and not news and not inbox.messages:
-            console.print("No new messages from the ambassadors.")
-        if now is not None and now.status == "resolved":
-            self.rateable = now.id
-        self.thread = now if now is not None and now.active else None
-
-    async def _inbox(self, _message: str) -> None:
-        await self.show_inbox(say_when_empty=True)
-
-    async def _take_back(self, _message: str) -> None:
-        if await self.leave_thread("cancelled by the SME"):
-            console.print("Your question is back with the advisor: ask away.")
-        else:
-            console.print("You are not talking with an ambassador.")
-
-    async def leave_thread(self, why: str) -> bool:
-        """The user takes their question back (they asked, or this session ends)."""
-        if self.thread is None or self.user is None:
-            return False
-        await self.show_inbox()  # whatever arrived meanwhile is read first
-        if self.thread is None:
-            return False
-        self.thread = None
-        return await self.escalations.cancel_by_sme(self.user.id, detail=why) is not None
-
-    async def _rate(self, message: str) -> None:
-        score = message.split()[1] if len(message.split()) == 2 else ""
-        if self.rateable is None:
-            console.print("There is nothing to rate yet: ratings are for questions an ambassador resolved.")
-        elif score.isdigit() and await self.escalations.rate(self.rateable, self.user.id, rating=int(score)):
-            console.print("Thank you: this helps the ambassadors.")
-        else:
-            console.print("Rate with a number from 1 to 5, e.g. /rate 5.")
-
-
-def _duration(delta) -> str:
-    minutes = max(1, round(delta.total_seconds() / 60))
-    return f"{minutes} minutes" if minutes < 120 else f"{round(minutes / 60)} hours"
-
-
-def _thread_news(thread, ambassador: str | None) -> str:
-    """What became of the user's thread, in a line."""
-    name = ambassador or "An ambassador"
-    if thread is None:
-        return "Your thread with the ambassadors is closed; the advisor answers again."
-    return {
-        "claimed": f"{name}, a circular-economy ambassador, has taken your question.",
-        "resolved": f"{name} marked your question resolved; the advisor answers again."
-        " How was their help? /rate 1-5 (optional).",
-        "returned_to_bot": "The ambassadors handed your question back: the advisor answers again.",
-        "expired": "Sorry, no ambassador could take your question in time: the advisor answers again.",
-    }.get(thread.status, f"Your thread is {thread.status}.")
-
-
-def kb_size(advisor) -> str:
-    return f"{advisor.kb.index.count()} passages indexed"
-
-
-CHOICES = {"size": [s.value for s in CompanySize], "lang": list(SUPPORTED)}
-PROFILE_KEYS = {
-    "country": "country",
-    "sector": "sector",
-    "size": "company_size",
-    "lang": "language",
-}
-
-
-def parse_profile(command: str) -> dict[str, str]:
-    changes = {}
-    for pair in command.split()[1:]:
-        key, _, value = pair.partition("=")
-        if key not in PROFILE_KEYS or not value:
-            raise ValueError(f"unknown setting {pair!r}; use country=, sector=, size=, lang=")
-        value = value.upper() if key == "country" else value.lower()
-        allowed = CHOICES.get(key)
-        if allowed and value not in allowed:
-            raise ValueError(f"{key}={value} is not one of: {', '.join(allowed)}")
-        changes[PROFILE_KEYS[key]] = value
-    return changes
 
 
 @app.command()
@@ -838,9 +503,9 @@ def canvas(
     document as Markdown and printable HTML, with the training modules and funding that fit."""
     from rich.prompt import Prompt
 
+    from bot.i18n import t, table
     from bot.knowledge.catalog import Catalog
     from bot.knowledge.schema import COUNTRIES, SECTORS
-    from bot.telegram.i18n import t, table
     from bot.tools import canvas as canvas_tool
 
     if country and country.upper() not in COUNTRIES:
@@ -895,9 +560,9 @@ def providers(
 ) -> None:
     """Organisations that can help (the /providers directory): best matches, why each fits, its page."""
     from bot.advisor.triage import Triager
+    from bot.i18n import t
     from bot.knowledge.providers import load_directory, take_country
     from bot.knowledge.schema import COUNTRIES, SECTORS
-    from bot.telegram.i18n import t
     from bot.telegram.providers_view import card, heading
 
     if country and country.upper() not in COUNTRIES:

@@ -16,12 +16,12 @@ from structlog.testing import capture_logs
 from bot.advisor.pipeline import Advisor
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
+from bot.i18n import t
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.observability.metrics import AMBASSADORS_FILE_VALID
 from bot.telegram import callbacks
 from bot.telegram.app import build_application
-from bot.telegram.i18n import t
 from bot.telegram.services import Services
 from tests.conftest import FIXTURES, REPO, make_settings, updated
 from tests.fake_telegram import FakeTelegram

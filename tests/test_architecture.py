@@ -59,3 +59,15 @@ def test_every_import_follows_the_layers():
         for imported in sorted(imports_of(path) - allowed - {package}):
             broken.append(f"bot/{relative} imports bot.{imported}")
     assert not broken, "imports the README's architecture table does not allow:\n" + "\n".join(broken)
+
+
+CHANNELS = {"telegram", "terminal"}
+
+
+def test_the_channels_are_adapters_that_no_service_imports():
+    """Telegram and the terminal chat are two adapters over the same services: neither imports
+    the other, and only the command line (which starts them) imports either."""
+    rules = allowed_imports()
+    assert set(rules) >= CHANNELS, "each channel has a row in the README's architecture table"
+    leaking = {name: sorted(allowed & CHANNELS) for name, allowed in rules.items() if allowed and allowed & CHANNELS}
+    assert not leaking, f"the README's table lets these packages import a channel: {leaking}"

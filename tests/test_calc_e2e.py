@@ -26,22 +26,14 @@ async def calc_bot(tmp_path_factory):
     model = await OpenAIStub(reply=lambda messages: MODEL_ANSWER).start()
     env = bot_env(root, tg, model)
     # The modules the results cite, and the French title of the KPI module (the fixture knowledge
-    # base has neither); the catalog reads them from disk, no index needed.
+    # base has neither: it joins the fixture's French); the catalog reads them from disk, no index needed.
     for module in SOURCES:
         shutil.copy(REPO / "knowledge" / "modules" / f"{module}.md", root / "kb" / "modules")
     french = yaml.safe_load((REPO / "knowledge" / "translations" / "fr.yaml").read_text(encoding="utf-8"))
-    (root / "kb" / "translations").mkdir()
-    (root / "kb" / "translations" / "fr.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "language": "fr",
-                "translated_on": french["translated_on"],
-                "items": {"measuring-circularity": french["items"]["measuring-circularity"]},
-            },
-            allow_unicode=True,
-        ),
-        encoding="utf-8",
-    )
+    fixture_french = root / "kb" / "translations" / "fr.yaml"
+    translations = yaml.safe_load(fixture_french.read_text(encoding="utf-8"))
+    translations["items"]["measuring-circularity"] = french["items"]["measuring-circularity"]
+    fixture_french.write_text(yaml.safe_dump(translations, allow_unicode=True), encoding="utf-8")
     process = BotProcess(root, env)
     await process.start(tg)
     try:

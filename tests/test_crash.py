@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.i18n import t
+from bot.i18n import t
 from tests.bot_process import BotProcess, bot_env, stop_all
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub

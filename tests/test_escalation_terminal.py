@@ -12,7 +12,6 @@ import pytest
 import yaml
 from rich.console import Console
 
-from bot import cli
 from bot.advisor.pipeline import Advisor
 from bot.domain import Status
 from bot.escalation.plans import TERMINAL_CHAT, ChatMessage
@@ -20,6 +19,8 @@ from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
 from bot.knowledge.base import KnowledgeBase
 from bot.store import Store
+from bot.terminal import render
+from bot.terminal.session import chat_loop
 from tests.conftest import FIXTURES, make_settings
 from tests.test_escalation import MARIE
 
@@ -44,7 +45,7 @@ def terminal(tmp_path, monkeypatch):
     kb = KnowledgeBase.open(settings)
     kb.sync()
     screen = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=screen, width=200, force_terminal=False))
+    monkeypatch.setattr(render, "console", Console(file=screen, width=200, force_terminal=False))
     monkeypatch.setattr("bot.runtime.freeze_loaded_heap", lambda: None)  # not in the test process
     return settings, Advisor(settings, kb), screen
 
@@ -97,7 +98,7 @@ async def test_an_ambassadors_answer_reaches_the_terminal_user(terminal):
         "/rate 5",
     ]
     try:
-        await cli.chat_loop(advisor, settings, typist(screen, steps, asyncio.get_running_loop()))
+        await chat_loop(advisor, settings, typist(screen, steps, asyncio.get_running_loop()))
         thread = await bot_side.db.get(seen["thread"].id)
     finally:
         await bot_store.close()
@@ -128,7 +129,7 @@ async def test_leaving_the_terminal_mid_thread_takes_the_question_back(terminal)
     """Only this session could show an answer: an ambassador must not go on writing into the void."""
     settings, advisor, screen = terminal
     steps = ["How do we eco-design our packaging for reuse?", "/human", "/human", "/bot", "/human"]
-    await cli.chat_loop(advisor, settings, typist(screen, steps, asyncio.get_running_loop()))
+    await chat_loop(advisor, settings, typist(screen, steps, asyncio.get_running_loop()))
     _, _, opened, again, back, reopened = screen.getvalue().split(PROMPT)
     assert "Thread #1 is open" in opened and "already talking with the ambassadors (thread #1)" in again
     assert "back with the advisor" in back and "Thread #2 is open" in reopened

@@ -34,9 +34,9 @@ import yaml
 
 from bot.advisor.pipeline import Advisor
 from bot.config import REPO_ROOT
+from bot.i18n import t
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.retrieve import HybridRetriever
-from bot.telegram.i18n import t
 from tests.bot_process import BotProcess, bot_env, stop_all
 from tests.conftest import FIXTURES, PG_ADMIN_DSN, _blocking, _pg_admin, make_settings, updated
 from tests.fake_telegram import FakeTelegram

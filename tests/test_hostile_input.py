@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.advisor.pipeline import Advisor
+from bot.i18n import languages, t
 from bot.knowledge.base import KnowledgeBase
 from bot.telegram import callbacks
-from bot.telegram.i18n import languages, t
 from tests.conftest import FIXTURES, make_settings
 from tests.fake_telegram import HtmlError, parse_html
 from tests.telegram_support import callback_update, message_update, recorded_bot

@@ -18,10 +18,10 @@ from telegram.error import Forbidden
 from bot.escalation.plans import Delivery
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
+from bot.i18n import t
 from bot.observability import logs
 from bot.store.models import EscalationEvent, Message, telegram_actor
 from bot.telegram import callbacks, handover
-from bot.telegram.i18n import t
 from tests.bot_process import BotProcess, bot_env
 from tests.conftest import make_settings, updated
 from tests.fake_telegram import FakeTelegram

@@ -19,9 +19,9 @@ from rich.console import Console
 from bot.advisor.language import SUPPORTED
 from bot.advisor.models import AdvisorReply, Citation, Escalation, EscalationReason, Triage
 from bot.advisor.pipeline import Advisor
+from bot.i18n import catalogues, t
 from bot.knowledge.base import KnowledgeBase
 from bot.telegram import callbacks
-from bot.telegram.i18n import catalogues, t
 from bot.telegram.render import reply_html
 from bot.tools.numbers import Kind, parse_figure
 from bot.tools.report import Wording as CalcWording
@@ -31,7 +31,7 @@ from tests.telegram_support import callback_update, message_update, recorded_bot
 
 TOOLS = ("calculator", "canvas")
 TABLES = {tool: yaml.safe_load((REPO / "prompts" / f"{tool}.yaml").read_text(encoding="utf-8")) for tool in TOOLS}
-# Texts the front ends take from the chat catalogues (bot/telegram/i18n) for these tools.
+# Texts the front ends take from the chat catalogues (bot/i18n) for these tools.
 CHAT_KEYS = ("calc_hint", "commands.calc", "commands.canvas", "help", "privacy")
 
 
@@ -79,7 +79,7 @@ def test_every_text_of_the_tools_exists_in_every_language_with_the_same_placehol
 
 @pytest.mark.parametrize("lang", SUPPORTED)
 def test_the_chat_texts_for_the_tools_exist_in_every_language(lang):
-    assert lang in catalogues(), f"bot/telegram/i18n/{lang}.yaml is missing"
+    assert lang in catalogues(), f"bot/i18n/{lang}.yaml is missing"
     for key in CHAT_KEYS:
         english, translated = lookup(catalogues()["en"], key), lookup(catalogues()[lang], key)
         assert translated, f"i18n/{lang}.yaml lacks {key}"
@@ -246,12 +246,12 @@ def test_other_answers_on_telegram_do_not_mention_the_calculator():
 
 
 def test_a_funding_answer_in_the_terminal_names_the_calculator_command(monkeypatch):
-    import bot.cli
+    from bot.terminal import render
 
     def printed(answer: AdvisorReply) -> str:
         out = io.StringIO()
-        monkeypatch.setattr(bot.cli, "console", Console(file=out, width=200, color_system=None))
-        bot.cli.print_reply(answer)
+        monkeypatch.setattr(render, "console", Console(file=out, width=200, color_system=None))
+        render.print_reply(answer)
         return out.getvalue()
 
     assert t("calc_hint", "fr", command="advisor calc --lang fr") in printed(reply(SCHEME))

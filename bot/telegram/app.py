@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.advisor.pipeline import Advisor
 from bot.config import Settings
 from bot.escalation import metrics as escalation_metrics
+from bot.i18n import pick_language, t
 from bot.knowledge.base import KnowledgeBase
 from bot.observability import metrics
 from bot.observability.logs import bind_update
@@ -45,7 +46,6 @@ from bot.telegram.handlers import (
     questions,
 )
 from bot.telegram.handlers.common import current_user, lang_of, remembered_language
-from bot.telegram.i18n import pick_language, t
 from bot.telegram.intake import KeepingBot, replay_unfinished, replica_name
 from bot.telegram.menus import set_ambassador_menu, set_public_menus
 from bot.telegram.operations import Operations

@@ -19,12 +19,12 @@ from bot.advisor.models import AdvisorReply
 from bot.domain import Dossier, EscalationRecord, Status
 from bot.escalation.plans import ChatMessage, Delivery
 from bot.escalation.service import Outcome
+from bot.i18n import t
 from bot.knowledge.schema import Ambassador
 from bot.observability.logs import chat_pseudonym
 from bot.store import UserRecord
 from bot.store.schemas import OTHER_COUNTRY
 from bot.telegram import callbacks
-from bot.telegram.i18n import t
 from bot.telegram.render import keyboard, split_message
 from bot.telegram.services import Services
 

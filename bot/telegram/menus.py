@@ -7,7 +7,7 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.telegram.i18n import languages, t
+from bot.i18n import languages, t
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.i18n import t, table
 from bot.knowledge.providers import Match
-from bot.telegram.i18n import t, table
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.advisor.models import AdvisorReply, Citation
+from bot.i18n import t
 from bot.knowledge.schema import FundingScheme
 from bot.telegram import callbacks
-from bot.telegram.i18n import t
 from bot.telegram.markdown import to_telegram_html
 from bot.tools.calculator import worth_suggesting
 

@@ -10,10 +10,10 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.escalation.service import Outcome
+from bot.i18n import t
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers import ambassadors
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
-from bot.telegram.i18n import t
 from bot.telegram.render import keyboard
 from bot.telegram.services import services
 

@@ -14,10 +14,10 @@ from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 from bot.advisor.models import AdvisorReply
 from bot.domain import EscalationRecord
 from bot.escalation.service import WHICH_THREAD, Outcome
+from bot.i18n import languages, t
 from bot.store import UserRecord
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
-from bot.telegram.i18n import languages, t
 from bot.telegram.render import keyboard
 from bot.telegram.services import services
 

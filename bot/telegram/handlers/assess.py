@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
 from bot.advisor.assessment import score
+from bot.i18n import t
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
-from bot.telegram.i18n import t
 from bot.telegram.render import keyboard
 from bot.telegram.services import services
 

@@ -13,10 +13,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.i18n import t, table
 from bot.store import UserRecord
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
-from bot.telegram.i18n import t, table
 from bot.telegram.render import keyboard
 from bot.telegram.services import services
 from bot.tools.canvas import (

@@ -12,8 +12,8 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.i18n import pick_language
 from bot.store import UserRecord
-from bot.telegram.i18n import pick_language
 from bot.telegram.render import split_message
 from bot.telegram.services import services
 

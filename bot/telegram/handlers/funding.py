@@ -7,12 +7,12 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.i18n import t, table
 from bot.knowledge.catalog import PURPOSES
 from bot.store.schemas import OTHER_COUNTRY
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.handlers.onboarding import OTHER, countries, field_keyboard
-from bot.telegram.i18n import t, table
 from bot.telegram.render import chunked, keyboard, scheme_html
 from bot.telegram.services import services
 

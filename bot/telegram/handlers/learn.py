@@ -7,9 +7,9 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.i18n import t
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html
-from bot.telegram.i18n import t
 from bot.telegram.markdown import to_telegram_html
 from bot.telegram.render import chunked, keyboard
 from bot.telegram.services import services

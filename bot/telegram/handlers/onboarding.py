@@ -8,12 +8,12 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.i18n import languages, t, table
+from bot.i18n.profile import LANGUAGE_NAMES, profile_values
 from bot.store.schemas import OTHER_COUNTRY
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
-from bot.telegram.i18n import languages, t, table
 from bot.telegram.menus import set_ambassador_menu
-from bot.telegram.profile_view import LANGUAGE_NAMES, profile_values
 from bot.telegram.render import chunked, keyboard
 from bot.telegram.services import services
 

@@ -13,12 +13,12 @@ from html import escape
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot.i18n import t
 from bot.knowledge.providers import take_country
 from bot.knowledge.schema import Offer
 from bot.store import UserRecord
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html
-from bot.telegram.i18n import t
 from bot.telegram.providers_view import card, heading, offer_label
 from bot.telegram.render import chunked, keyboard
 from bot.telegram.services import services

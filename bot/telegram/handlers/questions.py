@@ -11,10 +11,10 @@ from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.advisor.conversation import StoredReply
 from bot.advisor.pipeline import Token
+from bot.i18n import languages, t
 from bot.store import UserRecord
 from bot.telegram.handlers import ambassadors, calc, canvas
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
-from bot.telegram.i18n import languages, t
 from bot.telegram.render import passages_html, reply_html, reply_keyboard
 from bot.telegram.services import services
 

@@ -1,13 +1,13 @@
 """A company profile as a person reads it, on both channels (Telegram /profile, `advisor chat`).
 
-The labels come from the interface catalogues (bot/telegram/i18n/*.yaml: plain YAML, no Telegram
-code), so a size reads "Small (10-49)" and a sector "Textiles" in the user's language everywhere.
+The labels come from the interface catalogues (bot/i18n/*.yaml), so a size reads "Small (10-49)"
+and a sector "Textiles" in the user's language everywhere.
 """
 
 from __future__ import annotations
 
-from bot.store.schemas import OTHER_COUNTRY, Profile
-from bot.telegram.i18n import t, table
+from bot.domain import OTHER_COUNTRY, Profile
+from bot.i18n import t, table
 
 LANGUAGE_NAMES = {
     "en": "English",

@@ -1,4 +1,5 @@
-"""Message catalogues of the chat front end (`i18n/<lang>.yaml`)."""
+"""The interface's message catalogues (`bot/i18n/<lang>.yaml`), which both channels speak from:
+the Telegram bot (bot/telegram) and the terminal chat (bot/terminal). Plain YAML, no channel code."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import yaml
 
-DIR = Path(__file__).with_name("i18n")
+DIR = Path(__file__).parent
 DEFAULT = "en"
 
 
@@ -36,7 +37,7 @@ def t(key: str, lang: str | None, **values: Any) -> str:
             node = node.get(part) if isinstance(node, dict) else None
         return node
 
-    text = lookup(catalogues().get(pick_language(lang), {}))
+    text: str | None = lookup(catalogues().get(pick_language(lang), {}))
     if text is None:
         text = lookup(catalogues()[DEFAULT])
     if text is None:
