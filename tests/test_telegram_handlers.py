@@ -97,6 +97,25 @@ async def test_question_gets_cited_answer_with_buttons_and_typing(bot_app):
     assert "expired" in rec.sent("answerCallbackQuery")[-1]["text"]
 
 
+async def test_an_answer_from_a_module_offers_to_read_it_whole(indexed, tmp_path):
+    settings, kb = indexed
+    settings = updated(settings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    async with recorded_bot(settings, Advisor(settings, kb), catalog_dir=settings.knowledge_dir) as app:
+        rec = await send(
+            app, message_update(app.bot, 5, "How do I design furniture that can be taken apart and repaired?")
+        )
+        buttons = {
+            b["text"]: b["callback_data"] for row in rec.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row
+        }
+        assert callbacks.parse(buttons["📖 Read the whole module"]) == ("ln", ["module", "eco-design-basics"])
+        await send(app, callback_update(app.bot, 5, buttons["📖 Read the whole module"]))
+        assert rec.sent()[-1]["text"].startswith("<b>Eco-design basics for small manufacturers")
+        # A funding answer has no module to read.
+        await send(app, message_update(app.bot, 5, "Is there a grant for eco-design in France?"))
+        texts = [b["text"] for row in rec.sent()[-1]["reply_markup"]["inline_keyboard"] for b in row]
+        assert "📖 Read the whole module" not in texts
+
+
 async def test_markup_in_questions_is_escaped(bot_app):
     rec = await send(bot_app, message_update(bot_app.bot, 5, "<b>eco-design</b> & <i>grants for France"))
     for text in rec.texts():

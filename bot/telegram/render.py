@@ -86,11 +86,18 @@ def reply_html(reply: AdvisorReply, lang: str) -> str:
     return body
 
 
+def module_to_read(reply: AdvisorReply) -> str | None:
+    """The training module an answer leads with, to be read whole with /learn."""
+    first = reply.citations[0] if reply.citations else None
+    return first.source_id if first is not None and first.kind == "module" else None
+
+
 def reply_keyboard(
-    message_id: int, lang: str, has_sources: bool, handed_over: bool = False
+    message_id: int, lang: str, has_sources: bool, handed_over: bool = False, module: str | None = None
 ) -> InlineKeyboardMarkup | None:
-    """👍/👎, 📚 Sources and 🙋 under an answer. A reply that hands the conversation to a person
-    keeps only 📚 Sources: rating it or asking for a person again would make no sense."""
+    """👍/👎, 📚 Sources and 🙋 under an answer, and 📖 the module it leads with. A reply that hands
+    the conversation to a person keeps only 📚 Sources: rating it or asking for a person again
+    would make no sense."""
     if handed_over:
         if not has_sources:
             return None
@@ -103,7 +110,11 @@ def reply_keyboard(
     second = [InlineKeyboardButton(t("btn_human", lang), callback_data=callbacks.make("hum"))]
     if has_sources:
         second.insert(0, InlineKeyboardButton(t("btn_sources", lang), callback_data=callbacks.make("src", message_id)))
-    return InlineKeyboardMarkup([row, second])
+    rows = [row, second]
+    if module and callbacks.SAFE.match(module):  # ids are slugs; anything else gets no button
+        read = InlineKeyboardButton(t("btn_read_module", lang), callback_data=callbacks.make("ln", "module", module))
+        rows.append([read])
+    return InlineKeyboardMarkup(rows)
 
 
 def passages_html(citations: list[dict], lang: str, per_passage: int = 700) -> str:

@@ -15,7 +15,7 @@ from bot.i18n import languages, t
 from bot.store import UserRecord
 from bot.telegram.handlers import ambassadors, calc, canvas
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
-from bot.telegram.render import passages_html, reply_html, reply_keyboard
+from bot.telegram.render import module_to_read, passages_html, reply_html, reply_keyboard
 from bot.telegram.services import services
 
 STREAM_PREVIEW_CHARS = 3500  # previews stay one message; the final reply is split if needed
@@ -100,7 +100,8 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User
             lang = event.reply.language if event.reply.language in languages() else lang
             escalation = event.reply.escalation
             handed_over = svc.escalations.opens_thread(event.reply)
-            markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations), handed_over)
+            module = module_to_read(event.reply)
+            markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations), handed_over, module)
             sent = await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
             await svc.store.note_reply(update.update_id, sent.message_id)  # a replay must not send it again
             if escalation is not None and handed_over:
