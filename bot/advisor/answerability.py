@@ -191,7 +191,8 @@ def rare_words(question: str, language: str, among: set[str]) -> list[str]:
 
 
 def _stemmer(language: str) -> Callable[[str], str]:
-    return Stemmer.Stemmer(STEMMERS.get(language, "english")).stemWord
+    stem: Callable[[str], str] = Stemmer.Stemmer(STEMMERS.get(language, "english")).stemWord
+    return stem
 
 
 def _prefixes(tokens: Iterable[str]) -> set[str]:
@@ -498,7 +499,7 @@ class Answerability:
                     for sentence in SENTENCES.split(p.text)
                 )
             if not found:
-                return name
+                return str(name)
         return None
 
     def _names_item(self, question: str, title: str, stop: frozenset[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
@@ -11,11 +12,12 @@ from bot.knowledge.retrieve import Passage
 TOKEN = re.compile(r"\w\w+", re.UNICODE)
 
 
-def _stem():
+def _stem() -> Callable[[str], str]:
     try:
         import Stemmer
 
-        return Stemmer.Stemmer("english").stemWord
+        stem: Callable[[str], str] = Stemmer.Stemmer("english").stemWord
+        return stem
     except ImportError:
         return lambda w: w
 

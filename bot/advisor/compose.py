@@ -59,7 +59,8 @@ def asks_amount(question: str) -> bool:
 
 @lru_cache(maxsize=4)
 def _wording(path: Path) -> Wording:
-    return yamlio.load(path.read_text(encoding="utf-8"))
+    wording: Wording = yamlio.load(path.read_text(encoding="utf-8"))
+    return wording
 
 
 def plain(markdown: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import Any
 
 SUPPORTED = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
 NAMES = {
@@ -24,7 +25,7 @@ _lock = threading.Lock()
 _WORDS = re.compile(r"\w+", re.UNICODE)
 
 
-def _model():
+def _model() -> Any:  # py3langid is untyped
     global _identifier
     with _lock:
         if _identifier is None:
@@ -45,4 +46,4 @@ def detect_language(text: str, fallback: str | None = None) -> str:
     lang, prob = _model().classify(text)
     if prob < 0.6 and fallback:
         return default
-    return lang
+    return str(lang)

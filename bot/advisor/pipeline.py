@@ -516,7 +516,7 @@ def map_citations(text: str, passages: list[Passage]) -> tuple[str, list[Citatio
     """Keep citations that point at a retrieved passage, renumbered 1..n; drop the rest."""
     order: dict[int, int] = {}
 
-    def renumber(match: re.Match) -> str:
+    def renumber(match: re.Match[str]) -> str:
         kept = []
         for raw in re.split(r"[,;]", match.group(1)):
             n = int(raw.strip())

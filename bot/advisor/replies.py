@@ -10,7 +10,8 @@ from bot.knowledge import yamlio
 
 @lru_cache(maxsize=4)
 def _catalogue(path: Path) -> dict[str, dict[str, str]]:
-    return yamlio.load(path.read_text(encoding="utf-8"))
+    catalogue: dict[str, dict[str, str]] = yamlio.load(path.read_text(encoding="utf-8"))
+    return catalogue
 
 
 class Replies:

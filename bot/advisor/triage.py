@@ -15,6 +15,7 @@ import hashlib
 import re
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -46,13 +47,19 @@ def exemplar_texts(data: Path = DATA) -> list[str]:
     """Every text the triager embeds: in-scope, off-topic and intent exemplars."""
     raw = yamlio.load(data.read_text(encoding="utf-8"))
     intents = raw.get("intent_exemplars", {})
-    return raw["in_scope"] + raw["out_of_scope"] + [text for texts in intents.values() for text in texts]
+    texts: list[str] = raw["in_scope"] + raw["out_of_scope"] + [t for texts in intents.values() for t in texts]
+    return texts
 
 
 register_query_set(QuerySet("triage exemplars", exemplar_texts, EXEMPLAR_MANIFEST, EXEMPLAR_VECTORS))
 
 
-def _compile(patterns: list[str]) -> list[re.Pattern]:
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit
+
+
+def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
     return [re.compile(p, re.IGNORECASE | re.UNICODE) for p in patterns]
 
 
@@ -96,7 +103,9 @@ def city_country(text: str) -> str | None:
 
 
 class Triager:
-    def __init__(self, embeddings=None, cache_dir: Path | None = None, data: Path = DATA, shipped_vectors: bool = True):
+    def __init__(
+        self, embeddings: Any = None, cache_dir: Path | None = None, data: Path = DATA, shipped_vectors: bool = True
+    ):
         raw = yamlio.load(data.read_text(encoding="utf-8"))
         self.human = _compile(raw["human_request"])
         self.injection = _compile(raw["injection"])
@@ -146,7 +155,7 @@ class Triager:
         shipped = self._shipped
         if shipped is not None and not shipped.missing(texts):
             vectors = np.asarray([shipped.get(t) for t in texts], dtype=np.float32)
-            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+            return _unit(vectors)
         digest = hashlib.sha256(("\n".join(texts) + self.embeddings.model_name).encode()).hexdigest()[:12]
         cache = self.cache_dir / f"triage-{name}-{digest}.npy" if self.cache_dir else None
         if cache and cache.exists():
@@ -156,7 +165,7 @@ class Triager:
             if cache:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 np.save(cache, vectors)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return _unit(np.asarray(vectors, dtype=np.float32))
 
     @cached_property
     def _exemplars(self) -> tuple[np.ndarray, np.ndarray]:
