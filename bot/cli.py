@@ -51,6 +51,10 @@ app.add_typer(ambassadors_app, name="ambassadors")
 app.add_typer(escalations_app, name="escalations")
 app.add_typer(faq_app, name="faq")
 app.add_typer(content_app, name="content")
+events_app = typer.Typer(
+    help="Upcoming events ambassadors post: site visits, workshops, demonstrations.", no_args_is_help=True
+)
+app.add_typer(events_app, name="events")
 
 # Closed vocabularies as choices: a typo is a usage error that lists them, not a silent no-match.
 KindChoice = StrEnum("KindChoice", {k: k for k in get_args(Kind)})
@@ -592,6 +596,140 @@ def providers(
             console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print()
     console.print(t("providers.source_note", lang.value), markup=False, highlight=False, soft_wrap=True)
+
+
+# advisor events: what /events shows and /event_add posts (bot/escalation/events.py) ------------
+def _events(action):
+    """Run `action(board)` over the configured database."""
+    from bot.escalation.events import EventBoard
+    from bot.store import Store
+
+    url = get_settings().database_url
+    assert url is not None  # Settings fills it in
+
+    async def go():
+        store = await Store.open(url)
+        try:
+            return await action(EventBoard(store))
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def _poster(by: str | None) -> str:
+    """Who posts: an ambassador of the directory by id ("ambassador:<id>", as the escalation events
+    name them), else the operator at the terminal."""
+    if by is None:
+        return "operator"
+    from bot.escalation.registry import AmbassadorRegistry, AmbassadorsInvalid
+
+    path = get_settings().ambassadors_file
+    assert path is not None  # Settings fills it in
+    try:
+        directory = AmbassadorRegistry(path).load()
+    except AmbassadorsInvalid as exc:
+        fail(escape(str(exc)))
+    if not any(a.id == by for a in directory.ambassadors):
+        fail(f"no ambassador {by!r} in the directory ({escape(str(path))})", 2)
+    return f"ambassador:{by}"
+
+
+@events_app.command("add")
+def events_add(
+    title: Annotated[str, typer.Option(help="What it is, e.g. 'Open day at a repair workshop'.")],
+    date: Annotated[str, typer.Option(help="When it starts: 2027-03-12, or 2027-03-12T10:00 (UTC unless it says).")],
+    country: Annotated[str, typer.Option(help="ISO country code, e.g. DK, or EU for Europe-wide (webinars).")],
+    topic: Annotated[list[str], typer.Option(help="A topic of the knowledge base, e.g. repair; repeat for more.")],
+    kind: Annotated[str, typer.Option(help="site-visit, workshop, demonstration, webinar or other.")] = "other",
+    end: Annotated[str | None, typer.Option(help="When it ends (a date or a time), if not the same day.")] = None,
+    place: Annotated[str | None, typer.Option(help="City or venue, e.g. 'Aarhus, Reparo workshop'.")] = None,
+    url: Annotated[str | None, typer.Option(help="Its public page, http(s)://…")] = None,
+    description: Annotated[str, typer.Option(help="A sentence or two on what SMEs see and learn.")] = "",
+    by: Annotated[
+        str | None, typer.Option(help="The ambassador's id in the directory who posts it (default: operator).")
+    ] = None,
+) -> None:
+    """Post an upcoming event: SMEs in its country (all, for EU) see it with /events until it is over."""
+    from pydantic import ValidationError
+
+    from bot.escalation.events import EventDraft, problem
+
+    fields = {
+        "title": title,
+        "kind": kind.lower(),
+        "starts_at": date,
+        "ends_at": end,
+        "country": country,
+        "place": place,
+        "topics": topic,
+        "url": url,
+        "description": description,
+        "posted_by": _poster(by),
+    }
+    try:
+        draft = EventDraft.model_validate(fields)
+    except ValidationError as exc:
+        fail(escape(problem(exc)), 2)
+
+    async def post(board):
+        return await board.post(draft)
+
+    record = _events(post)
+    day = record.starts_at.date().isoformat()
+    console.print(f"Posted event #{record.id}: {record.title} ({record.kind}, {record.country}, {day}).", markup=False)
+
+
+@events_app.command("list")
+def events_list(
+    country: Annotated[str | None, typer.Option(help="Only events in this country and Europe-wide ones.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Only events about this topic, e.g. repair.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Past events too.")] = False,
+) -> None:
+    """Upcoming events, by date (what /events draws from)."""
+    from bot.knowledge.schema import COUNTRIES, TOPICS
+
+    if country and country.upper() not in COUNTRIES:
+        fail(f"unknown country {country!r}; use an ISO code such as DK, or EU", 2)
+    if topic and topic not in TOPICS:
+        fail(f"unknown topic {topic!r}; use one of: {', '.join(sorted(TOPICS))}", 2)
+
+    async def listed(board):
+        return await board.listed(country=country, topic=topic, include_past=show_all)
+
+    found = _events(listed)
+    if not found:
+        console.print("No upcoming events." if not show_all else "No events.")
+        return
+    table = Table(show_edge=False)
+    for column in ("id", "date", "kind", "country", "place", "title", "topics", "url", "posted by"):
+        table.add_column(column)
+    for e in found:
+        when = e.starts_at.date().isoformat() if e.all_day else f"{e.starts_at:%Y-%m-%d %H:%M} UTC"
+        table.add_row(
+            str(e.id),
+            when,
+            e.kind,
+            e.country,
+            escape(e.place or ""),
+            escape(e.title),
+            ",".join(e.topics),
+            escape(e.url or ""),
+            escape(e.posted_by),
+        )
+    console.print(table)
+
+
+@events_app.command("remove")
+def events_remove(event_id: Annotated[int, typer.Argument(help="The event's id (advisor events list).")]) -> None:
+    """Remove an event (cancelled, or posted by mistake)."""
+
+    async def remove(board):
+        return await board.remove(event_id)
+
+    if not _events(remove):
+        fail(f"no event #{event_id}")
+    console.print(f"Removed event #{event_id}.")
 
 
 if __name__ == "__main__":

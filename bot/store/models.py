@@ -218,3 +218,26 @@ class FaqDraft(Base):
     faq_id: Mapped[str | None] = mapped_column(String(80), nullable=True)  # the entry written on approval
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class CalendarEvent(Base):
+    """An upcoming event an ambassador or an operator posted (a site visit, a workshop, a
+    demonstration project): shown to SMEs by /events and `advisor events list` until it is over."""
+
+    __tablename__ = "calendar_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # site-visit | workshop | demonstration | webinar | other
+    starts_at: Mapped[dt.datetime] = mapped_column()
+    ends_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    all_day: Mapped[bool] = mapped_column(default=True)  # given as a date: starts_at is its midnight UTC
+    # The moment it is over (the end of its last day when given as dates): never shown after it.
+    visible_until: Mapped[dt.datetime] = mapped_column(index=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)  # ISO code, or "EU" for Europe-wide
+    place: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    posted_by: Mapped[str] = mapped_column(String(80))  # "ambassador:<id>", as escalation events record actors
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.domain import OTHER_COUNTRY, Profile
 
-__all__ = ["OTHER_COUNTRY", "MessageRecord", "Profile", "Role", "UserRecord"]
+__all__ = ["OTHER_COUNTRY", "CalendarEventRecord", "MessageRecord", "Profile", "Role", "UserRecord"]
 
 Role = Literal["user", "assistant", "ambassador", "system"]
 
@@ -43,4 +43,26 @@ class MessageRecord(BaseModel):
     role: Role
     text: str
     meta: dict[str, Any] = Field(default_factory=dict)
+    created_at: dt.datetime
+
+
+class CalendarEventRecord(BaseModel):
+    """An upcoming event as stored (bot/store/calendar.py); `all_day`: given as dates, so only
+    the day of `starts_at` (and `ends_at`) means anything."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    kind: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None = None
+    all_day: bool = True
+    visible_until: dt.datetime
+    country: str
+    place: str | None = None
+    topics: list[str] = Field(default_factory=list)
+    url: str | None = None
+    description: str = ""
+    posted_by: str
     created_at: dt.datetime

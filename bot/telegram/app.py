@@ -39,6 +39,7 @@ from bot.telegram.handlers import (
     assess,
     calc,
     canvas,
+    events,
     funding,
     learn,
     onboarding,
@@ -56,7 +57,7 @@ from bot.telegram.transport import POLLING_CONNECTIONS, bot_api_request
 
 log = logging.getLogger(__name__)
 
-FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, calc, canvas, providers, account)
+FEATURES = (onboarding, ambassadors, questions, funding, learn, assess, calc, canvas, providers, events, account)
 # Commands that show or change one person's data or flows: private chats only (in a group they
 # would post the user's export, profile or self-assessment for everyone to read).
 PERSONAL_COMMANDS = frozenset(

@@ -20,13 +20,14 @@ COMMANDS = (
     "calc",
     "canvas",
     "providers",
+    "events",
     "profile",
     "human",
     "privacy",
     "export",
     "forget",
 )
-AMBASSADOR_COMMANDS = ("queue", "claim", "resolve", "return")
+AMBASSADOR_COMMANDS = ("queue", "claim", "resolve", "return", "event_add")
 
 
 async def set_public_menus(bot: Bot) -> None:
