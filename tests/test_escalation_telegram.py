@@ -593,3 +593,30 @@ async def test_a_thread_opened_in_the_terminal_is_worked_from_the_forum(forum_wo
     assert inbox.thread.status == Status.claimed and inbox.ambassador == "Marie"
     assert (await svc.escalations.inbox(record.id)).messages == []  # shown once
     assert not [c for c in tg.calls[since:] if c.method in ("copyMessage", "sendMessage") and c.chat_id != FORUM]
+
+
+async def test_the_claimer_introduces_a_provider_from_the_card(private_world: World):
+    """🤝 on a claimed card lists the directory's matches; the one chosen reaches the SME in their
+    language like the claimer's messages, and the thread records it. Nobody else can do it."""
+    tg, svc = private_world.tg, private_world.svc
+    marie, tomasz = MARIE["telegram_user_id"], TOMASZ["telegram_user_id"]
+    record, cards = await private_thread(private_world, MARIE, TOMASZ)
+    await ask(tg, marie, f"/claim {record.id}")
+    introduce = callbacks.make("ip", record.id, "-")
+    await tg.wait_until(lambda: introduce in buttons(current(tg, cards[marie])))
+    assert introduce not in buttons(current(tg, cards[tomasz]))  # only the claimer has it
+    assert "Another ambassador" in (await press(tg, tomasz, cards[tomasz], introduce) or "")
+
+    since = tg.mark()
+    await press(tg, marie, cards[marie], introduce)
+    offer = await tg.wait_for_message(marie, since=since)
+    choices = [b for b in buttons(offer) if b.startswith(callbacks.make("ip", record.id, "x")[:-1])]
+    assert choices and "Tap one" in offer["text"]
+    since = tg.mark()
+    assert "Introduction sent" in (await press(tg, marie, offer, choices[0]) or "")
+    await tg.wait_for(lambda c: c.method == "copyMessage" and c.chat_id == SME, since=since)
+    provider_id = callbacks.parse(choices[0])[1][1]
+    organisation = next(p.organisation for p in private_world.svc.catalog.providers.providers if p.id == provider_id)
+    assert organisation in tg.messages_in(SME)[-1]["text"] and "ambassador" in tg.messages_in(SME)[-1]["text"]
+    events = await svc.escalations.db.events(record.id)
+    assert any(e.action == "introduce" and e.detail == provider_id for e in events)

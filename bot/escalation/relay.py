@@ -5,7 +5,7 @@ SME's inbox (the terminal cannot be written to: its messages wait in the store).
 from __future__ import annotations
 
 from bot.domain import EscalationRecord, RelayRecord, Status
-from bot.escalation.core import Outcome, ServiceCore
+from bot.escalation.core import Outcome, ServiceCore, actor_of
 from bot.escalation.plans import (
     PENDING_CHAT,
     TERMINAL_CHAT,
@@ -154,6 +154,17 @@ class Relaying(ServiceCore):
             reply_to=await self.reply_target(message.chat_id, message.reply_to_message_id, target),
             stored_message_id=stored.id,
         )
+
+    async def introduce(
+        self, escalation_id: int, telegram_user_id: int, provider_id: str, message: ChatMessage
+    ) -> Outcome:
+        """The claiming ambassador introduces a provider: the introduction goes to the SME like any
+        of their messages, and the thread records who was introduced."""
+        outcome = await self.relay_answer(escalation_id, telegram_user_id, message)
+        if outcome.ok and outcome.ambassador is not None:
+            actor = actor_of(outcome.ambassador, telegram_user_id)
+            await self.db.log(escalation_id, "introduce", actor, self.clock(), provider_id)
+        return outcome
 
     async def inbox(self, escalation_id: int) -> Inbox:
         """For a terminal SME: their thread as it is now, and the ambassadors' messages not shown

@@ -27,6 +27,7 @@ ACTIONS = {
     "cc": 2,  # calculator: unit|skip|stop, t|kg / step key / 0
     "cv": 2,  # canvas: skip|stop, block key / 0
     "pv": 1,  # providers: the offer asked for
+    "ip": 2,  # an ambassador introduces a provider: escalation id, provider id or "-" for the list
 }
 SAFE = re.compile(r"^[A-Za-z0-9_.+-]{1,40}$")
 MAX_NUMBER_DIGITS = 18  # ids and indexes fit a 64-bit integer (SQLite and PostgreSQL refuse larger ones)

@@ -95,7 +95,8 @@ def card_keyboard(record: EscalationRecord, viewer: str | None = None) -> Inline
     if record.status == Status.open:
         return keyboard([[button("claim"), button("return")]])
     if record.status == Status.claimed:
-        return keyboard([[button("resolve"), button("return")]])
+        introduce = (t("amb.btn_introduce", AMB), callbacks.make("ip", record.id, "-"))
+        return keyboard([[button("resolve"), button("return")], [introduce]])
     if record.status == Status.resolved:
         return keyboard([[button("faq")]])
     return None

@@ -12,12 +12,14 @@ from telegram.error import BadRequest
 from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.advisor.models import AdvisorReply
-from bot.domain import EscalationRecord
+from bot.domain import Dossier, EscalationRecord
+from bot.escalation.plans import ChatMessage
 from bot.escalation.service import WHICH_THREAD, Outcome
 from bot.i18n import languages, t
 from bot.store import UserRecord
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
+from bot.telegram.providers_view import offer_label
 from bot.telegram.render import keyboard
 from bot.telegram.services import services
 
@@ -173,6 +175,62 @@ async def on_escalation_button(update: Update, context: ContextTypes.DEFAULT_TYP
     await query.answer(handover.refusal(outcome.refused) or None, show_alert=bool(outcome.refused))
 
 
+INTRODUCTIONS_OFFERED = 3
+
+
+async def on_introduce(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+    """🤝 on a claimed thread's card: the directory's best matches for the SME, then the chosen
+    one introduced to the SME (in their language) through the thread, like the claimer's messages."""
+    query = update.callback_query
+    raw_id, choice = args
+    svc = services(context)
+    if not raw_id.isdigit():
+        await query.answer(handover.refusal("not_found"), show_alert=True)
+        return
+    allowed = await svc.escalations.may_answer(int(raw_id), update.effective_user.id, "introduce")
+    record = allowed.escalation
+    if not allowed.ok or record is None:
+        await query.answer(handover.refusal(allowed.refused or "not_found"), show_alert=True)
+        return
+    directory = svc.catalog.providers
+    dossier = Dossier.model_validate(record.dossier)
+    profile = dossier.profile
+    topic = query.message.message_thread_id if query.message else None
+    if choice == "-":
+        found = directory.match(dossier.question, profile.get("country"), sector=profile.get("sector"))
+        found = found or directory.match(country=profile.get("country"), sector=profile.get("sector"))
+        if not found:
+            await query.answer(t("amb.intro_none", AMB), show_alert=True)
+            return
+        buttons = [[(m.provider.organisation, callbacks.make("ip", record.id, m.provider.id))] for m in found]
+        text = escape(t("amb.intro_pick", AMB, id=record.id))
+        await query.answer()
+        await handover.send(
+            context.bot, update.effective_chat.id, text, keyboard(buttons[:INTRODUCTIONS_OFFERED]), thread_id=topic
+        )
+        return
+    provider = next((p for p in directory.providers if p.id == choice), None)
+    sme = await svc.escalations.sme_of(record)
+    if provider is None or sme is None:
+        await query.answer(handover.refusal("not_found"), show_alert=True)
+        return
+    lang = lang_of(sme)
+    place = ", ".join(part for part in (provider.city, provider.region, provider.country) if part)
+    offers = ", ".join(offer_label(o, lang) for o in provider.offers)
+    words = t(
+        "intro_to_sme", lang, organisation=provider.organisation, place=place, offers=offers, url=provider.contact
+    )
+    sent = await handover.send(context.bot, update.effective_chat.id, escape(words), thread_id=topic)
+    if sent is None:
+        await query.answer(handover.refusal("not_found"), show_alert=True)
+        return
+    message = ChatMessage(chat_id=update.effective_chat.id, message_id=sent.message_id, text=words)
+    outcome = await svc.escalations.introduce(record.id, update.effective_user.id, provider.id, message)
+    if outcome.delivery is not None:
+        await handover.deliver_to_sme(context.bot, svc, outcome.delivery, topic)
+    await query.answer(t("amb.intro_sent", AMB) if outcome.ok else handover.refusal(outcome.refused))
+
+
 def _forum_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[int, int] | None:
     """The ambassadors' forum topic a message is sent in (chat, topic), if it is."""
     message = update.effective_message
@@ -315,4 +373,5 @@ CALLBACKS = {
     "rt": on_rating,
     "rc": on_comment_request,
     "es": on_escalation_button,
+    "ip": on_introduce,
 }
