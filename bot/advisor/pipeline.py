@@ -320,7 +320,7 @@ class Advisor:
         scheme = self.composer.catalog.scheme(source_id)
         if scheme is not None:
             return [t for t in (scheme.description, scheme.eligibility, scheme.how_to_apply) if t]
-        return [m.get("passage") or "" for m in self.kb.retriever.metas if m["source_id"] == source_id]
+        return [m.get("passage") or "" for m in self.kb.retriever.metas_of(source_id)]
 
     @cached_property
     def _item_names(self) -> set[str]:

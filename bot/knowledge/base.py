@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.config import Settings
+from bot.knowledge import stored
 from bot.knowledge.embeddings import make_embeddings
 from bot.knowledge.index import KnowledgeIndex, open_client
 from bot.knowledge.ingest import IngestReport, Progress, ingest
@@ -26,6 +27,7 @@ class KnowledgeBase:
             names = {getattr(c, "name", c) for c in client.list_collections()}
             if settings.collection in names:
                 client.delete_collection(settings.collection)
+                stored.record_write(settings.data_dir / "retrieval" / settings.collection)
         return cls(settings, KnowledgeIndex(settings, make_embeddings(settings), client))
 
     @property

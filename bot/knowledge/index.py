@@ -8,6 +8,7 @@ values only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import chromadb
@@ -16,6 +17,7 @@ from chromadb.api.types import Include, Metadata, PyEmbedding
 from chromadb.config import Settings as ChromaSettings
 
 from bot.config import Settings
+from bot.knowledge import stored
 from bot.knowledge.chunking import Chunk
 from bot.knowledge.loaders import SourceDocument
 
@@ -110,6 +112,24 @@ class KnowledgeIndex:
         got = self.collection.get(include=["metadatas"])
         return dict(zip(got["ids"], _dicts(got["metadatas"]), strict=True))
 
+    @property
+    def stored_dir(self) -> Path:
+        """Where the retriever keeps its files for this collection (bot/knowledge/stored.py)."""
+        return self.settings.data_dir / "retrieval" / self.settings.collection
+
+    def ids(self) -> list[str]:
+        """Every chunk id, in Chroma's order (the order `all_chunks` and `page` read them in)."""
+        ids: list[str] = []
+        total, page = self.count(), 50_000
+        for offset in range(0, total, page):
+            ids += self.collection.get(include=[], limit=page, offset=offset)["ids"]
+        return ids
+
+    def page(self, offset: int, limit: int) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray]:
+        """One page of (ids, documents, metadatas, vectors) in Chroma's order."""
+        got = self.collection.get(include=["documents", "metadatas", "embeddings"], limit=limit, offset=offset)
+        return got["ids"], got["documents"] or [], _dicts(got["metadatas"]), np.asarray(got["embeddings"], np.float32)
+
     def all_chunks(
         self, with_vectors: bool = False
     ) -> tuple[list[str], list[str], list[dict[str, Any]], np.ndarray | None]:
@@ -139,12 +159,19 @@ class KnowledgeIndex:
             vectors = self.embeddings.embed_documents(texts)
         embeddings: list[PyEmbedding] = list(vectors)
         metas: list[Metadata] = list(metadatas)
+        # Marked before and after: a version built meanwhile is not taken for the new content.
+        stored.record_write(self.stored_dir)
         self.collection.upsert(ids=[c.id for c in chunks], documents=texts, metadatas=metas, embeddings=embeddings)
+        stored.record_write(self.stored_dir)
 
     def delete(self, ids: Iterable[str]) -> None:
         ids = list(ids)
+        if not ids:
+            return
+        stored.record_write(self.stored_dir)
         for start in range(0, len(ids), 5000):
             self.collection.delete(ids=ids[start : start + 5000])
+        stored.record_write(self.stored_dir)
 
     def dense(self, query_vector: list[float], n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
@@ -158,6 +185,7 @@ class KnowledgeIndex:
     def drop(self) -> None:
         """Delete the collection (for `--rebuild`)."""
         self.client.delete_collection(self.settings.collection)
+        stored.record_write(self.stored_dir)
 
 
 def _dicts(metadatas: list[Metadata] | None) -> list[dict[str, Any]]:

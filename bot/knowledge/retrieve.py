@@ -7,15 +7,22 @@ size) reorder the fused list without hiding anything.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import bm25s
 import numpy as np
 from pydantic import BaseModel, Field
 
+from bot.knowledge import stored
 from bot.knowledge.index import FLAGS, NO_COUNTRY_FLAG, KnowledgeIndex, split_list
 from bot.knowledge.schema import Kind
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 TOKEN = r"(?u)\b\w\w+\b"
@@ -66,6 +73,21 @@ class Filters(BaseModel):
         if self.source_ids and meta.get("source_id") not in self.source_ids:
             return False
         return True
+
+    def column_mask(self, columns: stored.Columns) -> np.ndarray:
+        """The same predicate as `matches`, over a stored version's columns (every chunk at once)."""
+        keep = np.ones(columns.rows, bool)
+        if self.country:
+            keep &= columns.any_flag([f"c_{self.country.upper()}", "c_EU", NO_COUNTRY_FLAG])
+        if self.kinds:
+            keep &= columns.kind_in(self.kinds)
+        if self.instruments:
+            keep &= columns.any_flag([FLAGS["instruments"] + i for i in self.instruments])
+        if self.topics:
+            keep &= columns.any_flag([FLAGS["topics"] + t for t in self.topics])
+        if self.source_ids:
+            keep &= columns.source_in(self.source_ids)
+        return keep
 
 
 def _any_flag(prefix: str, values: list[str]) -> dict[str, Any]:
@@ -150,9 +172,19 @@ def _stemmer():
 class Snapshot:
     """One version of the index, never changed once built: a search reads one snapshot from
     start to end, so a reload in the middle of it (an FAQ removed by /forget) cannot mix the
-    positions of two versions."""
+    positions of two versions.
 
-    def __init__(self, ids: list[str], docs: list[str], metas: list[dict[str, Any]], vectors, bm25) -> None:
+    This one holds every chunk in memory, read from the index; `StoredSnapshot` reads the same
+    from files written once per version of the index."""
+
+    def __init__(
+        self,
+        ids: list[str],
+        docs: Sequence[str],
+        metas: Sequence[dict[str, Any]],
+        vectors: np.ndarray | None,
+        bm25,
+    ) -> None:
         self.ids, self.docs, self.metas, self.vectors, self.bm25 = ids, docs, metas, vectors, bm25
         self.position = {cid: i for i, cid in enumerate(ids)}
         self.countries_with_schemes = {
@@ -160,6 +192,12 @@ class Snapshot:
         } - {"EU"}
         self._masks: dict[str, np.ndarray] = {}  # a cache of what is derived from this version only
         self._item_texts: dict[str, str] | None = None
+
+    def doc(self, i: int) -> str:
+        return self.docs[i]
+
+    def meta(self, i: int) -> dict[str, Any]:
+        return self.metas[i]
 
     @property
     def item_texts(self) -> dict[str, str]:
@@ -170,6 +208,10 @@ class Snapshot:
             self._item_texts = {sid: "\n".join(parts) for sid, parts in joined.items()}
         return self._item_texts
 
+    def metas_of(self, source_id: str) -> list[dict[str, Any]]:
+        """The metadata of one source's chunks, in index order."""
+        return [m for m in self.metas if m.get("source_id") == source_id]
+
     def mask(self, filters: Filters) -> np.ndarray | None:
         """Boolean mask of the chunks `filters` keeps (None = all); cached per distinct filter."""
         if filters.to_where() is None:
@@ -177,39 +219,145 @@ class Snapshot:
         key = filters.model_dump_json()
         cached = self._masks.get(key)
         if cached is None:
-            cached = np.fromiter((filters.matches(m) for m in self.metas), bool, len(self.metas))
+            cached = self._mask(filters)
             if len(self._masks) > 256:
                 self._masks.clear()
             self._masks[key] = cached
         return cached
+
+    def _mask(self, filters: Filters) -> np.ndarray:
+        return np.fromiter((filters.matches(m) for m in self.metas), bool, len(self.metas))
+
+    @property
+    def exact(self) -> bool:
+        """Whether dense search runs here (else in Chroma, over its ANN index)."""
+        return self.vectors is not None
+
+    def dense(self, query: np.ndarray, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """(position, cosine similarity) of the n best chunks `mask` keeps, best first."""
+        assert self.vectors is not None
+        scores = self.vectors @ query
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top])]
+        return [(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+
+class StoredSnapshot(Snapshot):
+    """A version read from its files (bot/knowledge/stored.py), not held as Python objects: the
+    int8 vectors and BM25 are memory-mapped, a text, a metadata row or a float32 vector is read
+    from its file when needed (`docs` and `metas` decode each row as it is read)."""
+
+    def __init__(self, ids: list[str], version: stored.StoredVersion, exact: bool) -> None:
+        self.version = version
+        self.ids, self.docs, self.metas, self.bm25 = ids, version.docs, version.metas, version.bm25
+        self._dense = version.vectors if exact else None
+        self.vectors = self._dense.full if self._dense is not None else None
+        self.position = {cid: i for i, cid in enumerate(ids)}
+        self.countries_with_schemes = set(version.columns.countries_with_schemes)
+        self._masks = {}
+        self._item_texts = None
+
+    def doc(self, i: int) -> str:
+        return self.version.docs.text(i)
+
+    def meta(self, i: int) -> dict[str, Any]:
+        return self.version.metas[i]
+
+    @property
+    def item_texts(self) -> dict[str, str]:
+        if self._item_texts is None:
+            columns = self.version.columns
+            joined: dict[str, list[str]] = {}
+            for code, text in zip(columns.source.tolist(), self.docs, strict=True):
+                if code < 0:
+                    raise KeyError("source_id")  # as reading it from the chunk's metadata would
+                joined.setdefault(columns.sources[code], []).append(text)
+            self._item_texts = {sid: "\n".join(parts) for sid, parts in joined.items()}
+        return self._item_texts
+
+    def _mask(self, filters: Filters) -> np.ndarray:
+        return filters.column_mask(self.version.columns)
+
+    def metas_of(self, source_id: str) -> list[dict[str, Any]]:
+        return [self.meta(i) for i in self.version.columns.rows_of_source(source_id)]
+
+    def dense(self, query: np.ndarray, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        assert self._dense is not None
+        return self._dense.top(query, n, mask)
 
 
 class HybridRetriever:
     """Load once per process; thread-safe to query.
 
     Chroma is the store of record (embedded or a shared server). Up to `exact_max` chunks the
-    retriever also keeps the vectors in memory and searches them exactly with one matrix
-    product: with metadata filters this is ~10x faster than Chroma's filtered HNSW search and
-    applies the very same filter mask as BM25. Larger indexes use Chroma's ANN search.
+    retriever also searches the vectors itself, exactly: with metadata filters this is ~10x
+    faster than Chroma's filtered HNSW search and applies the very same filter mask as BM25.
+    Larger indexes use Chroma's ANN search.
+
+    What a search reads (vectors, the BM25 index, texts, metadata) is written once per version
+    of the index under `<data_dir>/retrieval/`; every later open maps or reads it from there and
+    reads only the chunk ids from Chroma (bot/knowledge/stored.py). With `persist=False`, or an
+    index that cannot be stored there, each open reads every chunk into memory instead.
     """
 
-    def __init__(self, index: KnowledgeIndex, exact_max: int = 200_000):
+    def __init__(self, index: KnowledgeIndex, exact_max: int = 200_000, persist: bool = True):
         self.index = index
         self.exact_max = exact_max
+        self.persist = persist
         self._stem = _stemmer()
         self.reload()
 
     def reload(self) -> None:
         """Build the next snapshot aside, then swap it in with one assignment."""
         exact = self.index.count() <= self.exact_max
-        ids, docs, metas, vectors = self.index.all_chunks(with_vectors=exact)
-        if vectors is not None and len(vectors):
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        bm25 = bm25s.BM25()
-        if ids:
-            tokens = bm25s.tokenize(docs, token_pattern=TOKEN, stopwords="en", stemmer=self._stem, show_progress=False)
-            bm25.index(tokens, show_progress=False)
-        self.snapshot = Snapshot(ids, docs, metas, vectors, bm25)
+        snapshot: Snapshot | None = self._stored(exact) if self.persist else None
+        if snapshot is None:
+            ids, docs, metas, vectors = self.index.all_chunks(with_vectors=exact)
+            if vectors is not None and len(vectors):
+                vectors = stored.normalise(vectors)
+            bm25 = bm25s.BM25()
+            if ids:
+                bm25.index(self._tokenize(docs), show_progress=False)
+            snapshot = Snapshot(ids, docs, metas, vectors, bm25)
+        self.snapshot = snapshot
+
+    def _tokenize(self, docs: list[str]):
+        return bm25s.tokenize(docs, token_pattern=TOKEN, stopwords="en", stemmer=self._stem, show_progress=False)
+
+    def _stored(self, exact: bool) -> StoredSnapshot | None:
+        """The current version of the index from its files, built first if they are missing,
+        stale or unreadable; None where the index cannot be stored (then it is read into memory)."""
+        root: Any = getattr(self.index, "stored_dir", None)
+        if root is None or not hasattr(os, "pread"):  # an index that cannot be stored; Windows
+            return None
+        try:
+            token = stored.generation(root)  # read before the ids: a write after them changes it
+            ids = self.index.ids()
+            if not ids:
+                return None
+            key = stored.fingerprint(self.index.model_name, ids)
+            try:
+                version = stored.StoredVersion(stored.version_dir(root, key), key, token, len(ids))
+                return StoredSnapshot(ids, version, exact)
+            except stored.CorruptVersion as exc:
+                if stored.version_dir(root, key).exists():
+                    level = logging.INFO if isinstance(exc, stored.StaleVersion) else logging.WARNING
+                    log.log(level, "rebuilding the retriever's files for %s: %s", root, exc)
+                    stored.discard(stored.version_dir(root, key))
+            started = time.perf_counter()
+            built, ids = stored.build(self.index, root, token, self._tokenize)
+            log.info("wrote the retriever's files for %d chunks in %.1f s", len(ids), time.perf_counter() - started)
+            version = stored.StoredVersion(stored.version_dir(root, built), built, token, len(ids))
+            snapshot = StoredSnapshot(ids, version, exact)
+            stored.prune(root, keep=stored.version_dir(root, built).name)
+            stored.release_memory()
+            return snapshot
+        except Exception as exc:  # a full or read-only disk: answer from memory, as before
+            log.warning("reading the index into memory: its files under %s are unusable (%s)", root, exc)
+            return None
 
     # What callers read about the current version (each read is of one snapshot).
     @property
@@ -217,11 +365,13 @@ class HybridRetriever:
         return self.snapshot.ids
 
     @property
-    def docs(self) -> list[str]:
+    def docs(self) -> Sequence[str]:
+        """Every chunk's text, by position (a stored snapshot decodes each one when read)."""
         return self.snapshot.docs
 
     @property
-    def metas(self) -> list[dict[str, Any]]:
+    def metas(self) -> Sequence[dict[str, Any]]:
+        """Every chunk's metadata, by position (a stored snapshot decodes each one when read)."""
         return self.snapshot.metas
 
     @property
@@ -244,20 +394,18 @@ class HybridRetriever:
     def mask(self, filters: Filters) -> np.ndarray | None:
         return self.snapshot.mask(filters)
 
+    def metas_of(self, source_id: str) -> list[dict[str, Any]]:
+        """One source's chunks' metadata (reads only those: `metas` would decode every chunk's)."""
+        return self.snapshot.metas_of(source_id)
+
     def __len__(self) -> int:
         return len(self.snapshot.ids)
 
     def _dense(self, snap: Snapshot, vector: list[float], n: int, filters: Filters) -> list[tuple[str, float]]:
-        if snap.vectors is None:
+        if not snap.exact:
             return self.index.dense(vector, n, filters.to_where())
-        scores = snap.vectors @ np.asarray(vector, dtype=np.float32)
-        mask = snap.mask(filters)
-        if mask is not None:
-            scores = np.where(mask, scores, -np.inf)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top])]
-        return [(snap.ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+        top = snap.dense(np.asarray(vector, dtype=np.float32), n, snap.mask(filters))
+        return [(snap.ids[i], score) for i, score in top]
 
     def _bm25(self, snap: Snapshot, query: str, n: int, filters: Filters) -> list[str]:
         if not snap.ids:
@@ -324,16 +472,23 @@ class HybridRetriever:
         for cid, r in bm25_rank.items():
             scores[cid] = scores.get(cid, 0.0) + sparse_weight / (RRF_K + r)
         scores = {cid: s for cid, s in scores.items() if cid in snap.position}
+        metas: dict[str, dict[str, Any]] = {}  # read once per fusion (a stored snapshot decodes them)
+
+        def meta_of(cid: str) -> dict[str, Any]:
+            if cid not in metas:
+                metas[cid] = snap.meta(snap.position[cid])
+            return metas[cid]
+
         if boosts and scores:
             top = max(scores.values())
             for cid in scores:
-                scores[cid] += top * boosts.factor(snap.metas[snap.position[cid]])
+                scores[cid] += top * boosts.factor(meta_of(cid))
         ranked = sorted(scores, key=scores.__getitem__, reverse=True)
         out: list[Passage] = []
         per_source: dict[str, int] = {}
         for cid in ranked:
             i = snap.position[cid]
-            meta = snap.metas[i]
+            meta = meta_of(cid)
             src = meta["source_id"]
             if per_source.get(src, 0) >= max_per_source:
                 continue
@@ -341,7 +496,7 @@ class HybridRetriever:
             out.append(
                 Passage.from_meta(
                     cid,
-                    snap.docs[i],
+                    snap.doc(i),
                     meta,
                     score=scores[cid],
                     dense_similarity=similarity.get(cid),
