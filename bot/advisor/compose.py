@@ -219,11 +219,15 @@ class Composer:
         return self.word(key, language).format(count=len(names), names=joined)
 
     def _named_with_figure(self, s: FundingScheme, language: str) -> str:
+        shown = ", ".join(self._figures(s, language))
+        return f"{s.display_name} ({shown})" if shown else s.display_name
+
+    def _figures(self, s: FundingScheme, language: str) -> list[str]:
+        """The amount and co-financing rate the scheme states, worded."""
         figures = [self._amount(s, language)]
         if s.co_financing_rate:
             figures.append(self.word("co_financing", language).format(rate=_number(s.co_financing_rate)))
-        shown = ", ".join(f for f in figures if f)
-        return f"{s.display_name} ({shown})" if shown else s.display_name
+        return [f for f in figures if f]
 
     def item(self, question: str, passage: Passage, language: str, number: int) -> str:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
@@ -297,11 +301,7 @@ class Composer:
         size_names = [sizes.get(c.value, c.value) for c in s.company_sizes]
         if size_names and len(size_names) < 4:
             parts.append(self.word("for_sizes", language).format(sizes=", ".join(size_names)))
-        amount = self._amount(s, language)
-        if amount:
-            parts.append(amount)
-        if s.co_financing_rate:
-            parts.append(self.word("co_financing", language).format(rate=_number(s.co_financing_rate)))
+        parts += self._figures(s, language)
         parts.append(self.words("status", language)[s.status.value])
         if s.deadline and s.status != SchemeStatus.closed:
             parts.append(self.word("deadline", language).format(date=s.deadline.isoformat()))

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import re
 
-from bot.advisor.compose import focus
-
-__all__ = ["focus", "last_answer"]
-
 
 def last_answer(history_texts: list[tuple[str, str]]) -> str | None:
     """The text of the last assistant turn, without its source list and citation marks."""

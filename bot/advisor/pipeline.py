@@ -21,7 +21,7 @@ import openai
 from bot.advisor import followup
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
-from bot.advisor.compose import Composer
+from bot.advisor.compose import Composer, focus
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -313,7 +313,7 @@ class Advisor:
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
         prepared.passages = [subject, *others][: len(prepared.passages) or 1]
         if prepared.language == "en":
-            prepared.focus = followup.focus(prepared.request.message, self._item_texts(subject.source_id))
+            prepared.focus = focus(prepared.request.message, self._item_texts(subject.source_id))
 
     def _item_texts(self, source_id: str) -> list[str]:
         """An item's prose: a scheme's description, eligibility and how to apply; else its passages."""
