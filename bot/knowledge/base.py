@@ -11,6 +11,7 @@ from bot.knowledge.embeddings import make_embeddings
 from bot.knowledge.index import KnowledgeIndex, open_client
 from bot.knowledge.ingest import IngestReport, Progress, ingest
 from bot.knowledge.retrieve import Boosts, Filters, HybridRetriever, Passage
+from bot.knowledge.translated import TranslatedSummaries
 from bot.knowledge.vector_cache import VectorCache, model_id
 
 
@@ -33,7 +34,10 @@ class KnowledgeBase:
     @property
     def retriever(self) -> HybridRetriever:
         if self._retriever is None:
-            self._retriever = HybridRetriever(self.index)
+            translated = TranslatedSummaries.load(
+                self.settings.knowledge_dir, self.index.embeddings, use_shipped=self.settings.vector_cache
+            )
+            self._retriever = HybridRetriever(self.index, translated=translated)
         return self._retriever
 
     def is_empty(self) -> bool:

@@ -17,6 +17,7 @@ from bot.knowledge.audit import (
     broken_links,
     counts,
     expired,
+    mistranslated_figures,
     stale,
     stale_providers,
     unmarked_amounts,
@@ -97,7 +98,7 @@ def vectors(
     )
     for query_set in QUERY_SETS.values():
         previous = VectorCache.load(query_set.manifest, query_set.vectors)
-        cache, embedded = build(query_set.texts(), embeddings, previous, role="query")
+        cache, embedded = build(query_set.texts(), embeddings, previous, role=query_set.role)
         cache.save(query_set.manifest, query_set.vectors)
         console.print(
             f"{query_set.name}: {len(cache.rows)} texts, {embedded} embedded now, {len(cache.rows) - embedded} reused; "
@@ -173,6 +174,7 @@ def check(max_age_days: MaxAge = DEFAULT_MAX_AGE_DAYS, today: Today = None) -> N
         + expired(catalog, when)
         + broken_links(catalog, docs)
         + unmarked_amounts(catalog)
+        + mistranslated_figures(catalog)
     )
     _print(found, "No problem found.")
     if found:

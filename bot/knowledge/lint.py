@@ -11,6 +11,7 @@ from bot.knowledge.audit import (
     DEFAULT_MAX_AGE_DAYS,
     broken_links,
     expired,
+    mistranslated_figures,
     stale,
     stale_providers,
     unmarked_amounts,
@@ -39,6 +40,7 @@ def main(argv: list[str]) -> int:
         if (root / "funding").is_dir() or (root / "modules").is_dir():
             catalog = Catalog(root)
             problems += expired(catalog, today) + broken_links(catalog, docs) + unmarked_amounts(catalog)
+            problems += mistranslated_figures(catalog)
         if (root / "providers").is_dir():  # not indexed, so load_corpus did not see duplicate ids
             try:
                 problems += stale_providers(Catalog(root), today, max_age)

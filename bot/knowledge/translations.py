@@ -1,8 +1,10 @@
 """Translated summaries of knowledge items (`knowledge/translations/<language>.yaml`).
 
-The content is written in English; these files carry each module's title and summary and each
-scheme's summary in the other languages we answer in, so that an answer composed without a
-language model can be read in the user's language. They are validated, never indexed.
+The content is written in English; these files carry each module's title and summary, each
+scheme's summary and each good-practice case's figures and advice in the other languages we
+answer in, so that an answer composed without a language model can be read in the user's
+language. They are validated, never indexed as chunks; retrieval compares questions with the
+summaries (bot/knowledge/translated.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from bot.knowledge.schema import LanguageCode, Strict
 class TranslatedItem(Strict):
     title: str | None = Field(default=None, min_length=3)
     summary: str = Field(min_length=20)
+    # Good-practice cases only: their figures (same order and numbers as the English ones) and
+    # what an SME can do, so the card a reader sees in their language keeps the facts.
+    figures: list[str] = Field(default_factory=list)
+    what_smes_can_do: str | None = Field(default=None, min_length=20)
 
 
 class TranslationFile(Strict):

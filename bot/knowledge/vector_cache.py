@@ -7,8 +7,9 @@ The cache is used only by the model that computed it (name and package version);
 text is not in it is embedded as before. Rows are float16: half the size of float32, and the
 dev split's top-5 passages were checked to be the same as with freshly computed vectors.
 
-Layers above can ship vectors of their own texts the same way (the triage exemplars, embedded
-as queries): they register a `QuerySet` and keep its files next to their data.
+Other texts ship their vectors the same way (the triage exemplars, embedded as queries; the
+translated summaries, as passages): their layer registers a `QuerySet` and keeps its files next
+to its data.
 
 `advisor content vectors` refreshes them all; tests/test_vector_cache.py fails while one is stale.
 """
@@ -60,6 +61,7 @@ class QuerySet:
     texts: Callable[[], list[str]]
     manifest: Path
     vectors: Path
+    role: str = "query"  # how they are embedded: "query", or "passage" for texts searched for
 
 
 QUERY_SETS: dict[str, QuerySet] = {}
