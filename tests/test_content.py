@@ -121,6 +121,8 @@ def test_every_item_has_a_summary_in_every_language_we_answer_in(corpus):
         assert not set(file.items) - items, f"{language}: unknown ids {sorted(set(file.items) - items)}"
         modules = [i for i in file.items if i in {d.id for d in corpus if d.kind == "module"}]
         assert all(file.items[m].title for m in modules), f"{language}: a module without its translated title"
+        cases = [file.items[d.id] for d in corpus if d.kind == "case"]
+        assert all(c.organisation and c.what_smes_can_do for c in cases), f"{language}: a case card half in English"
 
 
 def test_the_content_check_finds_stale_expired_and_broken_items(tmp_path, corpus):

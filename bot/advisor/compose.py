@@ -33,6 +33,7 @@ from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.03  # further items are shown when this close to the best match (dev split)
 SECTION_WORDS = 90  # of the best paragraph of a module section
+ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(«„])")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
@@ -187,7 +188,7 @@ class Composer:
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
         lead = self.funding_lead(items, language, asks_amount(question)) if funding_question else ""
         if focus:
-            lead = f"{plain(items[0].title)}: {' '.join(plain(f) for f in focus)} [1]"
+            lead = f"{plain(items[0].title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
         parts = [self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)
@@ -246,14 +247,14 @@ class Composer:
         translated = self.catalog.translated(passage.source_id, language)
         if translated is not None:
             title = translated.title or passage.title
-            return f"{title} [{number}]\n{translated.summary}"
+            return self.readable(f"{title} [{number}]\n{translated.summary}", language)
         return self.section(question, passage, number)
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""
         wanted = tokens(question)
         best, best_score = None, -1.0
-        for pos, items in enumerate(paragraphs(passage.passage)):
+        for pos, items in enumerate(paragraphs(self.references_named(passage.passage, "en"))):
             text = " ".join(items)
             score = len(wanted & tokens(text)) / (len(tokens(text)) + 1) ** 0.5 - 0.01 * pos
             if score > best_score:
@@ -270,11 +271,15 @@ class Composer:
     ) -> str:
         facts = self.scheme_facts(s, language)
         translated = self.catalog.translated(s.id, language)
-        summary = translated.summary if translated else _whole_sentences(plain(s.description), 60)
+        summary = (
+            self.readable(translated.summary, language)
+            if translated
+            else _whole_sentences(self.readable(s.description, language), 60)
+        )
         if language == "en" and question:
             # What the question asks beyond the summary: who may apply, how, when.
             extra = [u for u in focus(question, [t for t in (s.eligibility, s.how_to_apply) if t], language, 1, 2)]
-            summary = " ".join([summary, *(plain(u) for u in extra if u not in summary)])
+            summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""
         if asks_amount and s.no_fixed_amount is not None:
@@ -283,18 +288,40 @@ class Composer:
 
     def case(self, c: GoodPractice, language: str, number: int) -> str:
         """A good-practice example: who ran it, where and when, what it is, what an SME can do."""
-        facts = [c.organisation, ", ".join(c.regions or c.countries)]
+        translated = self.catalog.translated(c.id, language)
+        facts = [(translated.organisation if translated else None) or c.organisation]
+        facts.append(", ".join(c.regions or c.countries))
         if c.period:
             facts.append(c.period)
-        translated = self.catalog.translated(c.id, language)
         if translated is not None:
             # Figures and advice only where they are translated: English lines would break the text.
             figures = f" {'; '.join(translated.figures)}." if translated.figures else ""
             advice = f"\n{translated.what_smes_can_do}" if translated.what_smes_can_do else ""
             head = f"{translated.title or c.name} — {' · '.join(facts)} [{number}]"
-            return f"{head}\n{translated.summary}{figures}{advice}"
+            return self.readable(f"{head}\n{translated.summary}{figures}{advice}", language)
         figures = f" {'; '.join(c.figures)}." if c.figures else ""
-        return f"{c.name} — {' · '.join(facts)} [{number}]\n{plain(c.summary)}{figures}\n{plain(c.what_smes_can_do)}"
+        text = f"{c.name} — {' · '.join(facts)} [{number}]\n{c.summary}{figures}\n{c.what_smes_can_do}"
+        return self.readable(text, language)
+
+    def readable(self, text: str, language: str) -> str:
+        """Plain text in which an item named by its id (`financing-circular-projects`) is named by
+        its title in the reader's language, in quotes: ids mean nothing to a reader."""
+        return plain(self.references_named(text, language))
+
+    def references_named(self, text: str, language: str) -> str:
+        def title(match: re.Match[str]) -> str:
+            found = self.catalog.title(match.group(1), language)
+            return f"“{plain(found)}”" if found else match.group(0)
+
+        text = ITEM_REFERENCE.sub(title, text)
+        # Scheme and case ids also appear bare ("see se-almi-green-loan"); module ids are left
+        # alone there, as some are words too ("product-as-a-service").
+        return self._bare_ids().sub(title, text)
+
+    @lru_cache(maxsize=1)  # noqa: B019 - one composer per process
+    def _bare_ids(self) -> re.Pattern[str]:
+        ids = sorted([s.id for s in self.catalog.schemes] + list(self.catalog.cases), key=len, reverse=True)
+        return re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, ids)) + r")(?![\w/-])")
 
     def scheme_facts(self, s: FundingScheme, language: str) -> str:
         instruments = self.words("instruments", language)

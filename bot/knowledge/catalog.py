@@ -106,6 +106,20 @@ class Catalog:
         file = self.translations.get(language)
         return file.items.get(item_id) if file and language != "en" else None
 
+    def title(self, item_id: str, language: str = "en") -> str | None:
+        """An item's title in `language` (else English); None for an unknown id."""
+        translated = self.translated(item_id, language)
+        if translated is not None and translated.title:
+            return translated.title
+        if item_id in self.modules:
+            return self.modules[item_id].meta.title
+        if item_id in self.cases:
+            return self.cases[item_id].name
+        if item_id in self.glossary:
+            return self.glossary[item_id].term
+        scheme = self.scheme(item_id)
+        return scheme.name if scheme is not None else None
+
     def scheme(self, scheme_id: str) -> FundingScheme | None:
         return next((s for s in self.schemes if s.id == scheme_id), None)
 

@@ -21,10 +21,11 @@ from bot.knowledge.schema import LanguageCode, Strict
 class TranslatedItem(Strict):
     title: str | None = Field(default=None, min_length=3)
     summary: str = Field(min_length=20)
-    # Good-practice cases only: their figures (same order and numbers as the English ones) and
-    # what an SME can do, so the card a reader sees in their language keeps the facts.
+    # Good-practice cases only: their figures (same order and numbers as the English ones), what
+    # an SME can do and who ran it, so the card a reader sees in their language keeps the facts.
     figures: list[str] = Field(default_factory=list)
     what_smes_can_do: str | None = Field(default=None, min_length=20)
+    organisation: str | None = Field(default=None, min_length=3)  # who ran it
 
 
 class TranslationFile(Strict):
