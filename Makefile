@@ -32,9 +32,9 @@ lint: $(VENV)/.test
 typecheck: $(VENV)/.test
 	$(BIN)/mypy  # the packages listed in pyproject.toml's [tool.mypy]
 
+# Issue #19's figures and targets in one table (bench/report.py; BENCH_ARGS="--quick" for a smoke run).
 bench: $(VENV)/.test
-	$(BIN)/python bench/retrieval.py
-	$(BIN)/python bench/advisor.py
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
 load: $(VENV)/.test
 	$(BIN)/python bench/load.py $(LOAD_ARGS)

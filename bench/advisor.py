@@ -1,6 +1,6 @@
 """Advisor benchmark: the pipeline's own overhead per question, around a model of fixed latency.
 
-    python bench/advisor.py [--questions 60] [--latency 0.3] [--data-dir DIR]
+    python bench/advisor.py [--questions 60] [--latency 0.3] [--data-dir DIR] [--json PATH]
 
 A local OpenAI-compatible stub answers every chat completion after exactly `--latency`
 seconds (streaming: first token after `--latency`). Overhead = wall time minus that latency:
@@ -10,6 +10,7 @@ building, citation mapping. Time to first token is reported as the excess over t
 Every question is new to the advisor: its cache of question embeddings is emptied before each
 measured call (the figures would otherwise profit from the answer and the stream asking the same
 question). A last line shows a repeated question, answered with its cached embedding.
+`--json PATH` writes each line's p50/p95 as JSON (bench/report.py reads them).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import golden_questions
+from bench.jsonout import write_json
 from bot.advisor.models import AdvisorRequest
 from bot.advisor.pipeline import Advisor, Token
 from bot.config import Settings
@@ -39,9 +41,10 @@ def questions(n: int) -> list[str]:
     return (cases * (n // max(len(cases), 1) + 1))[:n]
 
 
-def report(name: str, values: list[float]) -> None:
+def report(name: str, values: list[float]) -> dict[str, float]:
     arr = np.array(values) * 1000
     print(f"{name:<40} p50 {np.percentile(arr, 50):7.1f} ms   p95 {np.percentile(arr, 95):7.1f} ms")
+    return {"p50_ms": float(np.percentile(arr, 50)), "p95_ms": float(np.percentile(arr, 95))}
 
 
 async def main() -> None:
@@ -49,6 +52,7 @@ async def main() -> None:
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a built index")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures here as JSON")
     args = parser.parse_args()
 
     stub = await OpenAIStub(latency_s=args.latency, reply=lambda m: "A short grounded answer [1].").start()
@@ -95,10 +99,17 @@ async def main() -> None:
     await stub.stop()
 
     print(f"{len(qs)} questions, stub latency {args.latency * 1000:.0f} ms, {kb.index.count()} chunks indexed")
-    report("pipeline overhead (generated answer)", overhead)
-    report("time to first token, over the stub's", ttft)
-    report("offline composed answer, total", offline)
-    report("repeated question (cached embedding)", repeated)
+    figures = {
+        "questions": len(qs),
+        "latency_s": args.latency,
+        "chunks": kb.index.count(),
+        "overhead": report("pipeline overhead (generated answer)", overhead),
+        "ttft": report("time to first token, over the stub's", ttft),
+        "offline": report("offline composed answer, total", offline),
+        "repeated": report("repeated question (cached embedding)", repeated),
+    }
+    if args.json:
+        write_json(args.json, figures)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 shipped vector cache (bot/knowledge/data/vectors.*).
 
     python bench/first_run.py [--repeat 3] [--question "What is eco-design?"] [--no-uncached]
+                              [--json PATH]
 
 Each run is a new `advisor ask` process on an empty data dir, so it includes start-up, building
 the index (the shipped chunks: embedded, or taken from the cache), loading the model and
 answering. No language model is configured: the answer is composed, as on a fresh install.
 The "index ready" row is the same command once the index exists, for reference.
+`--json PATH` writes the medians and every run's time as JSON (bench/report.py reads them).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.jsonout import write_json
 
 REPO = Path(__file__).resolve().parent.parent
 ADVISOR = Path(sys.executable).parent / "advisor"
@@ -47,6 +53,7 @@ def main() -> None:
     parser.add_argument("--question", default="What is eco-design?")
     parser.add_argument("--repeat", type=int, default=3, help="fresh-data-dir runs per mode (median shown)")
     parser.add_argument("--no-uncached", action="store_true", help="skip the run without the cache (minutes)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures here as JSON")
     args = parser.parse_args()
 
     print(f"machine: {os.cpu_count()} cores · question: {args.question!r} · composed answers (no LLM)")
@@ -71,6 +78,11 @@ def main() -> None:
     for label, times, what in rows:
         print(f"{label:38} {statistics.median(times):9.1f} {len(times):5}  {what}")
     print(f"target: < {TARGET_S:.0f} s from a fresh data dir (issue #19)")
+    if args.json:
+        figures: dict = {"question": args.question, "target_s": TARGET_S}
+        for (label, times, what), key in zip(rows, ["cached", "ready", "uncached"], strict=False):
+            figures[key] = {"label": label, "median_s": statistics.median(times), "runs_s": times, "index": what}
+        write_json(args.json, figures)
 
 
 if __name__ == "__main__":

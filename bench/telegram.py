@@ -1,6 +1,6 @@
 """Telegram benchmark: N simulated users write at once to the real `advisor run` process.
 
-    python bench/telegram.py [--users 50] [--latency 1.0] [--data-dir DIR] [--distinct]
+    python bench/telegram.py [--users 50] [--latency 1.0] [--data-dir DIR] [--distinct] [--json PATH]
 
 The bot talks to the in-repo fake Telegram Bot API server and to a local OpenAI-compatible
 stub whose answers take exactly `--latency` seconds. Reported: throughput, the bot's added
@@ -10,6 +10,8 @@ first "typing…" action. Targets: every answer within 2x the stub latency, typi
 By default the users ask five questions between them (as users of one bot often ask the same
 thing); `--distinct` gives every user a different question from the golden set, so that no
 question embedding is shared (the worst case for the advisor's CPU work).
+`--json PATH` writes the figures as JSON (bench/report.py reads them), with the bot's resident
+memory after the burst (VmRSS) and its peak (VmHWM).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import FIRST_USER, cpu_seconds, golden_questions, pct, running_bot
+from bench.harness import FIRST_USER, cpu_seconds, golden_questions, memory_kb, pct, running_bot
+from bench.jsonout import write_json
 from bot.config import Settings
 
 QUESTIONS = [
@@ -41,6 +44,7 @@ async def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a built index of knowledge/")
     parser.add_argument("--database-url", default=None, help="an empty database (default: a new SQLite file)")
     parser.add_argument("--distinct", action="store_true", help="a different question for every user")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures here as JSON")
     args = parser.parse_args()
 
     pool = golden_questions() if args.distinct else QUESTIONS
@@ -57,6 +61,7 @@ async def main() -> int:
         await asyncio.sleep(0.5)  # a duplicate would come now
         cpu = cpu_seconds(rig.proc.pid) - cpu_before
         harness_cpu = time.process_time() - harness_before
+        memory = memory_kb(rig.proc.pid)
 
         done = {u: answers.by_chat[u][0].done_at for u in users if answers.by_chat[u]}
         total = [done[u] - sent_at[u] for u in done]
@@ -93,6 +98,32 @@ async def main() -> int:
             and max(typing) <= 0.3
         )
         print("targets (all answers within 2x the stub latency, typing within 300 ms):", "MET" if ok else "MISSED")
+        if args.json:
+            write_json(
+                args.json,
+                {
+                    "users": len(users),
+                    "distinct_questions": distinct,
+                    "latency_s": args.latency,
+                    "answered": len(done),
+                    "wall_s": wall,
+                    "answers_per_s": len(done) / wall,
+                    "last_answer_s": max(total) if total else None,
+                    "answer_p50_s": pct(total, 50),
+                    "answer_p95_s": pct(total, 95),
+                    "added_p50_ms": pct(added, 50) * 1000,
+                    "added_p95_ms": pct(added, 95) * 1000,
+                    "typing_p50_ms": pct(typing, 50) * 1000,
+                    "typing_p95_ms": pct(typing, 95) * 1000,
+                    "lost": len(lost),
+                    "duplicated": len(duplicated),
+                    "cpu_ms_per_question": cpu * 1000 / len(users),
+                    "harness_cpu_ms_per_question": harness_cpu * 1000 / len(users),
+                    "rss_mb": memory.get("VmRSS", 0) / 1024 or None,
+                    "peak_rss_mb": memory.get("VmHWM", 0) / 1024 or None,
+                    "met": ok,
+                },
+            )
         return 0 if ok else 1
 
 
