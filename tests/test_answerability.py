@@ -156,8 +156,11 @@ async def test_the_offline_answer_is_composed_from_whole_units_and_cites_them(ad
     reply = await advisor.answer(AdvisorRequest(message="Is there a grant for eco-design studies in France?"))
     text = body(reply.answer, REPO / "prompts")
     assert not fragments(text), fragments(text)
-    # It opens with the direct answer: the schemes that fit, by name.
-    assert lead(text) == "One funding scheme in our knowledge base fits: Test eco-design grant for French SMEs."
+    # It opens with the direct answer: the schemes that fit, by name, with what they pay.
+    assert lead(text) == (
+        "One funding scheme in our knowledge base fits: Test eco-design grant for French SMEs "
+        "(EUR 5,000 to EUR 200,000, covers up to 70% of eligible costs)."  # `lead` drops the "[1]"
+    )
     # Then each scheme's structured facts, worded: instrument, provider, amount, rate, status.
     card = paragraphs(text)[1]
     assert card.startswith("Test eco-design grant for French SMEs") and "Test Agency France" in card
@@ -232,7 +235,7 @@ async def test_follow_ups_are_read_by_meaning_not_length(advisor):
     assert new.passages[0].source_id == "fr-test-ecodesign-grant"  # not the Danish voucher
 
 
-async def test_asked_how_much_the_first_sentence_gives_the_figure(advisor):
+async def test_the_first_sentence_gives_the_figure_and_its_source(advisor):
     reply = await advisor.answer(
         AdvisorRequest(
             message="How much grant money can a small French firm get for eco-design?", profile={"country": "FR"}
@@ -240,8 +243,10 @@ async def test_asked_how_much_the_first_sentence_gives_the_figure(advisor):
     )
     lead = paragraphs(reply.answer)[1]
     assert "Test eco-design grant for French SMEs (" in lead and "200,000" in lead and "70%" in lead
+    assert lead.endswith(") [1].")  # the sentence that answers cites its source
+    # Not asked how much, the lead still says what a scheme pays: an SME weighs that first.
     plain = await advisor.answer(AdvisorRequest(message="Is there a grant for eco-design in France?"))
-    assert "200,000" not in paragraphs(plain.answer)[1]  # not asked: the lead only names the schemes
+    assert "200,000" in paragraphs(plain.answer)[1]
 
 
 async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):

@@ -223,3 +223,11 @@ def test_content_stats_and_check_print_the_amount_marker(tmp_path, monkeypatch, 
     assert "2 scheme(s) state no amount or rate" in run("stats", root=tmp_path / "kb").output
     assert lint([str(tmp_path / "kb")]) == 1
     assert "no-amount: eu-test-loan-guarantee:" in capsys.readouterr().err
+
+
+def test_a_schemes_short_name_is_never_only_a_place():
+    """The funding lead names schemes by their short name: "Basque Country" is where, not what."""
+    from bot.knowledge.catalog import Catalog
+
+    for scheme in Catalog(KNOWLEDGE).schemes:
+        assert scheme.display_name not in {*scheme.regions, *scheme.countries}, scheme.id

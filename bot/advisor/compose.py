@@ -186,7 +186,7 @@ class Composer:
                 break
         citations = [cite(p, n) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
-        lead = self.funding_lead(items, language, asks_amount(question)) if funding_question else ""
+        lead = self.funding_lead(items, language) if funding_question else ""
         if focus:
             lead = f"{plain(items[0].title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
         parts = [self.word(header_key, language), lead, *filter(None, blocks)]
@@ -208,11 +208,19 @@ class Composer:
             return False
         return scheme.short_name.casefold() not in question.casefold()
 
-    def funding_lead(self, items: list[Passage], language: str, with_figures: bool = False) -> str:
-        """ "Two funding schemes in our knowledge base fit: A and B." (the direct answer); asked
-        how much, each name carries the scheme's amount or rate where it states one."""
-        schemes = [s for p in items if p.kind == "funding" and (s := self.catalog.scheme(p.source_id)) is not None]
-        names = [self._named_with_figure(s, language) if with_figures else s.display_name for s in schemes]
+    def funding_lead(self, items: list[Passage], language: str, with_figures: bool = True) -> str:
+        """ "Two funding schemes in our knowledge base fit: A (up to EUR 50,000) [1] and B [2]." (the
+        direct answer): each name carries the scheme's amount or rate where it states one, since
+        how much is what an SME weighs first, and its citation."""
+        schemes = [
+            (n, s)
+            for n, p in enumerate(items, 1)
+            if p.kind == "funding" and (s := self.catalog.scheme(p.source_id)) is not None
+        ]
+        # Each name carries its citation: the sentence that answers says where it comes from.
+        names = [
+            f"{self._named_with_figure(s, language) if with_figures else s.display_name} [{n}]" for n, s in schemes
+        ]
         if not names:
             return ""
         joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"

@@ -18,7 +18,7 @@ from bot.advisor.language import detect_language
 from bot.evals.matching import normalise
 
 URL = re.compile(r"https?://\S+|www\.\S+")
-MARKER = re.compile(r"\[\d{1,2}\]")
+MARKER = re.compile(r" ?\[\d{1,2}\]")  # with the space before it: "costs [1]." reads "costs."
 BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 # Chunk metadata that is not prose (what a fragment-splicing answer used to show).
 METADATA_LINE = re.compile(

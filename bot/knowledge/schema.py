@@ -286,10 +286,11 @@ class FundingScheme(Strict):
     @property
     def display_name(self) -> str:
         """The short name a person would say: "Innobooster", but "ADEME — Soutien aux investissements
-        pour le réemploi-réutilisation et la réparation" where the head is only the provider."""
+        pour le réemploi-réutilisation et la réparation" where the head is only the provider, or the
+        region ("Basque Country — Grants for innovation in the circular economy")."""
         head = name_head(self.name)
         rest = self.name[len(head) :].lstrip(" —–-:")
-        if rest and not rest.startswith("(") and self.provider.startswith(head):
+        if rest and not rest.startswith("(") and (self.provider.startswith(head) or head in self.regions):
             return f"{head} — {name_head(rest)}"
         return head
 
