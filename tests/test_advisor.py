@@ -211,6 +211,7 @@ async def test_follow_up_is_condensed_by_the_model(indexed, stub):
         "Can I talk to a real person please?",
         "Je voudrais parler à un conseiller",
         "Ich möchte mit einem Menschen sprechen",
+        "Bitte verbinden Sie mich mit einem Mitarbeiter",
         "Czy mogę porozmawiać z człowiekiem?",
         "Posso parlare con una persona?",
     ],
@@ -220,6 +221,18 @@ async def test_human_request_escalates_without_calling_the_model(indexed, stub, 
     assert reply.triage == Triage.escalate
     assert reply.escalation.reason == EscalationReason.human_requested
     assert stub.chat_requests == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Wir möchten mit einem Berater unseren Abfallberg angehen. Gibt es dafür einen Zuschuss?",
+        "We want to work with a consultant on eco-design: is there a voucher that pays for it?",
+    ],
+)
+async def test_asking_for_money_to_hire_an_adviser_is_not_asking_for_a_person(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.escalation is None or reply.escalation.reason != EscalationReason.human_requested
 
 
 async def test_individual_judgement_escalates_with_general_information(indexed):
