@@ -143,7 +143,6 @@ async def test_questions_and_handovers_go_on_while_the_file_is_broken(indexed, s
     finally:
         await app.updater.stop()
         await app.stop()
-        await app.post_stop(app)
         await app.shutdown()
         await tg.stop()
 

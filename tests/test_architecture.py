@@ -28,7 +28,9 @@ def imports_of(path) -> set[str]:
     found = set()
     for node in ast.walk(tree):
         names = (
-            [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+            [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else [a.name for a in node.names]
             if isinstance(node, ast.Import)
             else []
         )

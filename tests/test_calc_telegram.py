@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.advisor.pipeline import Advisor
+from bot.domain.flows import CalcFlow
 from bot.i18n import languages, t
 from bot.knowledge.base import KnowledgeBase
 from bot.telegram import callbacks
@@ -66,8 +67,8 @@ async def test_anything_typed_for_a_figure_gets_an_answer_and_the_calculator_kee
     texts = await sent(app, message_update(app.bot, uid, text))
     assert len(texts) == 1
     user = await app.svc.store.get_or_create_user(telegram_id=uid)
-    assert user.flow["name"] == "calc"
-    if "bought" in user.flow["answers"]:  # it was a usable figure
+    assert isinstance(user.flow, CalcFlow)
+    if "bought" in user.flow.answers:  # it was a usable figure
         assert texts[0].startswith("Noted:") and "saleable product" in texts[0]
     else:
         assert "How much material did you buy" in texts[0]
@@ -81,4 +82,4 @@ async def test_buttons_from_another_step_are_refused(app):
         answered = [p for m, p in app.recorder.calls[start:] if m == "answerCallbackQuery"]
         assert [a.get("text") for a in answered] == [t("unknown_button", "fr")]
     user = await app.svc.store.get_or_create_user(telegram_id=uid)
-    assert user.flow == {"name": "calc", "answers": {"unit": "t"}, "last": None}
+    assert user.flow == CalcFlow(answers={"unit": "t"}, last=None)

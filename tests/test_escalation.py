@@ -11,7 +11,10 @@ from bot.domain import Dossier, Status
 from bot.escalation.plans import ChatMessage
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.service import EscalationService
+from bot.knowledge.catalog import Catalog
+from bot.knowledge.providers import ProviderDirectory
 from bot.knowledge.schema import Ambassador
+from tests.conftest import REPO
 
 MARIE = {
     "id": "marie",
@@ -296,6 +299,24 @@ async def test_only_the_claimer_speaks_to_the_sme(service, store):
     assert (await service.relay_answer(record.id, 502, answer)).refused == "not_yours"
     relayed = await service.relay_answer(record.id, 501, answer)
     assert relayed.ok and relayed.delivery.target_chat == 9001 and relayed.delivery.stored_message_id
+
+
+async def test_only_the_claimer_gets_providers_to_introduce_and_they_fit_the_question(service, store):
+    directory = Catalog(REPO / "knowledge").providers
+    user, record, _ = await open_for(service, store)
+    assert (await service.providers_to_introduce(record.id, 501, directory)).refused == "claim_first"
+    await service.claim(record.id, 501)
+    assert (await service.providers_to_introduce(record.id, 502, directory)).refused == "not_yours"
+    offer = await service.providers_to_introduce(record.id, 501, directory)
+    question = record.dossier["question"]
+    expected = [m.provider for m in directory.match(question) or directory.match()][:3]
+    assert offer.refused is None and offer.providers == expected and offer.escalation.id == record.id
+    assert (await service.providers_to_introduce(record.id, 501, ProviderDirectory([]))).refused == "no_providers"
+
+    chosen = await service.provider_chosen(record.id, 501, expected[0].id, directory)
+    assert chosen.providers == [expected[0]] and chosen.sme.id == user.id
+    assert (await service.provider_chosen(record.id, 501, "no-such-provider", directory)).refused == "not_found"
+    assert (await service.provider_chosen(record.id, 502, expected[0].id, directory)).refused == "not_yours"
 
 
 async def test_the_comment_window_closes_after_thirty_minutes(service, store, clock):

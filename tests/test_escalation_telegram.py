@@ -87,7 +87,6 @@ async def start_world(indexed, store, tmp_path, forum: int | None) -> World:
 async def stop_world(world: World) -> None:
     await world.app.updater.stop()
     await world.app.stop()
-    await world.app.post_stop(world.app)
     await world.app.shutdown()
     await world.tg.stop()
 
@@ -378,7 +377,7 @@ async def test_ambassadors_get_their_commands_in_their_own_chat(forum_world: Wor
     tg = forum_world.tg
     scope = {"type": "chat", "chat_id": MARIE["telegram_user_id"]}
     tg.user_sends(MARIE["telegram_user_id"], "/start")  # the bot can reach her only after this
-    await register_commands(forum_world.app)
+    await register_commands(forum_world.app.bot, forum_world.svc)
     names = [c["command"] for c in tg.commands(scope=scope)]
     assert {"queue", "claim", "resolve", "return", "human"} <= set(names)
     assert "queue" not in [c["command"] for c in tg.commands()]  # SMEs do not see them

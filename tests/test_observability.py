@@ -201,6 +201,8 @@ def test_probe_fails_when_nothing_listens(monkeypatch):
 async def test_operations_purge_daily_and_survive_a_taken_port(conversations, settings, ops):
     from types import SimpleNamespace
 
+    from telegram.ext import ApplicationBuilder
+
     from bot.store.models import Conversation
     from bot.telegram.operations import Operations
     from tests.test_retention import age, chat
@@ -212,14 +214,19 @@ async def test_operations_purge_daily_and_survive_a_taken_port(conversations, se
     operations = Operations(updated(settings, metrics_port=busy.port, retention_days=30), lambda: svc)
     await operations.start()  # the port is taken: logged, and the bot carries on
     assert operations.server is None
-    operations.schedule_purge(first_after_s=0, every_s=3600)
-    for _ in range(100):
-        await asyncio.sleep(0.05)
-        if await conversations.store.recent_messages(conv) == []:
-            break
-    assert await conversations.store.recent_messages(conv) == []
-    await operations.stop()
-    assert operations._purge_task is None
+    application = ApplicationBuilder().token("123:TEST").build()  # its JobQueue runs the purge
+    await application.job_queue.start()
+    try:
+        operations.schedule_purge(application.job_queue, first_after_s=0, every_s=3600)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if await conversations.store.recent_messages(conv) == []:
+                break
+        assert await conversations.store.recent_messages(conv) == []
+        await operations.stop()
+        assert operations._purge_job is None and not application.job_queue.jobs()
+    finally:
+        await application.job_queue.stop()
 
 
 @pytest.mark.slow
@@ -311,14 +318,14 @@ async def test_healthz_answers_while_the_services_load(tmp_path, monkeypatch):
         free = sock.getsockname()[1]
     settings = make_settings(tmp_path, telegram_token="123:TEST", metrics_port=free, metrics_listen="127.0.0.1")
     application = telegram_app.build_application(settings)
-    starting = asyncio.create_task(telegram_app.on_startup(application))
+    starting = asyncio.create_task(telegram_app.on_startup(application, settings))
     try:
         for _ in range(200):
             if loading.is_set():
                 break
             await asyncio.sleep(0.05)
         assert loading.is_set()
-        port = application.bot_data["ops"].server.port
+        port = application.bot_data.ops.server.port
         url = f"http://127.0.0.1:{port}/healthz"
         async with aiohttp.ClientSession() as http, http.get(url, timeout=aiohttp.ClientTimeout(total=20)) as r:
             answered_while_loading = not finished.is_set()
@@ -328,4 +335,4 @@ async def test_healthz_answers_while_the_services_load(tmp_path, monkeypatch):
         done.set()
         with pytest.raises(RuntimeError):
             await starting
-        await application.bot_data["ops"].stop()
+        await application.bot_data.ops.stop()

@@ -1,6 +1,10 @@
 """The store on SQLite and on PostgreSQL: profiles, conversations, messages, erasure."""
 
 import pytest
+from sqlalchemy import update
+
+from bot.domain.flows import CalcFlow, CommentWindow, FundingFlow
+from bot.store.models import User
 
 
 async def test_user_profile_roundtrip(store):
@@ -81,12 +85,47 @@ async def test_redelivered_update_is_claimed_once(store):
 
 async def test_export_contains_everything_and_flow_state_survives(store):
     user = await store.get_or_create_user(telegram_id=6, language="de")
-    await store.update_profile(user.id, flow={"name": "funding", "answers": {"country": "DE"}})
+    await store.update_profile(user.id, flow=FundingFlow(answers={"country": "DE"}))
     conv = await store.current_conversation(user.id)
     await store.add_message(conv, "user", "Frage")
     data = await store.export_user(user.id)
     assert data["profile"]["flow"]["answers"] == {"country": "DE"}
     assert data["conversations"][0]["messages"][0]["text"] == "Frage"
+
+
+async def _store_raw_flow(store, user_id, raw):
+    """Write `users.flow` as an older version (or a damaged row) left it, bypassing the models."""
+    async with store.session.begin() as s:
+        await s.execute(update(User).where(User.id == user_id).values(flow=raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"name": "calc", "answers": {"unit": [1, 2]}},  # a value no version wrote
+        {"kind": "wizard", "step": 3},  # a flow this version does not know
+        {"name": "thread_comment", "escalation": "seven", "at": "yesterday"},
+        ["funding"],
+        "assess",
+    ],
+)
+async def test_a_stored_flow_that_no_longer_validates_reads_as_none(store, raw):
+    user = await store.get_or_create_user(telegram_id=61, language="en")
+    await _store_raw_flow(store, user.id, raw)
+    assert (await store.get_user(user.id)).flow is None
+    assert (await store.get_or_create_user(telegram_id=61)).flow is None
+    assert (await store.update_profile(user.id, country="DE")).flow is None
+    assert (await store.export_user(user.id))["profile"]["flow"] is None
+
+
+async def test_a_flow_stored_before_flows_were_typed_is_read(store):
+    user = await store.get_or_create_user(telegram_id=62, language="en")
+    await _store_raw_flow(store, user.id, {"name": "calc", "answers": {"unit": "t", "bought": 12.5}, "last": 9})
+    assert (await store.get_user(user.id)).flow == CalcFlow(answers={"unit": "t", "bought": 12.5}, last=9)
+    at = "2026-01-02T03:04:05+00:00"
+    await _store_raw_flow(store, user.id, {"name": "thread_comment", "escalation": 4, "at": at})
+    window = (await store.get_user(user.id)).flow
+    assert isinstance(window, CommentWindow) and window.escalation == 4 and window.at.isoformat() == at
 
 
 async def test_unfinished_updates_are_kept_for_the_next_process(store):

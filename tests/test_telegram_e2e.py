@@ -356,7 +356,7 @@ async def test_a_double_tap_is_acknowledged_silently_and_acted_on_once(bot):
 
 
 async def test_other_country_is_remembered(bot):
-    """"Autre pays" used to be stored as unknown: /profile showed no country and /funding
+    """ "Autre pays" used to be stored as unknown: /profile showed no country and /funding
     asked for it again."""
     uid = 151
     since = bot.mark()

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from bot.advisor.pipeline import Advisor
+from bot.domain.flows import SchemeFocus
 from bot.knowledge.base import KnowledgeBase
 from bot.telegram import callbacks
 from bot.telegram.ratelimit import QuestionLimiter
@@ -167,7 +168,7 @@ async def test_funding_matcher_lists_schemes_and_takes_follow_up(bot_app):
     assert "<a href=" in listing["text"]
     await send(bot_app, callback_update(bot_app.bot, uid, callbacks.make("fq", 1)))
     user = await bot_app.svc.store.get_or_create_user(telegram_id=uid)
-    assert user.flow["name"] == "scheme"
+    assert isinstance(user.flow, SchemeFocus)
     await send(bot_app, message_update(bot_app.bot, uid, "How do I apply?"))
     stored = await bot_app.svc.store.recent_messages(await bot_app.svc.store.current_conversation(user.id))
     assert stored[-2].meta.get("focus")  # the question was asked about the chosen scheme
@@ -202,7 +203,7 @@ async def test_export_and_forget(bot_app):
 async def test_commands_registered_in_each_language(bot_app):
     from bot.telegram.app import register_commands
 
-    await register_commands(bot_app)
+    await register_commands(bot_app.bot, bot_app.svc)
     calls = bot_app.recorder.sent("setMyCommands")
     assert {c.get("language_code") for c in calls} == {None, "fr", "de", "es", "it", "nl", "pl", "pt", "da", "sv", "fi"}
 

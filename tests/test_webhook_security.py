@@ -72,8 +72,6 @@ class FailingStore:
 async def test_webhook_compares_in_constant_time_and_answers_200_only_once_the_update_is_kept(tmp_path, monkeypatch):
     """Telegram counts an update delivered at the 200: PTB's own server answered before any
     handler ran, so a crash lost what was in flight. Now 503 (Telegram retries) until it is stored."""
-    from bot.telegram.services import KEY
-
     calls, compare = [], hmac.compare_digest
 
     def spy(a, b):
@@ -93,8 +91,7 @@ async def test_webhook_compares_in_constant_time_and_answers_200_only_once_the_u
     store = FailingStore()
     async with FakeTelegram() as tg:
         app = tg.app_builder().build()
-        app.bot_data[KEY] = type("Svc", (), {"store": store})()
-        server = webhook.WebhookServer(app, settings, owner="replica-a")
+        server = webhook.WebhookServer(app, settings, owner="replica-a", store=store)
         await server.start()
         try:
             async with aiohttp.ClientSession() as http:

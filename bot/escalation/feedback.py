@@ -7,12 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 from bot.domain import EscalationRecord, Stats
+from bot.domain.flows import CommentWindow
 from bot.escalation.core import ServiceCore
 from bot.escalation.faq import forget_user_answers
 from bot.knowledge.base import KnowledgeBase
 from bot.store import UserRecord
 
-COMMENT_FLOW = "thread_comment"
 COMMENT_WINDOW = dt.timedelta(minutes=30)  # a message this soon after asking is the comment
 COMMENT_CHARS = 4000
 
@@ -34,8 +34,8 @@ class Feedback(ServiceCore):
 
     async def open_comment_window(self, escalation_id: int, user_id: int) -> None:
         """The SME chose to comment: their next message, if it comes within the window, is it."""
-        flow = {"name": COMMENT_FLOW, "escalation": escalation_id, "at": self.clock().isoformat()}
-        await self.store.update_profile(user_id, flow=flow)
+        window = CommentWindow(escalation=escalation_id, at=self.clock())
+        await self.store.update_profile(user_id, flow=window)
 
     async def close_comment_window(self, user_id: int) -> None:
         await self.store.update_profile(user_id, flow=None)
@@ -43,14 +43,13 @@ class Feedback(ServiceCore):
     async def take_comment(self, user: UserRecord, text: str) -> bool:
         """Is this message the comment the SME chose to write? Stored if so. The window closes
         either way: a later message is a new question ("Merci. Autre question : …")."""
-        flow = user.flow or {}
-        if flow.get("name") != COMMENT_FLOW:
+        window = user.flow
+        if not isinstance(window, CommentWindow):
             return False
         await self.close_comment_window(user.id)
-        asked = dt.datetime.fromisoformat(flow.get("at", "1970-01-01T00:00:00+00:00"))
-        if self.clock() - asked > COMMENT_WINDOW:
+        if self.clock() - window.at > COMMENT_WINDOW:
             return False
-        await self.rate(int(flow["escalation"]), user.id, comment=text[:COMMENT_CHARS])
+        await self.rate(window.escalation, user.id, comment=text[:COMMENT_CHARS])
         return True
 
     async def stats(self) -> Stats:

@@ -10,6 +10,7 @@ Its parts, one module each, over the state they share (core.py):
 - lifecycle.py: opening a thread (the hand-over policy), routing, the SME taking it back, the clock's work;
 - actions.py: what ambassadors do (claim, resolve, return, commands, the queue, FAQ drafts);
 - relay.py: messages between the SME and the ambassadors, and a terminal SME's inbox;
+- introductions.py: the providers an ambassador may introduce to the SME (🤝);
 - feedback.py: the rating and comment after a thread, the figures, /forget.
 """
 
@@ -21,6 +22,7 @@ from bot.config import Settings
 from bot.escalation.actions import WHICH_THREAD, AmbassadorActions
 from bot.escalation.core import Outcome
 from bot.escalation.feedback import Feedback
+from bot.escalation.introductions import Introductions
 from bot.escalation.lifecycle import ThreadLifecycle
 from bot.escalation.registry import AmbassadorRegistry
 from bot.escalation.relay import Relaying
@@ -29,7 +31,7 @@ from bot.store import Store
 __all__ = ["WHICH_THREAD", "EscalationService", "Outcome"]
 
 
-class EscalationService(ThreadLifecycle, AmbassadorActions, Relaying, Feedback):
+class EscalationService(ThreadLifecycle, AmbassadorActions, Relaying, Introductions, Feedback):
     """Threads between SMEs and ambassadors: `EscalationService(store, registry, sla=..., expire_after=...,
     clock=...)`, or `from_settings` for the one every channel shares."""
 

@@ -52,8 +52,9 @@ class User(Base):
     sector: Mapped[str | None] = mapped_column(String(40))
     company_size: Mapped[str | None] = mapped_column(String(10))
     referral_code: Mapped[str | None] = mapped_column(String(64))
-    # The self-assessment result, and the state of a multi-step flow (/funding, /assess), kept
-    # in the database so that a restart or another replica continues where the user was.
+    # The self-assessment result, and the state of a multi-step flow (bot/domain/flows.py: read
+    # back through its TypeAdapter), kept in the database so that a restart or another replica
+    # continues where the user was.
     assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     flow: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Resource-efficiency calculator results over time ({"results": [...]}, bot/tools/calculator.py).

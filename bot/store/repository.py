@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
+from pydantic import BaseModel
 from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy import false as sa_false
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
@@ -144,7 +145,7 @@ class Store:
             if user is None:
                 raise LookupError(f"no user {user_id}")
             for key, value in changes.items():
-                setattr(user, key, value)
+                setattr(user, key, value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
             user.updated_at = utcnow()
             await s.flush()
             return UserRecord.model_validate(user)

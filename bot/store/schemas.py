@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from bot.domain import OTHER_COUNTRY, Profile
+from bot.domain.flows import Flow, read_flow
 
 __all__ = ["OTHER_COUNTRY", "CalendarEventRecord", "MessageRecord", "Profile", "Role", "UserRecord"]
 
@@ -21,7 +22,8 @@ class UserRecord(Profile):
     telegram_id: int | None = None
     referral_code: str | None = None
     assessment: dict[str, Any] | None = None
-    flow: dict[str, Any] | None = None
+    # A stored flow that no longer validates (an older version's, say) reads as none in progress.
+    flow: Annotated[Flow | None, BeforeValidator(read_flow)] = None
     calculator: dict[str, Any] | None = None
     canvas: dict[str, Any] | None = None
     created_at: dt.datetime

@@ -9,14 +9,12 @@ import functools
 import logging
 from html import escape
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
     CallbackQueryHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
@@ -48,11 +46,12 @@ from bot.telegram.handlers import (
 )
 from bot.telegram.handlers.common import current_user, lang_of, remembered_language
 from bot.telegram.intake import KeepingBot, replay_unfinished, replica_name
+from bot.telegram.jobs import job_queue, repeat
 from bot.telegram.menus import set_ambassador_menu, set_public_menus
 from bot.telegram.operations import Operations
 from bot.telegram.processor import PerChatOrderedProcessor
 from bot.telegram.ratelimit import MessageRateLimiter
-from bot.telegram.services import KEY, Services, services
+from bot.telegram.services import CONTEXT_TYPES, App, Context, Services, services
 from bot.telegram.transport import POLLING_CONNECTIONS, bot_api_request
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 GUARD_GROUP, FEATURE_GROUP, DONE_GROUP = -100, 0, 100
 
 
-async def claim_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def claim_update(update: object, context: Context) -> None:
     """A redelivered update (after a crash or a retry) is handled once."""
     if isinstance(update, Update):
         bind_update(update.update_id, update.effective_chat.id if update.effective_chat else None)
@@ -82,7 +81,7 @@ async def claim_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> No
         raise ApplicationHandlerStop  # edits of old messages are ignored
 
 
-async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_only(update: Update, context: Context) -> None:
     """A personal command sent in a group gets a one-line pointer to the private chat, and
     nothing else happens: no data, no flow is posted to the group."""
     message = update.effective_message
@@ -104,7 +103,7 @@ async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         raise ApplicationHandlerStop
 
 
-async def finish_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def finish_update(update: object, context: Context) -> None:
     if not isinstance(update, Update):
         return
     try:
@@ -132,7 +131,7 @@ def callback_routes(features=FEATURES) -> dict[str, object]:
 ROUTES = callback_routes()
 
 
-async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def dispatch_callback(update: Update, context: Context) -> None:
     parsed = callbacks.parse(update.callback_query.data)
     handler = ROUTES.get(parsed[0]) if parsed is not None else None
     if handler is None:
@@ -142,7 +141,7 @@ async def dispatch_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await handler(update, context, parsed[1])
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     """Log it; tell the user, in their language, that this message was not answered and to send
     it again (never a traceback, never a promise); keep the bot running."""
     log.error("update failed", exc_info=context.error)
@@ -161,68 +160,58 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         await services(context).store.finish_update(update.update_id)
 
 
-async def on_startup(application: Application) -> None:
-    settings: Settings = application.bot_data["settings"]
+async def on_startup(application: App, settings: Settings) -> None:
+    data = application.bot_data
     # The ops endpoint first: /healthz answers while the services load.
-    ops = application.bot_data["ops"] = Operations(settings, lambda: application.bot_data.get(KEY))
+    ops = data.ops = Operations(settings, lambda: data.services)
     await ops.start()
-    if KEY not in application.bot_data:  # built here so the store lives on the bot's event loop
-        application.bot_data[KEY] = await build_services(settings)
+    if data.services is None:  # built here so the store lives on the bot's event loop
+        data.services = await build_services(settings)
         freeze_loaded_heap()  # the models and index, loaded above, are never to be scanned again
-    ops.schedule_purge()
-    store = application.bot_data[KEY].store
-    replica = application.bot_data["replica"] = replica_name()
+    svc = data.services
+    jobs = job_queue(application)
+    ops.schedule_purge(jobs)
+    replica = replica_name()
     if settings.telegram_webhook_url:
         # This replica's own unfinished updates at once; other replicas' only once idle (sweep).
-        unfinished = await store.take_unfinished_updates(idle_for=UPDATE_LEASE, owner=replica)
+        unfinished = await svc.store.take_unfinished_updates(idle_for=UPDATE_LEASE, owner=replica)
     else:
         # The one long-polling consumer: every update fetched from now on is stored as it arrives,
         # and whatever a killed predecessor stored but never finished is handled again.
-        application.bot.keep_updates_with(functools.partial(store.record_updates, owner=replica))
-        unfinished = await store.take_unfinished_updates()
+        application.bot.keep_updates_with(functools.partial(svc.store.record_updates, owner=replica))
+        unfinished = await svc.store.take_unfinished_updates()
     await replay_unfinished(application, unfinished)
-    await register_commands(application)
-    application.bot_data["sla_task"] = asyncio.create_task(watch_escalations(application))
+    await register_commands(application.bot, svc)
+    sweep = functools.partial(watch_escalations, svc)
+    repeat(jobs, sweep, settings.escalation_check_interval_s, first_s=0, name="escalation-sweep")
 
 
-async def watch_escalations(application: Application) -> None:
+async def watch_escalations(svc: Services, context: Context) -> None:
     """Widen the circle of threads left unclaimed past the SLA, expire old ones; runs on every
     replica (the store lets exactly one of them act on each thread)."""
-    svc: Services = application.bot_data[KEY]
-    while True:
-        try:
-            await handover.sweep(application.bot, svc)
-            escalation_metrics.publish(await svc.escalations.stats())
-            await svc.escalations.refresh_hint()
-        except Exception:  # a failed sweep (database away) is retried at the next tick
-            log.exception("escalation sweep failed")
-        await asyncio.sleep(svc.settings.escalation_check_interval_s)
+    try:
+        await handover.sweep(context.bot, svc)
+        escalation_metrics.publish(await svc.escalations.stats())
+        await svc.escalations.refresh_hint()
+    except Exception:  # a failed sweep (database away) is retried at the next tick
+        log.exception("escalation sweep failed")
 
 
-async def on_stop(application: Application) -> None:
-    task = application.bot_data.pop("sla_task", None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+async def on_shutdown(application: App) -> None:
+    data = application.bot_data
+    if data.ops is not None:
+        await data.ops.stop()
+    if data.services is not None and data.owns_services:
+        await data.services.store.close()
 
 
-async def on_shutdown(application: Application) -> None:
-    if "ops" in application.bot_data:
-        await application.bot_data["ops"].stop()
-    svc = application.bot_data.get(KEY)
-    if svc is not None and application.bot_data.get("owns_services"):
-        await svc.store.close()
-
-
-async def register_commands(application: Application) -> None:
-    await set_public_menus(application.bot)
-    svc: Services = application.bot_data[KEY]
+async def register_commands(bot: Bot, svc: Services) -> None:
+    await set_public_menus(bot)
     for amb in svc.escalations.registry.active():
-        await set_ambassador_menu(application.bot, amb.telegram_user_id)
+        await set_ambassador_menu(bot, amb.telegram_user_id)
 
 
-def build_application(settings: Settings, svc: Services | None = None) -> Application:
+def build_application(settings: Settings, svc: Services | None = None) -> App:
     """`svc` lets tests share services; without it they are built when the bot starts."""
     token = settings.telegram_token.get_secret_value()
     root = settings.telegram_api_base_url.rstrip("/")
@@ -234,20 +223,17 @@ def build_application(settings: Settings, svc: Services | None = None) -> Applic
         get_updates_request=bot_api_request(POLLING_CONNECTIONS),
         rate_limiter=MessageRateLimiter(overall_max_rate=settings.telegram_messages_per_second, max_retries=5),
     )
-    app = (
+    app: App = (
         ApplicationBuilder()
         .bot(bot)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(PerChatOrderedProcessor(settings.telegram_max_concurrent_updates))
-        .post_init(on_startup)
-        .post_stop(on_stop)
+        .post_init(functools.partial(on_startup, settings=settings))
         .post_shutdown(on_shutdown)
         .build()
     )
-    app.bot_data["settings"] = settings
-    if svc is not None:
-        app.bot_data[KEY] = svc
-    else:
-        app.bot_data["owns_services"] = True
+    app.bot_data.services = svc
+    app.bot_data.owns_services = svc is None
     app.add_handler(TypeHandler(Update, claim_update), group=GUARD_GROUP)
     app.add_handler(MessageHandler(filters.COMMAND & ~filters.ChatType.PRIVATE, private_only), group=GUARD_GROUP + 1)
     app.add_handler(CallbackQueryHandler(dispatch_callback), group=FEATURE_GROUP)

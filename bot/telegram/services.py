@@ -1,10 +1,12 @@
-"""What the handlers need, built once per process and kept in `application.bot_data`."""
+"""What the handlers need, built once per process and kept in the application's typed
+`bot_data` (`BotData`, given to PTB through `ContextTypes`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.advisor.conversation import Conversations
 from bot.advisor.pipeline import Advisor
@@ -14,7 +16,8 @@ from bot.knowledge.catalog import Catalog
 from bot.store import Store
 from bot.telegram.ratelimit import QuestionLimiter
 
-KEY = "services"
+if TYPE_CHECKING:
+    from bot.telegram.operations import Operations
 
 
 @dataclass
@@ -54,5 +57,27 @@ class Services:
             self.escalations = EscalationService.from_settings(self.store, self.settings)
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data[KEY]
+@dataclass
+class BotData:
+    """`context.bot_data`: PTB makes it with no arguments when it builds the application, so
+    everything starts empty and start-up fills it in."""
+
+    services: Services | None = None  # built at start-up unless a test shares its own
+    owns_services: bool = False  # built here, so closed here at shutdown
+    ops: Operations | None = None  # the ops endpoint, started before the services load
+
+
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+App = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+def ready_services(bot_data: BotData) -> Services:
+    """The services, which every handler may assume: updates are handled only after start-up."""
+    if bot_data.services is None:
+        raise RuntimeError("the services are not built yet")
+    return bot_data.services
+
+
+def services(context: Context) -> Services:
+    return ready_services(context.bot_data)

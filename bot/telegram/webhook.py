@@ -22,15 +22,18 @@ from typing import Any
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import Application
 
 from bot.config import Settings
 from bot.observability.logs import get_logger
+from bot.store import Store
 from bot.telegram.intake import replay_orphans
-from bot.telegram.services import KEY
+from bot.telegram.jobs import job_queue, repeat
+from bot.telegram.services import App, Context, ready_services, services
 
 log = get_logger(__name__)
 URL_PATH = "/telegram"
+
+ORPHAN_SWEEP_S = 60
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_MIN_LENGTH = 32
@@ -69,8 +72,8 @@ def secret_matches(expected: str, given: str | None) -> bool:
 class WebhookServer:
     """POST /telegram: check the secret, store the update, then queue it for the handlers."""
 
-    def __init__(self, application: Application, settings: Settings, owner: str):
-        self.application, self.settings, self.owner = application, settings, owner
+    def __init__(self, application: App, settings: Settings, owner: str, store: Store):
+        self.application, self.settings, self.owner, self.store = application, settings, owner, store
         self.secret = settings.telegram_webhook_secret.get_secret_value()
         self._runner: web.AppRunner | None = None
 
@@ -95,9 +98,8 @@ class WebhookServer:
             return web.Response(status=400, text="not JSON")
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.Response(status=400, text="not an update")
-        store = self.application.bot_data[KEY].store
         try:
-            await store.record_updates([payload], owner=self.owner)
+            await self.store.record_updates([payload], owner=self.owner)
         except Exception as exc:  # not stored: Telegram must keep it and try again
             log.warning("could not store a webhook update; Telegram will retry", error=type(exc).__name__)
             return web.Response(status=503, text="try again")
@@ -105,7 +107,7 @@ class WebhookServer:
         return web.Response(text="ok")
 
 
-async def serve(application: Application, settings: Settings, owner: str, allowed_updates: list[str]) -> None:
+async def serve(application: App, settings: Settings, owner: str, allowed_updates: list[str]) -> None:
     """The application's lifecycle around the webhook server, until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -115,7 +117,7 @@ async def serve(application: Application, settings: Settings, owner: str, allowe
     await application.initialize()
     if application.post_init:
         await application.post_init(application)  # replays this replica's unfinished updates
-    server = WebhookServer(application, settings, owner)
+    server = WebhookServer(application, settings, owner, ready_services(application.bot_data).store)
     await server.start()
     await application.start()
     await application.bot.set_webhook(
@@ -123,11 +125,11 @@ async def serve(application: Application, settings: Settings, owner: str, allowe
         secret_token=server.secret,
         allowed_updates=allowed_updates,
     )
-    sweeper = asyncio.create_task(_sweep_orphans(application))
+    # On the JobQueue, which stops with the application.
+    repeat(job_queue(application), _sweep_orphans, ORPHAN_SWEEP_S, first_s=ORPHAN_SWEEP_S, name="orphan-sweep")
     try:
         await stop.wait()
     finally:
-        sweeper.cancel()
         await server.stop()
         await application.stop()
         if application.post_stop:
@@ -137,11 +139,9 @@ async def serve(application: Application, settings: Settings, owner: str, allowe
             await application.post_shutdown(application)
 
 
-async def _sweep_orphans(application: Application) -> None:
+async def _sweep_orphans(context: Context) -> None:
     """Another replica that died leaves updates it received: taken over once idle past the lease."""
-    while True:
-        await asyncio.sleep(60)
-        try:
-            await replay_orphans(application, application.bot_data[KEY].store.take_unfinished_updates)
-        except Exception:  # the database is away: the next round tries again
-            log.warning("could not look for orphaned updates", exc_info=True)
+    try:
+        await replay_orphans(context.application, services(context).store.take_unfinished_updates)
+    except Exception:  # the database is away: the next round tries again
+        log.warning("could not look for orphaned updates", exc_info=True)

@@ -7,7 +7,7 @@ import json
 from html import escape
 
 from telegram import Update
-from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.escalation.service import Outcome
 from bot.i18n import t
@@ -15,25 +15,25 @@ from bot.telegram import callbacks, handover
 from bot.telegram.handlers import ambassadors
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.render import keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     await send_html(update, context, escape(t("help", lang_of(user))))
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: Context) -> None:
     """A mistyped or unsupported command ("/halp") gets the list of commands, not silence."""
     await help_command(update, context)
 
 
-async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def privacy(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     await send_html(update, context, escape(t("privacy", lang_of(user))))
 
 
-async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def export(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     data = await services(context).store.export_user(user.id)
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode()
@@ -45,7 +45,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     lang = lang_of(user)
     markup = keyboard(
@@ -59,7 +59,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_html(update, context, escape(t("forget_confirm", lang)), markup)
 
 
-async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_forget(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     user = await current_user(update, context)
     lang = lang_of(user)
@@ -80,7 +80,7 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
     await send_html(update, context, escape(t("forget_done", lang)))
 
 
-async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def non_text(update: Update, context: Context) -> None:
     # A photo or file for an ambassador is relayed: a person can read what the bot cannot.
     if await ambassadors.consume_ambassador_message(update, context):
         return

@@ -9,19 +9,20 @@ from html import escape
 
 from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.advisor.models import AdvisorReply
-from bot.domain import Dossier, EscalationRecord
+from bot.domain import EscalationRecord
 from bot.escalation.plans import ChatMessage
 from bot.escalation.service import WHICH_THREAD, Outcome
 from bot.i18n import languages, t
+from bot.knowledge.schema import Provider
 from bot.store import UserRecord
 from bot.telegram import callbacks, handover
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.providers_view import offer_label
 from bot.telegram.render import keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 log = logging.getLogger(__name__)
 AMB = handover.AMB
@@ -30,7 +31,7 @@ AMB = handover.AMB
 # --- the SME's side ----------------------------------------------------------------------------
 async def hand_over(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     user: UserRecord,
     reason: str,
     question: str | None = None,
@@ -42,17 +43,17 @@ async def hand_over(
     )
 
 
-async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def human(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     await hand_over(update, context, user, "human_requested")
 
 
-async def on_human(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_human(update: Update, context: Context, args: list[str]) -> None:
     await update.callback_query.answer()
     await human(update, context)
 
 
-async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_cancel(update: Update, context: Context, args: list[str]) -> None:
     """The SME takes the question back from the ambassadors."""
     query = update.callback_query
     svc = services(context)
@@ -66,7 +67,7 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
     await send_html(update, context, escape(t("handover_cancelled", lang_of(user))))
 
 
-async def consume_sme_message(update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserRecord) -> bool:
+async def consume_sme_message(update: Update, context: Context, user: UserRecord) -> bool:
     """True when the message belongs to a thread with the ambassadors, or is the comment the SME
     was asked for after one; the advisor then stays silent."""
     svc = services(context)
@@ -83,12 +84,12 @@ async def consume_sme_message(update: Update, context: ContextTypes.DEFAULT_TYPE
     return True
 
 
-def probably_relayed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def probably_relayed(update: Update, context: Context) -> bool:
     """A cheap guess, for cosmetics only (whether to show "typing…" at once)."""
     return services(context).escalations.probably_in_thread(update.effective_user.id)
 
 
-async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_rating(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     svc = services(context)
     user = await current_user(update, context)
@@ -125,7 +126,7 @@ async def on_rating(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
         await send_html(update, context, escape(t("comment_thanks", lang)))
 
 
-async def on_comment_request(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_comment_request(update: Update, context: Context, args: list[str]) -> None:
     """The SME chose to comment on a rated thread: their next message (within the window) is it."""
     query = update.callback_query
     svc = services(context)
@@ -143,14 +144,14 @@ async def on_comment_request(update: Update, context: ContextTypes.DEFAULT_TYPE,
 
 
 # --- the ambassadors' side -------------------------------------------------------------------------
-async def act(update: Update, context: ContextTypes.DEFAULT_TYPE, op: str, escalation_id: int) -> Outcome:
+async def act(update: Update, context: Context, op: str, escalation_id: int) -> Outcome:
     """Claim, resolve, return to bot or save as FAQ: decided by the service, announced to both sides."""
     outcome = await services(context).escalations.act(op, escalation_id, update.effective_user.id)
     await _tell(update, context, outcome)
     return outcome
 
 
-async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome) -> None:
+async def _tell(update: Update, context: Context, outcome: Outcome) -> None:
     """What an ambassador's action changed, for both sides (nothing when refused or repeated)."""
     svc = services(context)
     if outcome.draft is not None:
@@ -165,7 +166,7 @@ async def _tell(update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Out
         await handover.announce(context.bot, svc, outcome, await svc.escalations.sme_of(outcome.escalation))
 
 
-async def on_escalation_button(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_escalation_button(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     op, raw_id = args
     if not raw_id.isdigit():
@@ -175,70 +176,62 @@ async def on_escalation_button(update: Update, context: ContextTypes.DEFAULT_TYP
     await query.answer(handover.refusal(outcome.refused) or None, show_alert=bool(outcome.refused))
 
 
-INTRODUCTIONS_OFFERED = 3
-
-
-async def on_introduce(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
-    """🤝 on a claimed thread's card: the directory's best matches for the SME, then the chosen
-    one introduced to the SME (in their language) through the thread, like the claimer's messages."""
+async def on_introduce(update: Update, context: Context, args: list[str]) -> None:
+    """🤝 on a claimed thread's card: the providers the escalation service finds for the SME, then
+    the chosen one introduced to the SME (in their language) through the thread, like the
+    claimer's messages."""
     query = update.callback_query
     raw_id, choice = args
     svc = services(context)
     if not raw_id.isdigit():
         await query.answer(handover.refusal("not_found"), show_alert=True)
         return
-    allowed = await svc.escalations.may_answer(int(raw_id), update.effective_user.id, "introduce")
-    record = allowed.escalation
-    if not allowed.ok or record is None:
-        await query.answer(handover.refusal(allowed.refused or "not_found"), show_alert=True)
-        return
-    directory = svc.catalog.providers
-    dossier = Dossier.model_validate(record.dossier)
-    profile = dossier.profile
     topic = query.message.message_thread_id if query.message else None
+    ambassador, directory = update.effective_user.id, svc.catalog.providers
     if choice == "-":
-        found = directory.match(dossier.question, profile.get("country"), sector=profile.get("sector"))
-        found = found or directory.match(country=profile.get("country"), sector=profile.get("sector"))
-        if not found:
+        offer = await svc.escalations.providers_to_introduce(int(raw_id), ambassador, directory)
+        if offer.refused == "no_providers":
             await query.answer(t("amb.intro_none", AMB), show_alert=True)
             return
-        buttons = [[(m.provider.organisation, callbacks.make("ip", record.id, m.provider.id))] for m in found]
-        text = escape(t("amb.intro_pick", AMB, id=record.id))
+        if offer.refused or offer.escalation is None:
+            await query.answer(handover.refusal(offer.refused or "not_found"), show_alert=True)
+            return
+        buttons = [[(p.organisation, callbacks.make("ip", offer.escalation.id, p.id))] for p in offer.providers]
+        text = escape(t("amb.intro_pick", AMB, id=offer.escalation.id))
         await query.answer()
-        await handover.send(
-            context.bot, update.effective_chat.id, text, keyboard(buttons[:INTRODUCTIONS_OFFERED]), thread_id=topic
-        )
+        await handover.send(context.bot, update.effective_chat.id, text, keyboard(buttons), thread_id=topic)
         return
-    provider = next((p for p in directory.providers if p.id == choice), None)
-    sme = await svc.escalations.sme_of(record)
-    if provider is None or sme is None:
-        await query.answer(handover.refusal("not_found"), show_alert=True)
+    chosen = await svc.escalations.provider_chosen(int(raw_id), ambassador, choice, directory)
+    if chosen.refused or chosen.escalation is None or chosen.sme is None:
+        await query.answer(handover.refusal(chosen.refused or "not_found"), show_alert=True)
         return
-    lang = lang_of(sme)
-    place = ", ".join(part for part in (provider.city, provider.region, provider.country) if part)
-    offers = ", ".join(offer_label(o, lang) for o in provider.offers)
-    words = t(
-        "intro_to_sme", lang, organisation=provider.organisation, place=place, offers=offers, url=provider.contact
-    )
+    words = _introduction(chosen.providers[0], lang_of(chosen.sme))
     sent = await handover.send(context.bot, update.effective_chat.id, escape(words), thread_id=topic)
     if sent is None:
         await query.answer(handover.refusal("not_found"), show_alert=True)
         return
     message = ChatMessage(chat_id=update.effective_chat.id, message_id=sent.message_id, text=words)
-    outcome = await svc.escalations.introduce(record.id, update.effective_user.id, provider.id, message)
+    outcome = await svc.escalations.introduce(chosen.escalation.id, ambassador, chosen.providers[0].id, message)
     if outcome.delivery is not None:
         await handover.deliver_to_sme(context.bot, svc, outcome.delivery, topic)
     await query.answer(t("amb.intro_sent", AMB) if outcome.ok else handover.refusal(outcome.refused))
 
 
-def _forum_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[int, int] | None:
+def _introduction(provider: Provider, lang: str) -> str:
+    """The introduction as the SME reads it, in their language."""
+    place = ", ".join(part for part in (provider.city, provider.region, provider.country) if part)
+    offers = ", ".join(offer_label(o, lang) for o in provider.offers)
+    return t("intro_to_sme", lang, organisation=provider.organisation, place=place, offers=offers, url=provider.contact)
+
+
+def _forum_topic(update: Update, context: Context) -> tuple[int, int] | None:
     """The ambassadors' forum topic a message is sent in (chat, topic), if it is."""
     message = update.effective_message
     in_forum = update.effective_chat.id == services(context).settings.ambassador_forum_chat_id
     return (update.effective_chat.id, message.message_thread_id) if in_forum and message.message_thread_id else None
 
 
-async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, op: str) -> None:
+async def _command(update: Update, context: Context, op: str) -> None:
     outcome = await services(context).escalations.command(
         op,
         update.effective_user.id,
@@ -252,19 +245,19 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, op: str) 
         await _reply(update, context, handover.refusal(outcome.refused))
 
 
-async def claim_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def claim_command(update: Update, context: Context) -> None:
     await _command(update, context, "claim")
 
 
-async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resolve_command(update: Update, context: Context) -> None:
     await _command(update, context, "resolve")
 
 
-async def return_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def return_command(update: Update, context: Context) -> None:
     await _command(update, context, "return")
 
 
-async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def queue_command(update: Update, context: Context) -> None:
     queue = await services(context).escalations.queue(update.effective_user.id)
     if queue.refused:
         await _reply(update, context, handover.refusal(queue.refused))
@@ -288,7 +281,7 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _reply(update, context, "\n".join(lines))
 
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+async def _reply(update: Update, context: Context, text: str) -> None:
     message = update.effective_message
     await handover.send(
         context.bot,
@@ -298,7 +291,7 @@ async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) 
     )
 
 
-async def topic_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def topic_message(update: Update, context: Context) -> None:
     """A message in an escalation's forum topic: to the SME if it comes from the claiming ambassador."""
     message = update.effective_message
     record = await services(context).escalations.thread_in_topic(message.chat_id, message.message_thread_id)
@@ -308,7 +301,7 @@ async def topic_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _relay_ambassador_message(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, record: EscalationRecord, message: Message
+    update: Update, context: Context, record: EscalationRecord, message: Message
 ) -> None:
     svc = services(context)
     outcome = await svc.escalations.relay_answer(record.id, update.effective_user.id, handover.chat_message(message))
@@ -318,7 +311,7 @@ async def _relay_ambassador_message(
         await handover.deliver_to_sme(context.bot, svc, outcome.delivery, message.message_thread_id)
 
 
-async def consume_ambassador_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def consume_ambassador_message(update: Update, context: Context) -> bool:
     """Private mode: an ambassador's message in their chat with the bot goes to the SME of the
     thread they answer, by the same rule as in the forum (a reply to a thread's card or message is
     about that thread, and reaches the SME only from its claimer). False when it is about no

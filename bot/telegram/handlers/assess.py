@@ -5,20 +5,21 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
 from bot.advisor.assessment import score
+from bot.domain.flows import AssessFlow
 from bot.i18n import t
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.render import keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 
-async def assess(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def assess(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     questionnaire = services(context).catalog.assessment
-    await services(context).store.update_profile(user.id, flow={"name": "assess", "answers": {}})
+    await services(context).store.update_profile(user.id, flow=AssessFlow())
     intro = t("assess_intro", lang_of(user), count=len(questionnaire.questions))
     await send_html(update, context, escape(intro))
     await _ask(update, context, user, 0)
@@ -40,14 +41,14 @@ async def _ask(update: Update, context, user, index: int) -> None:
     await send_html(update, context, escape(text), keyboard(rows))
 
 
-async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_answer(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     svc = services(context)
     user = await current_user(update, context)
     lang = lang_of(user)
     questions = svc.catalog.assessment.questions
-    flow = user.flow or {}
-    if not all(a.isdigit() for a in args) or flow.get("name") != "assess":
+    flow = user.flow
+    if not all(a.isdigit() for a in args) or not isinstance(flow, AssessFlow):
         await query.answer(t("unknown_button", lang))
         return
     index, option = int(args[0]), int(args[1])
@@ -57,9 +58,9 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE, args: li
     await query.answer()
     if not await take_keyboard(query):
         return
-    answers = {**flow.get("answers", {}), questions[index].id: option}
+    answers = {**flow.answers, questions[index].id: option}
     if index + 1 < len(questions):
-        await svc.store.update_profile(user.id, flow={"name": "assess", "answers": answers})
+        await svc.store.update_profile(user.id, flow=AssessFlow(answers=answers))
         await _ask(update, context, user, index + 1)
         return
     result = score(svc.catalog.assessment, answers, svc.catalog, user.country, user.company_size)

@@ -1,7 +1,7 @@
 """/calc: the resource-efficiency calculator, one figure per message.
 
 The questions, checks, formulas and wording are bot/tools'; this module asks, reads the reply
-(a typed number, or a button for the unit, Skip and Stop), keeps the answers in the user's `flow`
+(a typed number, or a button for the unit, Skip and Stop), keeps the answers in the user's flow (`CalcFlow`)
 so that a restart or another replica continues, and shows the results."""
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from html import escape
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
+from bot.domain.flows import CalcFlow
 from bot.i18n import t
 from bot.store import UserRecord
 from bot.store.models import utcnow
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.render import keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 from bot.tools.calculator import (
     UNITS,
     Answers,
@@ -33,10 +34,8 @@ from bot.tools.calculator import (
 from bot.tools.numbers import MASS_UNITS, Problem
 from bot.tools.report import Section, Wording, module_titles, noted, problem_text, question, render
 
-FLOW = "calc"
 
-
-def _wording(context: ContextTypes.DEFAULT_TYPE) -> Wording:
+def _wording(context: Context) -> Wording:
     return Wording(services(context).settings.prompts_dir)
 
 
@@ -44,10 +43,10 @@ def _stop_button(wording: Wording, lang: str) -> tuple[str, str]:
     return wording.text("stop", lang), callbacks.make("cc", "stop", "0")
 
 
-async def calc(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def calc(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     lang = lang_of(user)
-    await services(context).store.update_profile(user.id, flow={"name": FLOW, "answers": {}})
+    await services(context).store.update_profile(user.id, flow=CalcFlow())
     await _ask_unit(update, context, lang, intro=True)
 
 
@@ -94,17 +93,17 @@ def _section_html(section: Section) -> str:
     return "\n".join(title + [escape(line) for line in section.lines])
 
 
-async def consume_flow_message(update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserRecord) -> bool:
+async def consume_flow_message(update: Update, context: Context, user: UserRecord) -> bool:
     """A text message while the calculator waits for a figure is that figure (whatever it says:
     a question gets "not a number" and the Stop button). False when no calculation is running."""
-    flow = user.flow or {}
+    flow = user.flow
     # The figures are asked in the private chat; a mention in a group is a question, not one.
-    if flow.get("name") != FLOW or update.effective_chat.type != ChatType.PRIVATE:
+    if not isinstance(flow, CalcFlow) or update.effective_chat.type != ChatType.PRIVATE:
         return False
     message = update.effective_message
     lang = lang_of(user)
-    answers: Answers = dict(flow.get("answers") or {})
-    if flow.get("last") == message.message_id:  # handled before a crash: ask again, apply once
+    answers: Answers = dict(flow.answers)
+    if flow.last == message.message_id:  # handled before a crash: ask again, apply once
         await _ask(update, context, user, answers)
         return True
     if "unit" not in answers:  # a unit typed instead of tapped is fine too
@@ -133,20 +132,20 @@ async def consume_flow_message(update: Update, context: ContextTypes.DEFAULT_TYP
 
 
 async def _save(context, user: UserRecord, answers: Answers, last: int | None = None) -> None:
-    await services(context).store.update_profile(user.id, flow={"name": FLOW, "answers": answers, "last": last})
+    await services(context).store.update_profile(user.id, flow=CalcFlow(answers=answers, last=last))
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_button(update: Update, context: Context, args: list[str]) -> None:
     """Unit choice, Skip and Stop. A button from an earlier question (or an earlier run) is
     refused: the answer it would give belongs to another step."""
     query = update.callback_query
     user = await current_user(update, context)
     lang = lang_of(user)
-    flow = user.flow or {}
-    answers: Answers = dict(flow.get("answers") or {})
+    flow = user.flow
+    answers: Answers = dict(flow.answers) if isinstance(flow, CalcFlow) else {}
     action, value = args
     step = next_step(answers) if "unit" in answers else None
-    valid = flow.get("name") == FLOW and (
+    valid = isinstance(flow, CalcFlow) and (
         action == "stop"
         or (action == "unit" and "unit" not in answers and value in UNITS)
         or (action == "skip" and step is not None and step.key == value and step.optional)

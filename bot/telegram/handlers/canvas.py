@@ -1,7 +1,7 @@
 """/canvas: the circular business-model canvas, one block per message.
 
 The blocks, what fits and the document are bot/tools/canvas.py's; this module asks, reads the
-reply (a typed answer, or the Skip and Stop buttons), keeps the answers in the user's `flow` so
+reply (a typed answer, or the Skip and Stop buttons), keeps the answers in the user's flow (`CanvasFlow`) so
 that a restart or another replica continues, and sends the page as Markdown and HTML files."""
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from html import escape
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
+from bot.domain.flows import CanvasFlow
 from bot.i18n import t, table
 from bot.store import UserRecord
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.render import keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 from bot.tools.canvas import (
     BLOCKS,
     MAX_CHARS,
@@ -35,16 +36,14 @@ from bot.tools.canvas import (
     title,
 )
 
-FLOW = "canvas"
 
-
-def _wording(context: ContextTypes.DEFAULT_TYPE) -> Wording:
+def _wording(context: Context) -> Wording:
     return Wording(services(context).settings.prompts_dir)
 
 
-async def canvas(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def canvas(update: Update, context: Context) -> None:
     user = await current_user(update, context)
-    await services(context).store.update_profile(user.id, flow={"name": FLOW, "answers": {}})
+    await services(context).store.update_profile(user.id, flow=CanvasFlow())
     await _ask(update, context, user, {}, before=_wording(context).text("intro", lang_of(user)))
 
 
@@ -89,15 +88,15 @@ async def _finish(update: Update, context, user: UserRecord, answers: Answers) -
     )
 
 
-async def consume_flow_message(update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserRecord) -> bool:
+async def consume_flow_message(update: Update, context: Context, user: UserRecord) -> bool:
     """A text message while the canvas waits for a block is that block's answer. False when no
     canvas is being made (or the message is in a group: a mention there is a question)."""
-    flow = user.flow or {}
-    if flow.get("name") != FLOW or update.effective_chat.type != ChatType.PRIVATE:
+    flow = user.flow
+    if not isinstance(flow, CanvasFlow) or update.effective_chat.type != ChatType.PRIVATE:
         return False
     message = update.effective_message
-    answers: Answers = dict(flow.get("answers") or {})
-    if flow.get("last") == message.message_id:  # handled before a crash: ask again, apply once
+    answers: Answers = dict(flow.answers)
+    if flow.last == message.message_id:  # handled before a crash: ask again, apply once
         await _ask(update, context, user, answers)
         return True
     block = next_block(answers)
@@ -120,19 +119,19 @@ async def consume_flow_message(update: Update, context: ContextTypes.DEFAULT_TYP
 
 
 async def _save(context, user: UserRecord, answers: Answers, last: int | None = None) -> None:
-    await services(context).store.update_profile(user.id, flow={"name": FLOW, "answers": answers, "last": last})
+    await services(context).store.update_profile(user.id, flow=CanvasFlow(answers=answers, last=last))
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_button(update: Update, context: Context, args: list[str]) -> None:
     """Skip and Stop. A Skip from an earlier block (or an earlier run) is refused: it belongs to
     another block."""
     query = update.callback_query
     user = await current_user(update, context)
     lang = lang_of(user)
-    flow = user.flow or {}
-    answers: Answers = dict(flow.get("answers") or {})
+    flow = user.flow
+    answers: Answers = dict(flow.answers) if isinstance(flow, CanvasFlow) else {}
     action, value = args
-    valid = flow.get("name") == FLOW and (
+    valid = isinstance(flow, CanvasFlow) and (
         action == "stop" or (action == "skip" and value in BLOCKS and next_block(answers) == value)
     )
     if not valid:

@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.i18n import pick_language
 from bot.store import UserRecord
 from bot.telegram.render import split_message
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 TYPING_REFRESH_S = 4.0  # Telegram shows "typing…" for 5 s
 
@@ -26,7 +25,7 @@ _LANGUAGES: OrderedDict[int, str] = OrderedDict()
 LANGUAGES_REMEMBERED = 10_000
 
 
-async def current_user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserRecord:
+async def current_user(update: Update, context: Context) -> UserRecord:
     tg_user = update.effective_user
     store = services(context).store
     user = await store.get_or_create_user(telegram_id=tg_user.id, language=pick_language(tg_user.language_code))
@@ -51,7 +50,7 @@ def lang_of(user: UserRecord) -> str:
 
 async def send_html(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: Context,
     html: str,
     markup: InlineKeyboardMarkup | None = None,
     edit: Message | None = None,
@@ -77,7 +76,7 @@ async def send_html(
 
 
 @contextlib.asynccontextmanager
-async def typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> AsyncIterator[None]:
+async def typing(context: Context, chat_id: int) -> AsyncIterator[None]:
     """Show "typing…" right away and keep it on while the block runs."""
 
     async def keep_typing() -> None:

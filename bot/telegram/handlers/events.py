@@ -13,22 +13,22 @@ from html import escape
 
 from pydantic import ValidationError
 from telegram import Update
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
 from bot.escalation.events import KINDS, EventBoard, TelegramSyntaxError, from_telegram, problem
 from bot.i18n import t
 from bot.knowledge.schema import TOPICS
 from bot.telegram.events_view import card, heading
 from bot.telegram.handlers.common import current_user, lang_of, send_html
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 
-def _board(context: ContextTypes.DEFAULT_TYPE) -> EventBoard:
+def _board(context: Context) -> EventBoard:
     svc = services(context)
     return EventBoard(svc.store, svc.escalations.registry)
 
 
-async def events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def events(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     lang = lang_of(user)
     topic = "-".join(" ".join(context.args or []).lower().split()) or None  # "eco design" -> eco-design
@@ -49,7 +49,7 @@ async def events(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_html(update, context, "\n\n".join(parts))
 
 
-async def event_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def event_add(update: Update, context: Context) -> None:
     message, sender = update.effective_message, update.effective_user
     if message is None or sender is None:
         return

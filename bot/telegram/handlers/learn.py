@@ -5,26 +5,26 @@ from __future__ import annotations
 from html import escape
 
 from telegram import Update
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
 from bot.i18n import t
 from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html
 from bot.telegram.markdown import to_telegram_html
 from bot.telegram.render import chunked, keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 TOPICS_SHOWN = 16
 
 
-async def learn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def learn(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     topics = services(context).catalog.topics()[:TOPICS_SHOWN]
     items = [(topic.replace("-", " "), callbacks.make("ln", "topic", topic)) for topic in topics]
     await send_html(update, context, escape(t("learn_intro", lang_of(user))), keyboard(chunked(items, 2)))
 
 
-async def on_learn(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_learn(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     catalog = services(context).catalog
     user = await current_user(update, context)

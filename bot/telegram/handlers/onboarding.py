@@ -6,7 +6,7 @@ import re
 from html import escape
 
 from telegram import Update
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
 from bot.i18n import languages, t, table
 from bot.i18n.profile import LANGUAGE_NAMES, profile_values
@@ -15,7 +15,7 @@ from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html, take_keyboard
 from bot.telegram.menus import set_ambassador_menu
 from bot.telegram.render import chunked, keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 REFERRAL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FIELDS = ("language", "country", "sector", "company_size")
@@ -44,7 +44,7 @@ def field_keyboard(field: str, lang: str, context, action: str = "ob"):
     return t("ask_size", lang), keyboard(chunked(items, 2))
 
 
-async def ask_next_field(update: Update, context: ContextTypes.DEFAULT_TYPE, user) -> None:
+async def ask_next_field(update: Update, context: Context, user) -> None:
     lang = lang_of(user)
     missing = next((f for f in FIELDS[1:] if getattr(user, f) is None), None)
     if missing is None:
@@ -54,7 +54,7 @@ async def ask_next_field(update: Update, context: ContextTypes.DEFAULT_TYPE, use
     await send_html(update, context, escape(question), markup)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     store = services(context).store
     user = await current_user(update, context)
     if services(context).escalations.ambassador(update.effective_user.id):
@@ -69,7 +69,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_html(update, context, escape(question), markup)
 
 
-async def profile(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def profile(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     lang = lang_of(user)
     text = t("profile_summary", lang, **profile_values(user, lang))
@@ -97,7 +97,7 @@ def valid_value(field: str, value: str, context) -> str | None:
     return ""
 
 
-async def on_field(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_field(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     field, value = args
     user = await current_user(update, context)
@@ -112,7 +112,7 @@ async def on_field(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
     await ask_next_field(update, context, user)
 
 
-async def on_change(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_change(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     user = await current_user(update, context)
     if args[0] not in FIELDS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CommandHandler, ContextTypes
+from telegram.ext import CommandHandler
 
 from bot.i18n import t
 from bot.knowledge.providers import take_country
@@ -21,7 +21,7 @@ from bot.telegram import callbacks
 from bot.telegram.handlers.common import current_user, lang_of, send_html
 from bot.telegram.providers_view import card, heading, offer_label
 from bot.telegram.render import chunked, keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 OFFERS = [o.value for o in Offer]
 
@@ -30,7 +30,7 @@ def offer_keyboard(lang: str) -> InlineKeyboardMarkup:
     return keyboard(chunked([(offer_label(o, lang), callbacks.make("pv", o)) for o in OFFERS], 1))
 
 
-async def providers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def providers(update: Update, context: Context) -> None:
     user = await current_user(update, context)
     lang = lang_of(user)
     request = " ".join(context.args or [])
@@ -40,7 +40,7 @@ async def providers(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _reply(update, context, user, request=request)
 
 
-async def on_offer(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_offer(update: Update, context: Context, args: list[str]) -> None:
     """An offer button: the keyboard stays, so that another offer is one more tap."""
     query = update.callback_query
     user = await current_user(update, context)
@@ -52,7 +52,7 @@ async def on_offer(update: Update, context: ContextTypes.DEFAULT_TYPE, args: lis
 
 
 async def _reply(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserRecord, request: str = "", offer: str | None = None
+    update: Update, context: Context, user: UserRecord, request: str = "", offer: str | None = None
 ) -> None:
     svc = services(context)
     lang = lang_of(user)

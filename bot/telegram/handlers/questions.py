@@ -7,21 +7,22 @@ from html import escape
 
 from telegram import Message, Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
 from bot.advisor.conversation import StoredReply
 from bot.advisor.pipeline import Token
+from bot.domain.flows import SchemeFocus
 from bot.i18n import languages, t
 from bot.store import UserRecord
 from bot.telegram.handlers import ambassadors, calc, canvas
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
 from bot.telegram.render import module_to_read, passages_html, reply_html, reply_keyboard
-from bot.telegram.services import services
+from bot.telegram.services import Context, services
 
 STREAM_PREVIEW_CHARS = 3500  # previews stay one message; the final reply is split if needed
 
 
-def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def addressed_to_bot(update: Update, context: Context) -> bool:
     """In a group the bot answers only when mentioned or replied to."""
     message = update.effective_message
     if update.effective_chat.type == "private":
@@ -31,7 +32,7 @@ def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return bool(replied) or f"@{context.bot.username}".lower() in {m.lower() for m in mentions}
 
 
-async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def question(update: Update, context: Context) -> None:
     if not addressed_to_bot(update, context):
         return
     # "typing…" goes out before any database work, unless the message is probably for an
@@ -48,7 +49,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _answer(update, context, user)
 
 
-async def _advisor_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> UserRecord | None:
+async def _advisor_turn(update: Update, context: Context) -> UserRecord | None:
     """The user, if the advisor should answer; None when the message was relayed to or from the
     ambassadors (a chat in a thread, an ambassador answering one), was a requested comment, or
     was a figure the calculator asked for."""
@@ -64,7 +65,7 @@ async def _advisor_turn(update: Update, context: ContextTypes.DEFAULT_TYPE) -> U
     return user
 
 
-async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: UserRecord) -> None:
+async def _answer(update: Update, context: Context, user: UserRecord) -> None:
     svc = services(context)
     lang = lang_of(user)
     wait = svc.limiter.allow(user.id)
@@ -72,8 +73,8 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, user: User
         await send_html(update, context, escape(t("rate_limited", lang, seconds=max(1, round(wait)))))
         return
     focus = None
-    if user.flow and user.flow.get("name") == "scheme":
-        scheme = svc.catalog.scheme(user.flow.get("scheme_id", ""))
+    if isinstance(user.flow, SchemeFocus):
+        scheme = svc.catalog.scheme(user.flow.scheme_id)
         focus = scheme.name if scheme else None
         await svc.store.update_profile(user.id, flow=None)
 
@@ -114,7 +115,7 @@ async def _show_progress(context, chat_id: int, preview: Message | None, html: s
     return await preview.edit_text(html, parse_mode=ParseMode.HTML)
 
 
-async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_feedback(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     svc = services(context)
     user = await current_user(update, context)
@@ -131,7 +132,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE, args: 
     await query.answer(t("thanks_feedback" if direction == "up" else "sorry_feedback", lang))
 
 
-async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]) -> None:
+async def on_sources(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     svc = services(context)
     user = await current_user(update, context)
