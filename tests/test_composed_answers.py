@@ -35,3 +35,25 @@ def test_items_named_by_id_in_the_content_are_named_by_title(composer):
     assert f"“{composer.catalog.title('financing-circular-projects', 'fr')}”" in shown
     assert "product-as-a-service stays" in shown  # a module id that is also a word is left alone
     assert not re.search(r"`", shown)
+
+
+async def test_a_question_in_two_parts_gets_two_sections_of_the_module_under_one_citation(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="As a remanufacturer, how do we get enough worn units back from customers, "
+            "and what warranty should we give on the rebuilt ones?"
+        )
+    )
+    block = reply.answer.split("\n\n")[1]
+    assert block.startswith("Repair, refurbishment and remanufacturing") and "[1]" in block and "[2]" not in block
+    labels = [line[:-1] for line in block.splitlines()[2:] if line.endswith(":")]
+    sections = {m["section"] for m in shipped_kb.retriever.metas_of("repair-remanufacturing")}
+    assert labels and set(labels) <= sections  # the second part is labelled by its own section
+
+
+def test_markdown_emphasis_is_never_shown():
+    from bot.advisor.compose import plain
+
+    assert plain("A *core* is **not** waste; `id`") == "A core is not waste; id"
+    assert plain("2 * 3 = 6, a*b*c") == "2 * 3 = 6, a*b*c"  # arithmetic and inner stars stay

@@ -67,6 +67,7 @@ def _wording(path: Path) -> Wording:
 def plain(markdown: str) -> str:
     """Markdown emphasis, code and links as plain text (what Telegram and a terminal show)."""
     text = re.sub(r"\*\*|__|`", "", markdown)
+    text = re.sub(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])", r"\1", text)  # *core*
     return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
 
 
@@ -171,6 +172,7 @@ class Composer:
         header_key: str = "header",
         funding_question: bool = False,
         focus: list[str] | None = None,
+        more: list[Passage] | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, one per item used. A funding question opens with
         one sentence naming the schemes that fit; closed schemes are left out unless named. A
@@ -186,6 +188,12 @@ class Composer:
                 break
         citations = [cite(p, n) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
+        if more and items and language == "en" and items[0].kind == "module" and not focus:
+            # A question in several parts: the best item's two sections that answer it best.
+            # `more` is of the best retrieved item, which may have been left out (a closed scheme).
+            same = [p for p in more if p.source_id == items[0].source_id and p.chunk_id != items[0].chunk_id]
+            chunks = [items[0], *same][:2]
+            blocks[0] = self.sections(question, chunks, 1) or blocks[0]
         lead = self.funding_lead(items, language) if funding_question else ""
         if focus:
             lead = f"{plain(items[0].title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
@@ -260,19 +268,36 @@ class Composer:
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""
+        best, _ = self._best_paragraph(question, passage)
+        if not best:
+            return ""
+        title = passage.title + (f" — {passage.section}" if passage.section else "")
+        return f"{plain(title)} [{number}]\n{_shown(best)}"
+
+    def sections(self, question: str, passages: list[Passage], number: int) -> str:
+        """One item's sections that answer a question in several parts, in the order retrieval
+        ranked them: "Title — Section [1]" and its paragraph, then "Other section:" and its own."""
+        first = passages[0]
+        parts = [self.section(question, first, number)]
+        for p in passages[1:]:
+            best, _ = self._best_paragraph(question, p)
+            shown = _shown(best) if best else ""
+            if not shown or shown in parts[0]:
+                continue
+            labelled = p.section and p.section != first.section  # a part of the same section needs no label
+            parts.append(f"{plain(p.section)}:\n{shown}" if labelled else shown)
+        return "\n".join(filter(None, parts))
+
+    def _best_paragraph(self, question: str, passage: Passage) -> tuple[list[str], float]:
         wanted = tokens(question)
-        best, best_score = None, -1.0
+        best: list[str] = []
+        best_score = -1.0
         for pos, items in enumerate(paragraphs(self.references_named(passage.passage, "en"))):
             text = " ".join(items)
             score = len(wanted & tokens(text)) / (len(tokens(text)) + 1) ** 0.5 - 0.01 * pos
             if score > best_score:
                 best, best_score = items, score
-        if not best:
-            return ""
-        listed = "\n".join(f"- {i}" for i in best[:5])  # a list: its first items, whole
-        body = listed if len(best) > 1 else _whole_sentences(best[0], SECTION_WORDS)
-        heading = passage.title + (f" — {passage.section}" if passage.section else "")
-        return f"{plain(heading)} [{number}]\n{body}"
+        return best, best_score
 
     def scheme(
         self, s: FundingScheme, language: str, number: int, asks_amount: bool = False, question: str = ""
@@ -357,6 +382,13 @@ class Composer:
         value = s.amount_max or s.amount_min
         assert value is not None  # checked above
         return self.word("amount_up_to", language).format(amount=_money(value, s.currency))
+
+
+def _shown(paragraph: list[str]) -> str:
+    """A prose paragraph as whole sentences; a list as its first items, whole."""
+    if len(paragraph) > 1:
+        return "\n".join(f"- {i}" for i in paragraph[:5])
+    return _whole_sentences(paragraph[0], SECTION_WORDS)
 
 
 def _number(value: float) -> str:

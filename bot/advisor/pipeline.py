@@ -70,6 +70,7 @@ class Prepared:
     final: AdvisorReply | None = None  # set when no answer needs to be written
     budget: Budget | None = None  # the model's retries and time, shared by condensing and answering
     focus: list[str] = field(default_factory=list)  # a follow-up's answer, from the item last shown
+    more: list[Passage] = field(default_factory=list)  # the best item's best chunks
 
     @property
     def confidence(self) -> float:
@@ -217,6 +218,8 @@ class Advisor:
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
         if glued:  # read with the previous question: find what "it" is in the last answer
             await self._follow_up(prepared)
+        elif prepared.passages:
+            prepared.more = await asyncio.to_thread(self._more_of_best, prepared.question, prepared.passages[0], vector)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
         uncovered = self.triager.uncovered_country(prepared.question, self.kb.retriever.countries_with_schemes)
@@ -317,6 +320,12 @@ class Advisor:
         if prepared.language == "en":
             prepared.focus = focus(prepared.request.message, self._item_texts(subject.source_id))
 
+    def _more_of_best(self, question: str, best: Passage, vector: list[float]) -> list[Passage]:
+        """The best item's chunks that match the question best (a multi-part question may need two)."""
+        return self.kb.retriever.search(
+            question, k=2, filters=Filters(source_ids=[best.source_id]), max_per_source=2, query_vector=vector
+        )
+
     def _item_texts(self, source_id: str) -> list[str]:
         """An item's prose: a scheme's description, eligibility and how to apply; else its passages."""
         scheme = self.composer.catalog.scheme(source_id)
@@ -372,6 +381,7 @@ class Advisor:
             header,
             funding_question=self.triager.is_funding_question(prepared.question),
             focus=prepared.focus,
+            more=prepared.more,
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
