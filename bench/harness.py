@@ -182,6 +182,19 @@ class Answers:
 
 
 @dataclass
+async def shut_down(proc: subprocess.Popen, answers: Answers, model: OpenAIStub, tg: FakeTelegram) -> None:
+    """Stop the bot (SIGTERM, then SIGKILL after 20 s), then the answer watcher and the fakes."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    await answers.stop()
+    await model.stop()
+    await tg.stop()
+
+
 class Rig:
     tg: FakeTelegram
     model: OpenAIStub
@@ -230,15 +243,8 @@ async def running_bot(
             raise RuntimeError(f"the bot did not answer the warm-up question; see {log_path}")
         yield Rig(tg, model, proc, answers, latency, log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        await shut_down(proc, answers, model, tg)
         log.close()
-        await answers.stop()
-        await model.stop()
-        await tg.stop()
         db = Path(env["ADVISOR_DATABASE_URL"].split("///", 1)[-1])
         if not database_url:
             for path in db.parent.glob(db.name + "*"):

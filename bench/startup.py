@@ -35,7 +35,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import FIRST_USER, Answers, stub_reply
+from bench.harness import FIRST_USER, Answers, shut_down, stub_reply
 from bench.jsonout import write_json
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
@@ -103,15 +103,7 @@ async def one_run(data_dir: Path, n: int, log_dir: Path) -> dict[str, float]:
                         marks["first_answer"] = answers.by_chat[FIRST_USER][0].done_at - launched
                     await asyncio.sleep(0.02)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            await answers.stop()
-            await model.stop()
-            await tg.stop()
+            await shut_down(proc, answers, model, tg)
             for path in db.parent.glob(db.name + "*"):
                 path.unlink(missing_ok=True)
     return marks

@@ -257,6 +257,26 @@ async def test_uncovered_country_is_low_confidence(indexed):
 
 
 @pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Is there any circular economy grant in Ukraine for small firms?", "UA"),
+        ("Jakie programy wsparcia działają na Ukrainie dla naszej ukraińskiej spółki?", "UA"),
+        ("Findes der grønlandske puljer til genbrug af byggeaffald?", "GL"),
+    ],
+)
+async def test_a_country_outside_the_knowledge_base_is_said_to_be_outside_it(indexed, text, country):
+    """Not answered with other countries' schemes: a country we have no content for is named."""
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.triage == Triage.escalate and country in reply.escalation.detail
+    assert reply.citations == []
+
+
+async def test_an_eu_programme_is_answerable_for_a_country_outside_it(indexed):
+    reply = await make_advisor(indexed).answer(ask("Can a Ukrainian SME join an EU loan guarantee programme?"))
+    assert not (reply.escalation and "UA" in reply.escalation.detail)
+
+
+@pytest.mark.parametrize(
     "text",
     ["Czy są polskie dotacje na ekoprojektowanie dla małych firm?", "Gibt es polnische Zuschüsse für Ökodesign?"],
 )
