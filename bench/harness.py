@@ -181,7 +181,6 @@ class Answers:
             await self._task
 
 
-@dataclass
 async def shut_down(proc: subprocess.Popen, answers: Answers, model: OpenAIStub, tg: FakeTelegram) -> None:
     """Stop the bot (SIGTERM, then SIGKILL after 20 s), then the answer watcher and the fakes."""
     proc.terminate()
@@ -195,6 +194,7 @@ async def shut_down(proc: subprocess.Popen, answers: Answers, model: OpenAIStub,
     await tg.stop()
 
 
+@dataclass
 class Rig:
     tg: FakeTelegram
     model: OpenAIStub

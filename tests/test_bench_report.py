@@ -135,3 +135,11 @@ def test_machine_info_reads_this_machine():
     info = report.machine_info()
     assert info["cores"] >= 1 and info["python"] and info["cpu"]
     assert report.machine_line(info)
+
+
+@pytest.mark.parametrize("script", ["harness", "startup", "telegram", "advisor", "first_run", "retrieval", "load"])
+def test_every_benchmark_script_imports(script):
+    """`make bench` runs each in its own process: a script that cannot even load fails here first."""
+    import importlib
+
+    importlib.import_module(f"bench.{script}")
