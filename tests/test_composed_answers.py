@@ -57,3 +57,18 @@ def test_markdown_emphasis_is_never_shown():
 
     assert plain("A *core* is **not** waste; `id`") == "A core is not waste; id"
     assert plain("2 * 3 = 6, a*b*c") == "2 * 3 = 6, a*b*c"  # arithmetic and inner stars stay
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [("en", "EUR 200,000"), ("fr", "200\u00a0000\u00a0EUR"), ("de", "200.000 EUR"), ("sv", "200\u00a0000\u00a0EUR")],
+)
+def test_amounts_are_written_as_the_readers_language_writes_them(composer, language, shown):
+    assert composer.money(200_000, "EUR", language) == shown
+
+
+async def test_a_french_funding_answer_writes_french_figures(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message="Quelles aides existent en France pour l'écoconception ?"))
+    lead = reply.answer.split("\n\n")[1]
+    assert re.search(r"\d{1,3}(\u00a0\d{3})+\u00a0EUR", lead) and not re.search(r"EUR \d", reply.answer)

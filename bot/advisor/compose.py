@@ -243,7 +243,8 @@ class Composer:
         """The amount and co-financing rate the scheme states, worded."""
         figures = [self._amount(s, language)]
         if s.co_financing_rate:
-            figures.append(self.word("co_financing", language).format(rate=_number(s.co_financing_rate)))
+            rate = _number(s.co_financing_rate).replace(".", self.words("number", language)["decimal"])
+            figures.append(self.word("co_financing", language).format(rate=rate))
         return [f for f in figures if f]
 
     def item(self, question: str, passage: Passage, language: str, number: int) -> str:
@@ -376,12 +377,18 @@ class Composer:
             return ""
         if s.amount_min and s.amount_max:
             span = self.word("amount_range", language).format(
-                low=_money(s.amount_min, s.currency), high=_money(s.amount_max, s.currency)
+                low=self.money(s.amount_min, s.currency, language), high=self.money(s.amount_max, s.currency, language)
             )
             return span
         value = s.amount_max or s.amount_min
         assert value is not None  # checked above
-        return self.word("amount_up_to", language).format(amount=_money(value, s.currency))
+        return self.word("amount_up_to", language).format(amount=self.money(value, s.currency, language))
+
+    def money(self, value: float, currency: str, language: str) -> str:
+        """An amount as the language writes it: "EUR 200,000", "200 000 EUR", "200.000 EUR"."""
+        style = self.words("number", language)
+        amount = f"{value:,.0f}".replace(",", style["group"])
+        return self.word("money", language).format(amount=amount, currency=currency)
 
 
 def _shown(paragraph: list[str]) -> str:
@@ -393,7 +400,3 @@ def _shown(paragraph: list[str]) -> str:
 
 def _number(value: float) -> str:
     return f"{value:g}"
-
-
-def _money(value: float, currency: str) -> str:
-    return f"{currency} {value:,.0f}"
