@@ -218,7 +218,9 @@ class Advisor:
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
         if glued:  # read with the previous question: find what "it" is in the last answer
             await self._follow_up(prepared)
-        elif prepared.passages:
+        elif prepared.passages and prepared.passages[0].kind == "module" and language == "en":
+            # A module's other sections may answer the rest of a question in several parts (read in
+            # English only: other languages are answered from the translated summary).
             prepared.more = await asyncio.to_thread(self._more_of_best, prepared.question, prepared.passages[0], vector)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
