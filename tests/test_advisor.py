@@ -253,7 +253,7 @@ async def test_uncovered_country_is_low_confidence(indexed):
     reply = await make_advisor(indexed).answer(ask("Which grants exist for eco-design in Latvia?"))
     assert reply.triage == Triage.escalate
     assert reply.escalation.reason == EscalationReason.low_confidence
-    assert "could not find this" in reply.answer and reply.citations == []
+    assert "no national schemes or rules for the country you mention" in reply.answer and reply.citations == []
 
 
 @pytest.mark.parametrize(
@@ -266,9 +266,13 @@ async def test_uncovered_country_is_low_confidence(indexed):
 )
 async def test_a_country_outside_the_knowledge_base_is_said_to_be_outside_it(indexed, text, country):
     """Not answered with other countries' schemes: a country we have no content for is named."""
-    reply = await make_advisor(indexed).answer(ask(text))
+    advisor = make_advisor(indexed)
+    reply = await advisor.answer(ask(text))
     assert reply.triage == Triage.escalate and country in reply.escalation.detail
     assert reply.citations == []
+    # The user reads why, in their language: no national content for that country.
+    assert reply.answer.startswith(advisor.replies.get("no_country_content", reply.language))
+    assert reply.language != "en" or "no national schemes or rules" in reply.answer
 
 
 async def test_an_eu_programme_is_answerable_for_a_country_outside_it(indexed):

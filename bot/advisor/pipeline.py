@@ -417,7 +417,9 @@ class Advisor:
             known, citations = self.composer.compose(prepared.question, prepared.passages, language, "partial_header")
             text = "\n\n".join([known, self.replies.get("offer_human", language)])
             return self._reply(prepared, text, citations, "handover", prepared.decision)
-        text = "\n\n".join([self.replies.get("no_answer", language), self.replies.get("offer_human", language)])
+        # A country without national content is said to be the reason: the user can tell why.
+        said = "no_country_content" if prepared.signals is not None and prepared.signals.country else "no_answer"
+        text = "\n\n".join([self.replies.get(said, language), self.replies.get("offer_human", language)])
         return self._reply(prepared, text, [], "handover", prepared.decision)
 
     def _judgement_prefix(self, prepared: Prepared, text: str) -> str:
