@@ -112,15 +112,16 @@ class Boosts(BaseModel):
 
     def factor(self, meta: dict[str, Any]) -> float:
         hits: float = 0
-        if self.country and (meta.get(f"c_{self.country.upper()}") and not meta.get("c_EU")):
-            hits += (self.country_weight if self.country_weight is not None else self.weight) / self.weight
         if self.sector and meta.get(FLAGS["sectors"] + self.sector):
             hits += 1
         if self.company_size and meta.get(FLAGS["company_sizes"] + self.company_size):
             hits += 0.5
         if self.kinds and meta.get("kind") in self.kinds:
             hits += 1
-        return hits * self.weight
+        own = 0.0
+        if self.country and (meta.get(f"c_{self.country.upper()}") and not meta.get("c_EU")):
+            own = self.country_weight if self.country_weight is not None else self.weight
+        return hits * self.weight + own
 
 
 class Passage(BaseModel):

@@ -33,13 +33,8 @@ def shipped_summaries() -> list[str]:
     """Every translated title and summary of the shipped knowledge, as it is embedded."""
     from bot.config import resource_dir
 
-    return translated_texts(resource_dir("knowledge"))
-
-
-def translated_texts(knowledge_dir: Path) -> list[str]:
-    if not (knowledge_dir / "translations").is_dir():
-        return []
-    return [text for items in summaries(load_translations(knowledge_dir)).values() for text in items.values()]
+    by_language = summaries(load_translations(resource_dir("knowledge")))
+    return [text for items in by_language.values() for text in items.values()]
 
 
 register_query_set(QuerySet("translated summaries", shipped_summaries, MANIFEST, VECTORS, role="passage"))
@@ -57,8 +52,7 @@ class TranslatedSummaries:
 
     @classmethod
     def load(cls, knowledge_dir: Path, embeddings, use_shipped: bool = True) -> TranslatedSummaries:
-        texts = summaries(load_translations(knowledge_dir)) if (knowledge_dir / "translations").is_dir() else {}
-        return cls(texts, embeddings, use_shipped)
+        return cls(summaries(load_translations(knowledge_dir)), embeddings, use_shipped)  # none: {}
 
     @property
     def languages(self) -> set[str]:
