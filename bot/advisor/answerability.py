@@ -204,6 +204,7 @@ class Answerability:
         self,
         corpus: Callable[[], Sequence[str]],
         translations: dict[str, dict[str, str]] | None = None,
+        whole_texts: dict[str, dict[str, str]] | None = None,
         place_names: Iterable[str] = (),
         items: Callable[[], dict[str, str]] | None = None,
         titles: Callable[[], Sequence[str]] | None = None,
@@ -211,7 +212,8 @@ class Answerability:
         model: Path = MODEL,
     ):
         """`corpus` gives every chunk's text (read once, when first needed); `translations` is
-        {language: {source id: translated text}}."""
+        {language: {source id: translated text}}; `whole_texts` the same for the items translated
+        in full (schemes), whose sentences can be read in that language."""
         raw = yamlio.load(lexicon.read_text(encoding="utf-8"))
         self.attributes = [
             (name, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, spec["asks"])) + r")(?!\w)", re.I), spec)
@@ -225,6 +227,7 @@ class Answerability:
         self.asker_words = {_fold(w) for w in raw["asker_words"]}
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
+        self.whole_texts = whole_texts or {}
         self._stem_cache: dict[str, set[str]] = {}
         self._corpus = corpus
         self._items = items
@@ -476,11 +479,11 @@ class Answerability:
         if not named and language != "en" and evidence:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
         for name, stated in asked:
-            if named and language == "en" and name not in ("amount", "quantity"):
+            if named and name not in ("amount", "quantity") and self._readable(named, language):
                 # A rate, count, date or fee in the named item's text, stated about what is asked:
                 # a sentence sharing a word of the question beyond the request and the item's name
                 # ("share of applicants" is not answered by "covers 60% of costs"). Any amount the
-                # item states answers "how much can we get".
+                # item states answers "how much can we get". Read in the question's language.
                 found = any(
                     stated.search(sentence)
                     and (
@@ -488,7 +491,7 @@ class Answerability:
                         or bool(about & _prefixes(words(sentence)))
                     )
                     for p in named
-                    for sentence in SENTENCES.split(self.item_text(p))
+                    for sentence in SENTENCES.split(self.item_text(p, language))
                 )
             elif named:
                 found = any(stated.search(self.item_text(p)) for p in named)
@@ -516,9 +519,17 @@ class Answerability:
         shared = distinctive(title) & asked
         return len(shared) >= 2 or any(self.document_frequency.get(w, 0) <= RARE_IN_CORPUS for w in shared)
 
-    def item_text(self, passage: Passage) -> str:
-        """All of an item's chunks (a scheme's amount may sit in another chunk than the one found)."""
+    def item_text(self, passage: Passage, language: str = "en") -> str:
+        """All of an item's chunks (a scheme's amount may sit in another chunk than the one found),
+        or its whole translated text in `language`."""
+        if language != "en":
+            return self.whole_texts.get(language, {}).get(passage.source_id, "")
         return self._items().get(passage.source_id, passage.text) if self._items else passage.text
+
+    def _readable(self, items: Sequence[Passage], language: str) -> bool:
+        """Can the items' own sentences be read in `language`? English always; another language
+        where their whole text is translated (a summary alone states too little to judge by)."""
+        return language == "en" or all(p.source_id in self.whole_texts.get(language, {}) for p in items)
 
     @cached_property
     def document_frequency(self) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
@@ -12,21 +13,24 @@ from bot.knowledge.retrieve import Passage
 TOKEN = re.compile(r"\w\w+", re.UNICODE)
 
 
-def _stem() -> Callable[[str], str]:
-    try:
-        import Stemmer
-
-        stem: Callable[[str], str] = Stemmer.Stemmer("english").stemWord
-        return stem
-    except ImportError:
-        return lambda w: w
+STEMMERS = {
+    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
+    "nl": "dutch", "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
+}  # fmt: skip
 
 
-_stem_word = _stem()
+@lru_cache(maxsize=16)
+def _stemmer(language: str) -> Callable[[str], str]:
+    import Stemmer
+
+    stem: Callable[[str], str] = Stemmer.Stemmer(STEMMERS.get(language, "english")).stemWord
+    return stem
 
 
-def tokens(text: str) -> set[str]:
-    return {_stem_word(t.lower()) for t in TOKEN.findall(text)}
+def tokens(text: str, language: str = "en") -> set[str]:
+    """The words of a text, lower-cased and stemmed in its language (so "loans" meets "loan")."""
+    stem = _stemmer(language)
+    return {stem(t.lower()) for t in TOKEN.findall(text)}
 
 
 def cite(passage: Passage, number: int) -> Citation:

@@ -31,10 +31,10 @@ from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 
 MAX_ITEMS = 3
-ITEM_SIMILARITY_SPAN = 0.03  # further items are shown when this close to the best match (dev split)
+ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
 SECTION_WORDS = 90  # of the best paragraph of a module section
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(«„])")
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
 
@@ -108,9 +108,10 @@ FOCUS_SENTENCES = 2
 MIN_UNIT_WORDS = 4  # shorter units are headings or labels, not answers
 
 
-def _stopwords(language: str) -> set[str]:
+@lru_cache(maxsize=16)
+def _stopwords(language: str) -> frozenset[str]:
     words = stopwordsiso.stopwords(language) if stopwordsiso.has_lang(language) else set()
-    return tokens(" ".join(words)) | tokens(" ".join(stopwordsiso.stopwords("en")))
+    return frozenset(tokens(" ".join(words), language) | tokens(" ".join(stopwordsiso.stopwords("en"))))
 
 
 def units(texts: Iterable[str]) -> list[str]:
@@ -128,13 +129,14 @@ def focus(
     message: str, texts: Iterable[str], language: str = "en", limit: int = FOCUS_SENTENCES, min_shared: int = 1
 ) -> list[str]:
     """The sentences of an item's texts that share most with the message (its content words,
-    stemmed), at most `limit`, in the item's order; none shares fewer than `min_shared` words."""
-    wanted = tokens(message) - _stopwords(language)
+    stemmed), at most `limit`, in the item's order; none shares fewer than `min_shared` words.
+    Message and texts are in `language`."""
+    wanted = tokens(message, language) - _stopwords(language)
     if not wanted:
         return []
     scored = []
     for position, unit in enumerate(units(texts)):
-        have = tokens(unit)
+        have = tokens(unit, language)
         shared = len(wanted & have)
         if shared >= min_shared:
             scored.append((shared / math.sqrt(len(have) + 1), position, unit))
@@ -310,9 +312,17 @@ class Composer:
             if translated
             else _whole_sentences(self.readable(s.description, language), 60)
         )
-        if language == "en" and question:
-            # What the question asks beyond the summary: who may apply, how, when.
-            extra = [u for u in focus(question, [t for t in (s.eligibility, s.how_to_apply) if t], language, 1, 2)]
+        if question:
+            # What the question asks beyond the summary (who may apply, how, for how long), from
+            # the scheme's text in the reader's language where it is translated.
+            if language == "en":
+                texts, limit = [s.description, s.eligibility, s.how_to_apply], 1
+            elif translated is not None and translated.description:
+                texts, limit = [translated.description, translated.eligibility, translated.how_to_apply], 2
+            else:
+                texts, limit = [], 0
+            unseen = [u for u in units(t for t in texts if t) if u not in summary]  # the summary opens the text
+            extra = focus(question, unseen, language, limit, 2) if limit else []
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""

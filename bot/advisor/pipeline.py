@@ -43,7 +43,7 @@ from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
 from bot.knowledge.schema import SECTORS, TOPICS
-from bot.knowledge.translations import summaries
+from bot.knowledge.translations import summaries, whole_texts
 from bot.observability.logs import get_logger
 from bot.observability.metrics import ERRORS
 
@@ -102,7 +102,8 @@ class Advisor:
         self.composer = Composer(settings.prompts_dir, catalog)
         self.answerability = Answerability(
             lambda: kb.retriever.docs,
-            summaries(catalog.translations),
+            summaries(catalog.translations, full=True),
+            whole_texts=whole_texts(catalog.translations),
             place_names=self.triager.place_names,
             items=lambda: kb.retriever.item_texts,
             titles=lambda: list({m["title"] for m in kb.retriever.metas}),

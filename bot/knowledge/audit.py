@@ -128,6 +128,27 @@ def mistranslated_figures(catalog: Catalog) -> list[Problem]:
                 if _digits(english) != _digits(translated):
                     detail = f"{language}: {translated!r} has other numbers than {english!r}"
                     found.append(Problem(item=item_id, kind="translation", detail=detail))
+    return found + _mistranslated_scheme_text(catalog)
+
+
+def _mistranslated_scheme_text(catalog: Catalog) -> list[Problem]:
+    """Translated scheme texts whose numbers differ from the English field's (in any order:
+    a sentence may be turned around) or that miss a field the English has."""
+    found: list[Problem] = []
+    for language, file in sorted(catalog.translations.items()):
+        for item_id, item in file.items.items():
+            scheme = catalog.scheme(item_id)
+            if scheme is None or item.description is None:
+                continue
+            for field in ("description", "eligibility", "how_to_apply"):
+                english, translated = getattr(scheme, field), getattr(item, field)
+                if bool(english) != bool(translated):
+                    detail = f"{language}: {field} is {'missing' if english else 'not in the English'}"
+                    found.append(Problem(item=item_id, kind="translation", detail=detail))
+                elif english and translated and sorted(_digits(english)) != sorted(_digits(translated)):
+                    extra = sorted(set(_digits(translated)) ^ set(_digits(english)))
+                    detail = f"{language}: {field} has other numbers than the English ({', '.join(extra)})"
+                    found.append(Problem(item=item_id, kind="translation", detail=detail))
     return found
 
 

@@ -2,9 +2,10 @@
 
 The content is written in English; these files carry each module's title and summary, each
 scheme's summary and each good-practice case's figures and advice in the other languages we
-answer in, so that an answer composed without a language model can be read in the user's
-language. They are validated, never indexed as chunks; retrieval compares questions with the
-summaries (bot/knowledge/translated.py).
+answer in, and `translations/schemes/<language>.yaml` each scheme's whole text, so that an
+answer composed without a language model can be read in the user's language. They are
+validated, never indexed as chunks; retrieval compares questions with the summaries
+(bot/knowledge/translated.py).
 """
 
 from __future__ import annotations
@@ -26,12 +27,32 @@ class TranslatedItem(Strict):
     figures: list[str] = Field(default_factory=list)
     what_smes_can_do: str | None = Field(default=None, min_length=20)
     organisation: str | None = Field(default=None, min_length=3)  # who ran it
+    # Funding schemes only, from `translations/schemes/`: the whole card's text, so the amounts,
+    # terms and steps a reader asks about are there in their language, not only the summary.
+    description: str | None = Field(default=None, min_length=20)
+    eligibility: str | None = Field(default=None, min_length=20)
+    how_to_apply: str | None = Field(default=None, min_length=20)
 
 
 class TranslationFile(Strict):
     language: LanguageCode
     translated_on: dt.date
     items: dict[str, TranslatedItem]
+
+
+class TranslatedSchemeText(Strict):
+    """A scheme's description, eligibility and how-to-apply text in one language (numbers kept
+    as digits, exactly as in the English: `advisor content check` compares them)."""
+
+    description: str = Field(min_length=20)
+    eligibility: str | None = Field(default=None, min_length=20)
+    how_to_apply: str | None = Field(default=None, min_length=20)
+
+
+class SchemeTextFile(Strict):
+    language: LanguageCode
+    translated_on: dt.date
+    schemes: dict[str, TranslatedSchemeText]
 
 
 def load_translations(knowledge_dir: Path) -> dict[str, TranslationFile]:
@@ -45,12 +66,38 @@ def load_translations(knowledge_dir: Path) -> dict[str, TranslationFile]:
             out[parsed.language].items.update(parsed.items)
         else:
             out[parsed.language] = parsed
+    # A scheme's full text sits in its own folder (`schemes/fr.yaml`): it is long, translated and
+    # reviewed apart from the titles and summaries, and it adds to an item those files declare.
+    for path in sorted((knowledge_dir / "translations" / "schemes").glob("*.y*ml")):
+        text = SchemeTextFile.model_validate(yamlio.load(path.read_text(encoding="utf-8")))
+        items = out[text.language].items if text.language in out else {}
+        for scheme_id, fields in text.schemes.items():
+            if scheme_id not in items:
+                raise ValueError(f"{path.name}: {scheme_id} has no translated title and summary in {text.language}")
+            items[scheme_id] = items[scheme_id].model_copy(update=fields.model_dump(exclude_none=True))
     return out
 
 
-def summaries(files: dict[str, TranslationFile]) -> dict[str, dict[str, str]]:
-    """{language: {item id: title and summary as one text}} (what answerability reads)."""
+def summaries(files: dict[str, TranslationFile], full: bool = False) -> dict[str, dict[str, str]]:
+    """{language: {item id: title and summary as one text}}; with `full`, a scheme's whole
+    translated text too (what answerability reads)."""
+
+    def text(item: TranslatedItem) -> str:
+        parts = [item.title, item.summary]
+        if full:
+            parts += [item.description, item.eligibility, item.how_to_apply]
+        return " ".join(filter(None, parts))
+
+    return {lang: {item_id: text(item) for item_id, item in f.items.items()} for lang, f in files.items()}
+
+
+def whole_texts(files: dict[str, TranslationFile]) -> dict[str, dict[str, str]]:
+    """{language: {scheme id: its whole translated text}} for the schemes translated in full."""
     return {
-        lang: {item_id: " ".join(filter(None, [item.title, item.summary])) for item_id, item in f.items.items()}
+        lang: {
+            item_id: " ".join(filter(None, [item.description, item.eligibility, item.how_to_apply]))
+            for item_id, item in f.items.items()
+            if item.description
+        }
         for lang, f in files.items()
     }
