@@ -233,6 +233,15 @@ async def test_follow_ups_are_read_by_meaning_not_length(advisor):
     )
     assert new.question == "Quelles aides existent en France pour l'écoconception ?"
     assert new.passages[0].source_id == "fr-test-ecodesign-grant"  # not the Danish voucher
+    # A long message whose question points back depends on the last one, unless it brings a
+    # subject of its own (a topic the last question did not have).
+    pointing = "We already signed the purchase order for the new equipment last week. Is that a problem?"
+    long = await advisor.prepare(AdvisorRequest(message=pointing, history=history))
+    assert long.question.startswith("Is there a voucher") and long.question.endswith(pointing)
+    fresh = "We run a small print shop that throws away a lot of paper waste every week. What could we do with it?"
+    assert (await advisor.prepare(AdvisorRequest(message=fresh, history=history))).question == fresh
+    own = "We run a small print shop that throws away a lot of paper waste every week. Can that be funded?"
+    assert (await advisor.prepare(AdvisorRequest(message=own, history=history))).question == own
 
 
 async def test_the_first_sentence_gives_the_figure_and_its_source(advisor):

@@ -198,7 +198,8 @@ class Composer:
             blocks[0] = self.sections(question, chunks, 1) or blocks[0]
         lead = self.funding_lead(items, language) if funding_question else ""
         if focus:
-            lead = f"{plain(items[0].title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
+            title = self.catalog.title(items[0].source_id, language) or items[0].title
+            lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
         parts = [self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)

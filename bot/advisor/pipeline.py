@@ -290,22 +290,31 @@ class Advisor:
 
     def _depends_on_previous(self, message: str, previous: str) -> bool:
         """A short message continues the last question ("how do I apply?", "and for textiles?")
-        unless it brings its own subject: a country, scheme or topic the last question did not have."""
+        unless it brings its own subject: a country, scheme or topic the last question did not have.
+        A longer one only when its own question points back ("We signed the order last week. Is
+        that a problem?") and it brings no subject of its own."""
         words = re.findall(r"\w+", message.casefold())
-        if not words or len(words) > FOLLOW_UPS["max_words"]:
+        if not words:
             return False
+        if len(words) > FOLLOW_UPS["max_words"]:
+            asked = [s for s in re.split(r"(?<=[.!?])\s+", message.strip()) if s.strip()]
+            last = re.findall(r"\w+", asked[-1].casefold())
+            points_back = len(last) <= FOLLOW_UPS["max_words"] and set(last) & set(FOLLOW_UPS["references"])
+            return bool(points_back) and not self._own_subject(message, words, previous)
         text = " ".join(words)
         if any(text == c or text.startswith(c + " ") for c in FOLLOW_UPS["continuations"]):
             return True  # "and for textiles?": a new topic, asked about the same thing
         if set(words) & set(FOLLOW_UPS["references"]):
             return True
+        return not self._own_subject(message, words, previous)
+
+    def _own_subject(self, message: str, words: list[str], previous: str) -> bool:
+        """Does the message name a country, scheme or topic the previous question did not?"""
         country = self.triager.mentioned_country(message)
         if country and country != self.triager.mentioned_country(previous):
-            return False  # "Quelles aides existent en France ?" after a Danish question
+            return True  # "Quelles aides existent en France ?" after a Danish question
         before = {w[:5] for w in re.findall(r"\w+", previous.casefold())}
-        if self._names_item(message) or (self._topic_stems(words) - before):
-            return False
-        return True
+        return self._names_item(message) or bool(self._topic_stems(words) - before)
 
     async def _follow_up(self, prepared: Prepared) -> None:
         """Put the item the last answer was about first and, for an English reader (the content's
@@ -320,8 +329,9 @@ class Advisor:
         subject = found[0]
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
         prepared.passages = [subject, *others][: len(prepared.passages) or 1]
-        if prepared.language == "en":
-            prepared.focus = focus(prepared.request.message, self._item_texts(subject.source_id))
+        texts = self._item_texts(subject.source_id, prepared.language)
+        if texts:
+            prepared.focus = focus(prepared.request.message, texts, prepared.language)
 
     def _more_of_best(self, question: str, best: Passage, vector: list[float]) -> list[Passage]:
         """The best item's chunks that match the question best (a multi-part question may need two)."""
@@ -329,8 +339,14 @@ class Advisor:
             question, k=2, filters=Filters(source_ids=[best.source_id]), max_per_source=2, query_vector=vector
         )
 
-    def _item_texts(self, source_id: str) -> list[str]:
-        """An item's prose: a scheme's description, eligibility and how to apply; else its passages."""
+    def _item_texts(self, source_id: str, language: str = "en") -> list[str]:
+        """An item's prose in `language`: a scheme's description, eligibility and how to apply;
+        else its passages. None in a language its whole text is not translated into."""
+        if language != "en":
+            translated = self.composer.catalog.translated(source_id, language)
+            if translated is None or not translated.description:
+                return []
+            return [t for t in (translated.description, translated.eligibility, translated.how_to_apply) if t]
         scheme = self.composer.catalog.scheme(source_id)
         if scheme is not None:
             return [t for t in (scheme.description, scheme.eligibility, scheme.how_to_apply) if t]
