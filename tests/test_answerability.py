@@ -263,6 +263,15 @@ async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):
         AdvisorRequest(message="Must we name the university before the work starts to get the packaging voucher?")
     )
     assert "naming the university you will work with" in reply.answer  # from how to apply, not the summary
+    # In French the card reads the scheme's translated text: the answer is there, in French.
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Faut-il indiquer l'université avant le début des travaux pour avoir le bon emballage ?",
+            profile={"language": "fr"},
+        )
+    )
+    assert "en indiquant l'université avec laquelle vous travaillerez" in reply.answer
+    assert "naming the university" not in reply.answer
 
 
 async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):

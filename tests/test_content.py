@@ -231,3 +231,31 @@ def test_a_schemes_short_name_is_never_only_a_place():
 
     for scheme in Catalog(KNOWLEDGE).schemes:
         assert scheme.display_name not in {*scheme.regions, *scheme.countries}, scheme.id
+
+
+def test_a_translated_scheme_text_keeps_the_english_numbers(tmp_path):
+    """A scheme's translated text with another number than the English (a mistyped amount) or
+    without a field the English has is reported; one for a scheme with no translated summary
+    makes the knowledge base invalid."""
+    import shutil
+
+    import pytest
+
+    from bot.knowledge.audit import mistranslated_figures
+    from bot.knowledge.catalog import Catalog
+
+    root = tmp_path / "kb"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "kb", root)
+    assert mistranslated_figures(Catalog(root)) == []
+    texts = root / "translations" / "schemes" / "fr.yaml"
+    original = texts.read_text(encoding="utf-8")
+    texts.write_text(original.replace("avant le début", "48 heures avant le début"), encoding="utf-8")
+    found = mistranslated_figures(Catalog(root))
+    assert [(p.item, p.kind) for p in found] == [("dk-test-packaging-voucher", "translation")]
+    assert "how_to_apply has other numbers than the English (48)" in found[0].detail
+    head, _, _ = original.partition("    how_to_apply:")
+    texts.write_text(head, encoding="utf-8")
+    assert "how_to_apply is missing" in mistranslated_figures(Catalog(root))[0].detail
+    texts.write_text(original.replace("dk-test-packaging-voucher", "eu-test-loan-guarantee"), encoding="utf-8")
+    with pytest.raises(ValueError, match="eu-test-loan-guarantee has no translated title and summary"):
+        _ = Catalog(root).translations

@@ -126,12 +126,17 @@ def units(texts: Iterable[str]) -> list[str]:
 
 
 def focus(
-    message: str, texts: Iterable[str], language: str = "en", limit: int = FOCUS_SENTENCES, min_shared: int = 1
+    message: str,
+    texts: Iterable[str],
+    language: str = "en",
+    limit: int = FOCUS_SENTENCES,
+    min_shared: int = 1,
+    ignore: str = "",
 ) -> list[str]:
     """The sentences of an item's texts that share most with the message (its content words,
     stemmed), at most `limit`, in the item's order; none shares fewer than `min_shared` words.
-    Message and texts are in `language`."""
-    wanted = tokens(message, language) - _stopwords(language)
+    Message and texts are in `language`; the words of `ignore` do not count."""
+    wanted = tokens(message, language) - _stopwords(language) - tokens(ignore, language)
     if not wanted:
         return []
     scored = []
@@ -317,13 +322,15 @@ class Composer:
             # What the question asks beyond the summary (who may apply, how, for how long), from
             # the scheme's text in the reader's language where it is translated.
             if language == "en":
-                texts, limit = [s.description, s.eligibility, s.how_to_apply], 1
+                texts, limit, shared = [s.description, s.eligibility, s.how_to_apply], 1, 2
             elif translated is not None and translated.description:
-                texts, limit = [translated.description, translated.eligibility, translated.how_to_apply], 2
+                texts, limit, shared = [translated.description, translated.eligibility, translated.how_to_apply], 2, 1
             else:
-                texts, limit = [], 0
+                texts, limit, shared = [], 0, 0
             unseen = [u for u in units(t for t in texts if t) if u not in summary]  # the summary opens the text
-            extra = focus(question, unseen, language, limit, 2) if limit else []
+            # The scheme's own name says nothing about which of its sentences answers.
+            named = " ".join(filter(None, [s.name, translated.title if translated else None]))
+            extra = focus(question, unseen, language, limit, shared, ignore=named) if limit else []
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""

@@ -21,7 +21,7 @@ import openai
 from bot.advisor import followup
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
-from bot.advisor.compose import Composer, focus
+from bot.advisor.compose import Composer, asks_amount, focus
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -329,6 +329,9 @@ class Advisor:
         subject = found[0]
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
         prepared.passages = [subject, *others][: len(prepared.passages) or 1]
+        scheme = self.composer.catalog.scheme(subject.source_id)
+        if scheme is not None and scheme.states_amount_or_rate and asks_amount(prepared.request.message):
+            return  # "how much at most?": the lead names the scheme with its amount or rate
         texts = self._item_texts(subject.source_id, prepared.language)
         if texts:
             prepared.focus = focus(prepared.request.message, texts, prepared.language)

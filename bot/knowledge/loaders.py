@@ -30,7 +30,7 @@ from bot.knowledge.schema import (
     ProvidersFile,
     TrainingModule,
 )
-from bot.knowledge.translations import TranslationFile
+from bot.knowledge.translations import SchemeTextFile, TranslationFile
 
 log = logging.getLogger(__name__)
 
@@ -470,8 +470,10 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
             return []
         if suffix in {".yaml", ".yml"}:
             if top == "translations" or file.parent.name == "translations":
-                validate_yaml(display, file.read_text(encoding="utf-8"), TranslationFile)
-                return []  # summaries for composed answers, not indexed
+                # Summaries, and schemes' whole texts in their own folder: for composed answers, not indexed.
+                model = SchemeTextFile if file.parent.name == "schemes" else TranslationFile
+                validate_yaml(display, file.read_text(encoding="utf-8"), model)
+                return []
             if top == "providers" or file.parent.name == "providers":
                 validate_yaml(display, file.read_text(encoding="utf-8"), ProvidersFile)
                 return []  # the /providers directory: searched by bot.knowledge.providers, not indexed
