@@ -149,6 +149,15 @@ def focus(
     return [unit for _, _, unit in sorted(best, key=lambda t: t[1])]
 
 
+REPEATED = 0.5  # a sentence whose content words are mostly in the text already says it again
+
+
+def _repeats(sentence: str, shown: str, language: str) -> bool:
+    """Does the sentence mostly say what `shown` says (the summary in other words)?"""
+    own = tokens(sentence, language) - _stopwords(language)
+    return bool(own) and len(own & tokens(shown, language)) / len(own) > REPEATED
+
+
 class Composer:
     def __init__(self, prompts_dir: Path, catalog: Catalog):
         self.wording = _wording(prompts_dir / "composer.yaml")
@@ -331,6 +340,7 @@ class Composer:
             # The scheme's own name says nothing about which of its sentences answers.
             named = " ".join(filter(None, [s.name, translated.title if translated else None]))
             extra = focus(question, unseen, language, limit, shared, ignore=named) if limit else []
+            extra = [u for u in extra if not _repeats(u, summary, language)]
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""
