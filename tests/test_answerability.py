@@ -272,6 +272,10 @@ async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):
     )
     assert "en indiquant l'université avec laquelle vous travaillerez" in reply.answer
     assert "naming the university" not in reply.answer
+    # Its heading, provider and citation are named in French too.
+    assert "Bon test d'innovation pour l'emballage des PME danoises — " in reply.answer
+    assert "Agence test du Danemark" in reply.answer and "Test Agency Denmark" not in reply.answer
+    assert reply.citations[0].title == "Bon test d'innovation pour l'emballage des PME danoises"
 
 
 async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):

@@ -226,11 +226,17 @@ def test_content_stats_and_check_print_the_amount_marker(tmp_path, monkeypatch, 
 
 
 def test_a_schemes_short_name_is_never_only_a_place():
-    """The funding lead names schemes by their short name: "Basque Country" is where, not what."""
+    """The funding lead names schemes by their short name: "Basque Country" is where, not what,
+    in every language ("País Vasco — Subvenciones…", not "País Vasco")."""
     from bot.knowledge.catalog import Catalog
 
-    for scheme in Catalog(KNOWLEDGE).schemes:
+    catalog = Catalog(KNOWLEDGE)
+    for scheme in catalog.schemes:
         assert scheme.display_name not in {*scheme.regions, *scheme.countries}, scheme.id
+        for language in catalog.translations:
+            translated = catalog.translated(scheme.id, language)
+            if translated is not None and translated.name and " — " in scheme.display_name:
+                assert " — " in scheme.display_name_of(translated.name), (language, scheme.id)
 
 
 def test_a_translated_scheme_text_keeps_the_english_numbers(tmp_path):

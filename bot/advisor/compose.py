@@ -202,7 +202,7 @@ class Composer:
             items.append(p)
             if len(items) == MAX_ITEMS:
                 break
-        citations = [cite(p, n) for n, p in enumerate(items, 1)]
+        citations = [self.cite(p, n, language) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
         if more and items and language == "en" and items[0].kind == "module" and not focus:
             # A question in several parts: the best item's two sections that answer it best.
@@ -220,6 +220,15 @@ class Composer:
         if funding:
             parts.append(funding)
         return "\n\n".join(parts), citations
+
+    def cite(self, passage: Passage, number: int, language: str) -> Citation:
+        """A citation named as the reader sees the item: its title and provider in their language."""
+        citation = cite(passage, number)
+        translated = self.catalog.translated(passage.source_id, language)
+        if translated is None:
+            return citation
+        title = translated.name or translated.title or citation.title
+        return citation.model_copy(update={"title": title, "provider": translated.provider or citation.provider})
 
     @staticmethod
     def _close_enough(best: Passage, other: Passage) -> bool:
@@ -244,7 +253,8 @@ class Composer:
         ]
         # Each name carries its citation: the sentence that answers says where it comes from.
         names = [
-            f"{self._named_with_figure(s, language) if with_figures else s.display_name} [{n}]" for n, s in schemes
+            f"{self._named_with_figure(s, language) if with_figures else self.display_name(s, language)} [{n}]"
+            for n, s in schemes
         ]
         if not names:
             return ""
@@ -254,7 +264,12 @@ class Composer:
 
     def _named_with_figure(self, s: FundingScheme, language: str) -> str:
         shown = ", ".join(self._figures(s, language))
-        return f"{s.display_name} ({shown})" if shown else s.display_name
+        name = self.display_name(s, language)
+        return f"{name} ({shown})" if shown else name
+
+    def display_name(self, s: FundingScheme, language: str) -> str:
+        translated = self.catalog.translated(s.id, language)
+        return s.display_name_of(translated.name) if translated and translated.name else s.display_name
 
     def _figures(self, s: FundingScheme, language: str) -> list[str]:
         """The amount and co-financing rate the scheme states, worded."""
@@ -338,7 +353,7 @@ class Composer:
                 texts, limit, shared = [], 0, 0
             unseen = [u for u in units(t for t in texts if t) if u not in summary]  # the summary opens the text
             # The scheme's own name says nothing about which of its sentences answers.
-            named = " ".join(filter(None, [s.name, translated.title if translated else None]))
+            named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
             extra = focus(question, unseen, language, limit, shared, ignore=named) if limit else []
             extra = [u for u in extra if not _repeats(u, summary, language)]
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
@@ -346,7 +361,8 @@ class Composer:
         no_figure = ""
         if asks_amount and s.no_fixed_amount is not None:
             no_figure = self.words("no_fixed_amount", language)[s.no_fixed_amount.value]
-        return "\n".join(filter(None, [f"{s.name} — {facts} [{number}]", no_figure, summary]))
+        name = (translated.name if translated else None) or s.name
+        return "\n".join(filter(None, [f"{name} — {facts} [{number}]", no_figure, summary]))
 
     def case(self, c: GoodPractice, language: str, number: int) -> str:
         """A good-practice example: who ran it, where and when, what it is, what an SME can do."""
@@ -390,7 +406,9 @@ class Composer:
         sizes = self.words("sizes", language)
         joiner = f" {self.word('and', language)} "
         what = joiner.join(instruments.get(i.value, i.value) for i in s.instruments)
-        parts = [what, s.provider]  # no verb between them: nothing to agree in gender or case
+        translated = self.catalog.translated(s.id, language)
+        provider = (translated.provider if translated else None) or s.provider
+        parts = [what, provider]  # no verb between them: nothing to agree in gender or case
         size_names = [sizes.get(c.value, c.value) for c in s.company_sizes]
         if size_names and len(size_names) < 4:
             parts.append(self.word("for_sizes", language).format(sizes=", ".join(size_names)))

@@ -140,8 +140,10 @@ def _mistranslated_scheme_text(catalog: Catalog) -> list[Problem]:
             scheme = catalog.scheme(item_id)
             if scheme is None or item.description is None:
                 continue
-            for field in ("description", "eligibility", "how_to_apply"):
+            for field in ("name", "provider", "description", "eligibility", "how_to_apply"):
                 english, translated = getattr(scheme, field), getattr(item, field)
+                if field in ("name", "provider") and translated is None:
+                    continue  # optional: the English heading is shown
                 if bool(english) != bool(translated):
                     detail = f"{language}: {field} is {'missing' if english else 'not in the English'}"
                     found.append(Problem(item=item_id, kind="translation", detail=detail))

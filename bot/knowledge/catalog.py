@@ -109,8 +109,8 @@ class Catalog:
     def title(self, item_id: str, language: str = "en") -> str | None:
         """An item's title in `language` (else English); None for an unknown id."""
         translated = self.translated(item_id, language)
-        if translated is not None and translated.title:
-            return translated.title
+        if translated is not None and (translated.title or translated.name):
+            return translated.name or translated.title  # a scheme's heading in that language
         if item_id in self.modules:
             return self.modules[item_id].meta.title
         if item_id in self.cases:

@@ -294,6 +294,15 @@ class FundingScheme(Strict):
             return f"{head} — {name_head(rest)}"
         return head
 
+    def display_name_of(self, name: str) -> str:
+        """The short name of the scheme's name in another language, cut as the English one is:
+        a translated "País Vasco — Subvenciones…" keeps what it is, not only where."""
+        head = name_head(name)
+        rest = name[len(head) :].lstrip(" —–-:")
+        if rest and not rest.startswith("(") and self.display_name != name_head(self.name):
+            return f"{head} — {name_head(rest)}"
+        return head
+
     @property
     def states_amount_or_rate(self) -> bool:
         return self.amount_min is not None or self.amount_max is not None or self.co_financing_rate is not None

@@ -29,6 +29,8 @@ class TranslatedItem(Strict):
     organisation: str | None = Field(default=None, min_length=3)  # who ran it
     # Funding schemes only, from `translations/schemes/`: the whole card's text, so the amounts,
     # terms and steps a reader asks about are there in their language, not only the summary.
+    name: str | None = Field(default=None, min_length=2)
+    provider: str | None = Field(default=None, min_length=2)
     description: str | None = Field(default=None, min_length=20)
     eligibility: str | None = Field(default=None, min_length=20)
     how_to_apply: str | None = Field(default=None, min_length=20)
@@ -42,8 +44,11 @@ class TranslationFile(Strict):
 
 class TranslatedSchemeText(Strict):
     """A scheme's description, eligibility and how-to-apply text in one language (numbers kept
-    as digits, exactly as in the English: `advisor content check` compares them)."""
+    as digits, exactly as in the English: `advisor content check` compares them), and its name
+    and provider as a card's heading shows them (proper names kept, descriptions translated)."""
 
+    name: str | None = Field(default=None, min_length=2)
+    provider: str | None = Field(default=None, min_length=2)
     description: str = Field(min_length=20)
     eligibility: str | None = Field(default=None, min_length=20)
     how_to_apply: str | None = Field(default=None, min_length=20)
