@@ -380,25 +380,27 @@ def marked(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    ("question", "line"),
+    ("question", "name", "line"),
     [
         (
             "How much can we get from the packaging innovation voucher for Danish SMEs?",
+            "Test packaging innovation voucher",
             "The provider publishes no fixed amount or rate: each call sets its own, so check the current call page.",
         ),
         (
             "Combien peut-on obtenir avec le chèque innovation emballage pour les PME danoises ?",
+            "Bon test d'innovation pour l'emballage",  # its heading in French
             "Le financeur ne publie ni montant ni taux fixe : chaque appel fixe les siens, consultez donc la page "
             "de l'appel en cours.",
         ),
     ],
 )
-async def test_asked_how_much_a_marked_scheme_says_it_has_no_fixed_amount(marked, question, line):
+async def test_asked_how_much_a_marked_scheme_says_it_has_no_fixed_amount(marked, question, name, line):
     reply = await make_advisor(marked).answer(ask(question))
     assert reply.citations and reply.citations[0].source_id == "dk-test-packaging-voucher"
     # One sentence, right under the scheme's facts line, in the user's language.
     lines = reply.answer.splitlines()
-    head = next(i for i, text in enumerate(lines) if text.startswith("Test packaging innovation voucher"))
+    head = next(i for i, text in enumerate(lines) if text.startswith(name))
     assert lines[head + 1] == line
 
 

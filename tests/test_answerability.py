@@ -278,6 +278,20 @@ async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):
     assert reply.citations[0].title == "Bon test d'innovation pour l'emballage des PME danoises"
 
 
+async def test_a_module_answers_from_its_translated_section(advisor):
+    """A know-how question in French is answered with the paragraph of the matching section in
+    the module's French text, not its summary alone and not English."""
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Combien d'énergie l'aluminium recyclé demande-t-il par rapport à l'aluminium primaire ?",
+            profile={"language": "fr"},
+        )
+    )
+    assert "Les bases de l'écoconception pour les petits fabricants — Contenu recyclé [" in reply.answer
+    assert "environ un vingtième de l'énergie de l'aluminium primaire" in reply.answer
+    assert "twentieth" not in reply.answer
+
+
 async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):
     from bot.advisor.models import Turn
 

@@ -265,3 +265,26 @@ def test_a_translated_scheme_text_keeps_the_english_numbers(tmp_path):
     texts.write_text(original.replace("dk-test-packaging-voucher", "eu-test-loan-guarantee"), encoding="utf-8")
     with pytest.raises(ValueError, match="eu-test-loan-guarantee has no translated title and summary"):
         _ = Catalog(root).translations
+
+
+def test_a_translated_module_keeps_the_english_sections_and_numbers(tmp_path):
+    """A module's translation must have the English sections in order, each with the same numbers
+    and item references; content check names the section that differs."""
+    import shutil
+
+    from bot.knowledge.audit import mistranslated_modules
+    from bot.knowledge.catalog import Catalog
+
+    root = tmp_path / "kb"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "kb", root)
+    assert mistranslated_modules(Catalog(root)) == []
+    path = root / "translations" / "modules" / "fr" / "eco-design-basics.md"
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("environ un vingtième", "environ 1/20"), encoding="utf-8")
+    found = mistranslated_modules(Catalog(root))
+    assert [p.item for p in found] == ["eco-design-basics"]
+    assert "section 'Recycled content' has other numbers (1, 20)" in found[0].detail
+    path.write_text(original.split("## Contenu recyclé")[0], encoding="utf-8")
+    assert "1 sections, the English has 2" in mistranslated_modules(Catalog(root))[0].detail
+    path.write_text(original.replace("séparés en fin de vie", "séparés (voir `eco-design`)"), encoding="utf-8")
+    assert "points at other items" in mistranslated_modules(Catalog(root))[0].detail

@@ -29,6 +29,7 @@ from bot.knowledge import yamlio
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
+from bot.knowledge.translations import sections
 
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
@@ -296,8 +297,32 @@ class Composer:
         translated = self.catalog.translated(passage.source_id, language)
         if translated is not None:
             title = translated.title or passage.title
-            return self.readable(f"{title} [{number}]\n{translated.summary}", language)
+            return self.translated_section(question, passage, language, number) or self.readable(
+                f"{title} [{number}]\n{translated.summary}", language
+            )
         return self.section(question, passage, number)
+
+    def translated_section(self, question: str, passage: Passage, language: str, number: int) -> str:
+        """The paragraph of the passage's section, in the module's translation, that best answers
+        the question; "" when the module is not translated (its summary speaks for it then)."""
+        module = self.catalog.modules.get(passage.source_id)
+        translated = self.catalog.translated_module(passage.source_id, language)
+        if module is None or translated is None or not passage.section:
+            return ""
+        headings = [heading for heading, _ in sections(module.body)]
+        if passage.section not in headings:
+            return ""
+        heading, text = translated.sections[headings.index(passage.section)]
+        wanted = tokens(question, language) - _stopwords(language)
+        best, best_score = [], -1.0
+        for pos, items in enumerate(paragraphs(self.references_named(text, language))):
+            have = tokens(" ".join(items), language)
+            score = len(wanted & have) / (len(have) + 1) ** 0.5 - 0.01 * pos
+            if score > best_score:
+                best, best_score = items, score
+        if not best:
+            return ""
+        return f"{plain(translated.meta.title)} — {plain(heading)} [{number}]\n{_shown(best)}"
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.loaders import SourceDocument
 from bot.knowledge.schema import SchemeStatus
+from bot.knowledge.translations import sections
 
 DEFAULT_MAX_AGE_DAYS = 180
 OPEN_STATUSES = {SchemeStatus.open, SchemeStatus.rolling, SchemeStatus.recurring}
@@ -151,6 +152,32 @@ def _mistranslated_scheme_text(catalog: Catalog) -> list[Problem]:
                     extra = sorted(set(_digits(translated)) ^ set(_digits(english)))
                     detail = f"{language}: {field} has other numbers than the English ({', '.join(extra)})"
                     found.append(Problem(item=item_id, kind="translation", detail=detail))
+    return found
+
+
+def mistranslated_modules(catalog: Catalog) -> list[Problem]:
+    """Module translations whose sections do not line up with the English ones (count), or whose
+    section has other numbers or other item references (`module-id`) than the English section."""
+    found: list[Problem] = []
+    for language, modules in sorted(catalog.module_translations.items()):
+        for module_id, translated in sorted(modules.items()):
+            module = catalog.modules.get(module_id)
+            if module is None:
+                found.append(Problem(item=module_id, kind="translation", detail=f"{language}: no such module"))
+                continue
+            english = sections(module.body)
+            if len(english) != len(translated.sections):
+                detail = f"{language}: {len(translated.sections)} sections, the English has {len(english)}"
+                found.append(Problem(item=module_id, kind="translation", detail=detail))
+                continue
+            for (heading, text), (_, theirs) in zip(english, translated.sections, strict=True):
+                if sorted(_digits(text)) != sorted(_digits(theirs)):
+                    extra = sorted(set(_digits(text)) ^ set(_digits(theirs)))
+                    detail = f"{language}: section {heading!r} has other numbers ({', '.join(extra)})"
+                    found.append(Problem(item=module_id, kind="translation", detail=detail))
+                if set(BACKTICK_ID.findall(text)) != set(BACKTICK_ID.findall(theirs)):
+                    detail = f"{language}: section {heading!r} points at other items than the English"
+                    found.append(Problem(item=module_id, kind="translation", detail=detail))
     return found
 
 

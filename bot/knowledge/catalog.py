@@ -25,7 +25,13 @@ from bot.knowledge.schema import (
     SelfAssessment,
     TrainingModule,
 )
-from bot.knowledge.translations import TranslatedItem, TranslationFile, load_translations
+from bot.knowledge.translations import (
+    TranslatedItem,
+    TranslatedModule,
+    TranslationFile,
+    load_module_translations,
+    load_translations,
+)
 
 # What the money is for (the /funding matcher's last question) -> topics it covers.
 PURPOSES: dict[str, list[str]] = {
@@ -100,6 +106,14 @@ class Catalog:
     @cached_property
     def translations(self) -> dict[str, TranslationFile]:
         return load_translations(self.root)
+
+    @cached_property
+    def module_translations(self) -> dict[str, dict[str, TranslatedModule]]:
+        return load_module_translations(self.root)
+
+    def translated_module(self, module_id: str, language: str) -> TranslatedModule | None:
+        """A module's whole text in `language`, section by section, if translated."""
+        return self.module_translations.get(language, {}).get(module_id) if language != "en" else None
 
     def translated(self, item_id: str, language: str) -> TranslatedItem | None:
         """The item's title and summary in `language`, if translated (English is the original)."""

@@ -18,6 +18,7 @@ from bot.knowledge.audit import (
     counts,
     expired,
     mistranslated_figures,
+    mistranslated_modules,
     stale,
     stale_providers,
     unmarked_amounts,
@@ -175,6 +176,7 @@ def check(max_age_days: MaxAge = DEFAULT_MAX_AGE_DAYS, today: Today = None) -> N
         + broken_links(catalog, docs)
         + unmarked_amounts(catalog)
         + mistranslated_figures(catalog)
+        + mistranslated_modules(catalog)
     )
     _print(found, "No problem found.")
     if found:

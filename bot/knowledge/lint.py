@@ -12,6 +12,7 @@ from bot.knowledge.audit import (
     broken_links,
     expired,
     mistranslated_figures,
+    mistranslated_modules,
     stale,
     stale_providers,
     unmarked_amounts,
@@ -40,7 +41,7 @@ def main(argv: list[str]) -> int:
         if (root / "funding").is_dir() or (root / "modules").is_dir():
             catalog = Catalog(root)
             problems += expired(catalog, today) + broken_links(catalog, docs) + unmarked_amounts(catalog)
-            problems += mistranslated_figures(catalog)
+            problems += mistranslated_figures(catalog) + mistranslated_modules(catalog)
         if (root / "providers").is_dir():  # not indexed, so load_corpus did not see duplicate ids
             try:
                 problems += stale_providers(Catalog(root), today, max_age)

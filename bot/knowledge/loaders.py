@@ -30,7 +30,7 @@ from bot.knowledge.schema import (
     ProvidersFile,
     TrainingModule,
 )
-from bot.knowledge.translations import SchemeTextFile, TranslationFile
+from bot.knowledge.translations import SchemeTextFile, TranslatedModuleMeta, TranslationFile
 
 log = logging.getLogger(__name__)
 
@@ -484,6 +484,10 @@ def load_file(root: Path, file: Path) -> list[SourceDocument]:
             if top == "faq" or file.parent.name == "faq":
                 return load_faq(file, display)
             return load_funding(file, display)
+        if suffix == ".md" and top == "translations":  # a module's text in another language: shown, not indexed
+            front, _ = split_front_matter(file.read_text(encoding="utf-8"))
+            validate_yaml(display, front or "", TranslatedModuleMeta, line_offset=1)
+            return []
         if suffix == ".md" and (top == "modules" or file.parent.name == "modules"):
             return [load_module(file, display)]
         if suffix == ".md" and split_front_matter(file.read_text(encoding="utf-8"))[0]:

@@ -11,12 +11,13 @@ validated, never indexed as chunks; retrieval compares questions with the summar
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from pydantic import Field
 
 from bot.knowledge import yamlio
-from bot.knowledge.schema import LanguageCode, Strict
+from bot.knowledge.schema import LanguageCode, Slug, Strict
 
 
 class TranslatedItem(Strict):
@@ -106,3 +107,49 @@ def whole_texts(files: dict[str, TranslationFile]) -> dict[str, dict[str, str]]:
         }
         for lang, f in files.items()
     }
+
+
+# --- modules ------------------------------------------------------------------------------------
+# A module's text in another language (`translations/modules/<language>/<module id>.md`): front
+# matter (id, language, title, translated_on), then the same `## ` sections in the same order as
+# the English, each translated whole; the English "Sources" list is not repeated.
+
+HEADING = re.compile(r"^## +(.+?) *$", re.MULTILINE)
+REFERENCE_SECTIONS = {"sources", "references", "further reading"}
+
+
+class TranslatedModuleMeta(Strict):
+    id: Slug
+    language: LanguageCode
+    title: str = Field(min_length=3)
+    translated_on: dt.date
+
+
+class TranslatedModule(Strict):
+    meta: TranslatedModuleMeta
+    sections: list[tuple[str, str]]  # (heading, text), in the English order
+
+
+def sections(body: str) -> list[tuple[str, str]]:
+    """A module body's `## ` sections as (heading, text), reference lists left out."""
+    found = list(HEADING.finditer(body))
+    out = []
+    for i, m in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(body)
+        if m.group(1).strip().casefold() not in REFERENCE_SECTIONS:
+            out.append((m.group(1).strip(), body[m.end() : end].strip()))
+    return out
+
+
+def load_module_translations(knowledge_dir: Path) -> dict[str, dict[str, TranslatedModule]]:
+    """{language: {module id: its translation}}; a malformed file raises (content check says where)."""
+    from bot.knowledge.loaders import split_front_matter  # loaders validate these files too
+
+    out: dict[str, dict[str, TranslatedModule]] = {}
+    for path in sorted((knowledge_dir / "translations" / "modules").glob("*/*.md")):
+        front, body = split_front_matter(path.read_text(encoding="utf-8"))
+        meta = TranslatedModuleMeta.model_validate(yamlio.load(front or ""))
+        if meta.id != path.stem or meta.language != path.parent.name:
+            raise ValueError(f"{path}: id and language must match the file's name and folder")
+        out.setdefault(meta.language, {})[meta.id] = TranslatedModule(meta=meta, sections=sections(body))
+    return out
