@@ -411,13 +411,23 @@ async def test_a_marked_scheme_says_nothing_about_amounts_unless_asked(marked):
 
 
 def test_scheme_card_states_why_there_is_no_amount(marked):
+    from bot.advisor.compose import Composer
     from bot.knowledge.catalog import Catalog
     from bot.telegram.render import scheme_html
 
     settings, _ = marked
     catalog = Catalog(settings.knowledge_dir)
+    composer = Composer(settings.prompts_dir, catalog)
     voucher, guarantee = catalog.scheme("dk-test-packaging-voucher"), catalog.scheme("eu-test-loan-guarantee")
-    card = scheme_html(1, voucher, "en")
+    card = scheme_html(1, voucher, composer.card(voucher, "en"), "en")
     assert "Amount: no fixed amount, each call sets its own: check the current call page" in card
-    assert "Montant : pas de montant fixe, chaque appel fixe le sien" in scheme_html(1, voucher, "fr")
-    assert "Amount: check with the provider" in scheme_html(2, guarantee, "en")  # unmarked: as before
+    french = scheme_html(1, voucher, composer.card(voucher, "fr"), "fr")
+    assert "Montant : pas de montant fixe, chaque appel fixe le sien" in french
+    # The whole card speaks French: the scheme's translated name and provider, worded instrument and status.
+    assert "<b>1. Bon test d&#x27;innovation pour l&#x27;emballage des PME danoises</b>" in french
+    assert "Agence test du Danemark · chèque" in french and "recurring" not in french
+    unmarked = scheme_html(2, guarantee, composer.card(guarantee, "en"), "en")
+    assert "Amount: check with the provider" in unmarked  # unmarked: as before
+    grant = catalog.scheme("fr-test-ecodesign-grant")
+    figures = scheme_html(3, grant, composer.card(grant, "fr"), "fr").replace("\xa0", " ")
+    assert "Montant : de 5 000 EUR à 200 000 EUR · couvre jusqu&#x27;à 70 %" in figures

@@ -23,7 +23,7 @@ import stopwordsiso
 
 from bot.advisor.answerability import LEXICON
 from bot.advisor.citations import cite, funding_block, tokens
-from bot.advisor.models import Citation
+from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
 from bot.knowledge import yamlio
 from bot.knowledge.catalog import Catalog
@@ -425,6 +425,19 @@ class Composer:
     def _bare_ids(self) -> re.Pattern[str]:
         ids = sorted([s.id for s in self.catalog.schemes] + list(self.catalog.cases), key=len, reverse=True)
         return re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, ids)) + r")(?![\w/-])")
+
+    def card(self, s: FundingScheme, language: str) -> SchemeCard:
+        """The scheme's heading facts in `language`, for a list of schemes (/funding)."""
+        translated = self.catalog.translated(s.id, language)
+        instruments = self.words("instruments", language)
+        return SchemeCard(
+            name=(translated.name if translated else None) or s.name,
+            provider=(translated.provider if translated else None) or s.provider,
+            instruments=", ".join(instruments.get(i.value, i.value) for i in s.instruments),
+            figures=" · ".join(self._figures(s, language)),
+            status=self.words("status", language)[s.status.value],
+            url=str(s.application_url or s.source_url),
+        )
 
     def scheme_facts(self, s: FundingScheme, language: str) -> str:
         instruments = self.words("instruments", language)

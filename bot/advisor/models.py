@@ -75,3 +75,14 @@ class AdvisorReply(BaseModel):
     standalone_question: str
     retrieved: list[str] = Field(default_factory=list)  # source ids, best first
     usage: Usage = Field(default_factory=Usage)
+
+
+class SchemeCard(BaseModel):
+    """A funding scheme as a list of schemes shows it, worded in the reader's language."""
+
+    name: str
+    provider: str
+    instruments: str
+    figures: str  # amount and co-financing rate, "" when the scheme states neither
+    status: str
+    url: str

@@ -10,7 +10,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.advisor.models import AdvisorReply, Citation
+from bot.advisor.models import AdvisorReply, Citation, SchemeCard
 from bot.i18n import t
 from bot.knowledge.schema import FundingScheme
 from bot.telegram import callbacks
@@ -140,33 +140,31 @@ def _cut(markdown: str, limit: int) -> str:
 
 
 def amount_text(s: FundingScheme, lang: str) -> str:
+    """The card's Amount slot when the scheme states no figure: why, or "check with the provider"."""
     if s.no_fixed_amount is not None:  # the provider publishes no fixed figure: say why, not "unknown"
         return t(f"no_fixed_amount.{s.no_fixed_amount.value}", lang)
-    if s.amount_min is None and s.amount_max is None:
-        return t("amount_unknown", lang)
-    low = f"{s.amount_min:,.0f}" if s.amount_min is not None else "…"
-    high = f"{s.amount_max:,.0f}" if s.amount_max is not None else "…"
-    return f"{low}–{high} {s.currency}"
+    return t("amount_unknown", lang)
 
 
-def scheme_html(n: int, s: FundingScheme, lang: str) -> str:
-    url = str(s.application_url or s.source_url)
+def scheme_html(n: int, s: FundingScheme, card: SchemeCard, lang: str) -> str:
+    """One scheme of the /funding list, from its card (worded in the reader's language)."""
     text = t(
         "funding_item",
         lang,
         n=n,
-        name=s.name,
-        provider=s.provider,
-        instruments=", ".join(i.value.replace("_", " ") for i in s.instruments),
-        amount=amount_text(s, lang),
-        status=s.status.value,
-        url=url,
+        name=card.name,
+        provider=card.provider,
+        instruments=card.instruments,
+        amount=card.figures or amount_text(s, lang),
+        status=card.status,
+        url=card.url,
     )
     # Escape the whole card, then make its first line bold and its URL a link.
     lines = escape(text).split("\n")
     lines[0] = f"<b>{lines[0]}</b>"
     lines = [
-        f'<a href="{escape(url, quote=True)}">{escape(url)}</a>' if line == escape(url) else line for line in lines
+        f'<a href="{escape(card.url, quote=True)}">{escape(card.url)}</a>' if line == escape(card.url) else line
+        for line in lines
     ]
     return "\n".join(lines)
 

@@ -55,7 +55,8 @@ async def _next(update: Update, context, user, answers: dict[str, str]) -> None:
     await svc.store.update_profile(user.id, flow=FundingFlow(answers=answers, results=[s.id for s in found]))
     size = table("sizes", lang).get(answers.get("company_size") or "", "?")
     head = escape(t("funding_results", lang, country=country or "EU", size=size))
-    cards = "\n\n".join(scheme_html(n, s, lang) for n, s in enumerate(found, 1))
+    composer = svc.advisor.composer
+    cards = "\n\n".join(scheme_html(n, s, composer.card(s, lang), lang) for n, s in enumerate(found, 1))
     footer = escape(t("funding_check", lang)) + "\n\n" + escape(t("calc_hint", lang, command="/calc"))
     buttons = [(t("btn_ask_about", lang, n=n), callbacks.make("fq", n)) for n in range(1, len(found) + 1)]
     await send_html(update, context, f"{head}\n\n{cards}\n\n{footer}", keyboard(chunked(buttons, 4)))
