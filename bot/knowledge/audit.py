@@ -21,6 +21,7 @@ from bot.knowledge.translations import sections
 
 DEFAULT_MAX_AGE_DAYS = 180
 OPEN_STATUSES = {SchemeStatus.open, SchemeStatus.rolling, SchemeStatus.recurring}
+THOUSANDS = re.compile(r"(?<=\d)[,.\s\u00a0\u202f](?=\d{3}(?!\d))")
 BACKTICK_ID = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")
 
 
@@ -182,7 +183,9 @@ def mistranslated_modules(catalog: Catalog) -> list[Problem]:
 
 
 def _digits(text: str) -> list[str]:
-    return re.findall(r"\d+", text.replace(",", "").replace(".", "").replace(" ", "").replace("\u00a0", ""))
+    """The numbers of a text, thousands separators of any language dropped ("25,000", "25.000" and
+    "25 000" are all 25000), other punctuation kept as a boundary ("since 2019, 65%" is 2019 and 65)."""
+    return re.findall(r"\d+", THOUSANDS.sub("", text))
 
 
 def broken_links(catalog: Catalog, docs: list[SourceDocument]) -> list[Problem]:
