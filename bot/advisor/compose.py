@@ -297,14 +297,14 @@ class Composer:
         translated = self.catalog.translated(passage.source_id, language)
         if translated is not None:
             title = translated.title or passage.title
-            return self.translated_section(question, passage, language, number) or self.readable(
-                f"{title} [{number}]\n{translated.summary}", language
-            )
+            summary = self.readable(f"{title} [{number}]\n{translated.summary}", language)
+            section = self.translated_section(question, passage, language)
+            return f"{summary}\n{section}" if section else summary
         return self.section(question, passage, number)
 
-    def translated_section(self, question: str, passage: Passage, language: str, number: int) -> str:
-        """The paragraph of the passage's section, in the module's translation, that best answers
-        the question; "" when the module is not translated (its summary speaks for it then)."""
+    def translated_section(self, question: str, passage: Passage, language: str) -> str:
+        """ "Section: paragraph", the paragraph of the passage's section that best answers the
+        question, from the module's translation; "" when the module is not translated."""
         module = self.catalog.modules.get(passage.source_id)
         translated = self.catalog.translated_module(passage.source_id, language)
         if module is None or translated is None or not passage.section:
@@ -322,7 +322,7 @@ class Composer:
                 best, best_score = items, score
         if not best:
             return ""
-        return f"{plain(translated.meta.title)} — {plain(heading)} [{number}]\n{_shown(best)}"
+        return f"{plain(heading)}:\n{_shown(best)}"
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""
