@@ -285,6 +285,21 @@ async def test_learn_reads_like_text_in_the_users_language_never_raw_markdown(tm
     assert "☐ Spare parts listed" in text
     for raw in ("**", "`", "- [ ]", "](", "##"):
         assert raw not in text, raw
+    # Once the module is translated, its steps and checklist are French and nothing says English.
+    french = root / "kb" / "translations" / "modules" / "fr"
+    (french / "repair-basics.md").write_text(
+        "---\nid: repair-basics\nlanguage: fr\ntitle: Les bases de la réparation pour les petits ateliers\n"
+        "translated_on: 2026-11-26\n---\n\n# Les bases de la réparation pour les petits ateliers\n\n"
+        "## Étapes\n\n1. Listez les **cinq** produits que les clients rapportent le plus souvent.\n"
+        "2. Stockez leurs pièces détachées ; voir `spare-parts` dans le catalogue de votre fournisseur.\n\n"
+        "## Liste de contrôle\n\n- [ ] Pièces détachées listées\n- [ ] Prix des trois réparations les plus courantes\n"
+    )
+    async with recorded_bot(settings, Advisor(settings, kb), catalog_dir=root / "kb") as app:
+        await send(app, message_update(app.bot, 7, "/start", language_code="fr"))
+        await send(app, callback_update(app.bot, 7, callbacks.make("ln", "module", "repair-basics")))
+        text = html.unescape(app.recorder.sent()[-1]["text"])
+    assert "<b>cinq</b>" in text and "☐ Pièces détachées listées" in text
+    assert "qu'en anglais" not in text and "Spare parts listed" not in text
 
 
 def test_every_button_action_has_exactly_one_handler():

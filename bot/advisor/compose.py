@@ -29,7 +29,6 @@ from bot.knowledge import yamlio
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
-from bot.knowledge.translations import sections
 
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
@@ -305,14 +304,10 @@ class Composer:
     def translated_section(self, question: str, passage: Passage, language: str) -> str:
         """ "Section: paragraph", the paragraph of the passage's section that best answers the
         question, from the module's translation; "" when the module is not translated."""
-        module = self.catalog.modules.get(passage.source_id)
-        translated = self.catalog.translated_module(passage.source_id, language)
-        if module is None or translated is None or not passage.section:
+        found = self.catalog.translated_section(passage.source_id, passage.section, language)
+        if found is None:
             return ""
-        headings = [heading for heading, _ in sections(module.body)]
-        if passage.section not in headings:
-            return ""
-        heading, text = translated.sections[headings.index(passage.section)]
+        heading, text = found
         wanted = tokens(question, language) - _stopwords(language)
         best, best_score = [], -1.0
         for pos, items in enumerate(paragraphs(self.references_named(text, language))):

@@ -31,6 +31,7 @@ from bot.knowledge.translations import (
     TranslationFile,
     load_module_translations,
     load_translations,
+    sections,
 )
 
 # What the money is for (the /funding matcher's last question) -> topics it covers.
@@ -114,6 +115,15 @@ class Catalog:
     def translated_module(self, module_id: str, language: str) -> TranslatedModule | None:
         """A module's whole text in `language`, section by section, if translated."""
         return self.module_translations.get(language, {}).get(module_id) if language != "en" else None
+
+    def translated_section(self, module_id: str, heading: str, language: str) -> tuple[str, str] | None:
+        """(heading, text) of the module's section `heading` (English) in its `language` translation."""
+        module = self.modules.get(module_id)
+        translated = self.translated_module(module_id, language)
+        if module is None or translated is None:
+            return None
+        headings = [h for h, _ in sections(module.body)]
+        return translated.sections[headings.index(heading)] if heading in headings else None
 
     def translated(self, item_id: str, language: str) -> TranslatedItem | None:
         """The item's title and summary in `language`, if translated (English is the original)."""

@@ -43,10 +43,11 @@ async def on_learn(update: Update, context: Context, args: list[str]) -> None:
         await query.answer(t("unknown_button", lang))
         return
     await query.answer()
-    steps, checklist = module.section("Steps"), module.section("Checklist")
+    steps, checklist = (_section(catalog, module, heading, lang) for heading in ("Steps", "Checklist"))
     translated = catalog.translated(module.meta.id, lang)
     summary = translated.summary if translated else module.meta.summary
-    english_only = translated is not None and (steps or checklist)
+    # Said once, where the module's steps exist only in English.
+    english_only = lang != "en" and catalog.translated_module(module.meta.id, lang) is None and (steps or checklist)
     parts = [
         "<b>" + escape(_title(catalog, module, lang)) + "</b>",
         to_telegram_html(summary),
@@ -55,6 +56,12 @@ async def on_learn(update: Update, context: Context, args: list[str]) -> None:
         "<b>" + escape(t("module_checklist", lang)) + "</b>\n" + to_telegram_html(checklist) if checklist else "",
     ]
     await send_html(update, context, "\n\n".join(p for p in parts if p.strip()))
+
+
+def _section(catalog, module, heading: str, lang: str) -> str:
+    """A section's text in the user's language where the module is translated, else English."""
+    found = catalog.translated_section(module.meta.id, heading, lang)
+    return found[1] if found else module.section(heading)
 
 
 def _title(catalog, module, lang: str) -> str:
