@@ -72,3 +72,32 @@ async def test_a_french_funding_answer_writes_french_figures(shipped_kb):
     reply = await advisor.answer(AdvisorRequest(message="Quelles aides existent en France pour l'écoconception ?"))
     lead = reply.answer.split("\n\n")[1]
     assert re.search(r"\d{1,3}(\u00a0\d{3})+\u00a0EUR", lead) and not re.search(r"EUR \d", reply.answer)
+
+
+@pytest.mark.parametrize(
+    ("message", "term"),
+    [
+        ("What is a circular business model and how could a small furniture maker start?", "Circular business model"),
+        ("Was ist industrielle Symbiose, und wo hat sie funktioniert?", None),
+    ],
+)
+async def test_what_is_a_term_opens_with_its_definition(shipped_kb, message, term):
+    """A question asking what a thing is opens with the glossary's definition of it, in the
+    reader's language, before the guidance that goes deeper."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message=message))
+    first = reply.answer.split("\n\n")[1]
+    assert reply.citations[0].kind == "glossary"
+    expected = term or Catalog(REPO / "knowledge").title(reply.citations[0].source_id, "de")
+    assert first.startswith(f"{expected}: ")
+
+
+def test_only_the_term_right_after_what_is_is_defined_first(shipped_kb, composer):
+    """ "What's the real difference between…" asks for a comparison: a glossary entry named later
+    in the question is not put first on that account."""
+    found = shipped_kb.retriever.search("refurbished remanufactured warranty difference", 8)
+    glossary = [p for p in found if p.kind == "glossary"]
+    assert glossary, "the glossary should be among the passages for this check"
+    asked = "What's the real difference between refurbishment and remanufacturing for the warranty?"
+    assert composer._defined_term(asked, glossary, "en") is None
+    assert composer._defined_term("What is refurbishment, in plain words?", glossary, "en") is not None

@@ -58,6 +58,13 @@ def asks_amount(question: str) -> bool:
     return bool(_asks_amount().search(question))
 
 
+@lru_cache(maxsize=1)
+def _asks_definition() -> re.Pattern[str]:
+    """ "What is", "Was bedeutet", "Qu'est-ce que": how a question asks what a thing is."""
+    asks = yamlio.load(LEXICON.read_text(encoding="utf-8"))["definition_asks"]
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, asks)) + r")(?!\w)", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4)
 def _wording(path: Path) -> Wording:
     wording: Wording = yamlio.load(path.read_text(encoding="utf-8"))
@@ -149,6 +156,7 @@ def focus(
     return [unit for _, _, unit in sorted(best, key=lambda t: t[1])]
 
 
+DEFINED_WITHIN = 3  # content words after "what is" that name the defined term ("the real difference" is none)
 REPEATED = 0.5  # a sentence whose content words are mostly in the text already says it again
 
 
@@ -202,6 +210,9 @@ class Composer:
             items.append(p)
             if len(items) == MAX_ITEMS:
                 break
+        defined = self._defined_term(question, passages, language) if not focus else None
+        if defined is not None:  # "what is X?": X's definition answers first
+            items = [defined, *(i for i in items if i.source_id != defined.source_id)][:MAX_ITEMS]
         citations = [self.cite(p, n, language) for n, p in enumerate(items, 1)]
         blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
         if more and items and language == "en" and items[0].kind == "module" and not focus:
@@ -220,6 +231,32 @@ class Composer:
         if funding:
             parts.append(funding)
         return "\n\n".join(parts), citations
+
+    def _defined_term(self, question: str, passages: list[Passage], language: str) -> Passage | None:
+        """The retrieved glossary entry a definition question names (by its term, an alias or its
+        translated name) right after asking "what is", if any: "what's the real difference
+        between…" asks for a comparison, not a definition."""
+        stop = _stopwords(language)
+
+        def stems(text: str) -> list[str]:
+            found = re.findall(r"\w+", text.casefold())
+            return [w[:5] for w in found if (t := tokens(w, language) | tokens(w)) and not t <= stop]
+
+        asked = [stems(question[m.end() :])[:DEFINED_WITHIN] for m in _asks_definition().finditer(question)]
+        asked = [a for a in asked if a]
+        if not asked:
+            return None
+        for p in passages:
+            term = self.catalog.glossary.get(p.source_id) if p.kind == "glossary" else None
+            if term is None:
+                continue
+            translated = self.catalog.translated(term.id, language)
+            names = [term.term, *term.aliases, *([translated.title] if translated and translated.title else [])]
+            for name in names:
+                named = set(stems(name))
+                if named and any(a[0] in named and named <= set(a) for a in asked):
+                    return p
+        return None
 
     def cite(self, passage: Passage, number: int, language: str) -> Citation:
         """A citation named as the reader sees the item: its title and provider in their language."""
