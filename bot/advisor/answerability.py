@@ -238,11 +238,11 @@ class Answerability:
 
     @cached_property
     def vocabulary(self) -> set[str]:
-        """Every word the knowledge base uses, in English and in its translated summaries."""
+        """Every word the knowledge base uses, in English and in its translations."""
         out: set[str] = set()
         for text in self._corpus():
             out.update(words(text))
-        for texts in self.translations.values():
+        for texts in [*self.translations.values(), *self.whole_texts.values()]:
             for text in texts.values():
                 out.update(words(text))
         return out
@@ -251,7 +251,11 @@ class Answerability:
         """Stems of every word the knowledge base uses in English and in `language`."""
         if language not in self._stem_cache:
             stem = _stemmer(language)
-            texts = list(self._corpus()) + list(self.translations.get(language, {}).values())
+            texts = [
+                *self._corpus(),
+                *self.translations.get(language, {}).values(),
+                *self.whole_texts.get(language, {}).values(),
+            ]
             self._stem_cache[language] = {stem(w) for text in texts for w in words(text)}
         return self._stem_cache[language]
 

@@ -103,7 +103,7 @@ class Advisor:
         self.answerability = Answerability(
             lambda: kb.retriever.docs,
             summaries(catalog.translations, full=True),
-            whole_texts=whole_texts(catalog.translations),
+            whole_texts=whole_texts(catalog.translations, catalog.module_translations),
             place_names=self.triager.place_names,
             items=lambda: kb.retriever.item_texts,
             titles=lambda: list({m["title"] for m in kb.retriever.metas}),

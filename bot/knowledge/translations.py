@@ -97,9 +97,12 @@ def summaries(files: dict[str, TranslationFile], full: bool = False) -> dict[str
     return {lang: {item_id: text(item) for item_id, item in f.items.items()} for lang, f in files.items()}
 
 
-def whole_texts(files: dict[str, TranslationFile]) -> dict[str, dict[str, str]]:
-    """{language: {scheme id: its whole translated text}} for the schemes translated in full."""
-    return {
+def whole_texts(
+    files: dict[str, TranslationFile], modules: dict[str, dict[str, TranslatedModule]] | None = None
+) -> dict[str, dict[str, str]]:
+    """{language: {item id: its whole translated text}} for the schemes and modules translated in
+    full."""
+    out = {
         lang: {
             item_id: " ".join(filter(None, [item.description, item.eligibility, item.how_to_apply]))
             for item_id, item in f.items.items()
@@ -107,6 +110,11 @@ def whole_texts(files: dict[str, TranslationFile]) -> dict[str, dict[str, str]]:
         }
         for lang, f in files.items()
     }
+    for lang, by_id in (modules or {}).items():
+        for module_id, module in by_id.items():
+            text = "\n\n".join(f"{heading}\n{body}" for heading, body in module.sections)
+            out.setdefault(lang, {})[module_id] = text
+    return out
 
 
 # --- modules ------------------------------------------------------------------------------------
