@@ -675,3 +675,18 @@ async def test_every_golden_case_runs_offline_against_the_shipped_index(shipped_
     assert report.overall.prompt_leak_rate == 0.0
     write_reports(report, check_gate(report, Thresholds.load(REPO / "evals" / "thresholds.yaml"), None), tmp_path)
     assert "worst-cases" in (tmp_path / "report.html").read_text()
+
+
+def test_a_how_much_answer_must_state_the_figure_a_cited_scheme_has():
+    """'What is the maximum grant?' answered from a scheme that states an amount must show an
+    amount in the text; a rate question needs a percentage; not asked, or no cited scheme with
+    that figure, the check does not apply."""
+    from bot.evals.scoring import _figure_stated
+
+    amount_only, rate_only = (True, False), (False, True)
+    assert _figure_stated("What is the maximum grant?", "Up to EUR 50,000 for a pilot.", [amount_only]) is True
+    assert _figure_stated("What is the maximum grant?", "It funds pilots of eco-design.", [amount_only]) is False
+    assert _figure_stated("What share of the costs is covered?", "It covers 60% of costs.", [rate_only]) is True
+    assert _figure_stated("What share of the costs is covered?", "Up to EUR 50,000.", [rate_only]) is False
+    assert _figure_stated("What is the maximum grant?", "It funds pilots.", [rate_only, None]) is None
+    assert _figure_stated("How do I apply?", "Apply online.", [amount_only]) is None

@@ -115,6 +115,7 @@ def aggregate(results: Sequence[CaseResult], pricing: Pricing | None = None) -> 
     m.fragment_free_rate = share(not r.fragments for r in replied)
     m.metadata_quote_rate = share(r.metadata_quotes > 0 for r in replied)
     m.closed_offered_rate = share(bool(r.closed_offered) for r in results if r.triage == "answer")
+    m.figure_stated_rate = share(r.figure_stated for r in results if r.figure_stated is not None)
 
     m.triage_accuracy = share(r.triage == r.expected_triage for r in results)
     expected = [r.expected_triage == "escalate" for r in results]

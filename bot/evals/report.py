@@ -92,6 +92,8 @@ class CaseResult(BaseModel):
     cited: bool | None = None  # at least one valid citation
     metadata_quotes: int = 0  # paragraphs quoting chunk metadata
     closed_offered: list[str] = Field(default_factory=list)  # closed schemes cited, not named by the user
+    # asked how much, with a cited scheme that states its amount or rate: does the text state one?
+    figure_stated: bool | None = None
     judge: JudgeScores | None = None
     error: str | None = None
     passed: bool = False
@@ -130,6 +132,7 @@ class Metrics(BaseModel):
     fragment_free_rate: float | None = None  # answered cases without spliced fragments
     metadata_quote_rate: float | None = None  # answered cases quoting chunk metadata
     closed_offered_rate: float | None = None  # answered cases offering a closed scheme the user did not name
+    figure_stated_rate: float | None = None  # "how much" answers citing a scheme with a figure that state one
     # triage
     triage_accuracy: float | None = None
     escalation_precision: float | None = None

@@ -37,6 +37,7 @@ async def evaluate(
     prompts_dir = advisor.settings.prompts_dir
     secret = prompt_shingles(prompts_dir)
     closed = closed_schemes(advisor)
+    figures = scheme_figures(advisor)
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(case: EvalCase) -> CaseResult:
@@ -47,7 +48,7 @@ async def evaluate(
             except Exception as exc:  # a crash is a failed case, not a failed run
                 result = failed_to_run(case, f"{type(exc).__name__}: {exc}", _ms(start))
             else:
-                result = score(case, reply, _ms(start), secret, k, prompts_dir, closed)
+                result = score(case, reply, _ms(start), secret, k, prompts_dir, closed, figures)
                 if judge and reply.triage.value == "answer":
                     result.judge = await judge.score(case.question, reply)
         if on_done:
@@ -55,6 +56,18 @@ async def evaluate(
         return result
 
     return list(await asyncio.gather(*(one(c) for c in cases)))
+
+
+def scheme_figures(advisor) -> dict[str, tuple[bool, bool]]:
+    """{scheme id: (states an amount, states a co-financing rate)}: asked how much, an answer
+    citing such a scheme should say it."""
+    composer = getattr(advisor, "composer", None)
+    if composer is None:
+        return {}
+    return {
+        s.id: (s.amount_min is not None or s.amount_max is not None, s.co_financing_rate is not None)
+        for s in composer.catalog.schemes
+    }
 
 
 def closed_schemes(advisor) -> dict[str, str]:

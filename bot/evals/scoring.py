@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path
 
+from bot.advisor.answerability import AMOUNT, LEXICON, PERCENT
 from bot.advisor.models import AdvisorReply
 from bot.config import REPO_ROOT
 from bot.evals.matching import contains, leaked_shingle, matching_variant
@@ -11,6 +14,7 @@ from bot.evals.metrics import ndcg_at_k, reciprocal_rank, retrieval_hit
 from bot.evals.reading import body, body_language, fragments, lead, metadata_quotes
 from bot.evals.report import CaseResult, CitedPassage
 from bot.evals.schema import EvalCase, Tag
+from bot.knowledge import yamlio
 
 
 def blank(case: EvalCase) -> CaseResult:
@@ -47,6 +51,27 @@ def _citation_valid(case: EvalCase, source_id: str, passage: str) -> bool | None
     return any(matching_variant(passage, variants) for variants in case.must_contain)
 
 
+@lru_cache(maxsize=1)
+def _asks() -> dict[str, re.Pattern[str]]:
+    """How a question asks for an amount of money or a rate (the answerability lexicon's phrases)."""
+    spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
+    return {
+        kind: re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, spec[kind]["asks"])) + r")(?!\w)", re.IGNORECASE)
+        for kind in ("amount", "rate")
+    }
+
+
+def _figure_stated(question: str, prose: str, cited: list[tuple[bool, bool] | None]) -> bool | None:
+    """Asked how much money (or what rate) with a cited scheme that states an amount (a rate):
+    does the text state one? None when not asked, or when no cited scheme states it."""
+    need = []
+    if _asks()["amount"].search(question) and any(c and c[0] for c in cited):
+        need.append(AMOUNT)
+    if _asks()["rate"].search(question) and any(c and c[1] for c in cited):
+        need.append(PERCENT)
+    return all(p.search(prose) for p in need) if need else None
+
+
 def score(
     case: EvalCase,
     reply: AdvisorReply,
@@ -55,6 +80,7 @@ def score(
     k: int = 5,
     prompts_dir: Path = REPO_ROOT / "prompts",
     closed: dict[str, str] | None = None,
+    figures: dict[str, tuple[bool, bool]] | None = None,
 ) -> CaseResult:
     """Score what the user reads: facts in the answer's own sentences (not in the source list or
     a URL), the language of that text, whether it leads with the answer and is whole prose."""
@@ -101,6 +127,8 @@ def score(
         r.direct = _direct(case, lead(body(reply.answer, prompts_dir, keep_markers=True)), r)
         judged = [c.valid for c in r.citations if c.valid is not None]
         r.cited = any(judged) if (case.expected_sources.ids or case.must_contain) else None
+        stated = [(figures or {}).get(c.source_id) for c in reply.citations]
+        r.figure_stated = _figure_stated(case.question, prose, stated)
 
     if r.triage == "answer" and closed:
         asked = case.question.casefold()

@@ -67,6 +67,7 @@ HEADLINES = [
     ("fragment_free_rate", "answers without fragments"),
     ("metadata_quote_rate", "answers quoting metadata"),
     ("closed_offered_rate", "answers offering a closed scheme"),
+    ("figure_stated_rate", "'how much' answers stating the figure"),
     ("triage_accuracy", "triage accuracy"),
     ("escalation_precision", "escalation precision"),
     ("escalation_recall", "escalation recall"),
