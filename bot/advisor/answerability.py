@@ -168,13 +168,18 @@ class Verdict(BaseModel):
     signals: Signals
 
 
+COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Case and accents folded ("Écoconception" → "ecoconception")."""
+    if text.isascii():
+        return text.casefold()
+    return COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
 def words(text: str) -> list[str]:
-    return [_fold(w) for w in WORD.findall(text)]
+    return WORD.findall(_fold(text))  # folded once, not word by word: the vocabulary is a million words
 
 
 def rare_words(question: str, language: str, among: set[str]) -> list[str]:
@@ -229,6 +234,7 @@ class Answerability:
         self.translations = translations or {}
         self.whole_texts = whole_texts or {}
         self._stem_cache: dict[str, set[str]] = {}
+        self._word_cache: dict[str, set[str]] = {}
         self._corpus = corpus
         self._items = items
         self._titles = titles or (lambda: ())
@@ -237,26 +243,22 @@ class Answerability:
         )
 
     @cached_property
-    def vocabulary(self) -> set[str]:
-        """Every word the knowledge base uses, in English and in its translations."""
-        out: set[str] = set()
-        for text in self._corpus():
-            out.update(words(text))
-        for texts in [*self.translations.values(), *self.whole_texts.values()]:
-            for text in texts.values():
-                out.update(words(text))
-        return out
+    def _corpus_words(self) -> set[str]:
+        return {w for text in self._corpus() for w in words(text)}
+
+    def vocabulary(self, language: str) -> set[str]:
+        """Every word the knowledge base uses in English and in `language` (read on the first
+        question in that language: ten languages of whole texts are a million words)."""
+        if language not in self._word_cache:
+            texts = [*self.translations.get(language, {}).values(), *self.whole_texts.get(language, {}).values()]
+            self._word_cache[language] = self._corpus_words | {w for text in texts for w in words(text)}
+        return self._word_cache[language]
 
     def _stemmed_vocabulary(self, language: str) -> set[str]:
         """Stems of every word the knowledge base uses in English and in `language`."""
         if language not in self._stem_cache:
             stem = _stemmer(language)
-            texts = [
-                *self._corpus(),
-                *self.translations.get(language, {}).values(),
-                *self.whole_texts.get(language, {}).values(),
-            ]
-            self._stem_cache[language] = {stem(w) for text in texts for w in words(text)}
+            self._stem_cache[language] = {stem(w) for w in self.vocabulary(language)}  # each word once
         return self._stem_cache[language]
 
     def unknown_words(self, question: str, language: str, stop: frozenset[str]) -> list[str]:
@@ -370,7 +372,7 @@ class Answerability:
             before = folded[i - 1] if i > 0 else ""
             introduced = before in self.place_words or before in self.own_name_words
             place = place or introduced or folded[i] in self.place_names
-            if place or folded[i] in self.vocabulary:
+            if place or folded[i] in self.vocabulary(language):
                 continue
             names.append(token) if token not in names else None
             unknown_at.append(i)

@@ -117,7 +117,7 @@ class Advisor:
         """Load models now rather than on the first user's question."""
         _ = self.kb.retriever
         detect_language("warm up the language model", "en")
-        _ = self.answerability.vocabulary
+        _ = self.answerability.vocabulary("en")
         vector = self.queries.embed_sync("circular economy")
         self.triager.off_topic_margin(vector)
         self.triager.intent(vector)
