@@ -101,3 +101,22 @@ def test_only_the_term_right_after_what_is_is_defined_first(shipped_kb, composer
     asked = "What's the real difference between refurbishment and remanufacturing for the warranty?"
     assert composer._defined_term(asked, glossary, "en") is None
     assert composer._defined_term("What is refurbishment, in plain words?", glossary, "en") is not None
+
+
+@pytest.mark.parametrize(
+    ("message", "country"),
+    [
+        ("Mitä tukia Suomessa on pk-yritykselle, joka haluaa vähentää materiaalihukkaa?", "FI"),
+        ("Jakie dotacje są w Niemczech dla małej firmy, która chce ograniczyć odpady?", "DE"),
+        ("Onko Ruotsissa rahoitusta pienelle yritykselle kiertotalouteen?", "SE"),
+    ],
+)
+async def test_a_country_named_in_its_inflected_form_keeps_the_answer_to_that_country(shipped_kb, message, country):
+    """ "Suomessa" (in Finland), "w Niemczech" (in Germany): the country is recognised in the case
+    the sentence puts it in, so the schemes offered are that country's or EU-wide, not others'."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    assert advisor.triager.mentioned_country(message) == country
+    reply = await advisor.answer(AdvisorRequest(message=message))
+    catalog = Catalog(REPO / "knowledge")
+    schemes = [catalog.scheme(c.source_id) for c in reply.citations if c.kind == "funding"]
+    assert schemes and all(country in s.countries or s.eu_wide for s in schemes), [s.id for s in schemes]
