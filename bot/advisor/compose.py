@@ -496,9 +496,10 @@ class Composer:
                 low=self.money(s.amount_min, s.currency, language), high=self.money(s.amount_max, s.currency, language)
             )
             return span
-        value = s.amount_max or s.amount_min
-        assert value is not None  # checked above
-        return self.word("amount_up_to", language).format(amount=self.money(value, s.currency, language))
+        if s.amount_max:
+            return self.word("amount_up_to", language).format(amount=self.money(s.amount_max, s.currency, language))
+        assert s.amount_min is not None  # checked above
+        return self.word("amount_from", language).format(amount=self.money(s.amount_min, s.currency, language))
 
     def money(self, value: float, currency: str, language: str) -> str:
         """An amount as the language writes it: "EUR 200,000", "200 000 EUR", "200.000 EUR"."""
