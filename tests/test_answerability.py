@@ -266,7 +266,7 @@ async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):
     # In French the card reads the scheme's translated text: the answer is there, in French.
     reply = await advisor.answer(
         AdvisorRequest(
-            message="Faut-il indiquer l'université avant le début des travaux pour avoir le chèque emballage ?",
+            message="Faut-il indiquer l'université avant le début des travaux pour avoir le bon emballage ?",
             profile={"language": "fr"},
         )
     )

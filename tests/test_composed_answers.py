@@ -120,25 +120,3 @@ async def test_a_country_named_in_its_inflected_form_keeps_the_answer_to_that_co
     catalog = Catalog(REPO / "knowledge")
     schemes = [catalog.scheme(c.source_id) for c in reply.citations if c.kind == "funding"]
     assert schemes and all(country in s.countries or s.eu_wide for s in schemes), [s.id for s in schemes]
-
-
-async def test_a_question_about_rules_is_not_led_by_a_grant(shipped_kb):
-    """Asked what the EU rules are, the answer leads with the guidance on those rules, not with a
-    grant whose title shares a word ("réemploi", "emballages")."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(message="Quais são as regras da UE para embalagens reutilizáveis que uma PME tem de cumprir?")
-    )
-    assert reply.citations[0].kind != "funding"
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "is there any danish $$ for a full-scale demo of our sorting tech?",
-        "Pour un chèque d'innovation Innosuisse, combien de temps faut-il attendre la décision ?",
-        "With Vamil, what portion of the cost of a listed asset can I depreciate whenever I choose?",
-    ],
-)
-def test_money_asked_in_other_words_is_a_funding_question(shipped_kb, message):
-    assert Advisor(shipped_kb.settings, shipped_kb).triager.is_funding_question(message)

@@ -42,7 +42,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
-from bot.knowledge.schema import SECTORS, TOPICS, Kind
+from bot.knowledge.schema import SECTORS, TOPICS
 from bot.knowledge.translations import summaries, whole_texts
 from bot.observability.logs import get_logger
 from bot.observability.metrics import ERRORS
@@ -55,7 +55,6 @@ CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
 TOPIC_STEMS = {w[:5] for name in TOPICS | SECTORS for w in name.split("-") if len(w) >= 4} - {"basic", "busin"}
 FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").read_text(encoding="utf-8"))
 NON_ENGLISH_BM25_WEIGHT = 0.5
-GUIDANCE: list[Kind] = ["module", "faq", "document", "case", "glossary"]  # all but funding
 
 
 @dataclass
@@ -257,8 +256,7 @@ class Advisor:
         )
         if not self.triager.is_funding_question(question):
             # A country the question names is preferred (its schemes, cases), nothing is hidden.
-            # Nor does money lead an answer to a question that does not ask about it.
-            boosts = Boosts(country=mentioned, sector=profile.sector, kinds=GUIDANCE, weight=0.1, country_weight=0.25)
+            boosts = Boosts(country=mentioned, sector=profile.sector, weight=0.1, country_weight=0.25)
             return search(filters=Filters(), boosts=boosts)
         # Money questions: the named country, else the company's own, filters (its schemes,
         # EU-wide ones and general guidance stay); without any fitting scheme, search unfiltered.
