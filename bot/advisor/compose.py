@@ -346,19 +346,14 @@ class Composer:
             return ""
         heading, text = found
         wanted = tokens(question, language) - _stopwords(language)
-        best, best_score = [], -1.0
-        for pos, items in enumerate(paragraphs(self.references_named(text, language))):
-            have = tokens(" ".join(items), language)
-            score = len(wanted & have) / (len(have) + 1) ** 0.5 - 0.01 * pos
-            if score > best_score:
-                best, best_score = items, score
+        best, _ = self._best_paragraph(wanted, self.references_named(text, language), language)
         if not best:
             return ""
         return f"{plain(heading)}:\n{_shown(best)}"
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""
-        best, _ = self._best_paragraph(question, passage)
+        best, _ = self._best_paragraph(tokens(question), self.references_named(passage.passage, "en"))
         if not best:
             return ""
         title = passage.title + (f" — {passage.section}" if passage.section else "")
@@ -370,7 +365,7 @@ class Composer:
         first = passages[0]
         parts = [self.section(question, first, number)]
         for p in passages[1:]:
-            best, _ = self._best_paragraph(question, p)
+            best, _ = self._best_paragraph(tokens(question), self.references_named(p.passage, "en"))
             shown = _shown(best) if best else ""
             if not shown or shown in parts[0]:
                 continue
@@ -378,13 +373,14 @@ class Composer:
             parts.append(f"{plain(p.section)}:\n{shown}" if labelled else shown)
         return "\n".join(filter(None, parts))
 
-    def _best_paragraph(self, question: str, passage: Passage) -> tuple[list[str], float]:
-        wanted = tokens(question)
+    @staticmethod
+    def _best_paragraph(wanted: set[str], text: str, language: str = "en") -> tuple[list[str], float]:
+        """The paragraph of `text` sharing most of the `wanted` stems (for its length), earlier first."""
         best: list[str] = []
         best_score = -1.0
-        for pos, items in enumerate(paragraphs(self.references_named(passage.passage, "en"))):
-            text = " ".join(items)
-            score = len(wanted & tokens(text)) / (len(tokens(text)) + 1) ** 0.5 - 0.01 * pos
+        for pos, items in enumerate(paragraphs(text)):
+            have = tokens(" ".join(items), language)
+            score = len(wanted & have) / (len(have) + 1) ** 0.5 - 0.01 * pos
             if score > best_score:
                 best, best_score = items, score
         return best, best_score
@@ -403,12 +399,12 @@ class Composer:
             # What the question asks beyond the summary (who may apply, how, for how long), from
             # the scheme's text in the reader's language where it is translated.
             if language == "en":
-                texts, limit, shared = [s.description, s.eligibility, s.how_to_apply], 1, 2
+                texts, limit, shared = s.texts, 1, 2
             elif translated is not None and translated.description:
-                texts, limit, shared = [translated.description, translated.eligibility, translated.how_to_apply], 2, 1
+                texts, limit, shared = translated.scheme_texts, 2, 1
             else:
                 texts, limit, shared = [], 0, 0
-            unseen = [u for u in units(t for t in texts if t) if u not in summary]  # the summary opens the text
+            unseen = [u for u in units(texts) if u not in summary]  # the summary opens the text
             # The scheme's own name says nothing about which of its sentences answers.
             named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
             extra = focus(question, unseen, language, limit, shared, ignore=named) if limit else []

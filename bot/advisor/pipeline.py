@@ -349,10 +349,10 @@ class Advisor:
             translated = self.composer.catalog.translated(source_id, language)
             if translated is None or not translated.description:
                 return []
-            return [t for t in (translated.description, translated.eligibility, translated.how_to_apply) if t]
+            return translated.scheme_texts
         scheme = self.composer.catalog.scheme(source_id)
         if scheme is not None:
-            return [t for t in (scheme.description, scheme.eligibility, scheme.how_to_apply) if t]
+            return scheme.texts
         return [m.get("passage") or "" for m in self.kb.retriever.metas_of(source_id)]
 
     @cached_property

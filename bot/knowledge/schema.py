@@ -279,6 +279,11 @@ class FundingScheme(Strict):
         return "EU" in self.countries
 
     @property
+    def texts(self) -> list[str]:
+        """Its description, eligibility and how to apply, those it has."""
+        return [t for t in (self.description, self.eligibility, self.how_to_apply) if t]
+
+    @property
     def short_name(self) -> str:
         """ "Innobooster", "MUDP": the name without its bracketed or dashed explanation."""
         return name_head(self.name)

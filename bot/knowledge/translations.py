@@ -36,6 +36,11 @@ class TranslatedItem(Strict):
     eligibility: str | None = Field(default=None, min_length=20)
     how_to_apply: str | None = Field(default=None, min_length=20)
 
+    @property
+    def scheme_texts(self) -> list[str]:
+        """A scheme's translated description, eligibility and how to apply, those it has."""
+        return [t for t in (self.description, self.eligibility, self.how_to_apply) if t]
+
 
 class TranslationFile(Strict):
     language: LanguageCode
@@ -91,7 +96,7 @@ def summaries(files: dict[str, TranslationFile], full: bool = False) -> dict[str
     def text(item: TranslatedItem) -> str:
         parts = [item.title, item.summary]
         if full:
-            parts += [item.description, item.eligibility, item.how_to_apply]
+            parts += item.scheme_texts
         return " ".join(filter(None, parts))
 
     return {lang: {item_id: text(item) for item_id, item in f.items.items()} for lang, f in files.items()}
@@ -103,11 +108,7 @@ def whole_texts(
     """{language: {item id: its whole translated text}} for the schemes and modules translated in
     full."""
     out = {
-        lang: {
-            item_id: " ".join(filter(None, [item.description, item.eligibility, item.how_to_apply]))
-            for item_id, item in f.items.items()
-            if item.description
-        }
+        lang: {item_id: " ".join(item.scheme_texts) for item_id, item in f.items.items() if item.description}
         for lang, f in files.items()
     }
     for lang, by_id in (modules or {}).items():
