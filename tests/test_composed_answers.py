@@ -120,3 +120,13 @@ async def test_a_country_named_in_its_inflected_form_keeps_the_answer_to_that_co
     catalog = Catalog(REPO / "knowledge")
     schemes = [catalog.scheme(c.source_id) for c in reply.citations if c.kind == "funding"]
     assert schemes and all(country in s.countries or s.eu_wide for s in schemes), [s.id for s in schemes]
+
+
+async def test_a_scheme_named_in_another_language_is_found_by_its_name(shipped_kb):
+    """A Danish question naming Innobooster gets Innobooster first: the translated text that a
+    question in Danish is compared with carries the scheme's name, not only its summary."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="Hvor meget kan en lille virksomhed få fra Innobooster, og hvordan søger man?")
+    )
+    assert reply.citations[0].source_id == "dk-innovationsfonden-innobooster"

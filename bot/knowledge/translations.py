@@ -90,11 +90,11 @@ def load_translations(knowledge_dir: Path) -> dict[str, TranslationFile]:
 
 
 def summaries(files: dict[str, TranslationFile], full: bool = False) -> dict[str, dict[str, str]]:
-    """{language: {item id: title and summary as one text}}; with `full`, a scheme's whole
+    """{language: {item id: title (a scheme's name) and summary as one text}}; with `full`, a scheme's whole
     translated text too (what answerability reads)."""
 
     def text(item: TranslatedItem) -> str:
-        parts = [item.title, item.summary]
+        parts = [item.title or item.name, item.summary]  # a scheme is known by its name
         if full:
             parts += item.scheme_texts
         return " ".join(filter(None, parts))
