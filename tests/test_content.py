@@ -125,6 +125,23 @@ def test_every_item_has_a_summary_in_every_language_we_answer_in(corpus):
         assert all(c.organisation and c.what_smes_can_do for c in cases), f"{language}: a case card half in English"
 
 
+def test_every_scheme_and_module_reads_whole_in_every_language_we_answer_in():
+    """Scheme cards and know-how answers quote the translated texts: a scheme or module added in
+    English only would answer a Finn with its summary alone, or name the scheme in English."""
+    from bot.advisor.language import SUPPORTED
+    from bot.knowledge.catalog import Catalog
+
+    catalog = Catalog(KNOWLEDGE)
+    for language in set(SUPPORTED) - {"en"}:
+        texts = {s.id for s in catalog.schemes if (t := catalog.translated(s.id, language)) and t.description}
+        named = {s.id for s in catalog.schemes if (t := catalog.translated(s.id, language)) and t.name and t.provider}
+        missing = {s.id for s in catalog.schemes} - (texts & named)
+        assert not missing, f"{language}: schemes without their whole text, name or provider: {sorted(missing)}"
+        modules = set(catalog.module_translations.get(language, {}))
+        untranslated = sorted(set(catalog.modules) - modules)
+        assert modules == set(catalog.modules), f"{language}: modules not translated: {untranslated}"
+
+
 def test_the_content_check_finds_stale_expired_and_broken_items(tmp_path, corpus):
     """`advisor content check` and the lint: what a maintainer must re-verify or fix."""
     import datetime as dt
