@@ -171,6 +171,11 @@ class Verdict(BaseModel):
 COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+def phrases(found: list[str]) -> re.Pattern[str]:
+    """Any of the lexicon's phrases, whole words, any case ("how much", "wie viel")."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, found)) + r")(?!\w)", re.IGNORECASE)
+
+
 def _fold(text: str) -> str:
     """Case and accents folded ("Écoconception" → "ecoconception")."""
     if text.isascii():
@@ -220,10 +225,7 @@ class Answerability:
         {language: {source id: translated text}}; `whole_texts` the same for the items translated
         in full (schemes), whose sentences can be read in that language."""
         raw = yamlio.load(lexicon.read_text(encoding="utf-8"))
-        self.attributes = [
-            (name, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, spec["asks"])) + r")(?!\w)", re.I), spec)
-            for name, spec in raw["attributes"].items()
-        ]
+        self.attributes = [(name, phrases(spec["asks"]), spec) for name, spec in raw["attributes"].items()]
         self.common_acronyms = {a.upper() for a in raw["common_acronyms"]}
         self.place_words = {_fold(w) for w in raw["place_words"]}
         self.own_name_words = {_fold(w) for w in raw["own_name_words"]}

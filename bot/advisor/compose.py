@@ -21,7 +21,7 @@ from pathlib import Path
 
 import stopwordsiso
 
-from bot.advisor.answerability import LEXICON
+from bot.advisor.answerability import LEXICON, phrases
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
@@ -51,7 +51,7 @@ def _asks_amount() -> re.Pattern[str]:
     answerability check uses)."""
     spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
     asks = [phrase for kind in AMOUNT_ATTRIBUTES for phrase in spec[kind]["asks"]]
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, asks)) + r")(?!\w)", re.IGNORECASE)
+    return phrases(asks)
 
 
 def asks_amount(question: str) -> bool:
@@ -62,7 +62,7 @@ def asks_amount(question: str) -> bool:
 def _asks_definition() -> re.Pattern[str]:
     """ "What is", "Was bedeutet", "Qu'est-ce que": how a question asks what a thing is."""
     asks = yamlio.load(LEXICON.read_text(encoding="utf-8"))["definition_asks"]
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, asks)) + r")(?!\w)", re.IGNORECASE)
+    return phrases(asks)
 
 
 @lru_cache(maxsize=4)
@@ -414,7 +414,7 @@ class Composer:
         no_figure = ""
         if asks_amount and s.no_fixed_amount is not None:
             no_figure = self.words("no_fixed_amount", language)[s.no_fixed_amount.value]
-        name = (translated.name if translated else None) or s.name
+        name, _ = self.heading(s, language)
         return "\n".join(filter(None, [f"{name} — {facts} [{number}]", no_figure, summary]))
 
     def case(self, c: GoodPractice, language: str, number: int) -> str:
@@ -454,13 +454,20 @@ class Composer:
         ids = sorted([s.id for s in self.catalog.schemes] + list(self.catalog.cases), key=len, reverse=True)
         return re.compile(r"(?<![\w/.-])(" + "|".join(map(re.escape, ids)) + r")(?![\w/-])")
 
+    def heading(self, s: FundingScheme, language: str) -> tuple[str, str]:
+        """(name, provider) of the scheme in `language` where translated, else in English."""
+        translated = self.catalog.translated(s.id, language)
+        if translated is None:
+            return s.name, s.provider
+        return translated.name or s.name, translated.provider or s.provider
+
     def card(self, s: FundingScheme, language: str) -> SchemeCard:
         """The scheme's heading facts in `language`, for a list of schemes (/funding)."""
-        translated = self.catalog.translated(s.id, language)
         instruments = self.words("instruments", language)
+        name, provider = self.heading(s, language)
         return SchemeCard(
-            name=(translated.name if translated else None) or s.name,
-            provider=(translated.provider if translated else None) or s.provider,
+            name=name,
+            provider=provider,
             instruments=", ".join(instruments.get(i.value, i.value) for i in s.instruments),
             figures=" · ".join(self._figures(s, language)),
             status=self.words("status", language)[s.status.value],
@@ -472,8 +479,7 @@ class Composer:
         sizes = self.words("sizes", language)
         joiner = f" {self.word('and', language)} "
         what = joiner.join(instruments.get(i.value, i.value) for i in s.instruments)
-        translated = self.catalog.translated(s.id, language)
-        provider = (translated.provider if translated else None) or s.provider
+        _, provider = self.heading(s, language)
         parts = [what, provider]  # no verb between them: nothing to agree in gender or case
         size_names = [sizes.get(c.value, c.value) for c in s.company_sizes]
         if size_names and len(size_names) < 4:

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from bot.advisor.answerability import AMOUNT, LEXICON, PERCENT
+from bot.advisor.answerability import AMOUNT, LEXICON, PERCENT, phrases
 from bot.advisor.models import AdvisorReply
 from bot.config import REPO_ROOT
 from bot.evals.matching import contains, leaked_shingle, matching_variant
@@ -55,10 +55,7 @@ def _citation_valid(case: EvalCase, source_id: str, passage: str) -> bool | None
 def _asks() -> dict[str, re.Pattern[str]]:
     """How a question asks for an amount of money or a rate (the answerability lexicon's phrases)."""
     spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
-    return {
-        kind: re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, spec[kind]["asks"])) + r")(?!\w)", re.IGNORECASE)
-        for kind in ("amount", "rate")
-    }
+    return {kind: phrases(spec[kind]["asks"]) for kind in ("amount", "rate")}
 
 
 def _figure_stated(question: str, prose: str, cited: list[tuple[bool, bool] | None]) -> bool | None:
