@@ -1,7 +1,8 @@
 """Crash suite: several SMEs send several questions each while the real `advisor run` process is
 killed (SIGKILL) at random points and restarted, in polling and in webhook mode, on SQLite and
 PostgreSQL. Every question must be answered exactly once (or the user explicitly asked to send it
-again), and stored once.
+again, or, killed between Telegram taking the answer and the bot recording it, offered that answer
+with one tap), and stored once.
 
 Telegram counts an update as delivered once the bot has fetched it (polling) or answered the
 webhook POST with 200: from then on the bot's own store is the only copy.
@@ -74,6 +75,11 @@ def assert_logs_private(log: str, users: list[int], asked: dict[int, list[str]])
             assert f"Question {qid}:" not in log, f"question {qid} in the logs"
 
 
+def offers_of(tg: FakeTelegram, uid: int) -> list[str]:
+    """The answers a restart may have kept from the user, offered with a button."""
+    return [m["text"] for m in tg.messages_in(uid) if (m.get("text") or "").startswith("I was restarted")]
+
+
 def answers_of(tg: FakeTelegram, uid: int) -> list[str]:
     return [m["text"] for m in tg.messages_in(uid) if "Answer to" in (m.get("text") or "")]
 
@@ -125,7 +131,9 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, mode
 
         def settled() -> bool:
             return all(
-                len(answers_of(tg, uid)) + sum(ASKED_AGAIN in (m.get("text") or "") for m in tg.messages_in(uid))
+                len(answers_of(tg, uid))
+                + sum(ASKED_AGAIN in (m.get("text") or "") for m in tg.messages_in(uid))
+                + len(offers_of(tg, uid))
                 >= len(asked[uid])
                 for uid in users
             )
@@ -135,15 +143,19 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path, mode
         await asyncio.sleep(2.0)  # a duplicate would come right behind
         delivered = {uid: answers_of(tg, uid) for uid in users}
         counts = {"asked": 0, "answered once": 0, "answered twice or more": 0, "asked to resend": 0, "lost": 0}
+        counts["offered with one tap"] = 0
         for uid in users:
             # "Please send it again" is not tied to a question: it covers one unanswered question.
             resend = sum(ASKED_AGAIN in (m.get("text") or "") for m in tg.messages_in(uid))
+            offered = offers_of(tg, uid)  # "I was restarted just as I answered …": quotes its question
             times = [sum(f"Answer to {qid}:" in text for text in delivered[uid]) for qid in asked[uid]]
+            unanswered = [qid for qid, n in zip(asked[uid], times, strict=True) if n == 0]
             counts["asked"] += len(times)
             counts["answered once"] += times.count(1)
             counts["answered twice or more"] += sum(n > 1 for n in times)
             counts["asked to resend"] += resend
-            counts["lost"] += max(0, times.count(0) - resend)
+            counts["offered with one tap"] += len(offered)
+            counts["lost"] += max(0, sum(not any(f"{qid}:" in o for o in offered) for qid in unanswered) - resend)
         stored = await stored_questions(database_url, sqlite_path)
         per_question = {qid: sum(f"Question {qid}:" in s for s in stored) for qids in asked.values() for qid in qids}
         counts["stored twice"] = sum(n > 1 for n in per_question.values())
@@ -228,5 +240,96 @@ async def test_postgres_connections_killed_every_fifth_of_a_second(tmp_path, fre
         assert counts["answered twice or more"] == 0 and counts["lost"] == 0 and counts["stored twice"] == 0, counts
         assert bot.proc.poll() is None
         assert_logs_private(bot.output(), users, asked)
+    finally:
+        await stop_all(bot, model, tg)
+
+
+async def test_killed_after_the_answer_went_out_but_before_it_was_recorded(tmp_path):
+    """The narrowest window: Telegram has delivered the answer, the process dies before it learns
+    so. Once restarted, the user is not sent the same answer twice unasked: they are told what
+    happened, with the question quoted, and get the answer again with one tap; nothing is
+    regenerated or stored twice, and a further restart leaves the question alone."""
+    tg = await FakeTelegram().start()
+    model = await OpenAIStub(reply=model_reply).start()
+    extra = {"ADVISOR_TELEGRAM_STREAM_EDIT_INTERVAL_S": "60"}
+    bot = CrashingBot(tmp_path, bot_env(tmp_path, tg, model, **extra), webhook=False)
+    uid = 7341000
+    try:
+        await bot.start(tg)
+        tg.hold_next("sendMessage")
+        since = tg.mark()
+        tg.user_sends(uid, "Question Q0-0: is there a grant for eco-design studies?")
+        held = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since, timeout=30)
+        answer = held.result["text"]
+        assert answer.startswith("Answer to Q0-0")
+        generations = len(model.chat_requests)
+        bot.kill()
+
+        since = tg.mark()
+        await bot.start(tg)
+        offer = await tg.wait_for_message(uid, since=since, timeout=30)
+        assert "I was restarted just as I answered “Question Q0-0: is there a grant" in offer["text"]
+        assert answers_of(tg, uid) == [answer]  # not sent a second time
+        assert len(model.chat_requests) == generations  # offered as it was, not written again
+
+        since = tg.mark()
+        data = offer["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        tg.user_presses(uid, offer, data)
+        shown = await tg.wait_for_message(uid, since=since, timeout=30)
+        assert shown["text"] == answer  # the very answer, sources included
+        assert shown["reply_markup"] == held.result["reply_markup"]  # and its buttons
+
+        tg.user_presses(7341001, offer, data, strict=False)  # someone else cannot read it
+        await asyncio.sleep(1.0)
+        assert not [m for m in tg.messages_in(7341001) if "Answer to" in (m.get("text") or "")]
+
+        bot.kill()  # the question is finished: another restart does not bring it back
+        since = tg.mark()
+        await bot.start(tg)
+        tg.user_sends(uid, "Question Q0-1: and for repair?")
+        await tg.wait_until(lambda: any("Answer to Q0-1" in t for t in answers_of(tg, uid)), timeout=30)
+        await asyncio.sleep(1.0)
+        assert [t.split(":")[0] for t in answers_of(tg, uid)] == ["Answer to Q0-0", "Answer to Q0-0", "Answer to Q0-1"]
+        assert sum("I was restarted" in (m.get("text") or "") for m in tg.messages_in(uid)) == 1
+        stored = await stored_questions("", tmp_path / "data" / "advisor.db")
+        assert sum("Question Q0-0:" in s for s in stored) == 1
+    finally:
+        await stop_all(bot, model, tg)
+
+
+async def test_killed_between_a_hand_over_answer_and_the_thread_it_promised(tmp_path):
+    """The answer "an ambassador will take this" reached the user, then the process died before
+    the thread was opened: after the restart the thread is opened (the card reaches the
+    ambassadors), and the user is offered the answer rather than sent it twice."""
+    import yaml
+
+    from tests.test_escalation import MARIE, TOMASZ
+
+    forum = -1009877
+    tg = await FakeTelegram().start()
+    model = await OpenAIStub(reply=model_reply).start()
+    extra = {"ADVISOR_TELEGRAM_STREAM_EDIT_INTERVAL_S": "60", "ADVISOR_AMBASSADOR_FORUM_CHAT_ID": str(forum)}
+    bot = CrashingBot(tmp_path, bot_env(tmp_path, tg, model, **extra), webhook=False)
+    (tmp_path / "kb" / "ambassadors.yaml").write_text(yaml.safe_dump({"ambassadors": [MARIE, TOMASZ]}))
+    tg.add_chat(forum, is_forum=True, title="Ambassadors")
+    uid = 7341100
+    try:
+        await bot.start(tg)
+        tg.hold_next("sendMessage")
+        since = tg.mark()
+        tg.user_sends(uid, "I would like to talk to a person about our packaging, please.")
+        held = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since, timeout=30)
+        bot.kill()
+        assert not tg.messages_in(forum), "the thread was opened before the kill"
+
+        since = tg.mark()
+        await bot.start(tg)
+        await tg.wait_until(lambda: bool(tg.topics(forum)), timeout=30)
+        topic = tg.topics(forum)[0]["message_thread_id"]
+        await tg.wait_until(lambda: bool(tg.messages_in(forum, topic)), timeout=30)
+        texts = [m.get("text") or "" for m in tg.messages_in(uid)]
+        assert texts.count(held.result["text"]) == 1, texts  # the hand-over answer, once
+        assert sum(t.startswith("I was restarted just as I answered") for t in texts) == 1, texts
+        assert len(tg.topics(forum)) == 1
     finally:
         await stop_all(bot, model, tg)

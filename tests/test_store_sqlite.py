@@ -24,7 +24,7 @@ async def test_store_calls_start_no_worker_threads(tmp_path):
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'advisor.db'}")
     try:
         user = await store.get_or_create_user(telegram_id=11, language="en")
-        conv, _, _ = await store.begin_turn(user.id, "telegram", "Which grants help with packaging?")
+        conv = (await store.begin_turn(user.id, "telegram", "Which grants help with packaging?")).conversation_id
         await store.add_message(conv, "assistant", "These [1].")
         assert threading.active_count() == before
         texts = [m.text for m in await store.recent_messages(conv)]
@@ -39,8 +39,9 @@ async def test_many_chats_writing_at_once_lose_nothing(sqlite_store):
     async def chat(n: int) -> int:
         assert await store.claim_update(9000 + n)
         user = await store.get_or_create_user(telegram_id=100 + n)
-        conv, past, _ = await store.begin_turn(user.id, "telegram", f"question {n}")
-        assert past == []
+        turn = await store.begin_turn(user.id, "telegram", f"question {n}")
+        conv = turn.conversation_id
+        assert turn.past == []
         await store.add_message(conv, "assistant", f"answer {n}")
         await store.finish_update(9000 + n)
         return conv

@@ -28,7 +28,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.retry import with_transient_retries
-from bot.store.schemas import MessageRecord, Profile, Role, UserRecord
+from bot.store.schemas import MessageRecord, Profile, Role, TurnStart, UserRecord
 
 # After this much silence a new conversation starts, so stale context stays out of new questions.
 CONVERSATION_IDLE = dt.timedelta(hours=12)
@@ -192,11 +192,12 @@ class Store:
         meta: dict[str, Any] | None = None,
         history: int = 8,
         source: str | None = None,
-    ) -> tuple[int, list[MessageRecord], int]:
+    ) -> TurnStart:
         """Everything a new question needs, in one transaction: the conversation (new after a
         long silence), the messages before this one, the 👎 count, and the question stored.
         `source` names the chat message it came from: handled again after a crash, the question
-        is not stored twice and the history is what it was the first time."""
+        is not stored twice, the history is what it was the first time, and the answer stored
+        then (its `reply_to` is `source`) is returned with it."""
         text = text.replace("\x00", "\ufffd")
         async with self.session.begin() as s:
             conv = await _open_conversation(s, user_id, channel)
@@ -207,7 +208,10 @@ class Store:
             seen = next(
                 (i for i, m in enumerate(past) if source and m.role == "user" and m.meta.get("source") == source), None
             )
+            earlier = None
             if seen is not None:
+                later = past[seen + 1 :]
+                earlier = next((m for m in later if m.role == "assistant" and m.meta.get("reply_to") == source), None)
                 past = past[:seen]
             meta = {**(meta or {}), "source": source} if source else meta
             negatives = await s.execute(
@@ -218,7 +222,7 @@ class Store:
             negative = negatives.scalar_one()
             if seen is None:
                 await _append(s, conv.id, "user", text, meta)
-            return conv.id, past, negative
+            return TurnStart(conversation_id=conv.id, past=past, negative_feedback=negative, earlier_reply=earlier)
 
     async def add_message(
         self, conversation_id: int, role: Role, text: str, meta: dict[str, Any] | None = None

@@ -48,6 +48,16 @@ class MessageRecord(BaseModel):
     created_at: dt.datetime
 
 
+class TurnStart(BaseModel):
+    """What a new question needs (see `Store.begin_turn`)."""
+
+    conversation_id: int
+    past: list[MessageRecord]  # the messages before the question, oldest first
+    negative_feedback: int  # 👎 in this conversation
+    # Handled again after a crash: the answer stored the first time, whose delivery is unknown.
+    earlier_reply: MessageRecord | None = None
+
+
 class CalendarEventRecord(BaseModel):
     """An upcoming event as stored (bot/store/calendar.py); `all_day`: given as dates, so only
     the day of `starts_at` (and `ends_at`) means anything."""

@@ -14,6 +14,7 @@ ACTIONS = {
     "pf": 1,  # profile: field to change
     "fb": 2,  # feedback: up|down, message id
     "src": 1,  # show sources of message id
+    "ans": 1,  # show again the answer (message id) a restart may have kept from the user
     "hum": 0,  # talk to an ambassador
     "fd": 2,  # funding matcher: field, value
     "fq": 1,  # ask about scheme number n of the last results

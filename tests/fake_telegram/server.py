@@ -289,7 +289,7 @@ class WebhookAttempt:
 
 @dataclass
 class _Fault:
-    kind: str  # "status" | "drop" | "drop_after"
+    kind: str  # "status" | "drop" | "drop_after" | "hold_after"
     times: int
     status: int = 0
     body: JSON | str | None = None
@@ -348,6 +348,7 @@ class FakeTelegram:
         self._webhook_task: asyncio.Task[None] | None = None
         self._webhook_error: tuple[int, str] | None = None
         self._faults: dict[str, list[_Fault]] = {}
+        self._release = asyncio.Event()
         self._chats: dict[int, JSON] = {}
         self._users: dict[int, JSON] = {}
         self._seen: set[tuple[int, int]] = set()
@@ -382,6 +383,7 @@ class FakeTelegram:
         if self._closing:
             return
         self._closing = True
+        self._release.set()
         self._notify()
         if self._webhook_task:
             self._webhook_task.cancel()
@@ -445,6 +447,14 @@ class FakeTelegram:
         """Close the connection without answering; ``after_processing`` first performs the call."""
         self._faults.setdefault(method.lower(), []).append(_Fault("drop_after" if after_processing else "drop", times))
 
+    def hold_next(self, method: str) -> None:
+        """Perform the next call of ``method`` but keep its answer back until `release_held()` or
+        the client goes away: a bot killed meanwhile never learns that its message was sent."""
+        self._faults.setdefault(method.lower(), []).append(_Fault("hold_after", 1))
+
+    def release_held(self) -> None:
+        self._release.set()
+
     def block(self, user_id: int, blocked: bool = True) -> None:
         """Sends to this private chat then answer 403 "Forbidden: bot was blocked by the user"."""
         (self._blocked.add if blocked else self._blocked.discard)(user_id)
@@ -491,6 +501,10 @@ class FakeTelegram:
             self._record(call, exc.status, error=exc.description)
             return web.json_response(exc.body(), status=exc.status)
         result = copy.deepcopy(result)
+        if fault and fault.kind == "hold_after":
+            self._record(call, 200, result=result)
+            await self._release.wait()  # cancelled when the client disconnects
+            return web.json_response({"ok": True, "result": result})
         self._record(call, 200, result=result, dropped=bool(fault))
         if fault:
             return self._drop(request)

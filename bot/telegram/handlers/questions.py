@@ -5,21 +5,23 @@ from __future__ import annotations
 import time
 from html import escape
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import MessageHandler, filters
 
-from bot.advisor.conversation import StoredReply
+from bot.advisor.conversation import StoredReply, reply_from
 from bot.advisor.pipeline import Token
 from bot.domain.flows import SchemeFocus
 from bot.i18n import languages, t
 from bot.store import UserRecord
+from bot.telegram import callbacks
 from bot.telegram.handlers import ambassadors, calc, canvas
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
-from bot.telegram.render import module_to_read, passages_html, reply_html, reply_keyboard
+from bot.telegram.render import keyboard, module_to_read, passages_html, reply_html, reply_keyboard
 from bot.telegram.services import Context, services
 
 STREAM_PREVIEW_CHARS = 3500  # previews stay one message; the final reply is split if needed
+RESUMED_QUOTE_CHARS = 120  # enough of the question to recognise it
 
 
 def addressed_to_bot(update: Update, context: Context) -> bool:
@@ -101,12 +103,32 @@ async def _answer(update: Update, context: Context, user: UserRecord) -> None:
             lang = event.reply.language if event.reply.language in languages() else lang
             escalation = event.reply.escalation
             handed_over = svc.escalations.opens_thread(event.reply)
-            module = module_to_read(event.reply)
-            markup = reply_keyboard(event.message_id, lang, bool(event.reply.citations), handed_over, module)
-            sent = await send_html(update, context, reply_html(event.reply, lang), markup, edit=preview)
-            await svc.store.note_reply(update.update_id, sent.message_id)  # a replay must not send it again
+            if event.resumed:  # it may have reached the user before the stop: offer it, never send it twice
+                sent = await send_html(update, context, *resumed_offer(text, event.message_id, lang))
+                handed_over = handed_over and await svc.escalations.active_thread(user) is None
+            else:
+                sent = await send_html(update, context, *answer_message(event, lang, handed_over), edit=preview)
             if escalation is not None and handed_over:
                 await ambassadors.hand_over(update, context, user, escalation.reason.value, text, event.reply)
+            # Only now is the update finished: a stop before this point offers the answer again
+            # and opens the thread it promised, rather than leaving either undone.
+            await svc.store.note_reply(update.update_id, sent.message_id)
+
+
+def answer_message(
+    stored: StoredReply, lang: str, handed_over: bool = False
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    reply = stored.reply
+    markup = reply_keyboard(stored.message_id, lang, bool(reply.citations), handed_over, module_to_read(reply))
+    return reply_html(reply, lang), markup
+
+
+def resumed_offer(question: str, message_id: int, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    """After a stop between composing an answer and recording that it went out: whether the user
+    has it is unknown, so they are told and get it with one tap, never twice unasked."""
+    quoted = question if len(question) <= RESUMED_QUOTE_CHARS else question[: RESUMED_QUOTE_CHARS - 1] + "…"
+    html = escape(t("resumed_answer", lang, question=quoted))
+    return html, keyboard([[(t("btn_show_answer", lang), callbacks.make("ans", message_id))]])
 
 
 async def _show_progress(context, chat_id: int, preview: Message | None, html: str) -> Message:
@@ -132,6 +154,22 @@ async def on_feedback(update: Update, context: Context, args: list[str]) -> None
     await query.answer(t("thanks_feedback" if direction == "up" else "sorry_feedback", lang))
 
 
+async def on_show_answer(update: Update, context: Context, args: list[str]) -> None:
+    """The answer a stop may have kept from the user, shown as it was composed."""
+    query = update.callback_query
+    svc = services(context)
+    user = await current_user(update, context)
+    lang = lang_of(user)
+    message = await svc.store.get_message(int(args[0])) if args[0].isdigit() else None
+    if message is None or message.role != "assistant" or await svc.store.message_owner(message.id) != user.id:
+        await query.answer(t("unknown_button", lang))
+        return
+    await query.answer()
+    stored = StoredReply(reply=reply_from(message), message_id=message.id)
+    reply_lang = stored.reply.language if stored.reply.language in languages() else lang
+    await send_html(update, context, *answer_message(stored, reply_lang, svc.escalations.opens_thread(stored.reply)))
+
+
 async def on_sources(update: Update, context: Context, args: list[str]) -> None:
     query = update.callback_query
     svc = services(context)
@@ -155,4 +193,4 @@ def handlers() -> list:
     ]
 
 
-CALLBACKS = {"fb": on_feedback, "src": on_sources}
+CALLBACKS = {"fb": on_feedback, "src": on_sources, "ans": on_show_answer}
