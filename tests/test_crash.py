@@ -333,3 +333,34 @@ async def test_killed_between_a_hand_over_answer_and_the_thread_it_promised(tmp_
         assert len(tg.topics(forum)) == 1
     finally:
         await stop_all(bot, model, tg)
+
+
+async def test_killed_while_writing_a_long_answer_finishes_it_in_the_same_message(tmp_path):
+    """A slow answer shows its progress in one message. Killed halfway, the restarted bot writes
+    the answer into that message: the user is not left with a half sentence ending in "…" above
+    a second, whole copy."""
+    words = " ".join(f"step{n}" for n in range(60))
+    model = await OpenAIStub(reply=lambda messages: f"Answer to Q0-0: {words} [1].", token_delay_s=0.1).start()
+    tg = await FakeTelegram().start()
+    extra = {"ADVISOR_TELEGRAM_STREAM_EDIT_INTERVAL_S": "0.5"}
+    bot = CrashingBot(tmp_path, bot_env(tmp_path, tg, model, **extra), webhook=False)
+    uid = 7341200
+    try:
+        await bot.start(tg)
+        tg.user_sends(uid, "Question Q0-0: is there a grant for eco-design studies?")
+        await tg.wait_until(lambda: any(c.method == "editMessageText" for c in tg.sent(uid)), timeout=30)
+        bot.kill()
+        (progress,) = tg.messages_in(uid)
+        assert progress["text"].endswith("…") and "step59" not in progress["text"]
+
+        model.token_delay_s = 0.0
+        await bot.start(tg)
+        await tg.wait_until(lambda: "step59" in (tg.messages_in(uid)[0].get("text") or ""), timeout=30)
+        await asyncio.sleep(1.0)  # a second copy would come right behind
+        (finished,) = tg.messages_in(uid)
+        assert finished["message_id"] == progress["message_id"]
+        assert finished["text"].startswith(f"Answer to Q0-0: {words}")
+        assert not finished["text"].endswith("…")
+        assert finished.get("reply_markup"), "the finished answer has its buttons"
+    finally:
+        await stop_all(bot, model, tg)

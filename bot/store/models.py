@@ -125,6 +125,8 @@ class ProcessedUpdate(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     # The answer the user already has: a replay after a crash must not send it again.
     reply_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The progress message the answer is being written into: a replay finishes it there.
+    preview_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the replica that received it
 
 

@@ -330,6 +330,22 @@ class Store:
                 .values(reply_message_id=message_id)
             )
 
+    async def note_preview(self, update_id: int, message_id: int) -> None:
+        """The answer to this update is being written into this message."""
+        async with self.session.begin() as s:
+            await s.execute(
+                update(ProcessedUpdate)
+                .where(ProcessedUpdate.update_id == update_id)
+                .values(preview_message_id=message_id)
+            )
+
+    async def preview_of(self, update_id: int) -> int | None:
+        """The progress message a stopped process left for this update, if any."""
+        async with self.session() as s:
+            return await s.scalar(
+                select(ProcessedUpdate.preview_message_id).where(ProcessedUpdate.update_id == update_id)
+            )
+
     async def take_unfinished_updates(
         self, idle_for: dt.timedelta | None = None, owner: str | None = None
     ) -> list[dict[str, Any]]:

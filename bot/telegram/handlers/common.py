@@ -70,7 +70,9 @@ async def send_html(
                 if "not modified" in str(exc).lower():
                     sent = edit
                     continue
-                raise
+                if "not found" not in str(exc).lower():
+                    raise
+                # The message to finish is gone (the user deleted it): send the answer afresh.
         sent = await context.bot.send_message(chat_id, part, **kwargs)
     return sent
 

@@ -7,6 +7,7 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import MessageHandler, filters
 
 from bot.advisor.conversation import StoredReply, reply_from
@@ -82,7 +83,8 @@ async def _answer(update: Update, context: Context, user: UserRecord) -> None:
 
     text = update.effective_message.text
     chat_id = update.effective_chat.id
-    preview: Message | None = None
+    # Handled again after a stop mid-answer: the answer is finished in the message it had begun.
+    preview = await _earlier_preview(update, context)
     streamed = shown = ""
     interval = svc.settings.telegram_stream_edit_interval_s
     # "typing…" covers the wait for the first token. A generation that is still writing one
@@ -97,17 +99,21 @@ async def _answer(update: Update, context: Context, user: UserRecord) -> None:
             last_edit = last_edit or now
             html = escape(streamed[:STREAM_PREVIEW_CHARS]) + " …"
             if now - last_edit >= interval and streamed.strip() and html != shown:
+                before = preview.message_id if preview else None
                 preview = await _show_progress(context, chat_id, preview, html)
                 shown, last_edit = html, now
+                if preview.message_id != before:  # a new progress message: a replay finishes it
+                    await svc.store.note_preview(update.update_id, preview.message_id)
         elif isinstance(event, StoredReply):
             lang = event.reply.language if event.reply.language in languages() else lang
             escalation = event.reply.escalation
             handed_over = svc.escalations.opens_thread(event.reply)
-            if event.resumed:  # it may have reached the user before the stop: offer it, never send it twice
+            if event.resumed and preview is None:  # it may have reached the user: offer it, never send it twice
                 sent = await send_html(update, context, *resumed_offer(text, event.message_id, lang))
-                handed_over = handed_over and await svc.escalations.active_thread(user) is None
-            else:
+            else:  # finishing the progress message again changes nothing if it was finished
                 sent = await send_html(update, context, *answer_message(event, lang, handed_over), edit=preview)
+            if event.resumed:
+                handed_over = handed_over and await svc.escalations.active_thread(user) is None
             if escalation is not None and handed_over:
                 await ambassadors.hand_over(update, context, user, escalation.reason.value, text, event.reply)
             # Only now is the update finished: a stop before this point offers the answer again
@@ -131,10 +137,25 @@ def resumed_offer(question: str, message_id: int, lang: str) -> tuple[str, Inlin
     return html, keyboard([[(t("btn_show_answer", lang), callbacks.make("ans", message_id))]])
 
 
+async def _earlier_preview(update: Update, context: Context) -> Message | None:
+    message_id = await services(context).store.preview_of(update.update_id)
+    if message_id is None:
+        return None
+    preview = Message(message_id, update.effective_message.date, update.effective_chat)
+    preview.set_bot(context.bot)
+    return preview
+
+
 async def _show_progress(context, chat_id: int, preview: Message | None, html: str) -> Message:
-    if preview is None:
-        return await context.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
-    return await preview.edit_text(html, parse_mode=ParseMode.HTML)
+    if preview is not None:
+        try:
+            return await preview.edit_text(html, parse_mode=ParseMode.HTML)
+        except BadRequest as exc:  # one a stopped process began: as far as it got, or deleted
+            if "not modified" in str(exc).lower():
+                return preview
+            if "not found" not in str(exc).lower():
+                raise
+    return await context.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
 
 
 async def on_feedback(update: Update, context: Context, args: list[str]) -> None:
