@@ -77,6 +77,15 @@ async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
     assert quantity.attribute is None  # "a twentieth" states a quantity, not an amount of money
 
 
+async def test_a_figure_asked_as_of_now_counts_only_when_no_passage_states_it(advisor):
+    live = await signals(advisor, "What share of the costs does the Test packaging innovation voucher cover right now?")
+    assert (live.asks_now, live.now) == (1, "right now")  # a live figure we do not hold
+    stated = await signals(advisor, "What share of the costs does the Test eco-design grant cover right now?")
+    assert stated.asks_now == 0  # the grant states its rate: "right now" asks nothing we lack
+    no_figure = await signals(advisor, "Which eco-design grants are currently open in France?")
+    assert no_figure.asks_now == 0
+
+
 async def test_a_country_without_content_is_a_signal_for_national_questions_only(advisor):
     national = await signals(advisor, "Which grants does Greece give SMEs for recycling machinery?")
     assert national.country == "GR"
@@ -256,6 +265,20 @@ async def test_the_first_sentence_gives_the_figure_and_its_source(advisor):
     # Not asked how much, the lead still says what a scheme pays: an SME weighs that first.
     plain = await advisor.answer(AdvisorRequest(message="Is there a grant for eco-design in France?"))
     assert "200,000" in paragraphs(plain.answer)[1]
+
+
+async def test_asked_when_applications_close_the_lead_says_that_first(advisor, monkeypatch):
+    import datetime as dt
+
+    prepared = await advisor.prepare(AdvisorRequest(message="Is there a grant for eco-design in France?"))
+    best = [p for p in prepared.passages if p.source_id == "fr-test-ecodesign-grant"][:1]
+    rolling = advisor.composer.funding_lead(best, "en", deadline=True)
+    assert "Test eco-design grant for French SMEs (applications accepted all year, EUR 5,000 to" in rolling
+    scheme = advisor.composer.catalog.scheme("fr-test-ecodesign-grant")
+    monkeypatch.setattr(scheme, "status", SchemeStatus.open)
+    monkeypatch.setattr(scheme, "deadline", dt.date(2026, 12, 18))
+    assert "(deadline 2026-12-18, EUR 5,000 to" in advisor.composer.funding_lead(best, "en", deadline=True)
+    assert "deadline" not in advisor.composer.funding_lead(best, "en")  # not asked: the figures lead
 
 
 async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):

@@ -55,6 +55,7 @@ FEATURES = (
     "unknown_words_en",
     "unknown_words_other",
     "rare_unknown_words",
+    "asks_now",
     "english",
 )
 EVIDENCE_PASSAGES = 3  # what the answer would be built from
@@ -124,6 +125,7 @@ class Signals(BaseModel):
     unknown_words_en: int = 0  # content words the knowledge base never uses, English questions
     unknown_words_other: int = 0  # the same in other languages (only translated summaries to go by)
     rare_unknown_words: int = 0  # of those, the ones rare in the language itself ("alperujo", "glaze")
+    asks_now: int = 0  # an unstated figure asked for the present ("this month", "right now"): a live one
     english: int = 0
     # what the explanation says
     acronyms: list[str] = Field(default_factory=list)
@@ -134,6 +136,7 @@ class Signals(BaseModel):
     attribute: str | None = None
     country: str | None = None
     unknown_words: list[str] = Field(default_factory=list)
+    now: str | None = None  # the words that tie the question to the present
 
     def vector(self) -> list[float]:
         return [float(getattr(self, name)) for name in FEATURES]
@@ -232,6 +235,7 @@ class Answerability:
         self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
         self.name_connectors = {_fold(w) for w in raw["name_connectors"]}
         self.asker_words = {_fold(w) for w in raw["asker_words"]}
+        self.now_words = phrases(raw["now_words"])
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
         self.whole_texts = whole_texts or {}
@@ -341,6 +345,10 @@ class Answerability:
         s.unknown_numbers = len(s.numbers)
         s.attribute = self.unstated_attribute(question, evidence, content, stop, language)
         s.attribute_unstated = int(s.attribute is not None)
+        # A figure asked for the present moment that no retrieved passage states: a live figure
+        # (this month's rate, the last round's results). Alone, "currently" asks nothing we lack.
+        now = self.now_words.search(question) if s.attribute else None
+        s.now, s.asks_now = (now.group(0), 1) if now else (None, 0)
         return s
 
     def unknown_terms(self, question: str, language: str) -> tuple[list[str], list[str], list[str]]:
@@ -611,6 +619,8 @@ class Answerability:
         if name == "attribute_unstated" and s.attribute:
             asked = ATTRIBUTE_NAMES.get(s.attribute, s.attribute)
             return f"the question asks for {asked} that no retrieved passage states"
+        if name == "asks_now" and s.now:
+            return f"the question asks for a figure as of now (“{s.now}”), and no retrieved passage states it"
         if name == "country_uncovered" and s.country:
             return f"the knowledge base has no national content for {s.country}"
         if name in ("unknown_words_en", "unknown_words_other") and s.unknown_words:

@@ -59,6 +59,16 @@ def asks_amount(question: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _asks_deadline() -> re.Pattern[str]:
+    return phrases(yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]["deadline"]["asks"])
+
+
+def asks_deadline(question: str) -> bool:
+    """ "What's the deadline", "bis wann", "fecha límite": a question asking when applications close."""
+    return bool(_asks_deadline().search(question))
+
+
+@lru_cache(maxsize=1)
 def _asks_definition() -> re.Pattern[str]:
     """ "What is", "Was bedeutet", "Qu'est-ce que": how a question asks what a thing is."""
     asks = yamlio.load(LEXICON.read_text(encoding="utf-8"))["definition_asks"]
@@ -221,7 +231,7 @@ class Composer:
             same = [p for p in more if p.source_id == items[0].source_id and p.chunk_id != items[0].chunk_id]
             chunks = [items[0], *same][:2]
             blocks[0] = self.sections(question, chunks, 1) or blocks[0]
-        lead = self.funding_lead(items, language) if funding_question else ""
+        lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if funding_question else ""
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
@@ -279,28 +289,35 @@ class Composer:
             return False
         return scheme.short_name.casefold() not in question.casefold()
 
-    def funding_lead(self, items: list[Passage], language: str, with_figures: bool = True) -> str:
+    def funding_lead(
+        self, items: list[Passage], language: str, with_figures: bool = True, deadline: bool = False
+    ) -> str:
         """ "Two funding schemes in our knowledge base fit: A (up to EUR 50,000) [1] and B [2]." (the
         direct answer): each name carries the scheme's amount or rate where it states one, since
-        how much is what an SME weighs first, and its citation."""
+        how much is what an SME weighs first, and its citation. Asked when applications close
+        (`deadline`), each name carries its deadline or, without one, how it takes applications."""
         schemes = [
             (n, s)
             for n, p in enumerate(items, 1)
             if p.kind == "funding" and (s := self.catalog.scheme(p.source_id)) is not None
         ]
+
         # Each name carries its citation: the sentence that answers says where it comes from.
-        names = [
-            f"{self._named_with_figure(s, language) if with_figures else self.display_name(s, language)} [{n}]"
-            for n, s in schemes
-        ]
+        def named(s: FundingScheme) -> str:
+            return self._named_with_figure(s, language, deadline) if with_figures else self.display_name(s, language)
+
+        names = [f"{named(s)} [{n}]" for n, s in schemes]
         if not names:
             return ""
         joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"
         key = "funding_lead_one" if len(names) == 1 else "funding_lead_some"
         return self.word(key, language).format(count=len(names), names=joined)
 
-    def _named_with_figure(self, s: FundingScheme, language: str) -> str:
-        shown = ", ".join(self._figures(s, language))
+    def _named_with_figure(self, s: FundingScheme, language: str, deadline: bool = False) -> str:
+        figures = self._figures(s, language)
+        if deadline:  # what was asked comes first
+            figures.insert(0, self._when(s, language))
+        shown = ", ".join(figures)
         name = self.display_name(s, language)
         return f"{name} ({shown})" if shown else name
 
@@ -489,6 +506,12 @@ class Composer:
         if s.deadline and s.status != SchemeStatus.closed:
             parts.append(self.word("deadline", language).format(date=s.deadline.isoformat()))
         return " · ".join(parts)
+
+    def _when(self, s: FundingScheme, language: str) -> str:
+        """When applications close: the deadline, or how the scheme takes them (rolling, in calls)."""
+        if s.deadline and s.status != SchemeStatus.closed:
+            return self.word("deadline", language).format(date=s.deadline.isoformat())
+        return self.words("status", language)[s.status.value]
 
     def _amount(self, s: FundingScheme, language: str) -> str:
         if not s.currency or not (s.amount_max or s.amount_min):
