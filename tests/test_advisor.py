@@ -275,6 +275,21 @@ async def test_a_country_outside_the_knowledge_base_is_said_to_be_outside_it(ind
     assert reply.language != "en" or "no national schemes or rules" in reply.answer
 
 
+async def test_of_several_countries_named_the_users_own_decides(indexed):
+    """A firm in Greenland asking whether Danish schemes reach it is asking about Greenland; a
+    Danish firm that names a market abroad is asking about Denmark."""
+    advisor = make_advisor(indexed)
+    nuuk = "Findes der grønlandske puljer til genbrug, og kan vi søge danske ordninger herfra?"
+    reply = await advisor.answer(ask(nuuk, profile={"country": "GL", "language": "da"}))
+    assert reply.triage == Triage.escalate and "GL" in reply.escalation.detail
+    exporter = "We are a Danish firm selling to the United States: which grants help us design reusable packaging?"
+    reply = await advisor.answer(ask(exporter, profile={"country": "DK"}))
+    assert not (reply.escalation and "US" in reply.escalation.detail)
+    # Naming no country, the question is about the user's own.
+    reply = await advisor.answer(ask("Which grants could pay for our packaging redesign?", profile={"country": "GL"}))
+    assert reply.triage == Triage.escalate and "GL" in reply.escalation.detail
+
+
 async def test_an_eu_programme_is_answerable_for_a_country_outside_it(indexed):
     reply = await make_advisor(indexed).answer(ask("Can a Ukrainian SME join an EU loan guarantee programme?"))
     assert not (reply.escalation and "UA" in reply.escalation.detail)

@@ -225,7 +225,9 @@ class Advisor:
             prepared.more = await asyncio.to_thread(self._more_of_best, prepared.question, prepared.passages[0], vector)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
-        uncovered = self.triager.uncovered_country(prepared.question, self.kb.retriever.countries_with_schemes)
+        uncovered = self.triager.uncovered_country(
+            prepared.question, self.kb.retriever.countries_with_schemes, request.profile.country
+        )
         prepared.signals = self.answerability.signals(prepared.question, language, prepared.passages, uncovered)
         if decision is None:
             prepared.verdict = self.answerability.judge(prepared.signals)

@@ -228,10 +228,17 @@ class Triager:
         span = CONFIDENT_SIMILARITY - LOW_CONFIDENCE_SIMILARITY
         return float(np.clip(0.5 + 0.5 * (best_similarity - LOW_CONFIDENCE_SIMILARITY) / span, 0, 1))
 
-    def uncovered_country(self, question: str, covered_countries: set[str]) -> str | None:
-        """A country the question names for national matters (its money, rules, fees) that the
-        knowledge base has no national content for; EU-level questions are answerable anywhere."""
-        country = self.mentioned_country(question)
+    def mentioned_countries(self, text: str) -> list[str]:
+        """Every country the text names by name or adjective."""
+        return [code for code, pattern in self.countries if pattern.search(text)]
+
+    def uncovered_country(self, question: str, covered_countries: set[str], home: str | None = None) -> str | None:
+        """A country the question is about for national matters (its money, rules, fees) that the
+        knowledge base has no national content for; EU-level questions are answerable anywhere.
+        Which country: the one it names; of several ("can we in Nuuk use Danish schemes?"), the
+        user's own (`home`) if named; naming none, the user's own."""
+        named = self.mentioned_countries(question)
+        country = (home if home in named else named[0]) if named else (city_country(question) or home)
         if not country or country in covered_countries:
             return None
         national = self.is_funding_question(question) or self.national.search(question)
