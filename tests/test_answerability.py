@@ -77,6 +77,16 @@ async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
     assert quantity.attribute is None  # "a twentieth" states a quantity, not an amount of money
 
 
+async def test_a_duration_asked_must_be_stated_as_one(advisor):
+    s = await signals(advisor, "How long does the Test eco-design grant take to decide on an application?")
+    assert s.attribute == "duration"  # a rate and an amount are stated, no time
+    from bot.advisor.answerability import DURATION
+
+    assert DURATION.search("a decision within 8 weeks") and DURATION.search("repaid over 3 to 10 years")
+    assert DURATION.search("binnen 6 weken") and DURATION.search("enintään 24 kuukautta")
+    assert not DURATION.search("up to EUR 200,000 in 2026")
+
+
 async def test_a_figure_asked_as_of_now_counts_only_when_no_passage_states_it(advisor):
     live = await signals(advisor, "What share of the costs does the Test packaging innovation voucher cover right now?")
     assert (live.asks_now, live.now) == (1, "right now")  # a live figure we do not hold

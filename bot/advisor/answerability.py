@@ -96,6 +96,7 @@ ATTRIBUTE_NAMES = {
     "deadline": "a date",
     "count": "a number",
     "price": "a fee or price",
+    "duration": "a duration",
 }
 STEMMERS = {
     "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
@@ -106,7 +107,24 @@ QUANTITY = re.compile(
     r"\d|\b(?:half|third|quarter|fifth|tenth|twentieth|hundredth|double|twice|triple|times|fraction|percent)\b",
     re.IGNORECASE,
 )
-STATED = {"amount": AMOUNT, "percent": PERCENT, "date": DATE, "number": NUMBER, "quantity": QUANTITY}
+DURATION = re.compile(
+    r"(?:\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|a few|several))"
+    r"(?:\s*(?:-|–|to|bis|à|a|til|tot|do|até|till|–)\s*\d[\d.,]*)?\s*(?:working\s+|business\s+)?"
+    r"(?:days?|weeks?|months?|years?|jours?|semaines?|mois|ans|années?|tage?n?|wochen?|monaten?|monate|jahren?|"
+    r"jahre|días?|semanas?|meses|mes|años?|giorni|giorno|settimane|settimana|mesi|mese|anni|anno|dage?|uger?|"
+    r"måneder|måned|år|dagen|weken|week|maanden|maand|jaar|jaren|dni|dzień|tygodnie|tygodni|tydzień|miesiące|"
+    r"miesięcy|miesiąc|lata|lat|rok|dias?|mês|anos?|dagar|veckor|vecka|månader|månad|päivää|päivä|viikkoa|"
+    r"viikko|kuukautta|kuukausi|vuotta|vuosi)\b",
+    re.IGNORECASE,
+)
+STATED = {
+    "amount": AMOUNT,
+    "percent": PERCENT,
+    "date": DATE,
+    "number": NUMBER,
+    "quantity": QUANTITY,
+    "duration": DURATION,
+}
 
 
 class Signals(BaseModel):
