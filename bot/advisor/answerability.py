@@ -68,6 +68,7 @@ MIXED_CASE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # ReCircTex, eCircular
 CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
 TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
 MAX_UNKNOWN_WORDS = 4
+COMMON_ZIPF = 4.5  # more frequent than about one in 30,000 words: everyday language
 RARE_ZIPF = 3.0  # rarer than about one in a million words of the language: a term of art, not chat
 MAX_RARE_WORDS = 3
 NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
@@ -221,6 +222,14 @@ def rare_words(question: str, language: str, among: set[str]) -> list[str]:
     ]
 
 
+def _common(word: str, language: str) -> bool:
+    """An everyday word of the language ("déjà", "saako", "tiny"): that the knowledge base does
+    not happen to use it says nothing about what the question asks."""
+    import wordfreq
+
+    return wordfreq.zipf_frequency(word, language) >= COMMON_ZIPF
+
+
 def _stemmer(language: str) -> Callable[[str], str]:
     stem: Callable[[str], str] = Stemmer.Stemmer(STEMMERS.get(language, "english")).stemWord
     return stem
@@ -287,7 +296,7 @@ class Answerability:
 
     def unknown_words(self, question: str, language: str, stop: frozenset[str]) -> list[str]:
         """Content words of the asking sentences that the knowledge base never uses (compared
-        by stem, so "paying" is known from "pay"), places excluded."""
+        by stem, so "paying" is known from "pay"), places and everyday words excluded."""
         asking = " ".join(ASK.findall(question)) or question
         stem = _stemmer(language)
         known = self._stemmed_vocabulary(language)
@@ -299,7 +308,7 @@ class Answerability:
                 continue
             if i and _fold(tokens[i - 1].group()) in self.place_words and m.group()[:1].isupper():
                 continue
-            if word in self.place_names or stem(word) in known:
+            if word in self.place_names or stem(word) in known or _common(m.group().lower(), language):
                 continue
             out.append(word)
         return out
