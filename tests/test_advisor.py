@@ -290,6 +290,14 @@ async def test_of_several_countries_named_the_users_own_decides(indexed):
     assert reply.triage == Triage.escalate and "GL" in reply.escalation.detail
 
 
+def test_the_country_asked_about_is_the_one_the_question_sentence_names(indexed):
+    triager = make_advisor(indexed).triager
+    text = "We lease batteries from Tampere, aiming at Germany and the Nordics. What Finnish funding is there?"
+    assert triager.mentioned_country(text) == "FI"  # Germany is a market, Finland is asked about
+    assert triager.mentioned_countries("We export to Ireland. Which French grants help us?") == ["FR", "IE"]
+    assert "nordics" in {n.casefold() for n in triager.place_names}  # a place, not an unknown programme
+
+
 async def test_an_eu_programme_is_answerable_for_a_country_outside_it(indexed):
     reply = await make_advisor(indexed).answer(ask("Can a Ukrainian SME join an EU loan guarantee programme?"))
     assert not (reply.escalation and "UA" in reply.escalation.detail)

@@ -74,6 +74,7 @@ def _country_pattern(names: list[str]) -> re.Pattern[str]:
 
 
 CITIES = Path(__file__).with_name("data") / "cities.yaml"
+ASKING = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
 CITY_WORDS = re.compile(r"[^\W\d_][\w'’-]*")  # a city name's words, hyphenated ones whole
 LONGEST_CITY = 5  # words ("Klagenfurt am Wörthersee", "San Sebastián de los Reyes")
 # Cities whose name is also a small word of a language we serve, capitalised when it opens a
@@ -114,7 +115,11 @@ class Triager:
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.countries = [(str(code), _country_pattern(names)) for code, names in raw["countries"].items()]
-        self.place_names = [name for names in raw["countries"].values() for name in names] + list(_cities())
+        self.place_names = [
+            *(name for names in raw["countries"].values() for name in names),
+            *raw.get("regions", []),
+            *_cities(),
+        ]
         self._in_scope = raw["in_scope"]
         self._intents: dict[str, list[str]] = raw.get("intent_exemplars", {})
         self.intent_margins: dict[str, float] = raw.get("intent_margins", {})
@@ -214,11 +219,23 @@ class Triager:
         return bool(self.funding.search(text))
 
     def mentioned_country(self, text: str) -> str | None:
-        """The country the text names, by name or adjective ("Danish"), else by a city ("Lille")."""
-        for code, pattern in self.countries:
-            if pattern.search(text):
-                return code
-        return city_country(text)
+        """The country the text names, by name or adjective ("Danish"), else by a city ("Lille").
+        Of several, the first the asking sentence names: "…aiming at Germany. What Finnish funding
+        is there?" asks about Finland."""
+        named = self.mentioned_countries(text)
+        return named[0] if named else city_country(text)
+
+    def mentioned_countries(self, text: str) -> list[str]:
+        """Every country the text names, those of its asking sentences first, each in the order
+        the text names them."""
+        asking = " ".join(ASKING.findall(text))
+        found: dict[str, int] = {}
+        for offset, part in ((0, asking), (len(asking) + 1, text)):
+            for code, pattern in self.countries:
+                m = pattern.search(part) if code not in found else None
+                if m:
+                    found[code] = offset + m.start()
+        return sorted(found, key=found.__getitem__)
 
     # --- after retrieval -------------------------------------------------------------------------
     @staticmethod
@@ -227,10 +244,6 @@ class Triager:
             return 0.0
         span = CONFIDENT_SIMILARITY - LOW_CONFIDENCE_SIMILARITY
         return float(np.clip(0.5 + 0.5 * (best_similarity - LOW_CONFIDENCE_SIMILARITY) / span, 0, 1))
-
-    def mentioned_countries(self, text: str) -> list[str]:
-        """Every country the text names by name or adjective."""
-        return [code for code, pattern in self.countries if pattern.search(text)]
 
     def uncovered_country(self, question: str, covered_countries: set[str], home: str | None = None) -> str | None:
         """A country the question is about for national matters (its money, rules, fees) that the
