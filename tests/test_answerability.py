@@ -150,9 +150,18 @@ async def test_a_partial_answer_says_what_is_known_and_what_is_not(advisor, monk
         AdvisorRequest(message="What share of the costs does the Test packaging innovation voucher cover?")
     )
     assert reply.triage == Triage.escalate and reply.escalation.reason == EscalationReason.low_confidence
-    assert reply.answer.startswith("My knowledge base does not state that detail")
+    # What is missing is named: the user sees the rate is unknown, not some detail.
+    assert reply.answer.startswith("My knowledge base does not state the rate or share you ask about")
     assert "Test packaging innovation voucher" in reply.answer and reply.citations  # what is known, cited
     assert "ambassador" in reply.answer
+    french = await advisor.answer(
+        AdvisorRequest(message="Quelle part des coûts le Test packaging innovation voucher couvre-t-il ?")
+    )
+    assert french.answer.startswith("Ma base de connaissances ne précise pas le taux ou la part demandés")
+    live = await advisor.answer(
+        AdvisorRequest(message="What share of the costs does the Test packaging innovation voucher cover right now?")
+    )
+    assert live.answer.startswith("My knowledge base holds facts checked on a given date, not today's figures")
 
 
 def test_calibration_keeps_false_escalations_under_the_limit():

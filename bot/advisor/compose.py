@@ -186,6 +186,10 @@ class Composer:
         table = self.wording.get(language) or self.wording["en"]
         return table.get(key, self.wording["en"][key])
 
+    def partial_header(self, missing: str | None, language: str) -> str:
+        """ "My knowledge base does not state the rate you ask about…": what is missing, named."""
+        return self.words("partial_headers", language).get(missing or "") or self.word("partial_header", language)
+
     def word(self, key: str, language: str) -> str:
         """A phrase, in `language` or else English."""
         value = self._wording_for(key, language)
@@ -207,10 +211,12 @@ class Composer:
         funding_question: bool = False,
         focus: list[str] | None = None,
         more: list[Passage] | None = None,
+        header: str | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, one per item used. A funding question opens with
         one sentence naming the schemes that fit; closed schemes are left out unless named. A
-        follow-up's `focus` (sentences of the first passage's item) leads instead."""
+        follow-up's `focus` (sentences of the first passage's item) leads instead. `header`, when
+        given, is the opening line instead of the `header_key` phrase."""
         items: list[Passage] = passages[:1] if focus else []
         for p in passages:
             if p.source_id in {i.source_id for i in items} or self._closed_and_not_asked(p, question):
@@ -235,7 +241,7 @@ class Composer:
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
-        parts = [self.word(header_key, language), lead, *filter(None, blocks)]
+        parts = [header or self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)
         if funding:

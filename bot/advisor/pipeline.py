@@ -436,7 +436,9 @@ class Advisor:
         (a partial answer), say what is known first."""
         language = prepared.language
         if prepared.verdict is not None and prepared.verdict.partial and prepared.passages:
-            known, citations = self.composer.compose(prepared.question, prepared.passages, language, "partial_header")
+            signals = prepared.verdict.signals
+            header = self.composer.partial_header("now" if signals.asks_now else signals.attribute, language)
+            known, citations = self.composer.compose(prepared.question, prepared.passages, language, header=header)
             text = "\n\n".join([known, self.replies.get("offer_human", language)])
             return self._reply(prepared, text, citations, "handover", prepared.decision)
         # A country without national content is said to be the reason: the user can tell why.
