@@ -214,6 +214,10 @@ async def test_follow_up_is_condensed_by_the_model(indexed, stub):
         "Bitte verbinden Sie mich mit einem Mitarbeiter",
         "Czy mogę porozmawiać z człowiekiem?",
         "Posso parlare con una persona?",
+        "Bonjour, je voudrais parler à quelqu'un de chez vous, si possible au téléphone.",
+        "Kan jag få prata med en riktig människa?",
+        "Voinko keskustella ihmisen kanssa tästä?",
+        "¿Puedo hablar con alguien sobre esto?",
     ],
 )
 async def test_human_request_escalates_without_calling_the_model(indexed, stub, text):
