@@ -303,6 +303,13 @@ async def test_asked_when_applications_close_the_lead_says_that_first(advisor, m
     assert "deadline" not in advisor.composer.funding_lead(best, "en")  # not asked: the figures lead
 
 
+async def test_asked_who_runs_a_scheme_the_lead_names_the_provider(advisor):
+    reply = await advisor.answer(AdvisorRequest(message="Which eco-design grants exist in France and who runs them?"))
+    assert "Test eco-design grant for French SMEs (Test Agency France; EUR 5,000 to" in paragraphs(reply.answer)[1]
+    plain = await advisor.answer(AdvisorRequest(message="Which eco-design grants exist in France?"))
+    assert "Test Agency France" not in paragraphs(plain.answer)[1]  # not asked: the card says it below
+
+
 async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):
     reply = await advisor.answer(
         AdvisorRequest(message="Must we name the university before the work starts to get the packaging voucher?")

@@ -63,6 +63,16 @@ def _asks_deadline() -> re.Pattern[str]:
     return phrases(yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]["deadline"]["asks"])
 
 
+@lru_cache(maxsize=1)
+def _asks_provider() -> re.Pattern[str]:
+    return phrases(yamlio.load(LEXICON.read_text(encoding="utf-8"))["provider_asks"])
+
+
+def asks_provider(question: str) -> bool:
+    """ "Who runs it?", "wer vergibt…?", "quel organisme…?": a question asking who provides a scheme."""
+    return bool(_asks_provider().search(question))
+
+
 def asks_deadline(question: str) -> bool:
     """ "What's the deadline", "bis wann", "fecha límite": a question asking when applications close."""
     return bool(_asks_deadline().search(question))
@@ -237,7 +247,11 @@ class Composer:
             same = [p for p in more if p.source_id == items[0].source_id and p.chunk_id != items[0].chunk_id]
             chunks = [items[0], *same][:2]
             blocks[0] = self.sections(question, chunks, 1) or blocks[0]
-        lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if funding_question else ""
+        lead = (
+            self.funding_lead(items, language, deadline=asks_deadline(question), provider=asks_provider(question))
+            if funding_question
+            else ""
+        )
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
@@ -296,12 +310,18 @@ class Composer:
         return scheme.short_name.casefold() not in question.casefold()
 
     def funding_lead(
-        self, items: list[Passage], language: str, with_figures: bool = True, deadline: bool = False
+        self,
+        items: list[Passage],
+        language: str,
+        with_figures: bool = True,
+        deadline: bool = False,
+        provider: bool = False,
     ) -> str:
         """ "Two funding schemes in our knowledge base fit: A (up to EUR 50,000) [1] and B [2]." (the
         direct answer): each name carries the scheme's amount or rate where it states one, since
         how much is what an SME weighs first, and its citation. Asked when applications close
-        (`deadline`), each name carries its deadline or, without one, how it takes applications."""
+        (`deadline`), each name carries its deadline or, without one, how it takes applications;
+        asked who runs it (`provider`), its provider first."""
         schemes = [
             (n, s)
             for n, p in enumerate(items, 1)
@@ -310,7 +330,9 @@ class Composer:
 
         # Each name carries its citation: the sentence that answers says where it comes from.
         def named(s: FundingScheme) -> str:
-            return self._named_with_figure(s, language, deadline) if with_figures else self.display_name(s, language)
+            if not with_figures:
+                return self.display_name(s, language)
+            return self._named_with_figure(s, language, deadline, provider)
 
         names = [f"{named(s)} [{n}]" for n, s in schemes]
         if not names:
@@ -319,11 +341,15 @@ class Composer:
         key = "funding_lead_one" if len(names) == 1 else "funding_lead_some"
         return self.word(key, language).format(count=len(names), names=joined)
 
-    def _named_with_figure(self, s: FundingScheme, language: str, deadline: bool = False) -> str:
+    def _named_with_figure(
+        self, s: FundingScheme, language: str, deadline: bool = False, provider: bool = False
+    ) -> str:
         figures = self._figures(s, language)
         if deadline:  # what was asked comes first
             figures.insert(0, self._when(s, language))
         shown = ", ".join(figures)
+        if provider:  # a provider's name may hold commas of its own: a semicolon ends it
+            shown = "; ".join(filter(None, [self.heading(s, language)[1], shown]))
         name = self.display_name(s, language)
         return f"{name} ({shown})" if shown else name
 
