@@ -90,6 +90,15 @@ async def test_a_duration_asked_must_be_stated_as_one(advisor):
     assert not DURATION.search("up to EUR 200,000 in 2026")
 
 
+async def test_asking_who_won_a_call_asks_what_scheme_descriptions_do_not_state(advisor):
+    s = await signals(advisor, "Which companies won the Test eco-design grant for French SMEs last round?")
+    assert s.attribute == "winners"
+    s = await signals(advisor, "Wer waren die Gewinner beim Test eco-design grant for French SMEs?")
+    assert s.attribute == "winners"
+    eligible = await signals(advisor, "Who are the beneficiaries of the Test eco-design grant for French SMEs?")
+    assert eligible.attribute is None  # who may apply: the grant states it
+
+
 async def test_a_figure_asked_as_of_now_counts_only_when_no_passage_states_it(advisor):
     live = await signals(advisor, "What share of the costs does the Test packaging innovation voucher cover right now?")
     assert (live.asks_now, live.now) == (1, "right now")  # a live figure we do not hold

@@ -98,6 +98,7 @@ ATTRIBUTE_NAMES = {
     "count": "a number",
     "price": "a fee or price",
     "duration": "a duration",
+    "winners": "the winners or funded projects of a call",
 }
 STEMMERS = {
     "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
@@ -118,6 +119,11 @@ DURATION = re.compile(
     r"viikko|kuukautta|kuukausi|vuotta|vuosi)\b",
     re.IGNORECASE,
 )
+WINNERS = re.compile(
+    r"\b(?:won|winners?|awarded to|lauréats?|gewinner\w*|ganador\w*|vincitor\w*|vinder\w*|winnaars?|zwycięzc\w*|"
+    r"laureac\w*|vencedor\w*|vinnar\w*|voittaj\w*)\b",
+    re.IGNORECASE,
+)
 STATED = {
     "amount": AMOUNT,
     "percent": PERCENT,
@@ -125,6 +131,7 @@ STATED = {
     "number": NUMBER,
     "quantity": QUANTITY,
     "duration": DURATION,
+    "winners": WINNERS,
 }
 
 
@@ -645,7 +652,7 @@ class Answerability:
             return "no retrieved passage mentions " + ", ".join(s.numbers[:3])
         if name == "attribute_unstated" and s.attribute:
             asked = ATTRIBUTE_NAMES.get(s.attribute, s.attribute)
-            return f"the question asks for {asked} that no retrieved passage states"
+            return f"the question asks for {asked}, which no retrieved passage states"
         if name == "asks_now" and s.now:
             return f"the question asks for a figure as of now (“{s.now}”), and no retrieved passage states it"
         if name == "country_uncovered" and s.country:
