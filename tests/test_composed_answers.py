@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from bot.advisor.compose import Composer
+from bot.advisor.citations import tokens
+from bot.advisor.compose import Composer, stated_as_asked
 from bot.advisor.language import detect_language
 from bot.advisor.models import AdvisorRequest
 from bot.advisor.pipeline import Advisor
@@ -130,3 +131,18 @@ async def test_a_scheme_named_in_another_language_is_found_by_its_name(shipped_k
         AdvisorRequest(message="Hvor meget kan en lille virksomhed få fra Innobooster, og hvordan søger man?")
     )
     assert reply.citations[0].source_id == "dk-innovationsfonden-innobooster"
+
+
+def test_asked_for_a_date_the_paragraph_stating_one_is_shown():
+    text = (
+        "Packaging producers have a register obligation under the regulation, and producers keep records of "
+        "the packaging they place on the market in each member state where they sell.\n\n"
+        "It applies to everyone from 12 August 2026, whatever their size or sector, and it replaces "
+        "the national rules that differ from one country to the next."
+    )
+    question = "From when does the packaging register obligation apply to producers?"
+    best, _ = Composer._best_paragraph(tokens(question), text, "en", stated_as_asked(question))
+    assert "12 August 2026" in " ".join(best)
+    wordier, _ = Composer._best_paragraph(tokens(question), text, "en")
+    assert "12 August 2026" not in " ".join(wordier)  # without the ask, the wordier paragraph wins
+    assert stated_as_asked("Is there a grant for eco-design?") is None

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import stopwordsiso
 
-from bot.advisor.answerability import LEXICON, phrases
+from bot.advisor.answerability import LEXICON, STATED, phrases
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
@@ -32,6 +32,7 @@ from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
+STATES_ASKED_BONUS = 0.3  # a paragraph stating what is asked (a date, a figure) beats a wordier one
 SECTION_WORDS = 90  # of the best paragraph of a module section
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
@@ -71,6 +72,18 @@ def _asks_provider() -> re.Pattern[str]:
 def asks_provider(question: str) -> bool:
     """ "Who runs it?", "wer vergibt…?", "quel organisme…?": a question asking who provides a scheme."""
     return bool(_asks_provider().search(question))
+
+
+@lru_cache(maxsize=1)
+def _attribute_asks() -> list[tuple[re.Pattern[str], re.Pattern[str]]]:
+    spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
+    return [(phrases(kind["asks"]), STATED[kind["stated_by"]]) for kind in spec.values()]
+
+
+def stated_as_asked(question: str) -> re.Pattern[str] | None:
+    """How a sentence states what the question asks for (a date for "from when?", a figure for
+    "how much?"), or None when it asks for no such thing."""
+    return next((stated for asks, stated in _attribute_asks() if asks.search(question)), None)
 
 
 def asks_deadline(question: str) -> bool:
@@ -395,14 +408,16 @@ class Composer:
             return ""
         heading, text = found
         wanted = tokens(question, language) - _stopwords(language)
-        best, _ = self._best_paragraph(wanted, self.references_named(text, language), language)
+        stating = stated_as_asked(question)
+        best, _ = self._best_paragraph(wanted, self.references_named(text, language), language, stating)
         if not best:
             return ""
         return f"{plain(heading)}:\n{_shown(best)}"
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""
-        best, _ = self._best_paragraph(tokens(question), self.references_named(passage.passage, "en"))
+        stating = stated_as_asked(question)
+        best, _ = self._best_paragraph(tokens(question), self.references_named(passage.passage, "en"), "en", stating)
         if not best:
             return ""
         title = passage.title + (f" — {passage.section}" if passage.section else "")
@@ -423,13 +438,19 @@ class Composer:
         return "\n".join(filter(None, parts))
 
     @staticmethod
-    def _best_paragraph(wanted: set[str], text: str, language: str = "en") -> tuple[list[str], float]:
-        """The paragraph of `text` sharing most of the `wanted` stems (for its length), earlier first."""
+    def _best_paragraph(
+        wanted: set[str], text: str, language: str = "en", stating: re.Pattern[str] | None = None
+    ) -> tuple[list[str], float]:
+        """The paragraph of `text` sharing most of the `wanted` stems (for its length), earlier first;
+        one that states what is asked (`stating`: a date, a figure) is preferred."""
         best: list[str] = []
         best_score = -1.0
         for pos, items in enumerate(paragraphs(text)):
-            have = tokens(" ".join(items), language)
+            joined = " ".join(items)
+            have = tokens(joined, language)
             score = len(wanted & have) / (len(have) + 1) ** 0.5 - 0.01 * pos
+            if stating is not None and wanted & have and stating.search(joined):
+                score += STATES_ASKED_BONUS
             if score > best_score:
                 best, best_score = items, score
         return best, best_score
