@@ -354,6 +354,22 @@ async def test_a_module_answers_from_its_translated_section(advisor):
     assert "twentieth" not in reply.answer
 
 
+async def test_a_translated_module_answers_from_the_section_that_does(advisor):
+    """Found by meaning in one section, the question is answered by another section's paragraph
+    when that one clearly says it better (words of the question, in its language)."""
+    from bot.knowledge.retrieve import Passage
+
+    found = Passage(
+        chunk_id="eco-design-basics#2", source_id="eco-design-basics", title="Eco-design basics", kind="module",
+        section="Recycled content", text="", passage="", score=1.0,
+    )  # fmt: skip
+    question = "Faut-il utiliser des vis plutôt que de la colle pour que les pièces soient démontées et réparées ?"
+    shown = advisor.composer.translated_section(question, found, "fr")
+    assert shown.startswith("Concevoir pour le démontage:\nUtilisez des vis plutôt que de la colle")
+    own = advisor.composer.translated_section("Quelle énergie demande l'aluminium recyclé ?", found, "fr")
+    assert own.startswith("Contenu recyclé:")
+
+
 async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):
     from bot.advisor.models import Turn
 

@@ -33,6 +33,7 @@ from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
 STATES_ASKED_BONUS = 0.3  # a paragraph stating what is asked (a date, a figure) beats a wordier one
+OWN_SECTION_BONUS = 0.3  # the section retrieval found keeps the paragraph unless another answers clearly better
 SECTION_WORDS = 90  # of the best paragraph of a module section
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
@@ -401,17 +402,24 @@ class Composer:
         return self.section(question, passage, number)
 
     def translated_section(self, question: str, passage: Passage, language: str) -> str:
-        """ "Section: paragraph", the paragraph of the passage's section that best answers the
-        question, from the module's translation; "" when the module is not translated."""
+        """ "Section: paragraph", the paragraph of the module's translation that best answers the
+        question: of the passage's own section, unless another section's answers clearly better
+        (the passage was found by meaning across languages, the paragraph is chosen by the
+        question's words). "" when the module is not translated."""
+        module = self.catalog.translated_module(passage.source_id, language)
         found = self.catalog.translated_section(passage.source_id, passage.section, language)
-        if found is None:
+        if module is None or found is None:
             return ""
-        heading, text = found
         wanted = tokens(question, language) - _stopwords(language)
         stating = stated_as_asked(question)
-        best, _ = self._best_paragraph(wanted, self.references_named(text, language), language, stating)
-        if not best:
+        scored = []
+        for heading, text in module.sections:
+            best, score = self._best_paragraph(wanted, self.references_named(text, language), language, stating)
+            if best:
+                scored.append((score + (OWN_SECTION_BONUS if heading == found[0] else 0.0), heading, best))
+        if not scored:
             return ""
+        _, heading, best = max(scored, key=lambda t: t[0])
         return f"{plain(heading)}:\n{_shown(best)}"
 
     def section(self, question: str, passage: Passage, number: int) -> str:
