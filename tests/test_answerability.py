@@ -367,7 +367,12 @@ async def test_a_translated_module_answers_from_the_section_that_does(advisor):
     shown = advisor.composer.translated_section(question, found, "fr")
     assert shown.startswith("Concevoir pour le démontage:\nUtilisez des vis plutôt que de la colle")
     own = advisor.composer.translated_section("Quelle énergie demande l'aluminium recyclé ?", found, "fr")
-    assert own.startswith("Contenu recyclé:")
+    assert own.startswith("Contenu recyclé:") and "Concevoir pour le démontage" not in own
+    # A question in two parts gets the second part's section too.
+    both = advisor.composer.translated_section(
+        "Combien d'énergie demande l'aluminium recyclé, et faut-il des vis plutôt que de la colle ?", found, "fr"
+    )
+    assert "Contenu recyclé:\n" in both and "Concevoir pour le démontage:\nUtilisez des vis" in both
 
 
 async def test_a_follow_up_is_answered_from_the_item_last_shown(advisor):

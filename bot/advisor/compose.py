@@ -34,6 +34,7 @@ MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
 STATES_ASKED_BONUS = 0.3  # a paragraph stating what is asked (a date, a figure) beats a wordier one
 OWN_SECTION_BONUS = 0.3  # the section retrieval found keeps the paragraph unless another answers clearly better
+SECOND_SECTION_NEW_WORDS = 2  # a second section is shown for words of the question the first lacks
 SECTION_WORDS = 90  # of the best paragraph of a module section
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
@@ -419,8 +420,16 @@ class Composer:
                 scored.append((score + (OWN_SECTION_BONUS if heading == found[0] else 0.0), heading, best))
         if not scored:
             return ""
-        _, heading, best = max(scored, key=lambda t: t[0])
-        return f"{plain(heading)}:\n{_shown(best)}"
+        scored.sort(key=lambda t: -t[0])
+        _, heading, best = scored[0]
+        shown = f"{plain(heading)}:\n{_shown(best)}"
+        # A question in several parts: another section's paragraph with words of it the first lacks.
+        covered = tokens(" ".join(best), language)
+        for _, other_heading, other in scored[1:]:
+            new = (wanted & tokens(" ".join(other), language)) - covered
+            if other_heading != heading and len(new) >= SECOND_SECTION_NEW_WORDS:
+                return f"{shown}\n{plain(other_heading)}:\n{_shown(other)}"
+        return shown
 
     def section(self, question: str, passage: Passage, number: int) -> str:
         """The paragraph of the passage that best answers the question, as whole sentences."""
