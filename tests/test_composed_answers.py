@@ -146,3 +146,17 @@ def test_asked_for_a_date_the_paragraph_stating_one_is_shown():
     wordier, _ = Composer._best_paragraph(tokens(question), text, "en")
     assert "12 August 2026" not in " ".join(wordier)  # without the ask, the wordier paragraph wins
     assert stated_as_asked("Is there a grant for eco-design?") is None
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Quais são as regras da UE para embalagens reutilizáveis que uma PME tem de cumprir?",
+        "¿Qué normas de la UE sobre envases reutilizables debe cumplir una pyme?",
+    ],
+)
+async def test_asked_about_rules_an_sme_hears_the_rules_before_any_grant(shipped_kb, message):
+    """A grant whose summary shares the topic's words ("reuse", "packaging") does not open an
+    answer about what the law requires."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.citations and reply.citations[0].kind != "funding", [c.source_id for c in reply.citations]

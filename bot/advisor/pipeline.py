@@ -42,7 +42,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
-from bot.knowledge.schema import SECTORS, TOPICS
+from bot.knowledge.schema import SECTORS, TOPICS, Kind
 from bot.knowledge.translations import summaries, whole_texts
 from bot.observability.logs import get_logger
 from bot.observability.metrics import ERRORS
@@ -257,8 +257,10 @@ class Advisor:
             language=language,
         )
         if not self.triager.is_funding_question(question):
-            # A country the question names is preferred (its schemes, cases), nothing is hidden.
-            boosts = Boosts(country=mentioned, sector=profile.sector, weight=0.1, country_weight=0.25)
+            # A country the question names is preferred (its schemes, cases), nothing is hidden;
+            # asked about rules, know-how is preferred to schemes that share the topic's words.
+            kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
+            boosts = Boosts(country=mentioned, sector=profile.sector, kinds=kinds, weight=0.1, country_weight=0.25)
             return search(filters=Filters(), boosts=boosts)
         # Money questions: the named country, else the company's own, filters (its schemes,
         # EU-wide ones and general guidance stay); without any fitting scheme, search unfiltered.

@@ -113,6 +113,7 @@ class Triager:
         self.judgement = _compile(raw["judgement"])
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
+        self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.countries = [(str(code), _country_pattern(names)) for code, names in raw["countries"].items()]
         self.place_names = [
