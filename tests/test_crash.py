@@ -75,6 +75,14 @@ def assert_logs_private(log: str, users: list[int], asked: dict[int, list[str]])
             assert f"Question {qid}:" not in log, f"question {qid} in the logs"
 
 
+async def answer_held_back(tg: FakeTelegram, uid: int, text: str):
+    """The user asks; Telegram delivers the bot's reply but holds back its confirmation."""
+    tg.hold_next("sendMessage")
+    since = tg.mark()
+    tg.user_sends(uid, text)
+    return await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since, timeout=30)
+
+
 def offers_of(tg: FakeTelegram, uid: int) -> list[str]:
     """The answers a restart may have kept from the user, offered with a button."""
     return [m["text"] for m in tg.messages_in(uid) if (m.get("text") or "").startswith("I was restarted")]
@@ -256,10 +264,7 @@ async def test_killed_after_the_answer_went_out_but_before_it_was_recorded(tmp_p
     uid = 7341000
     try:
         await bot.start(tg)
-        tg.hold_next("sendMessage")
-        since = tg.mark()
-        tg.user_sends(uid, "Question Q0-0: is there a grant for eco-design studies?")
-        held = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since, timeout=30)
+        held = await answer_held_back(tg, uid, "Question Q0-0: is there a grant for eco-design studies?")
         answer = held.result["text"]
         assert answer.startswith("Answer to Q0-0")
         generations = len(model.chat_requests)
@@ -315,14 +320,10 @@ async def test_killed_between_a_hand_over_answer_and_the_thread_it_promised(tmp_
     uid = 7341100
     try:
         await bot.start(tg)
-        tg.hold_next("sendMessage")
-        since = tg.mark()
-        tg.user_sends(uid, "I would like to talk to a person about our packaging, please.")
-        held = await tg.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == uid, since=since, timeout=30)
+        held = await answer_held_back(tg, uid, "I would like to talk to a person about our packaging, please.")
         bot.kill()
         assert not tg.messages_in(forum), "the thread was opened before the kill"
 
-        since = tg.mark()
         await bot.start(tg)
         await tg.wait_until(lambda: bool(tg.topics(forum)), timeout=30)
         topic = tg.topics(forum)[0]["message_thread_id"]

@@ -14,7 +14,7 @@ from bot.advisor.conversation import StoredReply, reply_from
 from bot.advisor.pipeline import Token
 from bot.domain.flows import SchemeFocus
 from bot.i18n import languages, t
-from bot.store import UserRecord
+from bot.store import MessageRecord, UserRecord
 from bot.telegram import callbacks
 from bot.telegram.handlers import ambassadors, calc, canvas
 from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
@@ -175,8 +175,9 @@ async def on_feedback(update: Update, context: Context, args: list[str]) -> None
     await query.answer(t("thanks_feedback" if direction == "up" else "sorry_feedback", lang))
 
 
-async def on_show_answer(update: Update, context: Context, args: list[str]) -> None:
-    """The answer a stop may have kept from the user, shown as it was composed."""
+async def _own_answer(update: Update, context: Context, args: list[str]) -> tuple[MessageRecord | None, str]:
+    """The stored answer a button names and the user's language; None (the button refused) when
+    it is not an answer in this user's own conversation."""
     query = update.callback_query
     svc = services(context)
     user = await current_user(update, context)
@@ -184,23 +185,26 @@ async def on_show_answer(update: Update, context: Context, args: list[str]) -> N
     message = await svc.store.get_message(int(args[0])) if args[0].isdigit() else None
     if message is None or message.role != "assistant" or await svc.store.message_owner(message.id) != user.id:
         await query.answer(t("unknown_button", lang))
-        return
+        return None, lang
     await query.answer()
+    return message, lang
+
+
+async def on_show_answer(update: Update, context: Context, args: list[str]) -> None:
+    """The answer a stop may have kept from the user, shown as it was composed."""
+    message, lang = await _own_answer(update, context, args)
+    if message is None:
+        return
     stored = StoredReply(reply=reply_from(message), message_id=message.id)
     reply_lang = stored.reply.language if stored.reply.language in languages() else lang
-    await send_html(update, context, *answer_message(stored, reply_lang, svc.escalations.opens_thread(stored.reply)))
+    handed_over = services(context).escalations.opens_thread(stored.reply)
+    await send_html(update, context, *answer_message(stored, reply_lang, handed_over))
 
 
 async def on_sources(update: Update, context: Context, args: list[str]) -> None:
-    query = update.callback_query
-    svc = services(context)
-    user = await current_user(update, context)
-    lang = lang_of(user)
-    message = await svc.store.get_message(int(args[0])) if args[0].isdigit() else None
-    if message is None or await svc.store.message_owner(message.id) != user.id:
-        await query.answer(t("unknown_button", lang))
+    message, lang = await _own_answer(update, context, args)
+    if message is None:
         return
-    await query.answer()
     citations = message.meta.get("citations") or []
     if not citations:
         await send_html(update, context, escape(t("no_sources", lang)))
