@@ -60,21 +60,26 @@ async def send_html(
     chat_id = update.effective_chat.id
     sent: Message | None = None
     for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        kwargs = {"parse_mode": ParseMode.HTML, "reply_markup": markup if last else None}
-        if i == 0 and edit is not None:
-            try:
-                sent = await edit.edit_text(part, **kwargs)
-                continue
-            except BadRequest as exc:
-                if "not modified" in str(exc).lower():
-                    sent = edit
-                    continue
-                if "not found" not in str(exc).lower():
-                    raise
-                # The message to finish is gone (the user deleted it): send the answer afresh.
-        sent = await context.bot.send_message(chat_id, part, **kwargs)
+        buttons = markup if i == len(parts) - 1 else None
+        sent = await edit_or_send(context, chat_id, edit if i == 0 else None, part, buttons)
     return sent
+
+
+async def edit_or_send(
+    context: Context, chat_id: int, message: Message | None, html: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """`message` edited to `html`; a new message when there is none to edit or the user deleted
+    it. Editing to the same text is no error (a replay finishing what it had finished)."""
+    kwargs = {"parse_mode": ParseMode.HTML, "reply_markup": markup}
+    if message is not None:
+        try:
+            return await message.edit_text(html, **kwargs)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return message
+            if "not found" not in str(exc).lower():
+                raise
+    return await context.bot.send_message(chat_id, html, **kwargs)
 
 
 @contextlib.asynccontextmanager

@@ -6,8 +6,6 @@ import time
 from html import escape
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
 from telegram.ext import MessageHandler, filters
 
 from bot.advisor.conversation import StoredReply, reply_from
@@ -17,7 +15,7 @@ from bot.i18n import languages, t
 from bot.store import MessageRecord, UserRecord
 from bot.telegram import callbacks
 from bot.telegram.handlers import ambassadors, calc, canvas
-from bot.telegram.handlers.common import current_user, lang_of, send_html, typing
+from bot.telegram.handlers.common import current_user, edit_or_send, lang_of, send_html, typing
 from bot.telegram.render import keyboard, module_to_read, passages_html, reply_html, reply_keyboard
 from bot.telegram.services import Context, services
 
@@ -100,7 +98,7 @@ async def _answer(update: Update, context: Context, user: UserRecord) -> None:
             html = escape(streamed[:STREAM_PREVIEW_CHARS]) + " …"
             if now - last_edit >= interval and streamed.strip() and html != shown:
                 before = preview.message_id if preview else None
-                preview = await _show_progress(context, chat_id, preview, html)
+                preview = await edit_or_send(context, chat_id, preview, html)
                 shown, last_edit = html, now
                 if preview.message_id != before:  # a new progress message: a replay finishes it
                     await svc.store.note_preview(update.update_id, preview.message_id)
@@ -144,18 +142,6 @@ async def _earlier_preview(update: Update, context: Context) -> Message | None:
     preview = Message(message_id, update.effective_message.date, update.effective_chat)
     preview.set_bot(context.bot)
     return preview
-
-
-async def _show_progress(context, chat_id: int, preview: Message | None, html: str) -> Message:
-    if preview is not None:
-        try:
-            return await preview.edit_text(html, parse_mode=ParseMode.HTML)
-        except BadRequest as exc:  # one a stopped process began: as far as it got, or deleted
-            if "not modified" in str(exc).lower():
-                return preview
-            if "not found" not in str(exc).lower():
-                raise
-    return await context.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML)
 
 
 async def on_feedback(update: Update, context: Context, args: list[str]) -> None:
