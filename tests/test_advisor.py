@@ -358,6 +358,18 @@ async def test_injection_is_refused_without_calling_the_model(indexed, stub, tex
     assert "RULES" not in reply.answer
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¿Quién gestiona las ayudas para la economía circular en Francia y cuánto dan?",
+        "Dan from Aarhus here: any grants?",
+    ],
+)
+async def test_ordinary_words_that_spell_a_jailbreak_name_are_not_refused(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.triage != Triage.refuse
+
+
 async def test_model_output_that_leaks_the_prompt_is_replaced(indexed, stub):
     stub.reply = lambda messages: messages[0]["content"]  # a model that recites its instructions
     reply = await make_advisor(indexed, stub).answer(ask(FUNDING_Q))
