@@ -239,6 +239,19 @@ async def test_asking_for_money_to_hire_an_adviser_is_not_asking_for_a_person(in
     assert reply.escalation is None or reply.escalation.reason != EscalationReason.human_requested
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Il governo francese ha reso l'ecodesign una delle sue priorità: ci sono contributi per le PMI?",
+        "¿Cómo puedo revisar el uso de recursos de nuestro taller antes de pedir una ayuda de ecodiseño?",
+    ],
+)
+async def test_everyday_words_of_other_languages_do_not_ask_for_judgement(indexed, text):
+    """Italian "sue" is "its", Spanish "revisar el uso" is "review the use": no one's case to judge."""
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.escalation is None or reply.escalation.reason != EscalationReason.needs_judgement
+
+
 async def test_individual_judgement_escalates_with_general_information(indexed):
     reply = await make_advisor(indexed).answer(
         ask("Is our company eligible for the French eco-design grant given our turnover of 2 million?")
