@@ -202,7 +202,9 @@ async def run_load(
             # The model's time is not the bot's: a follow-up costs two calls (condense, answer).
             result.added.append(answer.done_at - asked - rig.latency * costs.get(text, 1))
             last_answer = max(last_answer, answer.done_at)
-        result.other_messages += len(answers.other[uid])
+        # A slow answer shows its progress in a message that is then edited into the answer: part of it.
+        edited = {c.params.get("message_id") for c in got if c.method == "editMessageText"}
+        result.other_messages += sum(c.result.get("message_id") not in edited for c in answers.other[uid])
     result.failed_calls = len(answers.failed)
     with open(rig.log_path, errors="replace") as log:
         log.seek(log_offset)
