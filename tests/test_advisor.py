@@ -307,6 +307,20 @@ async def test_of_several_countries_named_the_users_own_decides(indexed):
     assert reply.triage == Triage.escalate and "GL" in reply.escalation.detail
 
 
+def test_words_that_only_look_like_money_do_not_make_a_funding_question(indexed):
+    triager = make_advisor(indexed).triager
+    for text in (
+        "What is the EU taxonomy and does it apply to small companies?",
+        "¿Qué dice la investigación sobre el reciclaje químico de textiles?",
+        "What are the fundamentals of eco-design?",
+        "Vi funderar på att börja reparera möbler: var börjar man?",
+        "How can a small workshop contribute to the circular economy?",
+    ):
+        assert not triager.is_funding_question(text), text
+    for text in ("Is there a tax credit for R&D?", "Investment grants for machines?", "Il contributo copre il 50%?"):
+        assert triager.is_funding_question(text), text
+
+
 def test_the_country_asked_about_is_the_one_the_question_sentence_names(indexed):
     triager = make_advisor(indexed).triager
     text = "We lease batteries from Tampere, aiming at Germany and the Nordics. What Finnish funding is there?"
