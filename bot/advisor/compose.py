@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import stopwordsiso
 
@@ -49,26 +50,37 @@ AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity")  # answerability lexicon kind
 
 
 @lru_cache(maxsize=1)
+def _lexicon() -> dict[str, Any]:
+    """The answerability lexicon: how questions ask for things, in every language we serve."""
+    lexicon: dict[str, Any] = yamlio.load(LEXICON.read_text(encoding="utf-8"))
+    return lexicon
+
+
+@lru_cache(maxsize=1)
+def _attributes() -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
+    """Each kind of requested detail: (how a question asks for it, how a sentence states it)."""
+    return {name: (phrases(kind["asks"]), STATED[kind["stated_by"]]) for name, kind in _lexicon()["attributes"].items()}
+
+
+@lru_cache(maxsize=1)
 def _asks_amount() -> re.Pattern[str]:
     """A question asking for an amount or a rate, in any language we serve (the phrases the
     answerability check uses)."""
-    spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
-    asks = [phrase for kind in AMOUNT_ATTRIBUTES for phrase in spec[kind]["asks"]]
-    return phrases(asks)
+    return phrases([phrase for kind in AMOUNT_ATTRIBUTES for phrase in _lexicon()["attributes"][kind]["asks"]])
 
 
 def asks_amount(question: str) -> bool:
     return bool(_asks_amount().search(question))
 
 
-@lru_cache(maxsize=1)
-def _asks_deadline() -> re.Pattern[str]:
-    return phrases(yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]["deadline"]["asks"])
+def asks_deadline(question: str) -> bool:
+    """ "What's the deadline", "bis wann", "fecha límite": a question asking when applications close."""
+    return bool(_attributes()["deadline"][0].search(question))
 
 
 @lru_cache(maxsize=1)
 def _asks_provider() -> re.Pattern[str]:
-    return phrases(yamlio.load(LEXICON.read_text(encoding="utf-8"))["provider_asks"])
+    return phrases(_lexicon()["provider_asks"])
 
 
 def asks_provider(question: str) -> bool:
@@ -76,28 +88,16 @@ def asks_provider(question: str) -> bool:
     return bool(_asks_provider().search(question))
 
 
-@lru_cache(maxsize=1)
-def _attribute_asks() -> list[tuple[re.Pattern[str], re.Pattern[str]]]:
-    spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
-    return [(phrases(kind["asks"]), STATED[kind["stated_by"]]) for kind in spec.values()]
-
-
 def stated_as_asked(question: str) -> re.Pattern[str] | None:
     """How a sentence states what the question asks for (a date for "from when?", a figure for
     "how much?"), or None when it asks for no such thing."""
-    return next((stated for asks, stated in _attribute_asks() if asks.search(question)), None)
-
-
-def asks_deadline(question: str) -> bool:
-    """ "What's the deadline", "bis wann", "fecha límite": a question asking when applications close."""
-    return bool(_asks_deadline().search(question))
+    return next((stated for asks, stated in _attributes().values() if asks.search(question)), None)
 
 
 @lru_cache(maxsize=1)
 def _asks_definition() -> re.Pattern[str]:
     """ "What is", "Was bedeutet", "Qu'est-ce que": how a question asks what a thing is."""
-    asks = yamlio.load(LEXICON.read_text(encoding="utf-8"))["definition_asks"]
-    return phrases(asks)
+    return phrases(_lexicon()["definition_asks"])
 
 
 @lru_cache(maxsize=4)
@@ -573,15 +573,19 @@ class Composer:
             parts.append(self.word("for_sizes", language).format(sizes=", ".join(size_names)))
         parts += self._figures(s, language)
         parts.append(self.words("status", language)[s.status.value])
-        if s.deadline and s.status != SchemeStatus.closed:
-            parts.append(self.word("deadline", language).format(date=s.deadline.isoformat()))
+        if deadline := self._deadline(s, language):
+            parts.append(deadline)
         return " · ".join(parts)
 
     def _when(self, s: FundingScheme, language: str) -> str:
         """When applications close: the deadline, or how the scheme takes them (rolling, in calls)."""
+        return self._deadline(s, language) or self.words("status", language)[s.status.value]
+
+    def _deadline(self, s: FundingScheme, language: str) -> str:
+        """ "deadline 2026-12-18" for a scheme still taking applications; "" without one."""
         if s.deadline and s.status != SchemeStatus.closed:
             return self.word("deadline", language).format(date=s.deadline.isoformat())
-        return self.words("status", language)[s.status.value]
+        return ""
 
     def _amount(self, s: FundingScheme, language: str) -> str:
         if not s.currency or not (s.amount_max or s.amount_min):

@@ -323,21 +323,11 @@ class Store:
 
     async def note_reply(self, update_id: int, message_id: int) -> None:
         """The user has the answer to this update: a replay skips it."""
-        async with self.session.begin() as s:
-            await s.execute(
-                update(ProcessedUpdate)
-                .where(ProcessedUpdate.update_id == update_id)
-                .values(reply_message_id=message_id)
-            )
+        await self._set_update(update_id, reply_message_id=message_id)
 
     async def note_preview(self, update_id: int, message_id: int) -> None:
         """The answer to this update is being written into this message."""
-        async with self.session.begin() as s:
-            await s.execute(
-                update(ProcessedUpdate)
-                .where(ProcessedUpdate.update_id == update_id)
-                .values(preview_message_id=message_id)
-            )
+        await self._set_update(update_id, preview_message_id=message_id)
 
     async def preview_of(self, update_id: int) -> int | None:
         """The progress message a stopped process left for this update, if any."""
@@ -366,10 +356,11 @@ class Store:
             return [r.payload for r in rows if r.payload]
 
     async def finish_update(self, update_id: int) -> None:
+        await self._set_update(update_id, done=True, payload=None)  # the message text is not kept twice
+
+    async def _set_update(self, update_id: int, **values: Any) -> None:
         async with self.session.begin() as s:
-            await s.execute(  # the message text is not kept twice
-                update(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id).values(done=True, payload=None)
-            )
+            await s.execute(update(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id).values(**values))
 
     # data protection ---------------------------------------------------------------------
     async def export_user(self, user_id: int) -> dict[str, Any]:
