@@ -48,9 +48,10 @@ async def test_a_question_in_two_parts_gets_two_sections_of_the_module_under_one
     )
     block = reply.answer.split("\n\n")[1]
     assert block.startswith("Repair, refurbishment and remanufacturing") and "[1]" in block and "[2]" not in block
-    labels = [line[:-1] for line in block.splitlines()[2:] if line.endswith(":")]
+    first = block.splitlines()[0].split(" — ", 1)[1].removesuffix(" [1]")
     sections = {m["section"] for m in shipped_kb.retriever.metas_of("repair-remanufacturing")}
-    assert labels and set(labels) <= sections  # the second part is labelled by its own section
+    labels = [line[:-1] for line in block.splitlines()[2:] if line[:-1] in sections]
+    assert first in sections and labels and first not in labels  # the second part is labelled by its own section
 
 
 def test_markdown_emphasis_is_never_shown():
@@ -160,3 +161,37 @@ async def test_asked_about_rules_an_sme_hears_the_rules_before_any_grant(shipped
     answer about what the law requires."""
     reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
     assert reply.citations and reply.citations[0].kind != "funding", [c.source_id for c in reply.citations]
+
+
+async def test_a_training_answer_shows_its_section_whole_with_the_list_it_introduces(shipped_kb):
+    """The answer to a practical question is the module section that holds it, as written: the
+    sentence that introduces a list, the list as a list, and the paragraph after it that applies it
+    to the reader's case (it was cut off at the chunk's end)."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Vegetable processing plant, 60 staff. We've got tonnes of peelings and rejected veg plus "
+            "a lot of waste heat from the refrigeration compressors. Who on earth could use that stuff?"
+        )
+    )
+    block = reply.answer.split("\n\n")[1]
+    lines = block.splitlines()
+    assert lines[0].startswith("Industrial symbiosis: when one firm's residue becomes another firm's input")
+    assert lines[0].endswith(" — What can be exchanged [1]")
+    assert lines[1].endswith("In practice the list is longer than most firms think:")
+    assert lines[2].startswith("- Materials: peelings, trimmings and rejected vegetables")
+    assert "- Knowledge: lab testing, permitting experience, maintenance skills." in lines  # the whole list
+    assert "peelings and rejects could feed a biogas plant or an animal feed producer" in block
+    assert "greenhouse" in block
+
+
+def test_a_sentence_introducing_a_list_stays_with_it():
+    from bot.advisor.compose import paragraphs
+
+    text = "Build trust with:\n\n- a test protocol;\n- a warranty.\n\nThen sell.\n\nNo list follows:\n\nJust prose."
+    assert paragraphs(text) == [
+        ["Build trust with:", "a test protocol;", "a warranty."],
+        ["Then sell."],
+        ["No list follows:"],
+        ["Just prose."],
+    ]

@@ -5,8 +5,9 @@ has. A funding scheme gives its name, provider, instrument, sizes, amount, co-fi
 status and deadline (structured fields, worded in the user's language) and its summary, and, when
 the question asks how much and the scheme is marked `no_fixed_amount`, one sentence saying why no
 figure is given; a
-training module gives the paragraph of the matching section that best answers the question
-(whole sentences of a paragraph, Markdown wrapping undone). For a user writing in another
+training module gives the section that best answers the question: whole, as the module has it,
+for the answer's lead item when it is short enough, else its best paragraph (whole sentences,
+Markdown wrapping undone, a list with the sentence that introduces it). For a user writing in another
 language, modules and schemes speak through their translated title and summary
 (`knowledge/translations/`), so the whole text is in that language.
 """
@@ -30,6 +31,7 @@ from bot.knowledge import yamlio
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
+from bot.knowledge.translations import sections
 
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
@@ -37,6 +39,8 @@ STATES_ASKED_BONUS = 0.3  # a paragraph stating what is asked (a date, a figure)
 OWN_SECTION_BONUS = 0.3  # the section retrieval found keeps the paragraph unless another answers clearly better
 SECOND_SECTION_NEW_WORDS = 2  # a second section is shown for words of the question the first lacks
 SECTION_WORDS = 90  # of the best paragraph of a module section
+LIST_ITEMS = 5  # of a list shown as an answer
+SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
@@ -114,8 +118,9 @@ def plain(markdown: str) -> str:
 
 
 def paragraphs(text: str) -> list[list[str]]:
-    """Blocks of a chunk, wrapped lines joined; a list block keeps one entry per item."""
-    out = []
+    """Blocks of a text, wrapped lines joined; a list block keeps one entry per item, after the
+    sentence that introduces it."""
+    out: list[list[str]] = []
     for block in re.split(r"\n\s*\n", text):
         lines = [ln.rstrip() for ln in block.splitlines() if ln.strip()]
         if not lines or lines[0].lstrip().startswith("#"):
@@ -130,7 +135,11 @@ def paragraphs(text: str) -> list[list[str]]:
                 items.append(ln.strip())
         if len(items) > 1 and not BULLET.match(lines[0]):  # prose: one paragraph
             items = [" ".join(items)]
-        out.append([plain(i) for i in items])
+        items = [plain(i) for i in items]
+        if out and len(out[-1]) == 1 and out[-1][0].endswith(":") and BULLET.match(lines[0]):
+            out[-1] += items  # "…like this:" and the list it introduces are one unit
+        else:
+            out.append(items)
     return out
 
 
@@ -255,13 +264,12 @@ class Composer:
         if defined is not None:  # "what is X?": X's definition answers first
             items = [defined, *(i for i in items if i.source_id != defined.source_id)][:MAX_ITEMS]
         citations = [self.cite(p, n, language) for n, p in enumerate(items, 1)]
-        blocks = [self.item(question, p, language, c.number) for p, c in zip(items, citations, strict=True)]
-        if more and items and language == "en" and items[0].kind == "module" and not focus:
-            # A question in several parts: the best item's two sections that answer it best.
-            # `more` is of the best retrieved item, which may have been left out (a closed scheme).
-            same = [p for p in more if p.source_id == items[0].source_id and p.chunk_id != items[0].chunk_id]
-            chunks = [items[0], *same][:2]
-            blocks[0] = self.sections(question, chunks, 1) or blocks[0]
+        # Other sections retrieval found in the best item (a question in several parts may need two).
+        found = {_own_heading(p) for p in more or [] if items and p.source_id == items[0].source_id}
+        blocks = [
+            self.item(question, p, language, c.number, found if i == 0 else None)
+            for i, (p, c) in enumerate(zip(items, citations, strict=True))
+        ]
         lead = (
             self.funding_lead(items, language, deadline=asks_deadline(question), provider=asks_provider(question))
             if funding_question
@@ -380,7 +388,9 @@ class Composer:
             figures.append(self.word("co_financing", language).format(rate=rate))
         return [f for f in figures if f]
 
-    def item(self, question: str, passage: Passage, language: str, number: int) -> str:
+    def item(self, question: str, passage: Passage, language: str, number: int, found: set[str] | None = None) -> str:
+        """One item's block. `found` is given for the answer's lead item: the other sections of it
+        that retrieval found; a module then shows its best section whole."""
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
             return self.scheme(scheme, language, number, asks_amount=asks_amount(question), question=question)
@@ -398,74 +408,91 @@ class Composer:
         if translated is not None:
             title = translated.title or passage.title
             summary = self.readable(f"{title} [{number}]\n{translated.summary}", language)
-            section = self.translated_section(question, passage, language)
+            section = self.translated_section(question, passage, language, found)
             return f"{summary}\n{section}" if section else summary
-        return self.section(question, passage, number)
+        return self.section(question, passage, number, found)
 
-    def translated_section(self, question: str, passage: Passage, language: str) -> str:
-        """ "Section: paragraph", the paragraph of the module's translation that best answers the
-        question: of the passage's own section, unless another section's answers clearly better
-        (the passage was found by meaning across languages, the paragraph is chosen by the
-        question's words). "" when the module is not translated."""
-        module = self.catalog.translated_module(passage.source_id, language)
-        found = self.catalog.translated_section(passage.source_id, passage.section, language)
-        if module is None or found is None:
-            return ""
+    def translated_section(self, question: str, passage: Passage, language: str, found: set[str] | None = None) -> str:
+        """ "Section: text" of the module's translation that best answers the question (see
+        `module_sections`); "" when the module is not translated."""
+        shown = self.module_sections(question, passage, language, found)
+        return "\n".join(f"{plain(heading)}:\n{_shown_all(blocks)}" for heading, blocks in shown)
+
+    def module_sections(
+        self, question: str, passage: Passage, language: str, found: set[str] | None = None
+    ) -> list[tuple[str, list[list[str]]]]:
+        """(section heading, its paragraphs shown) of the module, in `language`, that best answer the
+        question. The section is the passage's own unless another's paragraph answers clearly better
+        (the passage was found by meaning, the paragraph is chosen by the question's words across
+        the whole module, not only the chunk); sections retrieval `found` (English headings) count
+        as its own. Given `found` (the lead item), a section short enough is shown whole, as the
+        module has it; else its best paragraph. A question in several parts gets a second
+        section's best paragraph: one retrieval found, or one with words the first lacks."""
+        translated = self.catalog.translated_module(passage.source_id, language)
+        module = self.catalog.modules.get(passage.source_id)
+        if module is None or (translated is None and language != "en"):
+            return []
+        english = [h for h, _ in sections(module.body)]
+        module_sections = translated.sections if translated is not None else sections(module.body)
+        if len(module_sections) != len(english):
+            return []  # a translation out of step with its module (the content check reports it)
+        retrieved = {_own_heading(passage), *(found or ())}
+        own = {module_sections[i][0] for i, h in enumerate(english) if h in retrieved}
         wanted = tokens(question, language) - _stopwords(language)
         stating = stated_as_asked(question)
         scored = []
-        for heading, text in module.sections:
-            best, score = self._best_paragraph(wanted, self.references_named(text, language), language, stating)
+        for heading, text in module_sections:
+            text = self.references_named(text, language)
+            best, score = self._best_paragraph(wanted, text, language, stating)
             if best:
-                scored.append((score + (OWN_SECTION_BONUS if heading == found[0] else 0.0), heading, best))
+                scored.append((score + (OWN_SECTION_BONUS if heading in own else 0.0), heading, best, text))
         if not scored:
-            return ""
+            return []
         scored.sort(key=lambda t: -t[0])
-        _, heading, best = scored[0]
-        shown = f"{plain(heading)}:\n{_shown(best)}"
-        # A question in several parts: another section's paragraph with words of it the first lacks.
-        covered = tokens(" ".join(best), language)
-        for _, other_heading, other in scored[1:]:
+        _, heading, best, text = scored[0]
+        whole = found is not None and len(text.split()) <= SECTION_WHOLE_WORDS
+        first = (heading, paragraphs(text) if whole else [best])
+        covered = tokens(text if whole else " ".join(best), language)
+        for _, other_heading, other, _ in scored[1:]:
             new = (wanted & tokens(" ".join(other), language)) - covered
-            if other_heading != heading and len(new) >= SECOND_SECTION_NEW_WORDS:
-                return f"{shown}\n{plain(other_heading)}:\n{_shown(other)}"
-        return shown
+            if other_heading != heading and (len(new) >= SECOND_SECTION_NEW_WORDS or other_heading in own):
+                return [first, (other_heading, [other])]
+        return [first]
 
-    def section(self, question: str, passage: Passage, number: int) -> str:
-        """The paragraph of the passage that best answers the question, as whole sentences."""
-        stating = stated_as_asked(question)
-        best, _ = self._best_paragraph(tokens(question), self.references_named(passage.passage, "en"), "en", stating)
-        if not best:
+    def section(self, question: str, passage: Passage, number: int, found: set[str] | None = None) -> str:
+        """ "Title — Section [1]" and the text of the module that best answers the question (see
+        `module_sections`); a question in several parts adds "Other section:" and its paragraph."""
+        shown = self.module_sections(question, passage, "en", found)
+        if not shown:  # not a module of the catalog (an uploaded document): the passage's own paragraph
+            best, _ = self._best_paragraph(tokens(question), self.references_named(passage.passage, "en"))
+            shown = [(passage.section, [best])] if best else []
+        if not shown:
             return ""
-        title = passage.title + (f" — {passage.section}" if passage.section else "")
-        return f"{plain(title)} [{number}]\n{_shown(best)}"
-
-    def sections(self, question: str, passages: list[Passage], number: int) -> str:
-        """One item's sections that answer a question in several parts, in the order retrieval
-        ranked them: "Title — Section [1]" and its paragraph, then "Other section:" and its own."""
-        first = passages[0]
-        parts = [self.section(question, first, number)]
-        for p in passages[1:]:
-            best, _ = self._best_paragraph(tokens(question), self.references_named(p.passage, "en"))
-            shown = _shown(best) if best else ""
-            if not shown or shown in parts[0]:
-                continue
-            labelled = p.section and p.section != first.section  # a part of the same section needs no label
-            parts.append(f"{plain(p.section)}:\n{shown}" if labelled else shown)
-        return "\n".join(filter(None, parts))
+        (heading, blocks), *second = shown
+        title = passage.title + (f" — {heading}" if heading else "")
+        block = f"{plain(title)} [{number}]\n{_shown_all(blocks)}"
+        return "\n".join([block, *(f"{plain(h)}:\n{_shown_all(b)}" for h, b in second)])
 
     @staticmethod
     def _best_paragraph(
         wanted: set[str], text: str, language: str = "en", stating: re.Pattern[str] | None = None
     ) -> tuple[list[str], float]:
         """The paragraph of `text` sharing most of the `wanted` stems (for its length), earlier first;
-        one that states what is asked (`stating`: a date, a figure) is preferred."""
+        one that states what is asked (`stating`: a date, a figure) is preferred. A list is judged
+        whole or by the sentence that introduces it, whichever shares more for its length."""
+
+        def overlap(text: str) -> float:
+            have = tokens(text, language)
+            return len(wanted & have) / math.sqrt(len(have) + 1)
+
         best: list[str] = []
         best_score = -1.0
         for pos, items in enumerate(paragraphs(text)):
             joined = " ".join(items)
             have = tokens(joined, language)
-            score = len(wanted & have) / (len(have) + 1) ** 0.5 - 0.01 * pos
+            score = overlap(joined) - 0.01 * pos
+            if len(items) > 1 and items[0].endswith(":"):
+                score = max(score, overlap(items[0]) - 0.01 * pos)
             if stating is not None and wanted & have and stating.search(joined):
                 score += STATES_ASKED_BONUS
             if score > best_score:
@@ -607,11 +634,26 @@ class Composer:
         return self.word("money", language).format(amount=amount, currency=currency)
 
 
-def _shown(paragraph: list[str]) -> str:
-    """A prose paragraph as whole sentences; a list as its first items, whole."""
-    if len(paragraph) > 1:
-        return "\n".join(f"- {i}" for i in paragraph[:5])
-    return _whole_sentences(paragraph[0], SECTION_WORDS)
+def _own_heading(passage: Passage) -> str:
+    """The `## ` section a chunk was cut from ("Section > Subsection" names a `### ` part of it)."""
+    return passage.section.split(" > ")[0]
+
+
+def _shown_all(blocks: list[list[str]]) -> str:
+    """Paragraphs and lists of a section: one paragraph as `_shown`; a whole section as written."""
+    if len(blocks) == 1:
+        return _shown(blocks[0])
+    return "\n".join(_shown(b, whole=True) for b in blocks)
+
+
+def _shown(paragraph: list[str], whole: bool = False) -> str:
+    """A prose paragraph as whole sentences; a list as its first items, whole, after the sentence
+    that introduces it."""
+    if len(paragraph) == 1:
+        return paragraph[0] if whole else _whole_sentences(paragraph[0], SECTION_WORDS)
+    intro = [paragraph[0]] if paragraph[0].endswith(":") else []
+    items = paragraph[len(intro) :]
+    return "\n".join([*intro, *(f"- {i}" for i in (items if whole else items[:LIST_ITEMS]))])
 
 
 def _number(value: float) -> str:
