@@ -99,6 +99,35 @@ async def test_asking_who_won_a_call_asks_what_scheme_descriptions_do_not_state(
     assert eligible.attribute is None  # who may apply: the grant states it
 
 
+async def test_a_calls_total_budget_is_not_what_one_firm_can_get(advisor):
+    """The grant states how much a firm can receive; that is no answer to the call's whole budget."""
+    own = await signals(advisor, "How much money can we get from the Test eco-design grant for French SMEs?")
+    assert own.attribute is None
+    total = await signals(advisor, "What is the total budget of the Test eco-design grant for French SMEs this year?")
+    assert total.attribute == "budget"
+    over = await signals(advisor, "Our eco-design project ran 20% over budget. Does the Test eco-design grant mind?")
+    assert over.attribute != "budget"  # "over budget" asks for no budget
+    from bot.advisor.answerability import BUDGET
+
+    assert BUDGET.search("with a budget of about EUR 90 million for companies")
+    assert BUDGET.search("EUR 12 million is the call's budget") and BUDGET.search("una dotazione di EUR 5 milioni")
+    assert not BUDGET.search("up to EUR 200,000 per project") and not BUDGET.search("the budget is not published")
+
+
+async def test_the_knowledge_bases_own_subject_names_no_item(shipped_kb):
+    """ "Circular economy" is in every other chunk: a question about the Basque circular economy
+    call does not name the Bulgarian procedure called "Circular Economy"."""
+    from bot.advisor.answerability import Answerability
+
+    answerability = Advisor(shipped_kb.settings, shipped_kb).answerability
+    assert isinstance(answerability, Answerability)
+    stop = answerability._stopwords("en")
+    bulgarian = "Circular Economy procedure („Кръгова икономика“) under the Recovery and Resilience Plan"
+    question = "What is the total budget of the 2026 Basque circular economy innovation call?"
+    assert not answerability._names_item(question, bulgarian, stop)
+    assert answerability._names_item(question, "Basque Country — Grants for innovation in the circular economy", stop)
+
+
 async def test_a_figure_asked_as_of_now_counts_only_when_no_passage_states_it(advisor):
     live = await signals(advisor, "What share of the costs does the Test packaging innovation voucher cover right now?")
     assert (live.asks_now, live.now) == (1, "right now")  # a live figure we do not hold

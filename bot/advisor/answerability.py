@@ -73,6 +73,7 @@ RARE_ZIPF = 3.0  # rarer than about one in a million words of the language: a te
 MAX_RARE_WORDS = 3
 NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
 RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
+COMMON_IN_CORPUS = 0.25  # a word in more than this share of the chunks is the corpus's topic
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
 IDENTIFIER = re.compile(r"\b(?:\d{4}/\d{1,4}|\d{1,4}/\d{4}|(?:19|20)\d{2}|\d{4,6})\b")
@@ -99,6 +100,7 @@ ATTRIBUTE_NAMES = {
     "price": "a fee or price",
     "duration": "a duration",
     "winners": "the winners or funded projects of a call",
+    "budget": "a call's total budget",
 }
 STEMMERS = {
     "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
@@ -124,8 +126,14 @@ WINNERS = re.compile(
     r"laureac\w*|vencedor\w*|vinnar\w*|voittaj\w*)\b",
     re.IGNORECASE,
 )
+BUDGET = re.compile(  # a sentence giving an amount as a budget, in either order
+    rf"(?=.*\b(?:budget|presupuesto|dotazione|budżet|orçamento|dotação|budjet|enveloppe|fördervolumen)\w*)"
+    rf"(?=.*(?:{AMOUNT.pattern}))",
+    re.IGNORECASE,
+)
 STATED = {
     "amount": AMOUNT,
+    "budget": BUDGET,
     "percent": PERCENT,
     "date": DATE,
     "number": NUMBER,
@@ -561,7 +569,8 @@ class Answerability:
         asked = _prefixes(words(question))
 
         def distinctive(text: str) -> set[str]:
-            return {w[:PREFIX] for w in words(text) if len(w) >= 3 and w not in stop and w not in self.programme_nouns}
+            found = {w[:PREFIX] for w in words(text) if len(w) >= 3 and w not in stop and w not in self.programme_nouns}
+            return found - self.topic_words  # "Circular Economy" names no one item here
 
         head = distinctive(name_head(title))
         if head and head <= asked:
@@ -580,6 +589,13 @@ class Answerability:
         """Can the items' own sentences be read in `language`? English always; another language
         where their whole text is translated (a summary alone states too little to judge by)."""
         return language == "en" or all(p.source_id in self.whole_texts.get(language, {}) for p in items)
+
+    @cached_property
+    def topic_words(self) -> set[str]:
+        """Words (by their first letters) in more than COMMON_IN_CORPUS of the chunks: the subject
+        of the whole knowledge base, not the name of an item."""
+        chunks = len(self._corpus())
+        return {w for w, n in self.document_frequency.items() if n > COMMON_IN_CORPUS * chunks}
 
     @cached_property
     def document_frequency(self) -> dict[str, int]:
