@@ -114,6 +114,17 @@ async def test_a_calls_total_budget_is_not_what_one_firm_can_get(advisor):
     assert not BUDGET.search("up to EUR 200,000 per project") and not BUDGET.search("the budget is not published")
 
 
+def test_a_figure_is_asked_in_the_questions_and_last_sentence_not_in_what_the_user_tells():
+    from bot.advisor.answerability import NUMBER, requests
+
+    told = "A supplier offers a press at half the price of a new one. Can I finance it with a loan?"
+    assert requests(told) == "Can I finance it with a loan?"
+    indirect = "How much is copper scrap this week? We sell cable offcuts and I'd like to know the price."
+    assert requests(indirect).endswith("I'd like to know the price.")
+    assert requests("any cash for recycling stuff in dk. how much") == "any cash for recycling stuff in dk. how much"
+    assert NUMBER.search("Talk to at least ten current customers") and not NUMBER.search("Talk to your customers")
+
+
 async def test_the_knowledge_bases_own_subject_names_no_item(shipped_kb):
     """ "Circular economy" is in every other chunk: a question about the Basque circular economy
     call does not name the Bulgarian procedure called "Circular Economy"."""

@@ -88,7 +88,11 @@ MONTHS = (
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 DATE = re.compile(rf"\b(?:19|20)\d{{2}}\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}\b|\b(?:{MONTHS})\b", re.IGNORECASE)
-NUMBER = re.compile(r"\d")
+NUMBER = re.compile(  # a count, in digits or words ("talk to at least ten customers")
+    r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|dozen|dozens|hundreds|thousands?)\b",
+    re.IGNORECASE,
+)
 SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
 WEAK = 0.5  # coverage or agreement below this is worth saying
 ATTRIBUTE_NAMES = {
@@ -211,6 +215,16 @@ COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\uf
 def phrases(found: list[str]) -> re.Pattern[str]:
     """Any of the lexicon's phrases, whole words, any case ("how much", "wie viel")."""
     return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, found)) + r")(?!\w)", re.IGNORECASE)
+
+
+def requests(message: str) -> str:
+    """What a message asks: its questions and its last sentence ("…and I'd like to know the price."),
+    or all of it when nothing ends with a question mark."""
+    asked = [a.strip() for a in ASK.findall(message)]
+    if not asked:
+        return message
+    last = [x for x in re.split(r"(?<=[.!?])\s+|\n+", message.strip()) if x.strip()][-1]
+    return " ".join(asked if last.endswith("?") else [*asked, last])
 
 
 def _fold(text: str) -> str:
@@ -522,7 +536,8 @@ class Answerability:
         passage states it: a scheme the question names states it anywhere in its text; any other
         passage must state it in a sentence about the question's subject (sharing its words). The
         passages are English: for a question in another language the best one counts as named."""
-        matches = [(name, spec, pattern.findall(question)) for name, pattern, spec in self.attributes]
+        asking = requests(question)  # "at half the price" in a statement asks no price
+        matches = [(name, spec, pattern.findall(asking)) for name, pattern, spec in self.attributes]
         asked = [(name, STATED[spec["stated_by"]]) for name, spec, found in matches if found]
         if not asked:
             return None
