@@ -195,3 +195,14 @@ def test_a_sentence_introducing_a_list_stays_with_it():
         ["No list follows:"],
         ["Just prose."],
     ]
+
+
+async def test_asked_for_a_figure_the_scheme_card_shows_the_sentence_stating_it(shipped_kb):
+    """The card's summary gives the top rate; the rate for the asker's kind of company is further on
+    in the scheme's text, and a question asking for a rate gets that sentence too."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="Which percentage of a training invoice does the Flemish KMO-portefeuille pay?")
+    )
+    card = next(p for p in reply.answer.split("\n\n") if p.startswith("KMO-portefeuille"))
+    assert "Small companies get 30% and medium-sized ones 20%" in card

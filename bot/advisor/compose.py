@@ -521,7 +521,15 @@ class Composer:
             unseen = [u for u in units(texts) if u not in summary]  # the summary opens the text
             # The scheme's own name says nothing about which of its sentences answers.
             named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
-            extra = focus(question, unseen, language, limit, shared, ignore=named) if limit else []
+            # Asked for a figure (a rate, a duration, a date), the sentence stating one comes first.
+            stating = stated_as_asked(question)
+            figures = [u for u in unseen if stating.search(u)] if stating is not None and limit else []
+            extra = focus(question, figures, language, 1, 1, ignore=named) or figures[:1]
+            extra += (
+                focus(question, [u for u in unseen if u not in extra], language, limit, shared, ignore=named)
+                if limit
+                else []
+            )
             extra = [u for u in extra if not _repeats(u, summary, language)]
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
