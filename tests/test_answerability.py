@@ -239,7 +239,7 @@ async def test_the_offline_answer_is_composed_from_whole_units_and_cites_them(ad
     # It opens with the direct answer: the schemes that fit, by name, with what they pay.
     assert lead(text) == (
         "One funding scheme in our knowledge base fits: Test eco-design grant for French SMEs "
-        "(EUR 5,000 to EUR 200,000, covers up to 70% of eligible costs)."  # `lead` drops the "[1]"
+        "(Test Agency France; EUR 5,000 to EUR 200,000, covers up to 70% of eligible costs)."  # no "[1]" in `lead`
     )
     # Then each scheme's structured facts, worded: instrument, provider, amount, rate, status.
     card = paragraphs(text)[1]
@@ -344,19 +344,24 @@ async def test_asked_when_applications_close_the_lead_says_that_first(advisor, m
     prepared = await advisor.prepare(AdvisorRequest(message="Is there a grant for eco-design in France?"))
     best = [p for p in prepared.passages if p.source_id == "fr-test-ecodesign-grant"][:1]
     rolling = advisor.composer.funding_lead(best, "en", deadline=True)
-    assert "Test eco-design grant for French SMEs (applications accepted all year, EUR 5,000 to" in rolling
+    assert (
+        "Test eco-design grant for French SMEs (applications accepted all year; Test Agency France; EUR 5,000 to"
+        in rolling
+    )
     scheme = advisor.composer.catalog.scheme("fr-test-ecodesign-grant")
     monkeypatch.setattr(scheme, "status", SchemeStatus.open)
     monkeypatch.setattr(scheme, "deadline", dt.date(2026, 12, 18))
-    assert "(deadline 2026-12-18, EUR 5,000 to" in advisor.composer.funding_lead(best, "en", deadline=True)
+    assert "(deadline 2026-12-18; Test Agency France; EUR 5,000 to" in advisor.composer.funding_lead(
+        best, "en", deadline=True
+    )
     assert "deadline" not in advisor.composer.funding_lead(best, "en")  # not asked: the figures lead
 
 
-async def test_asked_who_runs_a_scheme_the_lead_names_the_provider(advisor):
-    reply = await advisor.answer(AdvisorRequest(message="Which eco-design grants exist in France and who runs them?"))
-    assert "Test eco-design grant for French SMEs (Test Agency France; EUR 5,000 to" in paragraphs(reply.answer)[1]
-    plain = await advisor.answer(AdvisorRequest(message="Which eco-design grants exist in France?"))
-    assert "Test Agency France" not in paragraphs(plain.answer)[1]  # not asked: the card says it below
+async def test_the_lead_names_who_runs_each_scheme(advisor):
+    """Where an SME turns is often not in a scheme's name: the first sentence says it, asked or not."""
+    for question in ("Which eco-design grants exist in France and who runs them?", "Any eco-design grant in France?"):
+        reply = await advisor.answer(AdvisorRequest(message=question))
+        assert "Test eco-design grant for French SMEs (Test Agency France; EUR 5,000 to" in paragraphs(reply.answer)[1]
 
 
 async def test_a_scheme_answers_what_is_asked_beyond_its_summary(advisor):

@@ -82,16 +82,6 @@ def asks_deadline(question: str) -> bool:
     return bool(_attributes()["deadline"][0].search(question))
 
 
-@lru_cache(maxsize=1)
-def _asks_provider() -> re.Pattern[str]:
-    return phrases(_lexicon()["provider_asks"])
-
-
-def asks_provider(question: str) -> bool:
-    """ "Who runs it?", "wer vergibt…?", "quel organisme…?": a question asking who provides a scheme."""
-    return bool(_asks_provider().search(question))
-
-
 def stated_as_asked(question: str) -> re.Pattern[str] | None:
     """How a sentence states what the question asks for (a date for "from when?", a figure for
     "how much?"), or None when it asks for no such thing."""
@@ -270,11 +260,7 @@ class Composer:
             self.item(question, p, language, c.number, found if i == 0 else None)
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
-        lead = (
-            self.funding_lead(items, language, deadline=asks_deadline(question), provider=asks_provider(question))
-            if funding_question
-            else ""
-        )
+        lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if funding_question else ""
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
@@ -332,49 +318,30 @@ class Composer:
             return False
         return scheme.short_name.casefold() not in question.casefold()
 
-    def funding_lead(
-        self,
-        items: list[Passage],
-        language: str,
-        with_figures: bool = True,
-        deadline: bool = False,
-        provider: bool = False,
-    ) -> str:
-        """ "Two funding schemes in our knowledge base fit: A (up to EUR 50,000) [1] and B [2]." (the
-        direct answer): each name carries the scheme's amount or rate where it states one, since
-        how much is what an SME weighs first, and its citation. Asked when applications close
-        (`deadline`), each name carries its deadline or, without one, how it takes applications;
-        asked who runs it (`provider`), its provider first."""
-        schemes = [
-            (n, s)
+    def funding_lead(self, items: list[Passage], language: str, deadline: bool = False) -> str:
+        """ "One funding scheme in our knowledge base fits: A (its provider; up to EUR 50,000) [1]."
+        or, for several, that line and one list item per scheme (the direct answer): each name
+        carries who runs it (where the SME turns, often not in the name), the scheme's amount or
+        rate where it states one, since how much is what an SME weighs first, and its citation.
+        Asked when applications close (`deadline`), its deadline or, without one, how it takes
+        applications comes first."""
+        names = [
+            f"{self._named_with_facts(s, language, deadline)} [{n}]"
             for n, p in enumerate(items, 1)
             if p.kind == "funding" and (s := self.catalog.scheme(p.source_id)) is not None
-        ]
-
-        # Each name carries its citation: the sentence that answers says where it comes from.
-        def named(s: FundingScheme) -> str:
-            if not with_figures:
-                return self.display_name(s, language)
-            return self._named_with_figure(s, language, deadline, provider)
-
-        names = [f"{named(s)} [{n}]" for n, s in schemes]
+        ]  # each name carries its citation: the sentence that answers says where it comes from
         if not names:
             return ""
-        joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {self.word('and', language)} {names[-1]}"
-        key = "funding_lead_one" if len(names) == 1 else "funding_lead_some"
-        return self.word(key, language).format(count=len(names), names=joined)
+        if len(names) == 1:
+            return self.word("funding_lead_one", language).format(names=names[0])
+        opening = self.word("funding_lead_some", language).format(count=len(names))
+        return "\n".join([opening, *(f"- {n}" for n in names)])
 
-    def _named_with_figure(
-        self, s: FundingScheme, language: str, deadline: bool = False, provider: bool = False
-    ) -> str:
-        figures = self._figures(s, language)
-        if deadline:  # what was asked comes first
-            figures.insert(0, self._when(s, language))
-        shown = ", ".join(figures)
-        if provider:  # a provider's name may hold commas of its own: a semicolon ends it
-            shown = "; ".join(filter(None, [self.heading(s, language)[1], shown]))
-        name = self.display_name(s, language)
-        return f"{name} ({shown})" if shown else name
+    def _named_with_facts(self, s: FundingScheme, language: str, deadline: bool = False) -> str:
+        # A provider's name may hold commas of its own: semicolons part the facts.
+        facts = [self._when(s, language)] if deadline else []
+        facts += [self.heading(s, language)[1], ", ".join(self._figures(s, language))]
+        return f"{self.display_name(s, language)} ({'; '.join(filter(None, facts))})"
 
     def display_name(self, s: FundingScheme, language: str) -> str:
         translated = self.catalog.translated(s.id, language)
