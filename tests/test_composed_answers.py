@@ -206,3 +206,18 @@ async def test_asked_for_a_figure_the_scheme_card_shows_the_sentence_stating_it(
     )
     card = next(p for p in reply.answer.split("\n\n") if p.startswith("KMO-portefeuille"))
     assert "Small companies get 30% and medium-sized ones 20%" in card
+
+
+async def test_what_the_user_asks_chooses_the_section_not_what_they_tell_about_their_firm(shipped_kb):
+    """ "A packaging converter supplying food producers with crates" is the module's own example in
+    its introduction; the question is how to organise the return flow."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="We are a 25-person packaging converter supplying regional food producers with crates. "
+            "How should we organise collection, inspection and sorting of the crates that come back?"
+        )
+    )
+    block = reply.answer.split("\n\n")[1]
+    assert block.splitlines()[0].endswith(" — Designing the return flow [1]")
+    assert "- Inspection and sorting: grading into reuse, repair, recycling and disposal" in block

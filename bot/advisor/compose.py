@@ -23,7 +23,7 @@ from typing import Any
 
 import stopwordsiso
 
-from bot.advisor.answerability import LEXICON, STATED, phrases
+from bot.advisor.answerability import LEXICON, STATED, phrases, requests
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
@@ -40,6 +40,7 @@ OWN_SECTION_BONUS = 0.3  # the section retrieval found keeps the paragraph unles
 SECOND_SECTION_NEW_WORDS = 2  # a second section is shown for words of the question the first lacks
 SECTION_WORDS = 90  # of the best paragraph of a module section
 LIST_ITEMS = 5  # of a list shown as an answer
+ASKED_WORDS = 3  # content words of the asking sentences that suffice to choose a paragraph by
 SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
@@ -405,7 +406,12 @@ class Composer:
             return []  # a translation out of step with its module (the content check reports it)
         retrieved = {_own_heading(passage), *(found or ())}
         own = {module_sections[i][0] for i, h in enumerate(english) if h in retrieved}
+        # What the user asks chooses the paragraph, not what they tell about their firm ("We
+        # remanufacture hydraulic pumps" matches the module's introduction), when it says enough.
         wanted = tokens(question, language) - _stopwords(language)
+        asked = tokens(requests(question), language) - _stopwords(language)
+        if len(asked) >= ASKED_WORDS:
+            wanted = asked
         stating = stated_as_asked(question)
         scored = []
         for heading, text in module_sections:
