@@ -76,6 +76,11 @@ async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
     # The named grant states a rate, but of its costs, not of what is asked.
     other = await signals(advisor, "What share of applicants does the Test eco-design grant for French SMEs accept?")
     assert other.attribute == "rate"
+    # A share of the bill is a share of the costs the grant covers.
+    bill = await signals(
+        advisor, "What share of our consultant's invoice does the Test eco-design grant for French SMEs pay?"
+    )
+    assert bill.attribute is None
     quantity = await signals(advisor, "How much energy does recycled aluminium need compared with primary aluminium?")
     assert quantity.attribute is None  # "a twentieth" states a quantity, not an amount of money
 

@@ -73,6 +73,7 @@ RARE_ZIPF = 3.0  # rarer than about one in a million words of the language: a te
 MAX_RARE_WORDS = 3
 NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
 RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
+TOPIC_MIN_CHUNKS = 100
 COMMON_IN_CORPUS = 0.25  # a word in more than this share of the chunks is the corpus's topic
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
@@ -291,6 +292,7 @@ class Answerability:
         self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
         self.name_connectors = {_fold(w) for w in raw["name_connectors"]}
         self.asker_words = {_fold(w) for w in raw["asker_words"]}
+        self.cost_words = _prefixes(_fold(w) for w in raw["cost_words"])
         self.now_words = phrases(raw["now_words"])
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
@@ -561,7 +563,7 @@ class Answerability:
                     stated.search(sentence)
                     and (
                         not (about := stems - generic - _prefixes(words(p.title)))
-                        or bool(about & _prefixes(words(sentence)))
+                        or bool(self._same_subject(about, _prefixes(words(sentence))))
                     )
                     for p in named
                     for sentence in SENTENCES.split(self.item_text(p, language))
@@ -577,6 +579,11 @@ class Answerability:
             if not found:
                 return str(name)
         return None
+
+    def _same_subject(self, about: set[str], sentence: set[str]) -> bool:
+        """Does a sentence speak of what the question asks about? A shared word, or both speak of
+        costs ("a training invoice", "the bill" and "eligible costs" are one thing to a rate)."""
+        return bool(about & sentence) or bool(about & self.cost_words and sentence & self.cost_words)
 
     def _names_item(self, question: str, title: str, stop: frozenset[str]) -> bool:
         """Does the question name this item? It uses the item's name (the title before any
@@ -610,6 +617,8 @@ class Answerability:
         """Words (by their first letters) in more than COMMON_IN_CORPUS of the chunks: the subject
         of the whole knowledge base, not the name of an item."""
         chunks = len(self._corpus())
+        if chunks < TOPIC_MIN_CHUNKS:
+            return set()  # too few texts to tell their subject from their names
         return {w for w, n in self.document_frequency.items() if n > COMMON_IN_CORPUS * chunks}
 
     @cached_property
