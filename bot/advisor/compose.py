@@ -492,6 +492,8 @@ class Composer:
             else:
                 texts, limit, shared = [], 0, 0
             unseen = [u for u in units(texts) if u not in summary]  # the summary opens the text
+            if language != "en" and unseen:
+                unseen = unseen[1:]  # a translated summary is written from the description's opening
             # The scheme's own name says nothing about which of its sentences answers.
             named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
             # Asked for a figure (a rate, a duration, a date), the sentence stating one comes first.
