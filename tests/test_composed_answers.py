@@ -221,3 +221,18 @@ async def test_what_the_user_asks_chooses_the_section_not_what_they_tell_about_t
     block = reply.answer.split("\n\n")[1]
     assert block.splitlines()[0].endswith(" — Designing the return flow [1]")
     assert "- Inspection and sorting: grading into reuse, repair, recycling and disposal" in block
+
+
+async def test_a_modules_opening_summary_is_not_the_answer_to_a_specific_question(shipped_kb):
+    """ "In short" introduces the module's worked example (a firm rebuilding pumps and gearboxes for
+    farm machinery); a rebuilder asking how units come back needs the section on getting cores back."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="We rebuild hydraulic gearboxes for farm machinery. "
+            "How do other remanufacturers make sure enough used units come back to them?"
+        )
+    )
+    block = reply.answer.split("\n\n")[1]
+    assert block.splitlines()[0].endswith(" — Getting cores back [1]")
+    assert "- Exchange with core charge:" in block and "In short" not in block

@@ -40,6 +40,7 @@ OWN_SECTION_BONUS = 0.3  # the section retrieval found keeps the paragraph unles
 SECOND_SECTION_NEW_WORDS = 2  # a second section is shown for words of the question the first lacks
 SECTION_WORDS = 90  # of the best paragraph of a module section
 LIST_ITEMS = 5  # of a list shown as an answer
+SUMMARY_SECTION = "In short"  # a module's opening summary (knowledge/README.md)
 ASKED_WORDS = 3  # content words of the asking sentences that suffice to choose a paragraph by
 SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
@@ -419,6 +420,10 @@ class Composer:
             best, score = self._best_paragraph(wanted, text, language, stating)
             if best:
                 scored.append((score + (OWN_SECTION_BONUS if heading in own else 0.0), heading, best, text))
+        if len(scored) > 1 and english[0] == SUMMARY_SECTION and scored[0][1] == module_sections[0][0]:
+            # The opening summary ("In short") shares words with any question about the module and
+            # introduces its worked example, often the asker's own trade: another section answers.
+            scored = scored[1:]
         if not scored:
             return []
         scored.sort(key=lambda t: -t[0])
