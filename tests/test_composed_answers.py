@@ -18,6 +18,12 @@ def composer():
     return Composer(REPO / "prompts", Catalog(REPO / "knowledge"))
 
 
+async def first_block(kb, message: str) -> str:
+    """The answer's first block after its header: what the reader sees first."""
+    reply = await Advisor(kb.settings, kb).answer(AdvisorRequest(message=message))
+    return reply.answer.split("\n\n")[1]
+
+
 async def test_a_case_card_in_danish_keeps_its_figures_and_speaks_danish(shipped_kb):
     advisor = Advisor(shipped_kb.settings, shipped_kb)
     reply = await advisor.answer(
@@ -167,14 +173,11 @@ async def test_a_training_answer_shows_its_section_whole_with_the_list_it_introd
     """The answer to a practical question is the module section that holds it, as written: the
     sentence that introduces a list, the list as a list, and the paragraph after it that applies it
     to the reader's case (it was cut off at the chunk's end)."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(
-            message="Vegetable processing plant, 60 staff. We've got tonnes of peelings and rejected veg plus "
-            "a lot of waste heat from the refrigeration compressors. Who on earth could use that stuff?"
-        )
+    block = await first_block(
+        shipped_kb,
+        "Vegetable processing plant, 60 staff. We've got tonnes of peelings and rejected veg plus "
+        "a lot of waste heat from the refrigeration compressors. Who on earth could use that stuff?",
     )
-    block = reply.answer.split("\n\n")[1]
     lines = block.splitlines()
     assert lines[0].startswith("Industrial symbiosis: when one firm's residue becomes another firm's input")
     assert lines[0].endswith(" — What can be exchanged [1]")
@@ -211,14 +214,11 @@ async def test_asked_for_a_figure_the_scheme_card_shows_the_sentence_stating_it(
 async def test_what_the_user_asks_chooses_the_section_not_what_they_tell_about_their_firm(shipped_kb):
     """ "A packaging converter supplying food producers with crates" is the module's own example in
     its introduction; the question is how to organise the return flow."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(
-            message="We are a 25-person packaging converter supplying regional food producers with crates. "
-            "How should we organise collection, inspection and sorting of the crates that come back?"
-        )
+    block = await first_block(
+        shipped_kb,
+        "We are a 25-person packaging converter supplying regional food producers with crates. "
+        "How should we organise collection, inspection and sorting of the crates that come back?",
     )
-    block = reply.answer.split("\n\n")[1]
     assert block.splitlines()[0].endswith(" — Designing the return flow [1]")
     assert "- Inspection and sorting: grading into reuse, repair, recycling and disposal" in block
 
@@ -226,13 +226,10 @@ async def test_what_the_user_asks_chooses_the_section_not_what_they_tell_about_t
 async def test_a_modules_opening_summary_is_not_the_answer_to_a_specific_question(shipped_kb):
     """ "In short" introduces the module's worked example (a firm rebuilding pumps and gearboxes for
     farm machinery); a rebuilder asking how units come back needs the section on getting cores back."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(
-            message="We rebuild hydraulic gearboxes for farm machinery. "
-            "How do other remanufacturers make sure enough used units come back to them?"
-        )
+    block = await first_block(
+        shipped_kb,
+        "We rebuild hydraulic gearboxes for farm machinery. "
+        "How do other remanufacturers make sure enough used units come back to them?",
     )
-    block = reply.answer.split("\n\n")[1]
     assert block.splitlines()[0].endswith(" — Getting cores back [1]")
     assert "- Exchange with core charge:" in block and "In short" not in block
