@@ -233,3 +233,8 @@ async def test_a_modules_opening_summary_is_not_the_answer_to_a_specific_questio
     )
     assert block.splitlines()[0].endswith(" — Getting cores back [1]")
     assert "- Exchange with core charge:" in block and "In short" not in block
+
+
+async def test_a_french_funding_lead_writes_french_punctuation(shipped_kb):
+    block = await first_block(shipped_kb, "Quelles aides existent en France pour l'écoconception ?")
+    assert "Fonds Économie Circulaire ; jusqu'à 200\u00a0000\u00a0EUR" in block and "Circulaire; " not in block

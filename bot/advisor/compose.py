@@ -340,10 +340,10 @@ class Composer:
         return "\n".join([opening, *(f"- {n}" for n in names)])
 
     def _named_with_facts(self, s: FundingScheme, language: str, deadline: bool = False) -> str:
-        # A provider's name may hold commas of its own: semicolons part the facts.
+        # A provider's name may hold commas of its own: semicolons part the facts (" ; " in French).
         facts = [self._when(s, language)] if deadline else []
         facts += [self.heading(s, language)[1], ", ".join(self._figures(s, language))]
-        return f"{self.display_name(s, language)} ({'; '.join(filter(None, facts))})"
+        return f"{self.display_name(s, language)} ({self.word('facts_separator', language).join(filter(None, facts))})"
 
     def display_name(self, s: FundingScheme, language: str) -> str:
         translated = self.catalog.translated(s.id, language)
