@@ -228,28 +228,31 @@ async def test_human_request_escalates_without_calling_the_model(indexed, stub, 
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "not_reason"),
     [
-        "Wir möchten mit einem Berater unseren Abfallberg angehen. Gibt es dafür einen Zuschuss?",
-        "We want to work with a consultant on eco-design: is there a voucher that pays for it?",
+        # Money to hire an adviser is not a request for a person.
+        (
+            "Wir möchten mit einem Berater unseren Abfallberg angehen. Gibt es dafür einen Zuschuss?",
+            EscalationReason.human_requested,
+        ),
+        (
+            "We want to work with a consultant on eco-design: is there a voucher that pays for it?",
+            EscalationReason.human_requested,
+        ),
+        # Italian "sue" is "its", Spanish "revisar el uso" is "review the use": no one's case to judge.
+        (
+            "Il governo francese ha reso l'ecodesign una delle sue priorità: ci sono contributi per le PMI?",
+            EscalationReason.needs_judgement,
+        ),
+        (
+            "¿Cómo puedo revisar el uso de recursos de nuestro taller antes de pedir una ayuda de ecodiseño?",
+            EscalationReason.needs_judgement,
+        ),
     ],
 )
-async def test_asking_for_money_to_hire_an_adviser_is_not_asking_for_a_person(indexed, text):
+async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_reason):
     reply = await make_advisor(indexed).answer(ask(text))
-    assert reply.escalation is None or reply.escalation.reason != EscalationReason.human_requested
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Il governo francese ha reso l'ecodesign una delle sue priorità: ci sono contributi per le PMI?",
-        "¿Cómo puedo revisar el uso de recursos de nuestro taller antes de pedir una ayuda de ecodiseño?",
-    ],
-)
-async def test_everyday_words_of_other_languages_do_not_ask_for_judgement(indexed, text):
-    """Italian "sue" is "its", Spanish "revisar el uso" is "review the use": no one's case to judge."""
-    reply = await make_advisor(indexed).answer(ask(text))
-    assert reply.escalation is None or reply.escalation.reason != EscalationReason.needs_judgement
+    assert reply.escalation is None or reply.escalation.reason != not_reason
 
 
 async def test_individual_judgement_escalates_with_general_information(indexed):

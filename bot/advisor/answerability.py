@@ -73,7 +73,7 @@ RARE_ZIPF = 3.0  # rarer than about one in a million words of the language: a te
 MAX_RARE_WORDS = 3
 NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
 RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
-TOPIC_MIN_CHUNKS = 100
+TOPIC_MIN_CHUNKS = 100  # fewer chunks than this are too few to tell a corpus's subject from its names
 COMMON_IN_CORPUS = 0.25  # a word in more than this share of the chunks is the corpus's topic
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
@@ -563,7 +563,7 @@ class Answerability:
                     stated.search(sentence)
                     and (
                         not (about := stems - generic - _prefixes(words(p.title)))
-                        or bool(self._same_subject(about, _prefixes(words(sentence))))
+                        or self._same_subject(about, _prefixes(words(sentence)))
                     )
                     for p in named
                     for sentence in SENTENCES.split(self.item_text(p, language))

@@ -401,8 +401,9 @@ class Composer:
         module = self.catalog.modules.get(passage.source_id)
         if module is None or (translated is None and language != "en"):
             return []
-        english = [h for h, _ in sections(module.body)]
-        module_sections = translated.sections if translated is not None else sections(module.body)
+        original = sections(module.body)
+        english = [h for h, _ in original]
+        module_sections = translated.sections if translated is not None else original
         if len(module_sections) != len(english):
             return []  # a translation out of step with its module (the content check reports it)
         retrieved = {_own_heading(passage), *(found or ())}
