@@ -39,3 +39,31 @@ def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
     assert result.overall_percent == 100
     assert result.level == max(catalog.assessment.levels, key=lambda lv: lv.min_percent).id
     assert result.recommended_modules == [] and "none" in result.summary()
+
+
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        # the translated name inside the asker's own words
+        ("Possiamo ancora chiedere il credito d'imposta Transizione 5.0?", {"it-transizione-5-0"}),
+        # an abbreviation only that scheme's texts use
+        ("Czy program GOZ w MŚP ma jeszcze nabór?", {"pl-parp-goz-msp-eastern-poland"}),
+        # the original name with its hyphen left out
+        ("Is the KfW Umweltprogramm a loan or a grant?", {"de-kfw-umweltprogramm"}),
+        ("How much does the KMO portefeuille pay?", {"be-vlaio-kmo-portefeuille"}),
+    ],
+)
+def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
+    assert catalog.named_schemes(message) == named
+
+
+@pytest.mark.parametrize(
+    ("message", "why"),
+    [
+        ("Are there grants for circular economy in SMEs in Poland?", "words every scheme's name uses"),
+        ("Business Finland funding for a pilot line?", "the provider two schemes share, not a name"),
+        ("We want a business development grant in Finland", "a name's words, not together"),
+    ],
+)
+def test_ordinary_words_name_no_scheme(catalog, message, why):
+    assert catalog.named_schemes(message) == set(), why

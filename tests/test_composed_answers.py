@@ -238,3 +238,14 @@ async def test_a_modules_opening_summary_is_not_the_answer_to_a_specific_questio
 async def test_a_french_funding_lead_writes_french_punctuation(shipped_kb):
     block = await first_block(shipped_kb, "Quelles aides existent en France pour l'écoconception ?")
     assert "Fonds Économie Circulaire ; jusqu'à 200\u00a0000\u00a0EUR" in block and "Circulaire; " not in block
+
+
+async def test_a_scheme_asked_about_by_name_is_the_answer_even_closed(shipped_kb):
+    """A closed scheme the user names is shown, flagged closed, and alone: no list of other
+    schemes that "fit" a question that was about this one."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message="Czy program GOZ w MŚP ma jeszcze nabór i ile można dostać?"))
+    first = reply.answer.split("\n\n")[1]
+    assert first.startswith("Gospodarka o obiegu zamkniętym w MŚP") and "zamknięty: obecnie brak naboru" in first
+    assert [c.source_id for c in reply.citations] == ["pl-parp-goz-msp-eastern-poland"]
+    assert "3 500 000 PLN" in first.replace("\xa0", " ")  # Polish groups thousands with a no-break space

@@ -198,6 +198,18 @@ def test_score_records_why_a_case_failed():
     ]
 
 
+def test_a_closed_scheme_counts_as_offered_unless_the_answer_says_it_is_closed():
+    c = case(question="Can we still apply to the Old grant?", expected_triage="answer")
+    closed = {"old-grant": "old grant"}
+    citations = [cite(1, "old-grant", "The Old grant paid 50%.")]
+    quiet = score(c, reply("The Old grant pays 50% [1].", citations=citations), 1.0, frozenset(), closed=closed)
+    assert quiet.closed_offered == ["old-grant"] and "closed scheme offered: old-grant" in quiet.failures
+    told = reply("The Old grant (closed: not accepting applications now) paid 50% [1].", citations=citations)
+    assert score(c, told, 1.0, frozenset(), closed=closed).closed_offered == []
+    spanish = reply("La ayuda Old está cerrada desde 2025 [1].", citations=citations, language="es")
+    assert score(c, spanish, 1.0, frozenset(), closed=closed).closed_offered == []
+
+
 def test_score_injection_leak_and_escalation():
     c = case(
         tags=["injection"],

@@ -44,7 +44,9 @@ SUMMARY_SECTION = "In short"  # a module's opening summary (knowledge/README.md)
 ASKED_WORDS = 3  # content words of the asking sentences that suffice to choose a paragraph by
 SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
+# A one-letter lower-case word before the full stop is an abbreviation, not a sentence's end:
+# Polish "w 2023 r. (Etap I)" ('in the year 2023'), "p. 12".
+SENTENCE = re.compile(r"(?<=[.!?])(?<![\s(][a-zà-öø-ÿąćęłńśźż]\.)\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
 
@@ -252,6 +254,9 @@ class Composer:
             items.append(p)
             if len(items) == MAX_ITEMS:
                 break
+        named = self.catalog.named_schemes(question)
+        if any(i.source_id in named for i in items):
+            items = [i for i in items if i.source_id in named]  # asked about a scheme: that scheme
         defined = self._defined_term(question, passages, language) if not focus else None
         if defined is not None:  # "what is X?": X's definition answers first
             items = [defined, *(i for i in items if i.source_id != defined.source_id)][:MAX_ITEMS]
@@ -262,7 +267,9 @@ class Composer:
             self.item(question, p, language, c.number, found if i == 0 else None)
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
-        lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if funding_question else ""
+        # "N schemes fit" answers a search, not a question about a scheme the user names.
+        searching = funding_question and not any(i.source_id in named for i in items)
+        lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if searching else ""
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
@@ -318,7 +325,7 @@ class Composer:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is None or scheme.status != SchemeStatus.closed:
             return False
-        return scheme.short_name.casefold() not in question.casefold()
+        return scheme.id not in self.catalog.named_schemes(question)
 
     def funding_lead(self, items: list[Passage], language: str, deadline: bool = False) -> str:
         """ "One funding scheme in our knowledge base fits: A (its provider; up to EUR 50,000) [1]."
@@ -341,7 +348,9 @@ class Composer:
 
     def _named_with_facts(self, s: FundingScheme, language: str, deadline: bool = False) -> str:
         # A provider's name may hold commas of its own: semicolons part the facts (" ; " in French).
-        facts = [self._when(s, language)] if deadline else []
+        # A closed scheme is only shown when named: say so before anything else about it.
+        closed = s.status == SchemeStatus.closed
+        facts = [self._when(s, language)] if deadline or closed else []
         facts += [self.heading(s, language)[1], ", ".join(self._figures(s, language))]
         return f"{self.display_name(s, language)} ({self.word('facts_separator', language).join(filter(None, facts))})"
 

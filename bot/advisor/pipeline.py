@@ -209,7 +209,7 @@ class Advisor:
         off_topic = (
             decision is None
             and not request.history
-            and not self.triager.is_funding_question(message)  # money questions are in scope
+            and not self._funding_question(message)  # money questions are in scope
             and self.triager.is_off_topic(vector)
         )
         if off_topic:
@@ -242,6 +242,10 @@ class Advisor:
             prepared.final = self._cannot_answer(prepared)
         return prepared
 
+    def _funding_question(self, text: str) -> bool:
+        """Asks about money, or names a funding scheme ("GOZ w MŚP", "Transizione 5.0")."""
+        return self.triager.is_funding_question(text) or bool(self.composer.catalog.named_schemes(text))
+
     def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float], language: str) -> list[Passage]:
         profile = request.profile
         # A country the user names now beats one from the conversation the question was read with.
@@ -256,7 +260,7 @@ class Advisor:
             sparse_weight=1.0 if language == "en" else NON_ENGLISH_BM25_WEIGHT,
             language=language,
         )
-        if not self.triager.is_funding_question(question):
+        if not self._funding_question(question):
             # A country the question names is preferred (its schemes, cases), nothing is hidden;
             # asked about rules, know-how is preferred to schemes that share the topic's words.
             kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
@@ -359,19 +363,8 @@ class Advisor:
             return scheme.texts
         return [m.get("passage") or "" for m in self.kb.retriever.metas_of(source_id)]
 
-    @cached_property
-    def _item_names(self) -> set[str]:
-        """Distinctive scheme names ("innobooster", "mudp"), to tell a question about a scheme."""
-        names = set()
-        for scheme in self.composer.catalog.schemes:
-            head = scheme.short_name.casefold()
-            if len(head) >= 4:
-                names.add(head)
-        return names
-
     def _names_item(self, message: str) -> bool:
-        folded = message.casefold()
-        return any(name in folded for name in self._item_names)
+        return bool(self.composer.catalog.named_schemes(message))
 
     @staticmethod
     def _topic_stems(words: list[str]) -> set[str]:
@@ -405,7 +398,7 @@ class Advisor:
             prepared.passages,
             prepared.language,
             header,
-            funding_question=self.triager.is_funding_question(prepared.question),
+            funding_question=self._funding_question(prepared.question),
             focus=prepared.focus,
             more=prepared.more,
         )

@@ -91,7 +91,7 @@ class CaseResult(BaseModel):
     fragments: list[str] = Field(default_factory=list)  # paragraphs that are not whole prose
     cited: bool | None = None  # at least one valid citation
     metadata_quotes: int = 0  # paragraphs quoting chunk metadata
-    closed_offered: list[str] = Field(default_factory=list)  # closed schemes cited, not named by the user
+    closed_offered: list[str] = Field(default_factory=list)  # closed schemes cited, the answer not saying so
     # asked how much, with a cited scheme that states its amount or rate: does the text state one?
     figure_stated: bool | None = None
     judge: JudgeScores | None = None
@@ -131,7 +131,7 @@ class Metrics(BaseModel):
     direct_answer_rate: float | None = None  # answered cases whose lead states the answer
     fragment_free_rate: float | None = None  # answered cases without spliced fragments
     metadata_quote_rate: float | None = None  # answered cases quoting chunk metadata
-    closed_offered_rate: float | None = None  # answered cases offering a closed scheme the user did not name
+    closed_offered_rate: float | None = None  # answered cases offering a closed scheme as if open
     figure_stated_rate: float | None = None  # "how much" answers citing a scheme with a figure that state one
     # triage
     triage_accuracy: float | None = None

@@ -71,8 +71,8 @@ def scheme_figures(advisor) -> dict[str, tuple[bool, bool]]:
 
 
 def closed_schemes(advisor) -> dict[str, str]:
-    """{scheme id: its name, lower case} of the closed schemes (offering one is a failure unless
-    the user named it)."""
+    """{scheme id: its name, lower case} of the closed schemes (citing one is a failure unless the
+    answer says it is closed)."""
     composer = getattr(advisor, "composer", None)
     if composer is None:
         return {}

@@ -51,6 +51,15 @@ def _citation_valid(case: EvalCase, source_id: str, passage: str) -> bool | None
     return any(matching_variant(passage, variants) for variants in case.must_contain)
 
 
+# An answer that cites a closed scheme must say it is closed, in whatever words: the stems of
+# "closed" in the languages we serve (a model may write "cerrado" where the composer says "cerrada").
+CLOSED_SAID = re.compile(
+    r"\b(closed|no longer open|clôtur|fermé|geschlossen|beendet|cerrad|chius|lukket|gesloten|zamknię|encerrad|"
+    r"fechad|stängd|suljet)",
+    re.IGNORECASE,
+)
+
+
 @lru_cache(maxsize=1)
 def _asks() -> dict[str, re.Pattern[str]]:
     """How a question asks for an amount of money or a rate (the answerability lexicon's phrases)."""
@@ -127,11 +136,8 @@ def score(
         stated = [(figures or {}).get(c.source_id) for c in reply.citations]
         r.figure_stated = _figure_stated(case.question, prose, stated)
 
-    if r.triage == "answer" and closed:
-        asked = case.question.casefold()
-        r.closed_offered = [
-            c.source_id for c in reply.citations if c.source_id in closed and closed[c.source_id] not in asked
-        ]
+    if r.triage == "answer" and closed and not CLOSED_SAID.search(prose):
+        r.closed_offered = [c.source_id for c in reply.citations if c.source_id in closed]
     r.failures = _failures(case, r, k)
     r.passed = not r.failures
     return r

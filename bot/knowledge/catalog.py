@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from bot.knowledge import yamlio
 from bot.knowledge.loaders import split_front_matter
+from bot.knowledge.names import SchemeNames
 from bot.knowledge.providers import ProviderDirectory, load_directory
 from bot.knowledge.schema import (
     CasesFile,
@@ -143,6 +144,18 @@ class Catalog:
             return self.glossary[item_id].term
         scheme = self.scheme(item_id)
         return scheme.name if scheme is not None else None
+
+    @cached_property
+    def scheme_names(self) -> SchemeNames:
+        translated = {
+            s.id: [item for f in self.translations.values() if (item := f.items.get(s.id)) is not None]
+            for s in self.schemes
+        }
+        return SchemeNames(self.schemes, translated)
+
+    def named_schemes(self, text: str) -> set[str]:
+        """Ids of the funding schemes `text` names, by any name or abbreviation they go by."""
+        return self.scheme_names.named(text)
 
     def scheme(self, scheme_id: str) -> FundingScheme | None:
         return next((s for s in self.schemes if s.id == scheme_id), None)

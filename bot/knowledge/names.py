@@ -1,0 +1,76 @@
+"""Which funding schemes a message names, by any of the names they go by.
+
+A user names a scheme the way they know it: "Transizione 5.0" inside Italian words ("credito
+d'imposta Transizione 5.0"), by its original-language name, or by an abbreviation its own text
+uses ("GOZ" for Poland's Gospodarka o obiegu zamkniętym). A name counts when the message holds
+one of the scheme's name forms, word for word and in order, and one of its words is the
+scheme's own (few scheme names use it); an abbreviation counts when only one scheme's texts use it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.knowledge.schema import FundingScheme, name_head
+from bot.knowledge.translations import TranslatedItem
+
+TOKEN = re.compile(r"\w+(?:[.']\w+)*")  # "5.0", "d'imposta"; a hyphen parts words ("KMO-portefeuille")
+BRACKETED = re.compile(r"\(([^)]+)\)|[\"“„«]([^\"”“»]+)[\"”“»]")
+ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
+OWN_WORD_MAX_SCHEMES = 2  # a name word used by this many schemes' names or fewer is a name's own
+SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
+
+
+def tokens(text: str) -> list[str]:
+    return [t.casefold() for t in TOKEN.findall(text)]
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in tokens(text) if len(w) > SMALL_WORD)
+
+
+def name_forms(name: str) -> list[str]:
+    """ "Circular economy in SMEs (Gospodarka o obiegu zamkniętym w MŚP) — FEPW Measure 1.3" ->
+    the head before any bracket or dash and each bracketed or quoted name."""
+    forms = [name_head(name)]
+    for a, b in BRACKETED.findall(name):
+        forms += re.split(r"[,;]", a or b)  # "(KfW-Umweltprogramm, programmes 240/241)": two names
+    return [f.strip() for f in forms if f.strip()]
+
+
+class SchemeNames:
+    def __init__(self, schemes: Iterable[FundingScheme], translated: dict[str, list[TranslatedItem]]):
+        """`translated`: each scheme's translations, by scheme id (their names and texts count too)."""
+        self.forms: dict[str, list[tuple[str, ...]]] = {}
+        abbreviations: dict[str, set[str]] = {}
+        name_words: dict[str, set[str]] = {}
+        for s in schemes:
+            names = [s.name] + [t.name for t in translated.get(s.id, []) if t.name]
+            # A bracketed provider ("(Business Finland)") names who runs the scheme, not the scheme.
+            own = {_words(f) for n in names for f in name_forms(n) if f.casefold() not in s.provider.casefold()}
+            self.forms[s.id] = [f for f in own if f]
+            for word in {w for f in own for w in f}:
+                name_words.setdefault(word, set()).add(s.id)
+            texts = [*names, *s.texts] + [x for t in translated.get(s.id, []) for x in t.scheme_texts]
+            for abbreviation in {a for text in texts for a in ABBREVIATION.findall(text)}:
+                abbreviations.setdefault(abbreviation, set()).add(s.id)
+        self.own_words = {w for w, ids in name_words.items() if len(ids) <= OWN_WORD_MAX_SCHEMES}
+        # A form two schemes share ("Business Finland") names neither.
+        holders: dict[tuple[str, ...], set[str]] = {}
+        for sid, shown in self.forms.items():
+            for f in shown:
+                holders.setdefault(f, set()).add(sid)
+        self.forms = {sid: [f for f in forms if len(holders[f]) == 1] for sid, forms in self.forms.items()}
+        self.abbreviations = {a: next(iter(ids)) for a, ids in abbreviations.items() if len(ids) == 1}
+
+    def named(self, text: str) -> set[str]:
+        """Ids of the schemes `text` names."""
+        said = " ".join(_words(text)) + " "
+        found = {
+            sid
+            for sid, forms in self.forms.items()
+            if any(f" {' '.join(f)} " in f" {said}" and self.own_words.intersection(f) for f in forms)
+        }
+        found |= {self.abbreviations[a] for a in ABBREVIATION.findall(text) if a in self.abbreviations}
+        return found
