@@ -51,6 +51,8 @@ def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
         # the original name with its hyphen left out
         ("Is the KfW Umweltprogramm a loan or a grant?", {"de-kfw-umweltprogramm"}),
         ("How much does the KMO portefeuille pay?", {"be-vlaio-kmo-portefeuille"}),
+        # a quoted name, after an elided article
+        ("Conviene l'iper-ammortamento per una pressa nuova?", {"it-transizione-5-0"}),
     ],
 )
 def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
@@ -63,6 +65,7 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
         ("Are there grants for circular economy in SMEs in Poland?", "words every scheme's name uses"),
         ("Business Finland funding for a pilot line?", "the provider two schemes share, not a name"),
         ("We want a business development grant in Finland", "a name's words, not together"),
+        ("Une subvention « au titre du de minimis », ça veut dire quoi ?", "a term many schemes' conditions use"),
     ],
 )
 def test_ordinary_words_name_no_scheme(catalog, message, why):

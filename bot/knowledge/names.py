@@ -4,7 +4,7 @@ A user names a scheme the way they know it: "Transizione 5.0" inside Italian wor
 d'imposta Transizione 5.0"), by its original-language name, or by an abbreviation its own text
 uses ("GOZ" for Poland's Gospodarka o obiegu zamkniętym). A name counts when the message holds
 one of the scheme's name forms, word for word and in order, and one of its words is the
-scheme's own (few scheme names use it); an abbreviation counts when only one scheme's texts use it.
+scheme's own (few schemes' texts use it); an abbreviation counts when only one scheme's texts use it.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from bot.knowledge.schema import FundingScheme, name_head
 from bot.knowledge.translations import TranslatedItem
 
-TOKEN = re.compile(r"\w+(?:[.']\w+)*")  # "5.0", "d'imposta"; a hyphen parts words ("KMO-portefeuille")
+# "5.0" is one word; a hyphen or an apostrophe parts words ("KMO-portefeuille", "l'iper-ammortamento").
+TOKEN = re.compile(r"\w+(?:\.\w+)*")
 BRACKETED = re.compile(r"\(([^)]+)\)|[\"“„«]([^\"”“»]+)[\"”“»]")
 ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
-OWN_WORD_MAX_SCHEMES = 2  # a name word used by this many schemes' names or fewer is a name's own
+OWN_WORD_MAX_SCHEMES = 2  # a name word this many schemes' texts use, or fewer, is a name's own
 SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
 
 
@@ -34,8 +35,8 @@ def name_forms(name: str) -> list[str]:
     """ "Circular economy in SMEs (Gospodarka o obiegu zamkniętym w MŚP) — FEPW Measure 1.3" ->
     the head before any bracket or dash and each bracketed or quoted name."""
     forms = [name_head(name)]
-    for a, b in BRACKETED.findall(name):
-        forms += re.split(r"[,;]", a or b)  # "(KfW-Umweltprogramm, programmes 240/241)": two names
+    for bracketed, quoted in BRACKETED.findall(name):
+        forms += re.split(r"[,;]", bracketed or quoted)  # "(KfW-Umweltprogramm, programmes 240/241)": two names
     return [f.strip() for f in forms if f.strip()]
 
 
@@ -44,18 +45,20 @@ class SchemeNames:
         """`translated`: each scheme's translations, by scheme id (their names and texts count too)."""
         self.forms: dict[str, list[tuple[str, ...]]] = {}
         abbreviations: dict[str, set[str]] = {}
-        name_words: dict[str, set[str]] = {}
+        used_by: dict[str, set[str]] = {}  # word -> the schemes whose names or texts use it
         for s in schemes:
             names = [s.name] + [t.name for t in translated.get(s.id, []) if t.name]
             # A bracketed provider ("(Business Finland)") names who runs the scheme, not the scheme.
             own = {_words(f) for n in names for f in name_forms(n) if f.casefold() not in s.provider.casefold()}
             self.forms[s.id] = [f for f in own if f]
-            for word in {w for f in own for w in f}:
-                name_words.setdefault(word, set()).add(s.id)
             texts = [*names, *s.texts] + [x for t in translated.get(s.id, []) for x in t.scheme_texts]
+            for word in {w for text in texts for w in tokens(text)}:
+                used_by.setdefault(word, set()).add(s.id)
             for abbreviation in {a for text in texts for a in ABBREVIATION.findall(text)}:
                 abbreviations.setdefault(abbreviation, set()).add(s.id)
-        self.own_words = {w for w, ids in name_words.items() if len(ids) <= OWN_WORD_MAX_SCHEMES}
+        # "Innobooster", "iper-ammortamento": words hardly any other scheme uses; not "minimis",
+        # which many schemes' conditions mention.
+        self.own_words = {w for w, ids in used_by.items() if len(ids) <= OWN_WORD_MAX_SCHEMES}
         # A form two schemes share ("Business Finland") names neither.
         holders: dict[tuple[str, ...], set[str]] = {}
         for sid, shown in self.forms.items():
