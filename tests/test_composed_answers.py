@@ -249,3 +249,21 @@ async def test_a_scheme_asked_about_by_name_is_the_answer_even_closed(shipped_kb
     assert first.startswith("Gospodarka o obiegu zamkniętym w MŚP") and "zamknięty: obecnie brak naboru" in first
     assert [c.source_id for c in reply.citations] == ["pl-parp-goz-msp-eastern-poland"]
     assert "3 500 000 PLN" in first.replace("\xa0", " ")  # Polish groups thousands with a no-break space
+
+
+async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):
+    """ "What about for textiles?" after a packaging question is answered about textiles, not
+    with the packaging item last shown."""
+    from bot.advisor.models import Turn
+
+    history = [
+        Turn(role="user", text="What producer responsibility rules apply to the packaging we put on the market?"),
+        Turn(role="assistant", text="Producers register and pay EPR fees in each Member State [1]."),
+    ]
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="What about for textiles?", history=history)
+    )
+    first = reply.answer.split("\n\n")[1]
+    heading, text = first.split("\n", 1)
+    assert "textile" in heading.casefold() and "2025/1892" in text
+    assert "packaging" not in heading.casefold()

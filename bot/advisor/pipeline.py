@@ -57,6 +57,11 @@ FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").re
 NON_ENGLISH_BM25_WEIGHT = 0.5
 
 
+def _stem(word: str) -> str:
+    """A word's first letters, as topic stems are kept."""
+    return re.sub(r"\W", "", word.casefold())[:5]
+
+
 @dataclass
 class Prepared:
     request: AdvisorRequest
@@ -217,7 +222,7 @@ class Advisor:
             return prepared
 
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
-        if glued:  # read with the previous question: find what "it" is in the last answer
+        if glued and not self._new_topic(request):  # find what "it" is in the last answer
             await self._follow_up(prepared)
         elif prepared.passages and prepared.passages[0].kind == "module" and language == "en":
             # A module's other sections may answer the rest of a question in several parts (read in
@@ -293,7 +298,8 @@ class Advisor:
         # Offline: a short message that continues or points back at the last question is read
         # together with it; one that names its own country or scheme is a new question.
         if self._depends_on_previous(message, previous[-1]):
-            return f"{previous[-1][: MAX_QUESTION_CHARS // 2]} {message}", True
+            asked_before = self._without_replaced_topic(previous[-1], message)
+            return f"{asked_before[: MAX_QUESTION_CHARS // 2]} {message}", True
         return message, False
 
     def _depends_on_previous(self, message: str, previous: str) -> bool:
@@ -315,6 +321,21 @@ class Advisor:
         if set(words) & set(FOLLOW_UPS["references"]):
             return True
         return not self._own_subject(message, words, previous)
+
+    def _new_topic(self, request: AdvisorRequest) -> bool:
+        """ "and for textiles?" after a packaging question: asked about another topic, not about
+        the item last shown."""
+        previous = next((t.text for t in reversed(request.history) if t.role == "user"), "")
+        before = self._topic_stems(re.findall(r"\w+", previous.casefold()))
+        return bool(self._topic_stems(re.findall(r"\w+", request.message.casefold())) - before)
+
+    def _without_replaced_topic(self, previous: str, message: str) -> str:
+        """ "What EPR rules apply to our packaging?" + "and for textiles?" asks the same about
+        textiles: the previous question's own topic words ("packaging") are left out."""
+        new = self._topic_stems(re.findall(r"\w+", message.casefold()))
+        if not new:
+            return previous
+        return " ".join(w for w in previous.split() if _stem(w) not in TOPIC_STEMS or _stem(w) in new)
 
     def _own_subject(self, message: str, words: list[str], previous: str) -> bool:
         """Does the message name a country, scheme or topic the previous question did not?"""
