@@ -447,3 +447,12 @@ async def test_a_greeting_gets_a_greeting_in_the_users_language(advisor):
     assert reply.language == "en" and reply.answer.startswith("Hello!")  # not Danish: too short to tell
     reply = await advisor.answer(AdvisorRequest(message="Bonjour", profile={"language": "fr"}))
     assert reply.answer.startswith("Bonjour !")
+
+
+def test_a_request_inside_a_longer_one_asks_for_the_longer_ones_kind():
+    from bot.advisor.answerability import asked_attributes
+    from bot.advisor.compose import _attributes
+
+    kinds = [(name, asks) for name, (asks, _) in _attributes().items()]
+    assert set(asked_attributes("¿Y en cuánto tiempo hay que devolverlo?", kinds)) == {"duration"}
+    assert "duration" not in asked_attributes("¿Cuánto dinero dan a una pyme?", kinds)

@@ -267,3 +267,19 @@ async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb)
     heading, text = first.split("\n", 1)
     assert "textile" in heading.casefold() and "2025/1892" in text
     assert "packaging" not in heading.casefold()
+
+
+async def test_a_follow_up_asking_how_long_leads_with_the_sentence_that_says_how_long(shipped_kb):
+    """ "How long to pay it back?" shares no word with "repayment runs up to 9 years": the
+    sentence stating a duration leads, not the scheme's amount again."""
+    from bot.advisor.models import Turn
+
+    history = [
+        Turn(role="user", text="¿Qué préstamo público hay para una pyme innovadora de reparación en Madrid?"),
+        Turn(role="assistant", text="Los préstamos participativos de ENISA, de 25.000 a 1,5 millones de euros [1]."),
+    ]
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="¿Y cuánto tiempo tenemos para devolverlo?", history=history)
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert first.startswith("Préstamos participativos ENISA") and "9 años" in first

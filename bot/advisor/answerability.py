@@ -228,6 +228,24 @@ def requests(message: str) -> str:
     return " ".join(asked if last.endswith("?") else [*asked, last])
 
 
+def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]]) -> dict[str, list[str]]:
+    """{attribute: the phrases asking for it} in `text`. A phrase inside a longer one of another
+    attribute asks for that one: "cuánto tiempo" asks a duration, not a quantity ("cuánto")."""
+    found = [(name, m.span(), m.group()) for name, pattern in attributes for m in pattern.finditer(text)]
+
+    def inside_longer(name: str, span: tuple[int, int]) -> bool:
+        return any(
+            other != name and o[0] <= span[0] and span[1] <= o[1] and o[1] - o[0] > span[1] - span[0]
+            for other, o, _ in found
+        )
+
+    out: dict[str, list[str]] = {}
+    for name, span, phrase in found:
+        if not inside_longer(name, span):
+            out.setdefault(name, []).append(phrase)
+    return out
+
+
 def _fold(text: str) -> str:
     """Case and accents folded ("Écoconception" → "ecoconception")."""
     if text.isascii():
@@ -539,7 +557,8 @@ class Answerability:
         passage must state it in a sentence about the question's subject (sharing its words). The
         passages are English: for a question in another language the best one counts as named."""
         asking = requests(question)  # "at half the price" in a statement asks no price
-        matches = [(name, spec, pattern.findall(asking)) for name, pattern, spec in self.attributes]
+        requested = asked_attributes(asking, ((name, pattern) for name, pattern, _ in self.attributes))
+        matches = [(name, spec, requested.get(name, [])) for name, _, spec in self.attributes]
         asked = [(name, STATED[spec["stated_by"]]) for name, spec, found in matches if found]
         if not asked:
             return None

@@ -23,7 +23,7 @@ from typing import Any
 
 import stopwordsiso
 
-from bot.advisor.answerability import LEXICON, STATED, phrases, requests
+from bot.advisor.answerability import LEXICON, STATED, asked_attributes, phrases, requests
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
@@ -74,15 +74,13 @@ def _attributes() -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
     return {name: (phrases(kind["asks"]), STATED[kind["stated_by"]]) for name, kind in _lexicon()["attributes"].items()}
 
 
-@lru_cache(maxsize=1)
-def _asks_amount() -> re.Pattern[str]:
-    """A question asking for an amount or a rate, in any language we serve (the phrases the
-    answerability check uses)."""
-    return phrases([phrase for kind in AMOUNT_ATTRIBUTES for phrase in _lexicon()["attributes"][kind]["asks"]])
+def _asked(question: str) -> dict[str, list[str]]:
+    return asked_attributes(question, ((name, asks) for name, (asks, _) in _attributes().items()))
 
 
 def asks_amount(question: str) -> bool:
-    return bool(_asks_amount().search(question))
+    """Asks for an amount or a rate ("how much?"; not "cuánto tiempo", a duration)."""
+    return any(kind in AMOUNT_ATTRIBUTES for kind in _asked(question))
 
 
 def asks_deadline(question: str) -> bool:
@@ -93,7 +91,8 @@ def asks_deadline(question: str) -> bool:
 def stated_as_asked(question: str) -> re.Pattern[str] | None:
     """How a sentence states what the question asks for (a date for "from when?", a figure for
     "how much?"), or None when it asks for no such thing."""
-    return next((stated for asks, stated in _attributes().values() if asks.search(question)), None)
+    asked = _asked(question)
+    return next((stated for name, (_, stated) in _attributes().items() if name in asked), None)
 
 
 @lru_cache(maxsize=1)
@@ -196,6 +195,18 @@ def focus(
             scored.append((shared / math.sqrt(len(have) + 1), position, unit))
     best = sorted(scored, reverse=True)[:limit]
     return [unit for _, _, unit in sorted(best, key=lambda t: t[1])]
+
+
+def focus_on_asked(message: str, texts: Iterable[str], language: str = "en") -> list[str]:
+    """A follow-up's answer from an item's texts: asked for a figure ("¿y en cuánto tiempo hay
+    que devolverlo?"), the sentence stating one first, though it shares no word with the message
+    ("el reembolso llega hasta 9 años"); then the sentences sharing most with it."""
+    found = units(texts)
+    stating = stated_as_asked(message)
+    figures = [u for u in found if stating is not None and stating.search(u)]
+    lead = focus(message, figures, language, 1, 1) or figures[:1]
+    rest = focus(message, [u for u in found if u not in lead], language, FOCUS_SENTENCES - len(lead))
+    return lead + rest
 
 
 DEFINED_WITHIN = 3  # content words after "what is" that name the defined term ("the real difference" is none)

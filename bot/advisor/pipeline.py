@@ -21,7 +21,7 @@ import openai
 from bot.advisor import followup
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
-from bot.advisor.compose import Composer, asks_amount, focus
+from bot.advisor.compose import Composer, asks_amount, focus_on_asked
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -363,7 +363,7 @@ class Advisor:
             return  # "how much at most?": the lead names the scheme with its amount or rate
         texts = self._item_texts(subject.source_id, prepared.language)
         if texts:
-            prepared.focus = focus(prepared.request.message, texts, prepared.language)
+            prepared.focus = focus_on_asked(prepared.request.message, texts, prepared.language)
 
     def _more_of_best(self, question: str, best: Passage, vector: list[float]) -> list[Passage]:
         """The best item's chunks that match the question best (a multi-part question may need two)."""
