@@ -283,3 +283,23 @@ async def test_a_follow_up_asking_how_long_leads_with_the_sentence_that_says_how
     )
     first = reply.answer.split("\n\n")[1]
     assert first.startswith("Préstamos participativos ENISA") and "9 años" in first
+
+
+def test_a_table_in_a_module_is_quoted_as_one_item_per_row():
+    from bot.advisor.compose import paragraphs
+
+    text = (
+        "Match the instrument:\n\n| Project | Typical fit |\n|---|---|\n"
+        "| Feasibility study | Voucher |\n| Fleet | Lease, guarantee |"
+    )
+    assert paragraphs(text) == [["Match the instrument:", "Feasibility study: Voucher", "Fleet: Lease, guarantee"]]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["What's the difference between a grant and a loan?", "Quelle est la différence entre une subvention et un prêt ?"],
+)
+async def test_the_difference_between_instruments_is_know_how_not_a_list_of_schemes(shipped_kb, message):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.citations[0].source_id == "financing-circular-projects"
+    assert "fit:" not in reply.answer and "correspond" not in reply.answer.split("\n\n")[1]

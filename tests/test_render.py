@@ -32,3 +32,14 @@ def test_line_without_spaces_is_cut_between_entities():
     assert all(len(p) <= 4096 for p in parts)
     assert all(p.startswith("&") and p.endswith(";") for p in parts)
     assert "".join(parts) == line
+
+
+def test_a_markdown_table_reads_as_one_line_per_row_never_as_pipes():
+    from bot.telegram.markdown import to_telegram_html
+
+    table = (
+        "| Project | Typical fit |\n|---|---|\n"
+        "| Feasibility study | Voucher, small grant |\n| Proven **equipment** | Loan |\n"
+    )
+    shown = to_telegram_html(table)
+    assert shown == "• Feasibility study: Voucher, small grant\n• Proven <b>equipment</b>: Loan"

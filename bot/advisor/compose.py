@@ -78,6 +78,16 @@ def _asked(question: str) -> dict[str, list[str]]:
     return asked_attributes(question, ((name, asks) for name, (asks, _) in _attributes().items()))
 
 
+@lru_cache(maxsize=1)
+def _asks_comparison() -> re.Pattern[str]:
+    return phrases(_lexicon()["comparison_asks"])
+
+
+def asks_comparison(question: str) -> bool:
+    """ "What's the difference between a grant and a loan?": a question about concepts."""
+    return bool(_asks_comparison().search(question))
+
+
 def asks_amount(question: str) -> bool:
     """Asks for an amount or a rate ("how much?"; not "cuánto tiempo", a duration)."""
     return any(kind in AMOUNT_ATTRIBUTES for kind in _asked(question))
@@ -114,26 +124,36 @@ def plain(markdown: str) -> str:
     return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
 
 
+def _table_rows(lines: list[str]) -> list[str]:
+    """A Markdown table as list items, one per row: "Proven equipment: Loan, possibly with a
+    guarantee" (the header row and the |---| rule are markup, not content)."""
+    rows = [[plain(c.strip()) for c in ln.strip().strip("|").split("|")] for ln in lines]
+    body = [r for r in rows[1:] if not all(re.fullmatch(r":?-{3,}:?", c) for c in r)]
+    return [f"{r[0]}: {' — '.join(r[1:])}" if len(r) > 1 else r[0] for r in body or rows]
+
+
 def paragraphs(text: str) -> list[list[str]]:
-    """Blocks of a text, wrapped lines joined; a list block keeps one entry per item, after the
-    sentence that introduces it."""
+    """Blocks of a text, wrapped lines joined; a list block (or a table, row by row) keeps one
+    entry per item, after the sentence that introduces it."""
     out: list[list[str]] = []
     for block in re.split(r"\n\s*\n", text):
         lines = [ln.rstrip() for ln in block.splitlines() if ln.strip()]
         if not lines or lines[0].lstrip().startswith("#"):
             continue
-        items: list[str] = []
-        for ln in lines:
+        table = all(ln.lstrip().startswith("|") for ln in lines)
+        items: list[str] = _table_rows(lines) if table else []
+        for ln in [] if table else lines:
             if BULLET.match(ln):
                 items.append(BULLET.sub("", ln).strip())
             elif items:
                 items[-1] += " " + ln.strip()
             else:
                 items.append(ln.strip())
-        if len(items) > 1 and not BULLET.match(lines[0]):  # prose: one paragraph
+        listed = table or bool(BULLET.match(lines[0]))
+        if len(items) > 1 and not listed:  # prose: one paragraph
             items = [" ".join(items)]
         items = [plain(i) for i in items]
-        if out and len(out[-1]) == 1 and out[-1][0].endswith(":") and BULLET.match(lines[0]):
+        if out and len(out[-1]) == 1 and out[-1][0].endswith(":") and listed:
             out[-1] += items  # "…like this:" and the list it introduces are one unit
         else:
             out.append(items)

@@ -21,7 +21,7 @@ import openai
 from bot.advisor import followup
 from bot.advisor.answerability import Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
-from bot.advisor.compose import Composer, asks_amount, focus_on_asked
+from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -248,8 +248,11 @@ class Advisor:
         return prepared
 
     def _funding_question(self, text: str) -> bool:
-        """Asks about money, or names a funding scheme ("GOZ w MŚP", "Transizione 5.0")."""
-        return self.triager.is_funding_question(text) or bool(self.composer.catalog.named_schemes(text))
+        """Asks about money, or names a funding scheme ("GOZ w MŚP", "Transizione 5.0"); not the
+        difference between a grant and a loan (concepts, answered by know-how)."""
+        if bool(self.composer.catalog.named_schemes(text)):
+            return True
+        return self.triager.is_funding_question(text) and not asks_comparison(text)
 
     def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float], language: str) -> list[Passage]:
         profile = request.profile

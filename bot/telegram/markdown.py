@@ -1,7 +1,8 @@
 """Markdown from the knowledge base as Telegram's HTML subset (markdown-it-py parses it).
 
 Telegram shows <b>, <i>, <code> and <a href>; everything else becomes text: paragraphs joined
-(Markdown's line wrapping undone), list items as "• " lines, task boxes as ☐, headings bold.
+(Markdown's line wrapping undone), list items and table rows as "• " lines, task boxes as ☐,
+headings bold.
 No raw Markdown (`**`, backticks, `[text](url)`) ever reaches the user.
 """
 
@@ -12,15 +13,31 @@ from html import escape
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-_PARSER = MarkdownIt("commonmark")
+_PARSER = MarkdownIt("commonmark").enable("table")
 INLINE_TAGS = {"strong_open": "<b>", "strong_close": "</b>", "em_open": "<i>", "em_close": "</i>"}
 
 
 def to_telegram_html(markdown: str) -> str:
     blocks: list[str] = []
     prefix = ""
+    row: list[str] | None = None  # the cells of the table row being read
+    header = False
     for token in _PARSER.parse(markdown):
-        if token.type == "list_item_open":
+        if token.type == "thead_open":
+            header = True
+        elif token.type == "thead_close":
+            header = False
+        elif token.type == "tr_open":
+            row = []
+        elif token.type == "tr_close":
+            # A table row as a list item, "• Proven equipment: Loan, tax incentive"; the header
+            # row names the columns, which the rows' own words make plain.
+            if row and not header:
+                blocks.append("• " + (f"{row[0]}: {' — '.join(row[1:])}" if len(row) > 1 else row[0]))
+            row = None
+        elif token.type == "inline" and row is not None:
+            row.append(_inline(token.children or []))
+        elif token.type == "list_item_open":
             prefix = "• "
         elif token.type == "heading_open":
             prefix = "<b>"
