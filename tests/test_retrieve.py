@@ -175,6 +175,26 @@ def test_a_question_in_another_language_finds_an_item_by_its_translated_summary(
     assert "case-dk-circular-enterprise-portal" not in ids(retriever.search(DANISH, k=5, language="en"))
 
 
+def test_a_question_is_matched_with_the_words_of_the_translations_in_its_language(shipped_kb):
+    """ "Segatura", "scarti di legno", "materia prima" are in the Italian text of the industrial
+    symbiosis module: the Italian question finds it first by those words. The multilingual
+    embedding and the English BM25 (noise for Italian words) alone put eco-design first."""
+    question = "Abbiamo scarti di legno e segatura: come troviamo un'azienda vicina che li usi come materia prima?"
+    retriever = shipped_kb.retriever
+    assert ids(retriever.search(question, k=3, language="it"))[0] == "industrial-symbiosis"
+    assert "industrial-symbiosis" in retriever.translated.ranked_by_words("it", question, 3)
+
+
+def test_words_in_another_language_are_stemmed_and_stop_words_ignored():
+    from bot.knowledge.translated import TranslatedSummaries
+
+    texts = {"fr": {"a": "Les emballages réutilisables et leur consigne.", "b": "Le recyclage des textiles usagés."}}
+    translated = TranslatedSummaries(texts, embeddings=None, whole=texts)
+    assert translated.ranked_by_words("fr", "Quelles règles pour un emballage réutilisable ?") == ["a"]
+    assert translated.ranked_by_words("fr", "les et le des") == []  # only stop words: no ranking
+    assert translated.ranked_by_words("sv", "förpackning") == []  # no text in that language
+
+
 def test_items_found_by_translated_summary_obey_the_filters(shipped_kb):
     found = shipped_kb.retriever.search(DANISH, k=10, filters=Filters(country="FR"), language="da")
     assert found and not any("DK" in p.countries for p in found)
@@ -188,6 +208,6 @@ def test_the_translated_list_stands_for_the_items_best_chunk(kb):
     source = next(m["source_id"] for m in retriever.metas if len(retriever.metas_of(m["source_id"])) > 1)
     first = snap.ids[snap.first_chunk(source)]
     other = next(cid for cid in snap.ids if cid != first and snap.meta(snap.position[cid])["source_id"] == source)
-    fused = retriever.fuse([(other, 0.9)], [], k=5, max_per_source=5, translated=[first])
+    fused = retriever.fuse([(other, 0.9)], [], k=5, max_per_source=5, translated=[[first]])
     assert [p.chunk_id for p in fused] == [other]
     assert fused[0].score == pytest.approx(2 / 61)

@@ -18,12 +18,21 @@ import logging
 import threading
 from pathlib import Path
 
+import bm25s
 import numpy as np
+import Stemmer
+import stopwordsiso
 
-from bot.knowledge.translations import load_translations, summaries
+from bot.knowledge.translations import load_module_translations, load_translations, summaries, whole_texts
 from bot.knowledge.vector_cache import DATA, QuerySet, VectorCache, model_id, register_query_set
 
 log = logging.getLogger(__name__)
+
+TOKEN = r"(?u)\b\w\w+\b"
+STEMMERS = {
+    "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish", "nl": "dutch",
+    "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
+}  # fmt: skip
 
 MANIFEST = DATA / "translation_vectors.json"
 VECTORS = DATA / "translation_vectors.npy"
@@ -43,16 +52,68 @@ register_query_set(QuerySet("translated summaries", shipped_summaries, MANIFEST,
 class TranslatedSummaries:
     """Per language, every item's translated summary as a unit vector; thread-safe to query."""
 
-    def __init__(self, texts: dict[str, dict[str, str]], embeddings, use_shipped: bool = True) -> None:
+    def __init__(
+        self,
+        texts: dict[str, dict[str, str]],
+        embeddings,
+        use_shipped: bool = True,
+        whole: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         self.texts = texts  # {language: {source id: title and summary}}
+        self.whole = whole or {}  # {language: {source id: all its translated text}}, searched by words
         self.embeddings = embeddings
         self.use_shipped = use_shipped
         self._vectors: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._bm25: dict[str, tuple[list[str], bm25s.BM25]] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, knowledge_dir: Path, embeddings, use_shipped: bool = True) -> TranslatedSummaries:
-        return cls(summaries(load_translations(knowledge_dir)), embeddings, use_shipped)  # none: {}
+        files = load_translations(knowledge_dir)  # none: {}
+        texts = summaries(files)
+        whole = whole_texts(files, load_module_translations(knowledge_dir))
+        searched = {
+            lang: {sid: f"{text}\n{whole.get(lang, {}).get(sid, '')}" for sid, text in items.items()}
+            for lang, items in summaries(files, full=True).items()
+        }
+        for lang, items in whole.items():
+            for sid, text in items.items():
+                searched.setdefault(lang, {}).setdefault(sid, text)
+        return cls(texts, embeddings, use_shipped, searched)
+
+    def ranked_by_words(self, language: str, question: str, n: int = 10) -> list[str]:
+        """Source ids whose text in `language` shares the question's rarer words, best first."""
+        if language not in self.whole:
+            return []
+        ids, index = self._words(language)
+        tokens = self._tokenize(language, [question], return_ids=False)[0]
+        if not ids or not tokens:
+            return []
+        scores = index.get_scores(tokens)
+        top = [i for i in np.argsort(-scores)[:n] if scores[i] > 0]
+        return [ids[i] for i in top]
+
+    def _words(self, language: str) -> tuple[list[str], bm25s.BM25]:
+        with self._lock:
+            if language not in self._bm25:
+                ids, texts = list(self.whole[language]), list(self.whole[language].values())
+                index = bm25s.BM25()
+                if texts:
+                    index.index(self._tokenize(language, texts), show_progress=False)
+                self._bm25[language] = (ids, index)
+            return self._bm25[language]
+
+    @staticmethod
+    def _tokenize(language: str, texts: list[str], return_ids: bool = True):
+        name = STEMMERS.get(language)
+        return bm25s.tokenize(
+            texts,
+            token_pattern=TOKEN,
+            stopwords=sorted(stopwordsiso.stopwords(language)) if stopwordsiso.has_lang(language) else None,
+            stemmer=Stemmer.Stemmer(name).stemWords if name else None,
+            show_progress=False,
+            return_ids=return_ids,
+        )
 
     @property
     def languages(self) -> set[str]:
