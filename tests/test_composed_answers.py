@@ -303,3 +303,13 @@ async def test_the_difference_between_instruments_is_know_how_not_a_list_of_sche
     reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
     assert reply.citations[0].source_id == "financing-circular-projects"
     assert "fit:" not in reply.answer and "correspond" not in reply.answer.split("\n\n")[1]
+
+
+async def test_a_long_section_shows_each_paragraph_that_answers_a_part_of_the_question(shipped_kb):
+    """The ambassadors' section is longer than a short one: what an ambassador does and what one is
+    not are two of its paragraphs, and a question asking both gets both."""
+    block = await first_block(
+        shipped_kb, "What can a circular economy ambassador do for my firm, and what are they not?"
+    )
+    assert "ambassador" in block.splitlines()[0].casefold()
+    assert "What an ambassador is not: a paid consultant" in block

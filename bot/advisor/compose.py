@@ -474,8 +474,13 @@ class Composer:
         scored.sort(key=lambda t: -t[0])
         _, heading, best, text = scored[0]
         whole = found is not None and len(text.split()) <= SECTION_WHOLE_WORDS
-        first = (heading, paragraphs(text) if whole else [best])
-        covered = tokens(text if whole else " ".join(best), language)
+        shown = paragraphs(text) if whole else [best]
+        if found is not None and not whole:
+            # A long section: its paragraphs that answer, as many as fit the words a short one has
+            # ("what can an ambassador do, and what isn't their job?" is answered in two).
+            shown = self._answering_paragraphs(wanted, text, language, stating)
+        first = (heading, shown)
+        covered = tokens(" ".join(" ".join(p) for p in shown), language)
         for _, other_heading, other, _ in scored[1:]:
             new = (wanted & tokens(" ".join(other), language)) - covered
             if other_heading != heading and (len(new) >= SECOND_SECTION_NEW_WORDS or other_heading in own):
@@ -496,28 +501,54 @@ class Composer:
         block = f"{plain(title)} [{number}]\n{_shown_all(blocks)}"
         return "\n".join([block, *(f"{plain(h)}:\n{_shown_all(b)}" for h, b in second)])
 
-    @staticmethod
-    def _best_paragraph(
-        wanted: set[str], text: str, language: str = "en", stating: re.Pattern[str] | None = None
-    ) -> tuple[list[str], float]:
-        """The paragraph of `text` sharing most of the `wanted` stems (for its length), earlier first;
-        one that states what is asked (`stating`: a date, a figure) is preferred. A list is judged
-        whole or by the sentence that introduces it, whichever shares more for its length."""
+    @classmethod
+    def _answering_paragraphs(
+        cls, wanted: set[str], text: str, language: str, stating: re.Pattern[str] | None
+    ) -> list[list[str]]:
+        """The best paragraph and, best first, others sharing asked words, while they fit in
+        SECTION_WHOLE_WORDS; in the section's order."""
+        found = paragraphs(text)
+        scored = sorted(
+            ((cls._paragraph_score(wanted, items, pos, language, stating), pos) for pos, items in enumerate(found)),
+            reverse=True,
+        )
+        chosen: list[int] = []
+        count = 0
+        for score, pos in scored:
+            n = len(" ".join(found[pos]).split())
+            if chosen and (score <= 0 or count + n > SECTION_WHOLE_WORDS):
+                continue
+            chosen.append(pos)
+            count += n
+        return [found[pos] for pos in sorted(chosen)]
 
+    @staticmethod
+    def _paragraph_score(
+        wanted: set[str], items: list[str], pos: int, language: str, stating: re.Pattern[str] | None
+    ) -> float:
         def overlap(text: str) -> float:
             have = tokens(text, language)
             return len(wanted & have) / math.sqrt(len(have) + 1)
 
+        joined = " ".join(items)
+        score = overlap(joined) - 0.01 * pos
+        if len(items) > 1 and items[0].endswith(":"):
+            score = max(score, overlap(items[0]) - 0.01 * pos)
+        if stating is not None and wanted & tokens(joined, language) and stating.search(joined):
+            score += STATES_ASKED_BONUS
+        return score
+
+    @classmethod
+    def _best_paragraph(
+        cls, wanted: set[str], text: str, language: str = "en", stating: re.Pattern[str] | None = None
+    ) -> tuple[list[str], float]:
+        """The paragraph of `text` sharing most of the `wanted` stems (for its length), earlier first;
+        one that states what is asked (`stating`: a date, a figure) is preferred. A list is judged
+        whole or by the sentence that introduces it, whichever shares more for its length."""
         best: list[str] = []
         best_score = -1.0
         for pos, items in enumerate(paragraphs(text)):
-            joined = " ".join(items)
-            have = tokens(joined, language)
-            score = overlap(joined) - 0.01 * pos
-            if len(items) > 1 and items[0].endswith(":"):
-                score = max(score, overlap(items[0]) - 0.01 * pos)
-            if stating is not None and wanted & have and stating.search(joined):
-                score += STATES_ASKED_BONUS
+            score = cls._paragraph_score(wanted, items, pos, language, stating)
             if score > best_score:
                 best, best_score = items, score
         return best, best_score
