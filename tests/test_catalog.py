@@ -70,3 +70,17 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
 )
 def test_ordinary_words_name_no_scheme(catalog, message, why):
     assert catalog.named_schemes(message) == set(), why
+
+
+@pytest.mark.parametrize(
+    ("message", "country"),
+    [
+        ("Vinnova: how much money for the first stage?", "SE"),  # who runs the scheme
+        ("Welche Projekte hat die DBU zuletzt gefördert?", "DE"),
+        ("How much does the KMO-portefeuille pay?", "BE"),  # a scheme named
+        ("Is there a green loan from a development agency?", None),  # ordinary words name no one
+        ("Vinnova or ADEME: who pays more?", None),  # two countries: none chosen
+    ],
+)
+def test_naming_an_agency_or_a_scheme_names_its_country(catalog, message, country):
+    assert catalog.named_country(message) == country

@@ -313,3 +313,13 @@ async def test_a_long_section_shows_each_paragraph_that_answers_a_part_of_the_qu
     )
     assert "ambassador" in block.splitlines()[0].casefold()
     assert "What an ambassador is not: a paid consultant" in block
+
+
+async def test_a_question_naming_a_national_agency_is_answered_with_that_countrys_schemes(shipped_kb):
+    """No profile, no country named: "Vinnova" says Sweden, so no Irish voucher beside it."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="Vinnova, first round: how much money and what share of the costs?")
+    )
+    schemes = [shipped_kb.retriever.metas_of(c.source_id)[0].get("countries", "") for c in reply.citations]
+    assert reply.citations[0].source_id == "se-vinnova-circular-calls"
+    assert all(("SE" in str(c)) or ("EU" in str(c)) or not c for c in schemes), schemes

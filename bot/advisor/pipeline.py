@@ -274,9 +274,10 @@ class Advisor:
             kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
             boosts = Boosts(country=mentioned, sector=profile.sector, kinds=kinds, weight=0.1, country_weight=0.25)
             return search(filters=Filters(), boosts=boosts)
-        # Money questions: the named country, else the company's own, filters (its schemes,
-        # EU-wide ones and general guidance stay); without any fitting scheme, search unfiltered.
-        country = mentioned or profile.country
+        # Money questions: the named country, else the company's own, else the one whose schemes
+        # or agencies the question names ("Vinnova" → Sweden), filters (its schemes, EU-wide ones
+        # and general guidance stay); without any fitting scheme, search unfiltered.
+        country = mentioned or profile.country or self.composer.catalog.named_country(question)
         boosts = Boosts(country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"])
         if country:
             found = search(filters=Filters(country=country), boosts=boosts)

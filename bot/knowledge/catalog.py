@@ -157,6 +157,10 @@ class Catalog:
         """Ids of the funding schemes `text` names, by any name or abbreviation they go by."""
         return self.scheme_names.named(text)
 
+    def named_country(self, text: str) -> str | None:
+        """The country `text` points at by naming its schemes or who runs them ("Vinnova" → SE)."""
+        return self.scheme_names.country(text)
+
     def scheme(self, scheme_id: str) -> FundingScheme | None:
         return next((s for s in self.schemes if s.id == scheme_id), None)
 

@@ -1,4 +1,4 @@
-"""Which funding schemes a message names, by any of the names they go by.
+"""Which funding schemes a message names, by any of the names they go by, and so which country.
 
 A user names a scheme the way they know it: "Transizione 5.0" inside Italian words ("credito
 d'imposta Transizione 5.0"), by its original-language name, or by an abbreviation its own text
@@ -10,7 +10,8 @@ scheme's own (few schemes' texts use it); an abbreviation counts when only one s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+
+import wordfreq
 
 from bot.knowledge.schema import FundingScheme, name_head
 from bot.knowledge.translations import TranslatedItem
@@ -18,9 +19,11 @@ from bot.knowledge.translations import TranslatedItem
 # "5.0" is one word; a hyphen or an apostrophe parts words ("KMO-portefeuille", "l'iper-ammortamento").
 TOKEN = re.compile(r"\w+(?:\.\w+)*")
 BRACKETED = re.compile(r"\(([^)]+)\)|[\"“„«]([^\"”“»]+)[\"”“»]")
+NAME_WORD = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][\w-]+")  # a capitalised word: part of a name
 ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
 OWN_WORD_MAX_SCHEMES = 2  # a name word this many schemes' texts use, or fewer, is a name's own
 SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
+ORDINARY_ZIPF = 3.0  # an English word this common ("agency", "green") is no provider's name
 
 
 def tokens(text: str) -> list[str]:
@@ -40,8 +43,24 @@ def name_forms(name: str) -> list[str]:
     return [f.strip() for f in forms if f.strip()]
 
 
+def _provider_countries(schemes: list[FundingScheme], used_by: dict[str, set[str]]) -> dict[str, str]:
+    """Who runs schemes in one country only ("Vinnova", "ADEME", "Elinvoimakeskukset"), by the
+    words of their names: naming them names that country. A word counts when it is a name, not an
+    ordinary word ("Agency", "Green"), and only that country's schemes use it, in any text."""
+    country_of_scheme = {s.id: set(s.countries) for s in schemes}
+    out: dict[str, str] = {}
+    for s in schemes:
+        for word in {w.casefold() for w in NAME_WORD.findall(s.provider) if len(w) >= 3}:
+            if wordfreq.zipf_frequency(word, "en") >= ORDINARY_ZIPF:
+                continue
+            used = set().union(*(country_of_scheme[i] for i in used_by.get(word, {s.id})))
+            if len(used) == 1 and "EU" not in used:
+                out[word] = next(iter(used))
+    return out
+
+
 class SchemeNames:
-    def __init__(self, schemes: Iterable[FundingScheme], translated: dict[str, list[TranslatedItem]]):
+    def __init__(self, schemes: list[FundingScheme], translated: dict[str, list[TranslatedItem]]):
         """`translated`: each scheme's translations, by scheme id (their names and texts count too)."""
         self.forms: dict[str, list[tuple[str, ...]]] = {}
         abbreviations: dict[str, set[str]] = {}
@@ -66,6 +85,8 @@ class SchemeNames:
                 holders.setdefault(f, set()).add(sid)
         self.forms = {sid: [f for f in forms if len(holders[f]) == 1] for sid, forms in self.forms.items()}
         self.abbreviations = {a: next(iter(ids)) for a, ids in abbreviations.items() if len(ids) == 1}
+        self.provider_country = _provider_countries(schemes, used_by)
+        self.country_of = {s.id: s.countries[0] for s in schemes if len(s.countries) == 1 and s.countries[0] != "EU"}
 
     def named(self, text: str) -> set[str]:
         """Ids of the schemes `text` names."""
@@ -77,3 +98,9 @@ class SchemeNames:
         }
         found |= {self.abbreviations[a] for a in ABBREVIATION.findall(text) if a in self.abbreviations}
         return found
+
+    def country(self, text: str) -> str | None:
+        """The one country the schemes or providers that `text` names belong to, if one."""
+        found = {self.country_of[sid] for sid in self.named(text) if sid in self.country_of}
+        found |= {c for w in NAME_WORD.findall(text) if (c := self.provider_country.get(w.casefold()))}
+        return next(iter(found)) if len(found) == 1 else None
