@@ -123,6 +123,7 @@ class Advisor:
         _ = self.kb.retriever
         detect_language("warm up the language model", "en")
         _ = self.answerability.vocabulary("en")
+        _ = self.composer.catalog.scheme_names  # every name and agency the schemes go by
         vector = self.queries.embed_sync("circular economy")
         self.triager.off_topic_margin(vector)
         self.triager.intent(vector)
