@@ -318,10 +318,31 @@ def test_words_that_only_look_like_money_do_not_make_a_funding_question(indexed)
         "What are the fundamentals of eco-design?",
         "Vi funderar på att börja reparera möbler: var börjar man?",
         "How can a small workshop contribute to the circular economy?",
+        "How does leasing instead of selling change our cash flow?",
     ):
         assert not triager.is_funding_question(text), text
-    for text in ("Is there a tax credit for R&D?", "Investment grants for machines?", "Il contributo copre il 50%?"):
+    for text in (
+        "Is there a tax credit for R&D?",
+        "Investment grants for machines?",
+        "Il contributo copre il 50%?",
+        "any cash for recycling stuff??",  # chat style
+        "need $$ to fix up old furniture & resell",
+    ):
         assert triager.is_funding_question(text), text
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("wat about loans for machines in NL, we r 20 ppl", "NL"),
+        ("any cash for recycling stuff in dk??", "DK"),
+        ("grants 4 ecodesign in fr? small shop", "FR"),
+        ("We work in IT and want to know what applies to us", None),  # the trade, not Italy
+        ("Is it worth it for a shop in de Pijp?", None),  # a word, not Germany
+    ],
+)
+def test_chat_names_a_country_by_its_code(indexed, text, country):
+    assert make_advisor(indexed).triager.mentioned_country(text) == country
 
 
 def test_the_country_asked_about_is_the_one_the_question_sentence_names(indexed):

@@ -323,3 +323,12 @@ async def test_a_question_naming_a_national_agency_is_answered_with_that_country
     schemes = [shipped_kb.retriever.metas_of(c.source_id)[0].get("countries", "") for c in reply.citations]
     assert reply.citations[0].source_id == "se-vinnova-circular-calls"
     assert all(("SE" in str(c)) or ("EU" in str(c)) or not c for c in schemes), schemes
+
+
+async def test_a_money_question_in_chat_style_is_answered_with_schemes_first(shipped_kb):
+    """Its words ("fix up old furniture") match eco-design guidance; its money is in "$$"."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="need $$ to fix up old furniture & resell, belgium, 3 ppl")
+    )
+    first = shipped_kb.retriever.metas_of(reply.citations[0].source_id)[0]
+    assert first["kind"] == "funding" and "BE" in str(first.get("countries"))

@@ -57,6 +57,12 @@ FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").re
 NON_ENGLISH_BM25_WEIGHT = 0.5
 
 
+def _funding_first(found: list[Passage]) -> list[Passage]:
+    """A money question is answered with the schemes found, then the guidance: "need $$ to fix up
+    old furniture" matched eco-design modules by its words, and its money is in "$$"."""
+    return sorted(found, key=lambda p: p.kind != "funding")  # stable: each kind keeps its order
+
+
 def _stem(word: str) -> str:
     """A word's first letters, as topic stems are kept."""
     return re.sub(r"\W", "", word.casefold())[:5]
@@ -283,8 +289,8 @@ class Advisor:
         if country:
             found = search(filters=Filters(country=country), boosts=boosts)
             if any(p.kind == "funding" for p in found):
-                return found
-        return search(filters=Filters(), boosts=boosts)
+                return _funding_first(found)
+        return _funding_first(search(filters=Filters(), boosts=boosts))
 
     async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
         """The standalone question, and whether it is the message glued to the previous question

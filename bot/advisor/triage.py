@@ -68,9 +68,22 @@ def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
 INFLECTIONS = r"(?:e|en|er|es|em|et|t|a|as|os|i|ie|o|ą|ej|ego|iej|ich|ym|s)?"
 
 
-def _country_pattern(names: list[str]) -> re.Pattern[str]:
+# Chat style names a country by its code after "in": "loans for machines in NL", "any cash in
+# dk??". In capitals any code; in lower case only codes that are no word of a language we serve
+# ("in it", "in de", "in be" are words); never "in IT", the trade, nor "IN", "ME".
+CODE_AFTER = r"(?i:\b(?:in|from|aus|en|dans|nel|em|i|w))\s+"
+LOWER_CASE_CODES = {"dk", "nl", "fr", "fi", "pl", "pt", "ie", "lv", "lt", "ee", "mt", "cy", "gr", "hr", "sk", "cz",
+                    "hu", "ro", "bg", "lu", "ch", "se", "uk"}  # fmt: skip
+AMBIGUOUS_CODES = {"IT", "IN", "ME"}
+
+
+def _country_pattern(names: list[str], code: str = "") -> re.Pattern[str]:
     forms = [re.escape(n) + (INFLECTIONS if len(n) >= 5 else "") for n in names]
-    return re.compile(r"\b(?:" + "|".join(forms) + r")\b", re.IGNORECASE)
+    by_name = r"(?i:\b(?:" + "|".join(forms) + r")\b)"
+    if not code or code in AMBIGUOUS_CODES:
+        return re.compile(by_name)
+    spelled = f"(?i:{code})" if code.casefold() in LOWER_CASE_CODES else code
+    return re.compile(f"{by_name}|{CODE_AFTER}{spelled}\\b")
 
 
 CITIES = Path(__file__).with_name("data") / "cities.yaml"
@@ -115,7 +128,7 @@ class Triager:
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
-        self.countries = [(str(code), _country_pattern(names)) for code, names in raw["countries"].items()]
+        self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
         self.place_names = [
             *(name for names in raw["countries"].values() for name in names),
             *raw.get("regions", []),
