@@ -449,6 +449,15 @@ async def test_a_greeting_gets_a_greeting_in_the_users_language(advisor):
     assert reply.answer.startswith("Bonjour !")
 
 
+@pytest.mark.parametrize(
+    ("message", "language", "opening"),
+    [("What can you do?", "en", "Hello! I help"), ("help", "en", "Hello!"), ("Was kannst du?", "de", "Hallo!")],
+)
+async def test_asking_what_the_advisor_is_for_gets_what_it_does_not_a_refusal(advisor, message, language, opening):
+    reply = await advisor.answer(AdvisorRequest(message=message, profile={"language": language}))
+    assert reply.answer.startswith(opening) and "only help" not in reply.answer
+
+
 def test_a_request_inside_a_longer_one_asks_for_the_longer_ones_kind():
     from bot.advisor.answerability import asked_attributes
     from bot.advisor.compose import _attributes

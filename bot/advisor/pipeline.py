@@ -191,7 +191,8 @@ class Advisor:
         if not re.search(r"\w", message):
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "empty")
             return prepared
-        if " ".join(re.findall(r"\w+", message.casefold())) in FOLLOW_UPS["greetings"]:
+        said = " ".join(re.findall(r"\w+", message.casefold()))
+        if said in FOLLOW_UPS["greetings"] or said in FOLLOW_UPS["capabilities"]:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "greeting")
             return prepared
 
