@@ -465,3 +465,6 @@ def test_a_request_inside_a_longer_one_asks_for_the_longer_ones_kind():
     kinds = [(name, asks) for name, (asks, _) in _attributes().items()]
     assert set(asked_attributes("¿Y en cuánto tiempo hay que devolverlo?", kinds)) == {"duration"}
     assert "duration" not in asked_attributes("¿Cuánto dinero dan a una pyme?", kinds)
+    # asked impersonally ("one", "man", "se") it is the same request
+    for question in ("Hur mycket kan man få?", "Wie viel kann man bekommen?", "¿Cuánto se puede recibir?"):
+        assert "amount" in asked_attributes(question, kinds), question
