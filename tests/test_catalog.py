@@ -51,6 +51,8 @@ def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
         # the original name with its hyphen left out
         ("Is the KfW Umweltprogramm a loan or a grant?", {"de-kfw-umweltprogramm"}),
         ("How much does the KMO portefeuille pay?", {"be-vlaio-kmo-portefeuille"}),
+        # the capitalised words of a name with its number, the rest said otherwise or not at all
+        ("Vale ancora la Transizione 5.0 per una pressa nuova?", {"it-transizione-5-0"}),
         # a quoted name, after an elided article
         ("Conviene l'iper-ammortamento per una pressa nuova?", {"it-transizione-5-0"}),
     ],
@@ -66,6 +68,7 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
         ("Business Finland funding for a pilot line?", "the provider two schemes share, not a name"),
         ("We want a business development grant in Finland", "a name's words, not together"),
         ("Une subvention « au titre du de minimis », ça veut dire quoi ?", "a term many schemes' conditions use"),
+        ("Que apoios há para a economia circular em Portugal?", "a name's words that are ordinary Portuguese"),
     ],
 )
 def test_ordinary_words_name_no_scheme(catalog, message, why):

@@ -23,6 +23,7 @@ NAME_WORD = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][\w-]+")  # a capitalised word: part o
 ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
 OWN_WORD_MAX_SCHEMES = 2  # a name word this many schemes' texts use, or fewer, is a name's own
 SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
+LANGUAGES = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
 ORDINARY_ZIPF = 3.0  # an English word this common ("agency", "green") is no provider's name
 
 
@@ -41,6 +42,28 @@ def name_forms(name: str) -> list[str]:
     for bracketed, quoted in BRACKETED.findall(name):
         forms += re.split(r"[,;]", bracketed or quoted)  # "(KfW-Umweltprogramm, programmes 240/241)": two names
     return [f.strip() for f in forms if f.strip()]
+
+
+def _capitalised_runs(head: str) -> set[tuple[str, ...]]:
+    """ "Transizione 5.0" of "Transizione 5.0 tax credit": words of a name that stand together
+    capitalised, one of them a number or a word no language we serve uses ("Nuova Sabatini"; not
+    "Economia Circular", which any Portuguese question about the circular economy says)."""
+    found: set[tuple[str, ...]] = set()
+    run: list[str] = []
+    for word in [*TOKEN.findall(head), ""]:
+        if word and len(word) > SMALL_WORD and (word[0].isupper() or word[0].isdigit()):
+            run.append(word)
+            continue
+        words = tuple(w.casefold() for w in run)
+        if len(words) >= 2 and any(w[0].isdigit() or not _ordinary(w) for w in words):
+            found.add(words)
+        run = []
+    return found
+
+
+def _ordinary(word: str) -> bool:
+    """A common word in one of the languages we serve ("economia", "circulaire", "grant")."""
+    return any(wordfreq.zipf_frequency(word, lang) >= ORDINARY_ZIPF for lang in LANGUAGES)
 
 
 def _provider_countries(schemes: list[FundingScheme], used_by: dict[str, set[str]]) -> dict[str, str]:
@@ -69,6 +92,7 @@ class SchemeNames:
             names = [s.name] + [t.name for t in translated.get(s.id, []) if t.name]
             # A bracketed provider ("(Business Finland)") names who runs the scheme, not the scheme.
             own = {_words(f) for n in names for f in name_forms(n) if f.casefold() not in s.provider.casefold()}
+            own |= _capitalised_runs(name_head(s.name))
             self.forms[s.id] = [f for f in own if f]
             texts = [*names, *s.texts] + [x for t in translated.get(s.id, []) for x in t.scheme_texts]
             for word in {w for text in texts for w in tokens(text)}:
