@@ -251,19 +251,24 @@ async def test_a_scheme_asked_about_by_name_is_the_answer_even_closed(shipped_kb
     assert "3 500 000 PLN" in first.replace("\xa0", " ")  # Polish groups thousands with a no-break space
 
 
+async def first_block_after(kb, asked: str, answered: str, message: str) -> str:
+    """The first block of the answer to `message`, asked after one exchange."""
+    from bot.advisor.models import Turn
+
+    history = [Turn(role="user", text=asked), Turn(role="assistant", text=answered)]
+    reply = await Advisor(kb.settings, kb).answer(AdvisorRequest(message=message, history=history))
+    return reply.answer.split("\n\n")[1]
+
+
 async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):
     """ "What about for textiles?" after a packaging question is answered about textiles, not
     with the packaging item last shown."""
-    from bot.advisor.models import Turn
-
-    history = [
-        Turn(role="user", text="What producer responsibility rules apply to the packaging we put on the market?"),
-        Turn(role="assistant", text="Producers register and pay EPR fees in each Member State [1]."),
-    ]
-    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
-        AdvisorRequest(message="What about for textiles?", history=history)
+    first = await first_block_after(
+        shipped_kb,
+        "What producer responsibility rules apply to the packaging we put on the market?",
+        "Producers register and pay EPR fees in each Member State [1].",
+        "What about for textiles?",
     )
-    first = reply.answer.split("\n\n")[1]
     heading, text = first.split("\n", 1)
     assert "textile" in heading.casefold() and "2025/1892" in text
     assert "packaging" not in heading.casefold()
@@ -272,16 +277,12 @@ async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb)
 async def test_a_follow_up_asking_how_long_leads_with_the_sentence_that_says_how_long(shipped_kb):
     """ "How long to pay it back?" shares no word with "repayment runs up to 9 years": the
     sentence stating a duration leads, not the scheme's amount again."""
-    from bot.advisor.models import Turn
-
-    history = [
-        Turn(role="user", text="¿Qué préstamo público hay para una pyme innovadora de reparación en Madrid?"),
-        Turn(role="assistant", text="Los préstamos participativos de ENISA, de 25.000 a 1,5 millones de euros [1]."),
-    ]
-    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
-        AdvisorRequest(message="¿Y cuánto tiempo tenemos para devolverlo?", history=history)
+    first = await first_block_after(
+        shipped_kb,
+        "¿Qué préstamo público hay para una pyme innovadora de reparación en Madrid?",
+        "Los préstamos participativos de ENISA, de 25.000 a 1,5 millones de euros [1].",
+        "¿Y cuánto tiempo tenemos para devolverlo?",
     )
-    first = reply.answer.split("\n\n")[1]
     assert first.startswith("Préstamos participativos ENISA") and "9 años" in first
 
 

@@ -200,7 +200,7 @@ def test_score_records_why_a_case_failed():
 
 def test_a_closed_scheme_counts_as_offered_unless_the_answer_says_it_is_closed():
     c = case(question="Can we still apply to the Old grant?", expected_triage="answer")
-    closed = {"old-grant": "old grant"}
+    closed = {"old-grant"}
     citations = [cite(1, "old-grant", "The Old grant paid 50%.")]
     quiet = score(c, reply("The Old grant pays 50% [1].", citations=citations), 1.0, frozenset(), closed=closed)
     assert quiet.closed_offered == ["old-grant"] and "closed scheme offered: old-grant" in quiet.failures

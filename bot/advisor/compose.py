@@ -132,6 +132,19 @@ def _table_rows(lines: list[str]) -> list[str]:
     return [f"{r[0]}: {' — '.join(r[1:])}" if len(r) > 1 else r[0] for r in body or rows]
 
 
+def _items(lines: list[str]) -> list[str]:
+    """A block's list items, each with its wrapped lines joined (prose: one item, its lines joined)."""
+    items: list[str] = []
+    for ln in lines:
+        if BULLET.match(ln):
+            items.append(BULLET.sub("", ln).strip())
+        elif items:
+            items[-1] += " " + ln.strip()
+        else:
+            items.append(ln.strip())
+    return items
+
+
 def paragraphs(text: str) -> list[list[str]]:
     """Blocks of a text, wrapped lines joined; a list block (or a table, row by row) keeps one
     entry per item, after the sentence that introduces it."""
@@ -141,14 +154,7 @@ def paragraphs(text: str) -> list[list[str]]:
         if not lines or lines[0].lstrip().startswith("#"):
             continue
         table = all(ln.lstrip().startswith("|") for ln in lines)
-        items: list[str] = _table_rows(lines) if table else []
-        for ln in [] if table else lines:
-            if BULLET.match(ln):
-                items.append(BULLET.sub("", ln).strip())
-            elif items:
-                items[-1] += " " + ln.strip()
-            else:
-                items.append(ln.strip())
+        items = _table_rows(lines) if table else _items(lines)
         listed = table or bool(BULLET.match(lines[0]))
         if len(items) > 1 and not listed:  # prose: one paragraph
             items = [" ".join(items)]
@@ -474,11 +480,14 @@ class Composer:
         scored.sort(key=lambda t: -t[0])
         _, heading, best, text = scored[0]
         whole = found is not None and len(text.split()) <= SECTION_WHOLE_WORDS
-        shown = paragraphs(text) if whole else [best]
-        if found is not None and not whole:
+        if whole:
+            shown = paragraphs(text)
+        elif found is not None:
             # A long section: its paragraphs that answer, as many as fit the words a short one has
             # ("what can an ambassador do, and what isn't their job?" is answered in two).
             shown = self._answering_paragraphs(wanted, text, language, stating)
+        else:
+            shown = [best]
         first = (heading, shown)
         covered = tokens(" ".join(" ".join(p) for p in shown), language)
         for _, other_heading, other, _ in scored[1:]:

@@ -258,7 +258,7 @@ class Advisor:
     def _funding_question(self, text: str) -> bool:
         """Asks about money, or names a funding scheme ("GOZ w MŚP", "Transizione 5.0"); not the
         difference between a grant and a loan (concepts, answered by know-how)."""
-        if bool(self.composer.catalog.named_schemes(text)):
+        if self.composer.catalog.named_schemes(text):
             return True
         return self.triager.is_funding_question(text) and not asks_comparison(text)
 

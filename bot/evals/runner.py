@@ -70,13 +70,12 @@ def scheme_figures(advisor) -> dict[str, tuple[bool, bool]]:
     }
 
 
-def closed_schemes(advisor) -> dict[str, str]:
-    """{scheme id: its name, lower case} of the closed schemes (citing one is a failure unless the
-    answer says it is closed)."""
+def closed_schemes(advisor) -> set[str]:
+    """The ids of the closed schemes (citing one is a failure unless the answer says it is closed)."""
     composer = getattr(advisor, "composer", None)
     if composer is None:
-        return {}
-    return {s.id: s.short_name.casefold() for s in composer.catalog.schemes if s.status.value == "closed"}
+        return set()
+    return {s.id for s in composer.catalog.schemes if s.status.value == "closed"}
 
 
 def _ms(start: float) -> float:

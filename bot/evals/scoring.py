@@ -85,7 +85,7 @@ def score(
     secret: frozenset[str],
     k: int = 5,
     prompts_dir: Path = REPO_ROOT / "prompts",
-    closed: dict[str, str] | None = None,
+    closed: set[str] | None = None,
     figures: dict[str, tuple[bool, bool]] | None = None,
 ) -> CaseResult:
     """Score what the user reads: facts in the answer's own sentences (not in the source list or

@@ -4,7 +4,9 @@ A user names a scheme the way they know it: "Transizione 5.0" inside Italian wor
 d'imposta Transizione 5.0"), by its original-language name, or by an abbreviation its own text
 uses ("GOZ" for Poland's Gospodarka o obiegu zamkniętym). A name counts when the message holds
 one of the scheme's name forms, word for word and in order, and one of its words is the
-scheme's own (few schemes' texts use it); an abbreviation counts when only one scheme's texts use it.
+scheme's own (few schemes' texts use it); the forms are its names' heads, their bracketed names
+and the capitalised words of its name that stand together ("Transizione 5.0"). An abbreviation
+counts when only one scheme's texts use it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
 OWN_WORD_MAX_SCHEMES = 2  # a name word this many schemes' texts use, or fewer, is a name's own
 SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
 LANGUAGES = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
-ORDINARY_ZIPF = 3.0  # an English word this common ("agency", "green") is no provider's name
+ORDINARY_ZIPF = 3.0  # a word this common in a language (wordfreq's Zipf scale) is an ordinary word, no name
 
 
 def tokens(text: str) -> list[str]:
