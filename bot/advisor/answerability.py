@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 from bot.knowledge import yamlio
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import name_head
+from bot.knowledge.translations import STEMMERS
 
 DATA = Path(__file__).with_name("data")
 LEXICON = DATA / "answerability.yaml"
@@ -107,10 +108,6 @@ ATTRIBUTE_NAMES = {
     "winners": "the winners or funded projects of a call",
     "budget": "a call's total budget",
 }
-STEMMERS = {
-    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
-    "nl": "dutch", "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
-}  # fmt: skip
 ASK = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
 QUANTITY = re.compile(
     r"\d|\b(?:half|third|quarter|fifth|tenth|twentieth|hundredth|double|twice|triple|times|fraction|percent)\b",

@@ -9,14 +9,9 @@ from functools import lru_cache
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
 from bot.knowledge.retrieve import Passage
+from bot.knowledge.translations import STEMMERS
 
 TOKEN = re.compile(r"\w\w+", re.UNICODE)
-
-
-STEMMERS = {
-    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
-    "nl": "dutch", "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
-}  # fmt: skip
 
 
 @lru_cache(maxsize=16)

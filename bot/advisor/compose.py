@@ -129,7 +129,12 @@ def _table_rows(lines: list[str]) -> list[str]:
     guarantee" (the header row and the |---| rule are markup, not content)."""
     rows = [[plain(c.strip()) for c in ln.strip().strip("|").split("|")] for ln in lines]
     body = [r for r in rows[1:] if not all(re.fullmatch(r":?-{3,}:?", c) for c in r)]
-    return [f"{r[0]}: {' — '.join(r[1:])}" if len(r) > 1 else r[0] for r in body or rows]
+    return [table_row(r) for r in body or rows]
+
+
+def table_row(cells: list[str]) -> str:
+    """A table row read as one line: its first cell, then the others ("Proven equipment: Loan")."""
+    return f"{cells[0]}: {' — '.join(cells[1:])}" if len(cells) > 1 else cells[0]
 
 
 def _items(lines: list[str]) -> list[str]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -23,16 +25,12 @@ import numpy as np
 import Stemmer
 import stopwordsiso
 
-from bot.knowledge.translations import load_module_translations, load_translations, summaries, whole_texts
+from bot.knowledge.translations import STEMMERS, load_module_translations, load_translations, summaries, whole_texts
 from bot.knowledge.vector_cache import DATA, QuerySet, VectorCache, model_id, register_query_set
 
 log = logging.getLogger(__name__)
 
 TOKEN = r"(?u)\b\w\w+\b"
-STEMMERS = {
-    "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish", "nl": "dutch",
-    "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
-}  # fmt: skip
 
 MANIFEST = DATA / "translation_vectors.json"
 VECTORS = DATA / "translation_vectors.npy"
@@ -47,6 +45,14 @@ def shipped_summaries() -> list[str]:
 
 
 register_query_set(QuerySet("translated summaries", shipped_summaries, MANIFEST, VECTORS, role="passage"))
+
+
+@lru_cache(maxsize=16)
+def _language_tools(language: str) -> tuple[list[str] | None, Callable[[list[str]], list[str]] | None]:
+    """A language's stop words and stemmer, made once (every question is tokenized with them)."""
+    stopwords = sorted(stopwordsiso.stopwords(language)) if stopwordsiso.has_lang(language) else None
+    name = STEMMERS.get(language)
+    return stopwords, (Stemmer.Stemmer(name).stemWords if name else None)
 
 
 class TranslatedSummaries:
@@ -105,14 +111,9 @@ class TranslatedSummaries:
 
     @staticmethod
     def _tokenize(language: str, texts: list[str], return_ids: bool = True):
-        name = STEMMERS.get(language)
+        stopwords, stemmer = _language_tools(language)
         return bm25s.tokenize(
-            texts,
-            token_pattern=TOKEN,
-            stopwords=sorted(stopwordsiso.stopwords(language)) if stopwordsiso.has_lang(language) else None,
-            stemmer=Stemmer.Stemmer(name).stemWords if name else None,
-            show_progress=False,
-            return_ids=return_ids,
+            texts, token_pattern=TOKEN, stopwords=stopwords, stemmer=stemmer, show_progress=False, return_ids=return_ids
         )
 
     @property

@@ -19,6 +19,12 @@ from pydantic import Field
 from bot.knowledge import yamlio
 from bot.knowledge.schema import LanguageCode, Slug, Strict
 
+# The Snowball stemmer (PyStemmer's name) for each language we serve.
+STEMMERS = {
+    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "da": "danish",
+    "nl": "dutch", "pl": "polish", "pt": "portuguese", "sv": "swedish", "fi": "finnish",
+}  # fmt: skip
+
 
 class TranslatedItem(Strict):
     title: str | None = Field(default=None, min_length=3)

@@ -13,6 +13,8 @@ from html import escape
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from bot.advisor.compose import table_row
+
 _PARSER = MarkdownIt("commonmark").enable("table")
 INLINE_TAGS = {"strong_open": "<b>", "strong_close": "</b>", "em_open": "<i>", "em_close": "</i>"}
 
@@ -33,7 +35,7 @@ def to_telegram_html(markdown: str) -> str:
             # A table row as a list item, "• Proven equipment: Loan, tax incentive"; the header
             # row names the columns, which the rows' own words make plain.
             if row and not header:
-                blocks.append("• " + (f"{row[0]}: {' — '.join(row[1:])}" if len(row) > 1 else row[0]))
+                blocks.append("• " + table_row(row))
             row = None
         elif token.type == "inline" and row is not None:
             row.append(_inline(token.children or []))
