@@ -188,6 +188,29 @@ async def test_a_training_answer_shows_its_section_whole_with_the_list_it_introd
     assert "greenhouse" in block
 
 
+async def test_a_long_paragraphs_answer_is_shown_though_it_comes_after_a_long_sentence(shipped_kb):
+    # The phone rules' paragraph opens on the date they apply; the spare-parts duty is in its long
+    # second sentence, which used to be cut as too long for the paragraph's word budget.
+    block = await first_block(
+        shipped_kb,
+        "We run an independent phone repair shop. What do the EU ecodesign rules for smartphones mean "
+        "for getting spare parts?",
+    )
+    assert "Since 20 June 2025" in block
+    assert "for at least seven years" in block
+
+
+def test_a_german_date_is_not_cut_as_a_sentence_end():
+    from bot.advisor.compose import SENTENCE
+
+    text = "Der Batteriepass: Ab dem 18. Februar 2027 brauchen E-Bike-Batterien ihn. Danach folgt mehr."
+    assert SENTENCE.split(text) == [
+        "Der Batteriepass: Ab dem 18. Februar 2027 brauchen E-Bike-Batterien ihn.",
+        "Danach folgt mehr.",
+    ]
+    assert len(SENTENCE.split("Es gilt ab 2027. Mai ist spät.")) == 2  # a year, then a new sentence
+
+
 def test_a_sentence_introducing_a_list_stays_with_it():
     from bot.advisor.compose import paragraphs
 

@@ -50,7 +50,11 @@ SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 # A one-letter lower-case word before the full stop is an abbreviation, not a sentence's end:
 # Polish "w 2023 r. (Etap I)" ('in the year 2023'), "p. 12".
-SENTENCE = re.compile(r"(?<=[.!?])(?<![\s(][a-zà-öø-ÿąćęłńśźż]\.)\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])")
+GERMAN_MONTHS = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
+SENTENCE = re.compile(  # not after "2023 r." or "ab dem 18." before a German month
+    rf"(?<=[.!?])(?<![\s(][a-zà-öø-ÿąćęłńśźż]\.)(?!(?:(?<=[\s(]\d\.)|(?<=[\s(]\d\d\.))\s+(?:{GERMAN_MONTHS})\b)\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])"
+)
+QUOTED = re.compile(r"“[^”]*”")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
 
@@ -171,16 +175,17 @@ def paragraphs(text: str) -> list[list[str]]:
     return out
 
 
-def _whole_sentences(text: str, limit: int) -> str:
+def _whole_sentences(sentences: list[str], limit: int) -> list[str]:
+    """The first sentences while they fit in `limit` words; the first however long."""
     kept: list[str] = []
     count = 0
-    for sentence in SENTENCE.split(text):
+    for sentence in sentences:
         n = len(sentence.split())
         if kept and count + n > limit:
             break
         kept.append(sentence)
         count += n
-    return " ".join(kept)
+    return kept
 
 
 FOCUS_SENTENCES = 2
@@ -440,7 +445,7 @@ class Composer:
         """ "Section: text" of the module's translation that best answers the question (see
         `module_sections`); "" when the module is not translated."""
         shown = self.module_sections(question, passage, language, found)
-        return "\n".join(f"{plain(heading)}:\n{_shown_all(blocks)}" for heading, blocks in shown)
+        return "\n".join(f"{plain(heading)}:\n{_shown_all(blocks, question, language)}" for heading, blocks in shown)
 
     def module_sections(
         self, question: str, passage: Passage, language: str, found: set[str] | None = None
@@ -463,12 +468,7 @@ class Composer:
             return []  # a translation out of step with its module (the content check reports it)
         retrieved = {_own_heading(passage), *(found or ())}
         own = {module_sections[i][0] for i, h in enumerate(english) if h in retrieved}
-        # What the user asks chooses the paragraph, not what they tell about their firm ("We
-        # remanufacture hydraulic pumps" matches the module's introduction), when it says enough.
-        wanted = tokens(question, language) - _stopwords(language)
-        asked = tokens(requests(question), language) - _stopwords(language)
-        if len(asked) >= ASKED_WORDS:
-            wanted = asked
+        wanted = self.wanted(question, language)
         stating = stated_as_asked(question)
         scored = []
         for heading, text in module_sections:
@@ -501,6 +501,15 @@ class Composer:
                 return [first, (other_heading, [other])]
         return [first]
 
+    @staticmethod
+    def wanted(question: str, language: str) -> set[str]:
+        """The stems that choose what of a module is shown. What the user asks chooses, not what they
+        tell about their firm ("We remanufacture hydraulic pumps" matches the module's
+        introduction), when it says enough."""
+        wanted = tokens(question, language) - _stopwords(language)
+        asked = tokens(requests(question), language) - _stopwords(language)
+        return asked if len(asked) >= ASKED_WORDS else wanted
+
     def section(self, question: str, passage: Passage, number: int, found: set[str] | None = None) -> str:
         """ "Title — Section [1]" and the text of the module that best answers the question (see
         `module_sections`); a question in several parts adds "Other section:" and its paragraph."""
@@ -512,8 +521,8 @@ class Composer:
             return ""
         (heading, blocks), *second = shown
         title = passage.title + (f" — {heading}" if heading else "")
-        block = f"{plain(title)} [{number}]\n{_shown_all(blocks)}"
-        return "\n".join([block, *(f"{plain(h)}:\n{_shown_all(b)}" for h, b in second)])
+        block = f"{plain(title)} [{number}]\n{_shown_all(blocks, question, 'en')}"
+        return "\n".join([block, *(f"{plain(h)}:\n{_shown_all(b, question, 'en')}" for h, b in second)])
 
     @classmethod
     def _answering_paragraphs(
@@ -575,7 +584,7 @@ class Composer:
         summary = (
             self.readable(translated.summary, language)
             if translated
-            else _whole_sentences(self.readable(s.description, language), 60)
+            else " ".join(_whole_sentences(SENTENCE.split(self.readable(s.description, language)), 60))
         )
         if question:
             # What the question asks beyond the summary (who may apply, how, for how long), from
@@ -717,21 +726,48 @@ def _own_heading(passage: Passage) -> str:
     return passage.section.split(" > ")[0]
 
 
-def _shown_all(blocks: list[list[str]]) -> str:
+def _shown_all(blocks: list[list[str]], question: str, language: str) -> str:
     """Paragraphs and lists of a section: one paragraph as `_shown`; a whole section as written."""
+    wanted = Composer.wanted(question, language)
     if len(blocks) == 1:
-        return _shown(blocks[0])
-    return "\n".join(_shown(b, whole=True) for b in blocks)
+        return _shown(blocks[0], question, wanted, language)
+    return "\n".join(_shown(b, question, wanted, language, whole=True) for b in blocks)
 
 
-def _shown(paragraph: list[str], whole: bool = False) -> str:
-    """A prose paragraph as whole sentences; a list as its first items, whole, after the sentence
-    that introduces it."""
+def _shown(paragraph: list[str], question: str, wanted: set[str], language: str, whole: bool = False) -> str:
+    """A prose paragraph as whole sentences (see `_answering`); a list as its first items, whole,
+    after the sentence that introduces it."""
     if len(paragraph) == 1:
-        return paragraph[0] if whole else _whole_sentences(paragraph[0], SECTION_WORDS)
+        if whole:
+            return paragraph[0]
+        return " ".join(_answering(SENTENCE.split(paragraph[0]), question, wanted, language, SECTION_WORDS))
     intro = [paragraph[0]] if paragraph[0].endswith(":") else []
     items = paragraph[len(intro) :]
     return "\n".join([*intro, *(f"- {i}" for i in (items if whole else items[:LIST_ITEMS]))])
+
+
+def _answering(sentences: list[str], question: str, wanted: set[str], language: str, limit: int) -> list[str]:
+    """A long paragraph's sentences from its first while they fit in `limit` words. When only the
+    first fits (the next is long), that one and the sentence sharing most asked words if it fits
+    alone: "spare parts … for at least seven years", in a long sentence after the date the rules
+    apply, was cut."""
+    kept = _whole_sentences(sentences, limit)
+    if len(kept) > 1:
+        return kept
+    stating = stated_as_asked(question)
+    best, best_score = None, 0.0
+    for sentence in sentences[1:]:
+        # A title the sentence points at ("see “Regulation and compliance…”") is not what it says.
+        have = tokens(QUOTED.sub("", sentence), language)
+        shared = len(wanted & have)
+        if not shared or len(sentence.split()) > limit:
+            continue
+        score = shared / math.sqrt(len(have) + 1)
+        if stating and stating.search(sentence):
+            score += STATES_ASKED_BONUS
+        if score > best_score:
+            best, best_score = sentence, score
+    return [*kept, best] if best else kept
 
 
 def _number(value: float) -> str:
