@@ -468,3 +468,11 @@ def test_a_request_inside_a_longer_one_asks_for_the_longer_ones_kind():
     # asked impersonally ("one", "man", "se") it is the same request
     for question in ("Hur mycket kan man få?", "Wie viel kann man bekommen?", "¿Cuánto se puede recibir?"):
         assert "amount" in asked_attributes(question, kinds), question
+
+
+def test_asking_how_to_price_asks_for_guidance_not_a_figure():
+    from bot.advisor.compose import _asked
+
+    assert "price" not in _asked("How should we price a product-as-a-service offer?")
+    assert "price" not in _asked("how to price refurbished laptops")
+    assert "price" in _asked("What is the price per tonne for clean PET flakes?")

@@ -210,9 +210,11 @@ class Verdict(BaseModel):
 COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
-def phrases(found: list[str]) -> re.Pattern[str]:
-    """Any of the lexicon's phrases, whole words, any case ("how much", "wie viel")."""
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, found)) + r")(?!\w)", re.IGNORECASE)
+def phrases(found: list[str], not_after: Iterable[str] = ()) -> re.Pattern[str]:
+    """Any of the lexicon's phrases, whole words, any case ("how much", "wie viel"); none right
+    after a word of `not_after` ("how do we price it?" asks how to set a price, not for one)."""
+    verb = "".join(rf"(?<!\b{re.escape(w)} )" for w in not_after)
+    return re.compile(verb + r"(?<!\w)(?:" + "|".join(map(re.escape, found)) + r")(?!\w)", re.IGNORECASE)
 
 
 def requests(message: str) -> str:
@@ -300,7 +302,9 @@ class Answerability:
         {language: {source id: translated text}}; `whole_texts` the same for the items translated
         in full (schemes), whose sentences can be read in that language."""
         raw = yamlio.load(lexicon.read_text(encoding="utf-8"))
-        self.attributes = [(name, phrases(spec["asks"]), spec) for name, spec in raw["attributes"].items()]
+        self.attributes = [
+            (name, phrases(spec["asks"], spec.get("not_after", ())), spec) for name, spec in raw["attributes"].items()
+        ]
         self.common_acronyms = {a.upper() for a in raw["common_acronyms"]}
         self.place_words = {_fold(w) for w in raw["place_words"]}
         self.own_name_words = {_fold(w) for w in raw["own_name_words"]}

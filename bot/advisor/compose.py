@@ -75,7 +75,10 @@ def _lexicon() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _attributes() -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
     """Each kind of requested detail: (how a question asks for it, how a sentence states it)."""
-    return {name: (phrases(kind["asks"]), STATED[kind["stated_by"]]) for name, kind in _lexicon()["attributes"].items()}
+    return {
+        name: (phrases(kind["asks"], kind.get("not_after", ())), STATED[kind["stated_by"]])
+        for name, kind in _lexicon()["attributes"].items()
+    }
 
 
 def _asked(question: str) -> dict[str, list[str]]:

@@ -35,6 +35,7 @@ from bot.advisor.models import (
     Usage,
 )
 from bot.advisor.replies import Replies
+from bot.advisor.spelling import Speller
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
 from bot.knowledge import yamlio
@@ -111,10 +112,16 @@ class Advisor:
         self.queries = QueryEmbedder(kb.index.embeddings)
         catalog = Catalog(settings.knowledge_dir)
         self.composer = Composer(settings.prompts_dir, catalog)
+        translated = summaries(catalog.translations, full=True)
+        whole = whole_texts(catalog.translations, catalog.module_translations)
+        self.speller = Speller(
+            lambda: kb.retriever.docs,
+            lambda language: [*translated.get(language, {}).values(), *whole.get(language, {}).values()],
+        )
         self.answerability = Answerability(
             lambda: kb.retriever.docs,
-            summaries(catalog.translations, full=True),
-            whole_texts=whole_texts(catalog.translations, catalog.module_translations),
+            translated,
+            whole_texts=whole,
             place_names=self.triager.place_names,
             items=lambda: kb.retriever.item_texts,
             titles=lambda: list({m["title"] for m in kb.retriever.metas}),
@@ -129,6 +136,7 @@ class Advisor:
         _ = self.kb.retriever
         detect_language("warm up the language model", "en")
         _ = self.answerability.vocabulary("en")
+        _ = self.speller.counts("en")
         _ = self.composer.catalog.scheme_names  # every name and agency the schemes go by
         vector = self.queries.embed_sync("circular economy")
         self.triager.off_topic_margin(vector)
@@ -208,9 +216,12 @@ class Advisor:
             prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
             return prepared
 
-        prepared.question, glued = await self._condense(request, prepared.question, prepared.budget)
+        # Typos corrected to the knowledge base's words ("recyling", "ecodesing") before the
+        # question is read for what it asks and searched.
+        own_words, _ = self.speller.correct(prepared.question, language)
+        prepared.question, glued = await self._condense(request, own_words, prepared.budget)
         vector = await self.queries.embed(prepared.question)
-        if decision is None and prepared.question == message[:MAX_QUESTION_CHARS]:
+        if decision is None and prepared.question == own_words:
             decision = self.triager.intent(vector)  # judged on the user's own words only
             if decision is not None and decision.triage == Triage.refuse:
                 prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")

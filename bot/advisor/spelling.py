@@ -1,0 +1,114 @@
+"""Typos in a question, corrected to the knowledge base's own words before retrieval.
+
+Chat-style questions carry typos ("any grants for recyling machines?", "what is ecodesing?").
+A misspelt word matches nothing in BM25, weakens the embedding, and reads to the answerability
+check as a term the knowledge base never uses, so the question was escalated as unanswerable
+("product as a servise"). A word is corrected only when it is no word at all (in neither the
+knowledge base nor wordfreq's lists of the languages we serve) and a knowledge-base word is one
+edit away (two for long English words) that is not merely another form of it; names (capitalised
+inside a sentence) and short words are left alone, and so is a word with no close match
+("alperujo", "Gewerbeabfallverordnung").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from bot.advisor.language import SUPPORTED
+from bot.knowledge.translations import STEMMERS
+
+MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
+LONG_WORD = 9  # from this length, two edits in English ("remanufacure" lacks a "t" and ...)
+ENDING = 2  # letters of a word's ending that inflection changes
+MIN_COUNT = 2  # a correction is a word the knowledge base uses more than once
+WORD = re.compile(r"[^\W\d_]+")
+CANDIDATE = re.compile(r"(?<![\w-])[^\W\d_]{5,}(?![\w-])")
+SENTENCE_START = re.compile(r"(?:^|[.!?\n]\s*)$")
+
+
+def _known_anywhere(word: str) -> bool:
+    """A word of any language we serve ("signé" in an English question is French, not a typo)."""
+    import wordfreq  # its word lists load on first use, one language at a time
+
+    return any(wordfreq.zipf_frequency(word, language) > 0 for language in SUPPORTED)
+
+
+@lru_cache(maxsize=16)
+def _stemmer(language: str) -> Callable[[str], str]:
+    stem: Callable[[str], str] = Stemmer.Stemmer(STEMMERS.get(language, "english")).stemWord
+    return stem
+
+
+def _forms_of_one_word(a: str, b: str, language: str) -> bool:
+    """Another form of the same word, not a typo: one stem ("symbiosen", "symbiose"), or only the
+    last two letters differ ("recyklingową", "recyklingowi": Polish has no Snowball stemmer)."""
+    stem = _stemmer(language)
+    if stem(a) == stem(b):
+        return True
+    shared = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    swapped = sorted(a[shared:]) == sorted(b[shared:])  # "ecodesing": two letters typed in the wrong order
+    return shared >= max(len(a), len(b)) - ENDING and not swapped
+
+
+class Speller:
+    def __init__(self, corpus: Callable[[], Iterable[str]], translated: Callable[[str], Iterable[str]]):
+        """`corpus` gives the knowledge base's texts (English), `translated(language)` its texts in
+        that language; both read when a question in that language first needs them."""
+        self._corpus = corpus
+        self._translated = translated
+        self._counts: dict[str, Counter[str]] = {}
+        self._choices: dict[str, list[str]] = {}
+
+    def counts(self, language: str) -> Counter[str]:
+        """How often the knowledge base uses each word (case-folded) in English and in `language`."""
+        if "en" not in self._counts:
+            self._counts["en"] = Counter(w for text in self._corpus() for w in WORD.findall(text.casefold()))
+        if language not in self._counts:
+            own = Counter(w for text in self._translated(language) for w in WORD.findall(text.casefold()))
+            self._counts[language] = self._counts["en"] + own
+        return self._counts[language]
+
+    def _words(self, language: str) -> list[str]:
+        if language not in self._choices:
+            self._choices[language] = [w for w, n in self.counts(language).items() if n >= MIN_COUNT]
+        return self._choices[language]
+
+    def correction(self, word: str, language: str) -> str | None:
+        """The knowledge base's word that `word` (case-folded) misspells, or None."""
+        counts = self.counts(language)
+        if len(word) < MIN_LENGTH or word in counts or _known_anywhere(word):
+            return None
+        # Other languages inflect more and the knowledge base holds fewer of their words: one edit
+        # there, or "finanziabile" becomes "finanziarie".
+        limit = 2 if len(word) >= LONG_WORD and language == "en" else 1
+        found = process.extract(
+            word, self._words(language), scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=None
+        )
+        if not found:
+            return None
+        best = str(min(found, key=lambda f: (f[1], -counts[f[0]]))[0])
+        return None if _forms_of_one_word(word, best, language) else best
+
+    def correct(self, text: str, language: str) -> tuple[str, dict[str, str]]:
+        """The text with its typos corrected, and {typo: correction}."""
+        fixed: dict[str, str] = {}
+
+        def replace(match: re.Match[str]) -> str:
+            token = match.group()
+            at_start = bool(SENTENCE_START.search(text[: match.start()]))
+            if not (token.islower() or (at_start and token[1:].islower() and language != "de")):
+                return token  # a name ("Tremplin"), an acronym, a German noun
+            better = self.correction(token.casefold(), language)
+            if better is None:
+                return token
+            fixed[token] = better
+            return better.capitalize() if token[0].isupper() else better
+
+        return CANDIDATE.sub(replace, text), fixed

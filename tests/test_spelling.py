@@ -1,0 +1,42 @@
+"""Typos in a question are corrected to the knowledge base's words; names, other languages' words
+and other forms of a word are not."""
+
+from bot.advisor.models import AdvisorRequest, Triage
+from bot.advisor.pipeline import Advisor
+from bot.advisor.spelling import Speller
+
+CORPUS = [
+    "Recycling grants for recycling machines. Eco-design and ecodesign rules; ecodesign pays.",
+    "Product as a service: the service price covers maintenance. Calculate the cost; calculate again.",
+]
+DANISH = ["Industriel symbiose: symbiose mellem virksomheder."]
+
+
+def speller() -> Speller:
+    return Speller(lambda: CORPUS, lambda language: DANISH if language == "da" else [])
+
+
+def test_a_misspelt_word_becomes_the_knowledge_bases_word():
+    fixed, found = speller().correct("any grants for recyling machines? how do i calcualte it", "en")
+    assert fixed == "any grants for recycling machines? how do i calculate it"
+    assert found == {"recyling": "recycling", "calcualte": "calculate"}
+    assert speller().correct("Ecodesing rules?", "en")[0] == "Ecodesign rules?"  # a sentence's first word
+
+
+def test_names_real_words_and_other_forms_of_a_word_are_left_alone():
+    s = speller()
+    assert s.correct("is the Recyclin grant open?", "en")[1] == {}  # a name inside a sentence
+    assert s.correct("we signé the order", "en")[1] == {}  # a word of another language we serve
+    assert s.correct("hvad er symbiosen", "da")[1] == {}  # another form of "symbiose"
+    assert s.correct("Was gilt für Recyclingmaschinen?", "de")[1] == {}  # a German noun
+    assert s.correct("what about alperujo", "en")[1] == {}  # nothing close: an unknown term stays unknown
+
+
+async def test_a_typo_does_not_make_a_question_unanswerable(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="can u explain product as a servise pls, how shud we price it for our floor scrubbers")
+    )
+    assert reply.triage == Triage.answer  # "servise" was a term the knowledge base never uses
+    assert reply.citations[0].source_id == "product-as-a-service"
+    assert "Residual value" in reply.answer  # how to build the price, though no price is stated
