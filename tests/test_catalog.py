@@ -55,6 +55,11 @@ def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
         ("Vale ancora la Transizione 5.0 per una pressa nuova?", {"it-transizione-5-0"}),
         # a quoted name, after an elided article
         ("Conviene l'iper-ammortamento per una pressa nuova?", {"it-transizione-5-0"}),
+        # a name of ordinary words beside the name of who runs the scheme
+        (
+            "Nell'incentivo Economia circolare gestito da Invitalia, quanto è il contributo?",
+            {"it-invitalia-economia-circolare"},
+        ),
     ],
 )
 def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
@@ -69,6 +74,7 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
         ("We want a business development grant in Finland", "a name's words, not together"),
         ("Une subvention « au titre du de minimis », ça veut dire quoi ?", "a term many schemes' conditions use"),
         ("Que apoios há para a economia circular em Portugal?", "a name's words that are ordinary Portuguese"),
+        ("Ci sono incentivi per l'economia circolare in Italia?", "ordinary words without who runs the scheme"),
     ],
 )
 def test_ordinary_words_name_no_scheme(catalog, message, why):

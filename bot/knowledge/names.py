@@ -6,7 +6,8 @@ uses ("GOZ" for Poland's Gospodarka o obiegu zamkniętym). A name counts when th
 one of the scheme's name forms, word for word and in order, and one of its words is the
 scheme's own (few schemes' texts use it); the forms are its names' heads, their bracketed names
 and the capitalised words of its name that stand together ("Transizione 5.0"). An abbreviation
-counts when only one scheme's texts use it.
+counts when only one scheme's texts use it. A name of ordinary words ("Economia circolare")
+counts beside the name of who runs the scheme ("Invitalia").
 """
 
 from __future__ import annotations
@@ -109,18 +110,33 @@ class SchemeNames:
         for sid, shown in self.forms.items():
             for f in shown:
                 holders.setdefault(f, set()).add(sid)
+        self.all_forms = self.forms
         self.forms = {sid: [f for f in forms if len(holders[f]) == 1] for sid, forms in self.forms.items()}
         self.abbreviations = {a: next(iter(ids)) for a, ids in abbreviations.items() if len(ids) == 1}
         self.provider_country = _provider_countries(schemes, used_by)
+        # Who runs it, by the words of its provider that are names ("Invitalia", not "Ministry"):
+        # a name of ordinary words ("Economia circolare") names the scheme beside them.
+        self.provider_words = {
+            s.id: {w.casefold() for w in NAME_WORD.findall(s.provider) if len(w) >= 3 and not _ordinary(w.casefold())}
+            for s in schemes
+        }
         self.country_of = {s.id: s.countries[0] for s in schemes if len(s.countries) == 1 and s.countries[0] != "EU"}
 
     def named(self, text: str) -> set[str]:
-        """Ids of the schemes `text` names."""
+        """Ids of the schemes `text` names: by a form with a word of its own, or by any of its
+        forms (one another scheme shares too) beside the name of who runs it ("l'incentivo
+        Economia circolare di Invitalia")."""
         said = " ".join(_words(text)) + " "
+        words = set(_words(text))
         found = {
             sid
             for sid, forms in self.forms.items()
             if any(f" {' '.join(f)} " in f" {said}" and self.own_words.intersection(f) for f in forms)
+        }
+        found |= {  # a form another scheme shares, told apart by its provider
+            sid
+            for sid, forms in self.all_forms.items()
+            if self.provider_words[sid] & words and any(f" {' '.join(f)} " in f" {said}" for f in forms)
         }
         found |= {self.abbreviations[a] for a in ABBREVIATION.findall(text) if a in self.abbreviations}
         return found
