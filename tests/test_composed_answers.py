@@ -356,3 +356,21 @@ async def test_a_money_question_in_chat_style_is_answered_with_schemes_first(shi
     )
     first = shipped_kb.retriever.metas_of(reply.citations[0].source_id)[0]
     assert first["kind"] == "funding" and "BE" in str(first.get("countries"))
+
+
+@pytest.mark.parametrize(
+    ("message", "region"),
+    [
+        (
+            "I'm setting up a small business in Dundee that remanufactures e-bike motors. Who in Scotland gives "
+            "circular economy support to a company like mine?",
+            "Scotland",
+        ),
+        ("any grants for a repair cafe business in cardiff?", "Wales"),  # a city names its region and country
+    ],
+)
+async def test_a_region_the_user_names_gets_no_other_regions_schemes(shipped_kb, message, region):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    regions = [shipped_kb.retriever.metas_of(c.source_id)[0].get("regions", "") for c in reply.citations]
+    assert regions and regions[0] == region
+    assert all(r in ("", region) for r in regions)  # the Welsh fund is no answer in Dundee

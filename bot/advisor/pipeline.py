@@ -58,6 +58,14 @@ FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").re
 NON_ENGLISH_BM25_WEIGHT = 0.5
 
 
+def _outside_region(passages: list[Passage], region: str | None) -> list[Passage]:
+    """Without the schemes of other regions than the one the user names: a firm in Dundee cannot
+    apply to the Welsh fund. Schemes for a whole country or the EU stay."""
+    if region is None:
+        return passages
+    return [p for p in passages if p.kind != "funding" or not p.regions or region in p.regions]
+
+
 def _funding_first(found: list[Passage]) -> list[Passage]:
     """A money question is answered with the schemes found, then the guidance: "need $$ to fix up
     old furniture" matched eco-design modules by its words, and its money is in "$$"."""
@@ -277,6 +285,8 @@ class Advisor:
         profile = request.profile
         # A country the user names now beats one from the conversation the question was read with.
         mentioned = self.triager.mentioned_country(request.message) or self.triager.mentioned_country(question)
+        named_region = self.triager.mentioned_region(request.message) or self.triager.mentioned_region(question)
+        region = named_region[0] if named_region else None
         search = partial(
             self.kb.retriever.search,
             question,
@@ -292,17 +302,17 @@ class Advisor:
             # asked about rules, know-how is preferred to schemes that share the topic's words.
             kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
             boosts = Boosts(country=mentioned, sector=profile.sector, kinds=kinds, weight=0.1, country_weight=0.25)
-            return search(filters=Filters(), boosts=boosts)
+            return _outside_region(search(filters=Filters(), boosts=boosts), region)
         # Money questions: the named country, else the company's own, else the one whose schemes
         # or agencies the question names ("Vinnova" → Sweden), filters (its schemes, EU-wide ones
         # and general guidance stay); without any fitting scheme, search unfiltered.
         country = mentioned or profile.country or self.composer.catalog.named_country(question)
         boosts = Boosts(country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"])
         if country:
-            found = search(filters=Filters(country=country), boosts=boosts)
+            found = _outside_region(search(filters=Filters(country=country), boosts=boosts), region)
             if any(p.kind == "funding" for p in found):
                 return _funding_first(found)
-        return _funding_first(search(filters=Filters(), boosts=boosts))
+        return _funding_first(_outside_region(search(filters=Filters(), boosts=boosts), region))
 
     async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
         """The standalone question, and whether it is the message glued to the previous question

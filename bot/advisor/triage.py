@@ -129,6 +129,11 @@ class Triager:
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
+        self.regions = [
+            (str(region), str(code), _country_pattern(names))
+            for region, by_country in raw["scheme_regions"].items()
+            for code, names in by_country.items()
+        ]
         self.place_names = [
             *(name for names in raw["countries"].values() for name in names),
             *raw.get("regions", []),
@@ -237,7 +242,14 @@ class Triager:
         Of several, the first the asking sentence names: "…aiming at Germany. What Finnish funding
         is there?" asks about Finland."""
         named = self.mentioned_countries(text)
-        return named[0] if named else city_country(text)
+        region = self.mentioned_region(text)
+        return named[0] if named else city_country(text) or (region[1] if region else None)
+
+    def mentioned_region(self, text: str) -> tuple[str, str] | None:
+        """(region, its country): the one region running its own schemes that the text names
+        ("Dundee" → Scotland, GB)."""
+        found = [(region, code) for region, code, pattern in self.regions if pattern.search(text)]
+        return found[0] if len(found) == 1 else None
 
     def mentioned_countries(self, text: str) -> list[str]:
         """Every country the text names, those of its asking sentences first, each in the order
