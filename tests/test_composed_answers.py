@@ -374,3 +374,11 @@ async def test_a_region_the_user_names_gets_no_other_regions_schemes(shipped_kb,
     regions = [shipped_kb.retriever.metas_of(c.source_id)[0].get("regions", "") for c in reply.citations]
     assert regions and regions[0] == region
     assert all(r in ("", region) for r in regions)  # the Welsh fund is no answer in Dundee
+
+
+async def test_a_regional_scheme_says_where_it_applies(shipped_kb):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="we make wooden toys, 8 people, in austria. is there money for recycled packaging?")
+    )
+    carinthia = [line for line in reply.answer.splitlines() if "KWF" in line]
+    assert carinthia and all("only in Carinthia" in line for line in carinthia[:2])  # the lead and the card

@@ -405,7 +405,7 @@ class Composer:
         # A closed scheme is only shown when named: say so before anything else about it.
         closed = s.status == SchemeStatus.closed
         facts = [self._when(s, language)] if deadline or closed else []
-        facts += [self.heading(s, language)[1], ", ".join(self._figures(s, language))]
+        facts += [self.heading(s, language)[1], self._region(s, language), ", ".join(self._figures(s, language))]
         return f"{self.display_name(s, language)} ({self.word('facts_separator', language).join(filter(None, facts))})"
 
     def display_name(self, s: FundingScheme, language: str) -> str:
@@ -688,11 +688,16 @@ class Composer:
         size_names = [sizes.get(c.value, c.value) for c in s.company_sizes]
         if size_names and len(size_names) < 4:
             parts.append(self.word("for_sizes", language).format(sizes=", ".join(size_names)))
+        parts.append(self._region(s, language))
         parts += self._figures(s, language)
         parts.append(self.words("status", language)[s.status.value])
         if deadline := self._deadline(s, language):
             parts.append(deadline)
-        return " · ".join(parts)
+        return " · ".join(filter(None, parts))
+
+    def _region(self, s: FundingScheme, language: str) -> str:
+        """ "only in Carinthia": a regional scheme is no answer for the rest of the country."""
+        return self.word("only_in", language).format(regions=", ".join(s.regions)) if s.regions else ""
 
     def _when(self, s: FundingScheme, language: str) -> str:
         """When applications close: the deadline, or how the scheme takes them (rolling, in calls)."""
