@@ -218,6 +218,12 @@ async def test_follow_up_is_condensed_by_the_model(indexed, stub):
         "Kan jag få prata med en riktig människa?",
         "Voinko keskustella ihmisen kanssa tästä?",
         "¿Puedo hablar con alguien sobre esto?",
+        # asking to be phoned or mailed: only a person can
+        "Goedemiddag, zou iemand van het cluster mij kunnen bellen of mailen?",
+        "Could someone call me tomorrow about our take-back plan?",
+        "Rufen Sie mich bitte morgen an.",
+        "Pouvez-vous m'appeler demain matin ?",
+        "I'd rather discuss this with someone face to face.",
     ],
 )
 async def test_human_request_escalates_without_calling_the_model(indexed, stub, text):
@@ -239,6 +245,13 @@ async def test_human_request_escalates_without_calling_the_model(indexed, stub, 
             "We want to work with a consultant on eco-design: is there a voucher that pays for it?",
             EscalationReason.human_requested,
         ),
+        # Contacting or meeting others is no request for one of us.
+        ("Is there a contact us form for the KfW environmental programme?", EscalationReason.human_requested),
+        (
+            "We want to meet the recycler in person before signing: any grant for the audit?",
+            EscalationReason.human_requested,
+        ),
+        ("Eu pessoalmente acho a reciclagem cara: há apoios em Portugal?", EscalationReason.human_requested),
         # Italian "sue" is "its", Spanish "revisar el uso" is "review the use": no one's case to judge.
         (
             "Il governo francese ha reso l'ecodesign una delle sue priorità: ci sono contributi per le PMI?",
