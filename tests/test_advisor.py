@@ -268,6 +268,29 @@ async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_r
     assert reply.escalation is None or reply.escalation.reason != not_reason
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kunnen jullie voor ons nagaan of onze shredder nog in aanmerking komt voor MIA en Vamil?",
+        "Could you please check whether we still qualify as an SME after the merger?",
+        "Können Sie für uns prüfen, ob wir förderfähig sind?",
+        "We've drafted a take-back agreement with three retailers, pasted below in summary. Anything missing?",
+    ],
+)
+async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.escalation is not None and reply.escalation.reason == EscalationReason.needs_judgement
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Can you check if our country has any grants for recycling?", "Can you tell me if there are grants in Spain?"],
+)
+async def test_asking_us_to_look_something_up_is_no_case_to_judge(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.escalation is None or reply.escalation.reason != EscalationReason.needs_judgement
+
+
 async def test_individual_judgement_escalates_with_general_information(indexed):
     reply = await make_advisor(indexed).answer(
         ask("Is our company eligible for the French eco-design grant given our turnover of 2 million?")
