@@ -87,6 +87,8 @@ async def test_a_french_funding_answer_writes_french_figures(shipped_kb):
     [
         ("What is a circular business model and how could a small furniture maker start?", "Circular business model"),
         ("Was ist industrielle Symbiose, und wo hat sie funktioniert?", None),
+        # named without the English name its translated title carries in brackets
+        ("C'est quoi une ACV simplifiée ?", "ACV simplifiée (screening LCA)"),
     ],
 )
 async def test_what_is_a_term_opens_with_its_definition(shipped_kb, message, term):

@@ -54,6 +54,7 @@ GERMAN_MONTHS = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|Septemb
 SENTENCE = re.compile(  # not after "2023 r." or "ab dem 18." before a German month
     rf"(?<=[.!?])(?<![\s(][a-zà-öø-ÿąćęłńśźż]\.)(?!(?:(?<=[\s(]\d\.)|(?<=[\s(]\d\d\.))\s+(?:{GERMAN_MONTHS})\b)\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])"
 )
+BRACKETED = re.compile(r"\s*\([^)]*\)")
 QUOTED = re.compile(r"“[^”]*”")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
@@ -354,6 +355,8 @@ class Composer:
                 continue
             translated = self.catalog.translated(term.id, language)
             names = [term.term, *term.aliases, *([translated.title] if translated and translated.title else [])]
+            # "ACV simplifiée (screening LCA)" is asked about as "ACV simplifiée"
+            names += [bare for n in names if (bare := BRACKETED.sub("", n).strip()) and bare != n]
             for name in names:
                 named = set(stems(name))
                 if named and any(a[0] in named and named <= set(a) for a in asked):
