@@ -285,6 +285,20 @@ async def first_block_after(kb, asked: str, answered: str, message: str) -> str:
     return reply.answer.split("\n\n")[1]
 
 
+async def test_a_follow_up_that_asks_its_own_question_is_answered_as_asked(shipped_kb):
+    """ "And how do we get the old ones back?" after a durability answer asks about take-back,
+    not about the eco-design module last shown."""
+    first = await first_block_after(
+        shipped_kb,
+        "We make office chairs. How can we design them to last longer?",
+        "Identify the weak points: for chairs these are usually gas lifts, castors and upholstery [1].",
+        "And how do we get the old ones back from customers?",
+    )
+    heading = first.split("\n", 1)[0]
+    assert "Eco-design" not in heading
+    assert re.search(r"back|take-back|return", first, re.IGNORECASE)
+
+
 async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):
     """ "What about for textiles?" after a packaging question is answered about textiles, not
     with the packaging item last shown."""

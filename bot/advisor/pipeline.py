@@ -249,7 +249,10 @@ class Advisor:
             return prepared
 
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
-        if glued and not self._new_topic(request):  # find what "it" is in the last answer
+        own = await self._own_question(prepared, glued)
+        if own:  # a follow-up that, read alone, points at another item: answered as asked
+            prepared.passages = own
+        elif glued and not self._new_topic(request):  # find what "it" is in the last answer
             await self._follow_up(prepared)
         elif prepared.passages and prepared.passages[0].kind == "module" and language == "en":
             # A module's other sections may answer the rest of a question in several parts (read in
@@ -377,6 +380,21 @@ class Advisor:
             return True  # "Quelles aides existent en France ?" after a Danish question
         before = {w[:5] for w in re.findall(r"\w+", previous.casefold())}
         return self._names_item(message) or bool(self._topic_stems(words) - before)
+
+    async def _own_question(self, prepared: Prepared, glued: bool) -> list[Passage]:
+        """ "And how do we get the old ones back from customers?" after an eco-design answer is a
+        question of its own: read alone, long enough, both searches agree on an item first that
+        the conversation's question did not find first. Its passages, or none."""
+        message = prepared.request.message[:MAX_QUESTION_CHARS]
+        if not glued or len(re.findall(r"\w+", message)) < OWN_QUESTION_WORDS:
+            return []
+        vector = await self.queries.embed(message)
+        own = await asyncio.to_thread(self._retrieve, message, prepared.request, vector, prepared.language)
+        best = own[0] if own else None
+        if best is None or (prepared.passages and best.source_id == prepared.passages[0].source_id):
+            return []
+        agreed = max(best.dense_rank or AGREEMENT_RANK + 1, best.bm25_rank or AGREEMENT_RANK + 1) <= AGREEMENT_RANK
+        return own if agreed else []
 
     async def _follow_up(self, prepared: Prepared) -> None:
         """Put the item the last answer was about first and, for an English reader (the content's
@@ -583,6 +601,8 @@ def _count_error(stage: str, exc: BaseException) -> None:
     log.exception("advisor error", stage=stage, error=type(exc).__name__)
 
 
+OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
+AGREEMENT_RANK = 2  # both searches rank an item this high: the message alone points at it
 LEAK_WORDS = 8  # a run of this many words of the system prompt in a reply is a leak
 WORD = re.compile(r"\w+")
 
