@@ -398,3 +398,30 @@ async def test_a_regional_scheme_says_where_it_applies(shipped_kb):
     )
     carinthia = [line for line in reply.answer.splitlines() if "KWF" in line]
     assert carinthia and all("only in Carinthia" in line for line in carinthia[:2])  # the lead and the card
+
+
+async def test_each_question_of_a_message_gets_the_item_that_answers_it(shipped_kb):
+    """Two questions about different things: the second's item follows the first's, showing the
+    section that answers that question, not the one closest to the whole message."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(
+            message="Is there an innovation voucher in Ireland for a recycled-material study? "
+            "Where has industrial symbiosis worked for decades?"
+        )
+    )
+    assert [c.source_id for c in reply.citations[:2]] == ["ie-innovation-voucher", "industrial-symbiosis"]
+    assert "— Learning from Kalundborg [2]" in reply.answer
+
+
+async def test_a_countrys_schemes_answer_its_money_question_though_other_words_outrank_them(shipped_kb):
+    """ "…in Cork. Is there a grant…? What does a product passport contain?": the passport's words
+    outranked Ireland's schemes, and the answer listed Austrian and Basque ones."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(
+            message="We're a 20-person furniture maker in Cork. Is there a grant for a machine that reuses our "
+            "offcuts? What does a digital product passport have to contain?"
+        )
+    )
+    countries = [shipped_kb.retriever.metas_of(c.source_id)[0].get("countries", "") for c in reply.citations]
+    schemes = [c for c, cite in zip(countries, reply.citations, strict=True) if cite.kind == "funding"]
+    assert schemes and all(c in ("IE", "EU") for c in schemes)

@@ -91,6 +91,7 @@ class Prepared:
     budget: Budget | None = None  # the model's retries and time, shared by condensing and answering
     focus: list[str] = field(default_factory=list)  # a follow-up's answer, from the item last shown
     more: list[Passage] = field(default_factory=list)  # the best item's best chunks
+    parts: dict[str, str] = field(default_factory=dict)  # source id -> the part of the question it answers
 
     @property
     def confidence(self) -> float:
@@ -254,10 +255,14 @@ class Advisor:
             prepared.passages = own
         elif glued and not self._new_topic(request):  # find what "it" is in the last answer
             await self._follow_up(prepared)
-        elif prepared.passages and prepared.passages[0].kind == "module" and language == "en":
-            # A module's other sections may answer the rest of a question in several parts (read in
-            # English only: other languages are answered from the translated summary).
-            prepared.more = await asyncio.to_thread(self._more_of_best, prepared.question, prepared.passages[0], vector)
+        else:
+            if not glued:
+                await self._answer_each_part(prepared)
+            if prepared.passages and prepared.passages[0].kind == "module" and language == "en":
+                # A module's other sections may answer the rest of a question in several parts (read
+                # in English only: other languages are answered from the translated summary).
+                best = prepared.passages[0]
+                prepared.more = await asyncio.to_thread(self._more_of_best, prepared.question, best, vector)
         sims = [p.dense_similarity for p in prepared.passages if p.dense_similarity is not None]
         prepared.best_similarity = max(sims) if sims else None
         uncovered = self.triager.uncovered_country(
@@ -315,6 +320,13 @@ class Advisor:
             found = _outside_region(search(filters=Filters(country=country), boosts=boosts), region)
             if any(p.kind == "funding" for p in found):
                 return _funding_first(found)
+            if country in self.kb.retriever.countries_with_schemes:
+                # The question's other words outranked the country's schemes ("…in Cork. Is there a
+                # grant…? What does a product passport contain?"): its schemes, not another country's.
+                schemes = search(filters=Filters(country=country, kinds=["funding"]), boosts=boosts)
+                schemes = _outside_region(schemes, region)[:FUNDING_WHEN_OUTRANKED]
+                if schemes:
+                    return [*schemes, *found][: len(found) or len(schemes)]
         return _funding_first(_outside_region(search(filters=Filters(), boosts=boosts), region))
 
     async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
@@ -380,6 +392,46 @@ class Advisor:
             return True  # "Quelles aides existent en France ?" after a Danish question
         before = {w[:5] for w in re.findall(r"\w+", previous.casefold())}
         return self._names_item(message) or bool(self._topic_stems(words) - before)
+
+    async def _answer_each_part(self, prepared: Prepared) -> None:
+        """A message asking several things ("1) is there a grant…? 2) how do we prove our scrap is
+        a by-product? 3) who can help us find buyers?") gets an item for each question that, read
+        alone, both searches agree on, after the best item of the whole: one search found what
+        the words of one part weigh most."""
+        message = prepared.question
+        numbered = NUMBERED.split(message)
+        if len(numbered) > 2:  # "Three questions: 1) …, 2) …, 3) …?"
+            told, asks = numbered[0], [a.strip(" ,;") for a in numbered[1:]]
+        else:
+            told, asks = ASKING.sub(" ", message), [a.strip() for a in ASKING.findall(message)]
+        joined: list[str] = []
+        for ask in asks:  # "…and what do I ask them for?" goes on with the part before it
+            first = re.match(r"\w+", ask)
+            if joined and first and first.group().casefold() in CONTINUING:
+                joined[-1] = f"{joined[-1]} {ask}"
+            else:
+                joined.append(ask)
+        asks = [a for a in joined if len(re.findall(r"\w+", a)) >= PART_WORDS]
+        if len(asks) < 2 or not prepared.passages:
+            return
+        told = told.strip()  # what the user says of their firm: "…in Porto."
+        shown = [prepared.passages[0].source_id]
+        found: list[Passage] = []
+        for ask in asks[:MAX_PARTS]:
+            part = f"{told} {ask}".strip()
+            vector = await self.queries.embed(part)
+            own = await asyncio.to_thread(self._retrieve, part, prepared.request, vector, prepared.language)
+            best = own[0] if own else None
+            if best is None or best.source_id in shown:
+                continue
+            if max(best.dense_rank or PART_RANK + 1, best.bm25_rank or PART_RANK + 1) <= PART_RANK:
+                found.append(best)
+                shown.append(best.source_id)
+                prepared.parts[best.source_id] = ask
+        if found:
+            first, *rest = prepared.passages
+            ids = {p.source_id for p in found}
+            prepared.passages = [first, *found, *(p for p in rest if p.source_id not in ids)]
 
     async def _own_question(self, prepared: Prepared, glued: bool) -> list[Passage]:
         """ "And how do we get the old ones back from customers?" after an eco-design answer is a
@@ -473,6 +525,7 @@ class Advisor:
             funding_question=self._funding_question(prepared.question),
             focus=prepared.focus,
             more=prepared.more,
+            parts=prepared.parts,
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
@@ -601,7 +654,18 @@ def _count_error(stage: str, exc: BaseException) -> None:
     log.exception("advisor error", stage=stage, error=type(exc).__name__)
 
 
+FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
+PART_WORDS = 4  # a question in a message asking several things, this long, is a part of its own
+MAX_PARTS = 3
+PART_RANK = 3  # both searches rank an item this high for one part of a question: it answers that part
+ASKING = re.compile(r"[^.!?\n]*\?")  # a message's questions
+# Words that open a question going on with the one before ("and what…", "et combien…", "und wie…").
+CONTINUING = frozenset(
+    "and also or but plus so et ou mais und oder aber auch y o pero e ed ma og eller men en maar of ook i oraz lub ale "
+    "ou mas och men ja sekä tai mutta".split()
+)
+NUMBERED = re.compile(r"(?:^|\s)\(?[1-9][).]\s+")  # "1) …, 2) …" or "(1) …"
 AGREEMENT_RANK = 2  # both searches rank an item this high: the message alone points at it
 LEAK_WORDS = 8  # a run of this many words of the system prompt in a reply is a leak
 WORD = re.compile(r"\w+")
