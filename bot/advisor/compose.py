@@ -295,19 +295,19 @@ class Composer:
         focus: list[str] | None = None,
         more: list[Passage] | None = None,
         header: str | None = None,
-        parts: dict[str, str] | None = None,
+        part_of: dict[str, str] | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, one per item used. A funding question opens with
         one sentence naming the schemes that fit; closed schemes are left out unless named. A
         follow-up's `focus` (sentences of the first passage's item) leads instead. `header`, when
-        given, is the opening line instead of the `header_key` phrase. `parts`: items found for one
-        part of a question in several, by source id, with that part."""
-        parts = parts or {}
+        given, is the opening line instead of the `header_key` phrase. `part_of`: items found for
+        one part of a question in several, by source id, with that part."""
+        part_of = part_of or {}
         items: list[Passage] = passages[:1] if focus else []
         for p in passages[:ITEMS_FROM]:
             if p.source_id in {i.source_id for i in items} or self._closed_and_not_asked(p, question):
                 continue
-            if items and not self._close_enough(items[0], p) and p.source_id not in parts:
+            if items and not self._close_enough(items[0], p) and p.source_id not in part_of:
                 continue  # a weaker match would dilute the answer, not support it (unless a part asks for it)
             items.append(p)
             if len(items) == MAX_ITEMS:
@@ -322,7 +322,7 @@ class Composer:
         # Other sections retrieval found in the best item (a question in several parts may need two).
         found = {_own_heading(p) for p in more or [] if items and p.source_id == items[0].source_id}
         blocks = [  # an item found for one part of the question shows what answers that part
-            self.item(parts.get(p.source_id, question), p, language, c.number, found if i == 0 else None)
+            self.item(part_of.get(p.source_id, question), p, language, c.number, found if i == 0 else None)
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
         # "N schemes fit" answers a search, not a question about a scheme the user names.

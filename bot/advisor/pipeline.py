@@ -55,6 +55,9 @@ CITATION = re.compile(r"\[(\d{1,2}(?:\s*[,;]\s*\d{1,2})*)\]")
 # did not have asks about something new (unless it opens like "and for …").
 TOPIC_STEMS = {w[:5] for name in TOPICS | SECTORS for w in name.split("-") if len(w) >= 4} - {"basic", "busin"}
 FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").read_text(encoding="utf-8"))
+# A question opening with one of these goes on with the one before ("…? and what do I ask them?");
+# not "a", an English article as well as Polish "and".
+CONTINUING = frozenset(w for w in FOLLOW_UPS["continuations"] if " " not in w and w != "a")
 NON_ENGLISH_BM25_WEIGHT = 0.5
 
 
@@ -406,8 +409,8 @@ class Advisor:
             told, asks = ASKING.sub(" ", message), [a.strip() for a in ASKING.findall(message)]
         joined: list[str] = []
         for ask in asks:  # "…and what do I ask them for?" goes on with the part before it
-            first = re.match(r"\w+", ask)
-            if joined and first and first.group().casefold() in CONTINUING:
+            opening = re.match(r"\w+", ask)
+            if joined and opening and opening.group().casefold() in CONTINUING:
                 joined[-1] = f"{joined[-1]} {ask}"
             else:
                 joined.append(ask)
@@ -525,7 +528,7 @@ class Advisor:
             funding_question=self._funding_question(prepared.question),
             focus=prepared.focus,
             more=prepared.more,
-            parts=prepared.parts,
+            part_of=prepared.parts,
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
@@ -660,11 +663,6 @@ PART_WORDS = 4  # a question in a message asking several things, this long, is a
 MAX_PARTS = 3
 PART_RANK = 3  # both searches rank an item this high for one part of a question: it answers that part
 ASKING = re.compile(r"[^.!?\n]*\?")  # a message's questions
-# Words that open a question going on with the one before ("and what…", "et combien…", "und wie…").
-CONTINUING = frozenset(
-    "and also or but plus so et ou mais und oder aber auch y o pero e ed ma og eller men en maar of ook i oraz lub ale "
-    "ou mas och men ja sekä tai mutta".split()
-)
 NUMBERED = re.compile(r"(?:^|\s)\(?[1-9][).]\s+")  # "1) …, 2) …" or "(1) …"
 AGREEMENT_RANK = 2  # both searches rank an item this high: the message alone points at it
 LEAK_WORDS = 8  # a run of this many words of the system prompt in a reply is a leak
