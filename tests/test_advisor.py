@@ -413,6 +413,22 @@ async def test_a_city_tells_the_country(indexed):
     assert danish.citations[0].source_id == "dk-test-packaging-voucher"  # "lille" is Danish for small
 
 
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("hoi, wij zijn een kleine drukkerij in utrecht. welke subsidie is er?", "NL"),
+        ("hej! vi har ett litet snickeri i malmö, finns det stöd?", "SE"),
+        ("temos uma fábrica em braga, há apoios?", "PT"),
+        ("findes der tilskud for en lille virksomhed?", None),  # Danish "small", not Lille
+        ("any grants for a shop in nice weather regions?", None),  # an English word, not Nice
+    ],
+)
+def test_chat_style_writes_a_city_in_lower_case_after_in(text, country):
+    from bot.advisor.triage import city_country
+
+    assert city_country(text) == country
+
+
 async def test_a_year_no_passage_mentions_pushes_towards_cannot_answer(indexed):
     # How far it pushes is the fitted model's business; that it is read, and pushes, is ours.
     advisor = make_advisor(indexed)

@@ -93,6 +93,30 @@ LONGEST_CITY = 5  # words ("Klagenfurt am Wörthersee", "San Sebastián de los R
 # Cities whose name is also a small word of a language we serve, capitalised when it opens a
 # sentence ("Lille virksomhed…" is Danish for "small company"): not a city there.
 WORDS_TOO = {"Lille", "Faro", "Asti", "Celle"}
+SERVED = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
+COUNTRY_LANGUAGES = {
+    "GB": ("en",),
+    "IE": ("en",),
+    "MT": ("en",),
+    "FR": ("fr",),
+    "LU": ("fr", "de"),
+    "BE": ("nl", "fr"),
+    "NL": ("nl",),
+    "DE": ("de",),
+    "AT": ("de",),
+    "CH": ("de", "fr", "it"),
+    "ES": ("es",),
+    "IT": ("it",),
+    "PT": ("pt",),
+    "DK": ("da",),
+    "SE": ("sv",),
+    "FI": ("fi", "sv"),
+    "PL": ("pl",),
+}
+WORD_ELSEWHERE = 0.5  # Zipf: a city name this much more frequent in another language is a word there
+FOREIGN_CITY_ZIPF = 4.0  # a city of a language we do not serve, this frequent in one we do, is a word there
+# "in", "near", "from" in our languages: a lower-case city name right after one is a place
+IN_PLACE = frozenset(yamlio.load(DATA.read_text(encoding="utf-8"))["in_place"])
 
 
 @lru_cache(maxsize=1)
@@ -107,13 +131,35 @@ def city_country(text: str) -> str | None:
     cities = _cities()
     matches = list(CITY_WORDS.finditer(text))
     found = [m.group().rstrip("-") for m in matches]
+    lowercase = _lowercase_cities()
     for i, m in enumerate(matches):
         opens_sentence = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in ".!?:\n"
+        after_in = i > 0 and found[i - 1].casefold() in IN_PLACE
         for n in range(min(LONGEST_CITY, len(found) - i), 0, -1):
             name = " ".join(found[i : i + n])
             if name in cities and not (n == 1 and opens_sentence and name in WORDS_TOO):
                 return cities[name]
+            # Chat style writes "in utrecht", "i malmö", "em braga": lower case, after "in"
+            if after_in and name.islower() and name in lowercase and _place_more_than_word(name, lowercase[name]):
+                return lowercase[name]
     return None
+
+
+@lru_cache(maxsize=1)
+def _lowercase_cities() -> dict[str, str]:
+    return {name.casefold(): code for name, code in _cities().items()}
+
+
+@lru_cache(maxsize=256)
+def _place_more_than_word(word: str, code: str) -> bool:
+    """Does a lower-case city name name the city, not a word of another language ("lille" is
+    Danish for small, "como" Spanish for how, "nice")?"""
+    import wordfreq
+
+    own = COUNTRY_LANGUAGES.get(code, ())
+    here = max((wordfreq.zipf_frequency(word, lang) for lang in own), default=0.0)
+    elsewhere = max(wordfreq.zipf_frequency(word, lang) for lang in SERVED if lang not in own)
+    return here >= elsewhere - WORD_ELSEWHERE if here else elsewhere < FOREIGN_CITY_ZIPF
 
 
 class Triager:
