@@ -578,3 +578,31 @@ def test_scheme_card_states_why_there_is_no_amount(marked):
     grant = catalog.scheme("fr-test-ecodesign-grant")
     figures = scheme_html(3, grant, composer.card(grant, "fr"), "fr").replace("\xa0", " ")
     assert "Montant : de 5 000 EUR à 200 000 EUR · couvre jusqu&#x27;à 70 %" in figures
+
+
+@pytest.mark.parametrize(
+    ("message", "told", "asks"),
+    [
+        (
+            "We're in Porto. Two questions: 1) is there a grant for a shredder, 2) how do we prove it's a by-product?",
+            "We're in Porto. Two questions:",
+            ["is there a grant for a shredder", "how do we prove it's a by-product?"],
+        ),
+        (
+            "We sell online. Is there a grant for packaging? What does the PPWR change for us?",
+            "We sell online.",
+            ["Is there a grant for packaging?", "What does the PPWR change for us?"],
+        ),
+        # a question going on with the one before is one part with it; a short one is none
+        (
+            "How many customers should we ask? And what do we ask them for?",
+            "",
+            ["How many customers should we ask? And what do we ask them for?"],
+        ),
+        ("Is there a grant for repair shops? Why?", "", ["Is there a grant for repair shops?"]),
+    ],
+)
+def test_a_message_is_read_as_the_questions_it_asks(message, told, asks):
+    from bot.advisor.pipeline import question_parts
+
+    assert question_parts(message) == (told, asks)

@@ -36,7 +36,7 @@ from bot.advisor.models import (
 )
 from bot.advisor.replies import Replies
 from bot.advisor.spelling import Speller
-from bot.advisor.triage import Decision, Triager
+from bot.advisor.triage import ASKING, Decision, Triager
 from bot.config import Settings
 from bot.knowledge import yamlio
 from bot.knowledge.base import KnowledgeBase
@@ -67,6 +67,30 @@ def _outside_region(passages: list[Passage], region: str | None) -> list[Passage
     if region is None:
         return passages
     return [p for p in passages if p.kind != "funding" or not p.regions or region in p.regions]
+
+
+def _both_rank(passage: Passage, rank: int) -> bool:
+    """Do dense and keyword search both rank the passage this high?"""
+    return max(passage.dense_rank or rank + 1, passage.bm25_rank or rank + 1) <= rank
+
+
+def question_parts(message: str) -> tuple[str, list[str]]:
+    """(what the user tells, the questions they ask, each long enough to stand alone): numbered
+    ("Three questions: 1) …, 2) …") or each ending with "?"; a question opening with "and", "et",
+    "und"… goes on with the one before ("…? and what do I ask them for?")."""
+    numbered = NUMBERED.split(message)
+    if len(numbered) > 2:
+        told, asks = numbered[0], [a.strip(" ,;") for a in numbered[1:]]
+    else:
+        told, asks = ASKING.sub(" ", message), [a.strip() for a in ASKING.findall(message)]
+    joined: list[str] = []
+    for ask in asks:
+        opening = re.match(r"\w+", ask)
+        if joined and opening and opening.group().casefold() in CONTINUING:
+            joined[-1] = f"{joined[-1]} {ask}"
+        else:
+            joined.append(ask)
+    return told.strip(), [a for a in joined if len(re.findall(r"\w+", a)) >= PART_WORDS]
 
 
 def _funding_first(found: list[Passage]) -> list[Passage]:
@@ -401,23 +425,9 @@ class Advisor:
         a by-product? 3) who can help us find buyers?") gets an item for each question that, read
         alone, both searches agree on, after the best item of the whole: one search found what
         the words of one part weigh most."""
-        message = prepared.question
-        numbered = NUMBERED.split(message)
-        if len(numbered) > 2:  # "Three questions: 1) …, 2) …, 3) …?"
-            told, asks = numbered[0], [a.strip(" ,;") for a in numbered[1:]]
-        else:
-            told, asks = ASKING.sub(" ", message), [a.strip() for a in ASKING.findall(message)]
-        joined: list[str] = []
-        for ask in asks:  # "…and what do I ask them for?" goes on with the part before it
-            opening = re.match(r"\w+", ask)
-            if joined and opening and opening.group().casefold() in CONTINUING:
-                joined[-1] = f"{joined[-1]} {ask}"
-            else:
-                joined.append(ask)
-        asks = [a for a in joined if len(re.findall(r"\w+", a)) >= PART_WORDS]
+        told, asks = question_parts(prepared.question)
         if len(asks) < 2 or not prepared.passages:
             return
-        told = told.strip()  # what the user says of their firm: "…in Porto."
         shown = [prepared.passages[0].source_id]
         found: list[Passage] = []
         for ask in asks[:MAX_PARTS]:
@@ -427,7 +437,7 @@ class Advisor:
             best = own[0] if own else None
             if best is None or best.source_id in shown:
                 continue
-            if max(best.dense_rank or PART_RANK + 1, best.bm25_rank or PART_RANK + 1) <= PART_RANK:
+            if _both_rank(best, PART_RANK):
                 found.append(best)
                 shown.append(best.source_id)
                 prepared.parts[best.source_id] = ask
@@ -448,8 +458,7 @@ class Advisor:
         best = own[0] if own else None
         if best is None or (prepared.passages and best.source_id == prepared.passages[0].source_id):
             return []
-        agreed = max(best.dense_rank or AGREEMENT_RANK + 1, best.bm25_rank or AGREEMENT_RANK + 1) <= AGREEMENT_RANK
-        return own if agreed else []
+        return own if _both_rank(best, AGREEMENT_RANK) else []
 
     async def _follow_up(self, prepared: Prepared) -> None:
         """Put the item the last answer was about first and, for an English reader (the content's
@@ -662,7 +671,6 @@ OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
 PART_WORDS = 4  # a question in a message asking several things, this long, is a part of its own
 MAX_PARTS = 3
 PART_RANK = 3  # both searches rank an item this high for one part of a question: it answers that part
-ASKING = re.compile(r"[^.!?\n]*\?")  # a message's questions
 NUMBERED = re.compile(r"(?:^|\s)\(?[1-9][).]\s+")  # "1) …, 2) …" or "(1) …"
 AGREEMENT_RANK = 2  # both searches rank an item this high: the message alone points at it
 LEAK_WORDS = 8  # a run of this many words of the system prompt in a reply is a leak
