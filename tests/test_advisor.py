@@ -419,6 +419,11 @@ async def test_a_city_tells_the_country(indexed):
         ("hoi, wij zijn een kleine drukkerij in utrecht. welke subsidie is er?", "NL"),
         ("hej! vi har ett litet snickeri i malmö, finns det stöd?", "SE"),
         ("temos uma fábrica em braga, há apoios?", "PT"),
+        ("siamo un'officina a torino, ci sono incentivi?", "IT"),  # Italian "a" before a city
+        ("mamy małą drukarnię w krakowie, czy są dotacje?", "PL"),  # the Polish locative of Kraków
+        ("firma w Łodzi szuka dotacji", "PL"),
+        ("we need a reading lamp for the workshop", None),  # English "a" is an article
+        ("czy są dotacje w tym roku?", None),
         ("findes der tilskud for en lille virksomhed?", None),  # Danish "small", not Lille
         ("any grants for a shop in nice weather regions?", None),  # an English word, not Nice
     ],

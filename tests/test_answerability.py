@@ -476,3 +476,8 @@ def test_asking_how_to_price_asks_for_guidance_not_a_figure():
     assert "price" not in _asked("How should we price a product-as-a-service offer?")
     assert "price" not in _asked("how to price refurbished laptops")
     assert "price" in _asked("What is the price per tonne for clean PET flakes?")
+
+
+async def test_a_greeting_is_no_term_the_knowledge_base_should_know(advisor):
+    found = await signals(advisor, "servus, gibts eine Förderung für Recycling?")
+    assert "servus" not in found.unknown_words

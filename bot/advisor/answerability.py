@@ -311,6 +311,9 @@ class Answerability:
         self.programme_nouns = {_fold(w) for w in raw["programme_nouns"]}
         self.name_connectors = {_fold(w) for w in raw["name_connectors"]}
         self.asker_words = {_fold(w) for w in raw["asker_words"]}
+        # "servus", "moin", "hoi": a greeting is no term the knowledge base should know
+        greetings = yamlio.load((DATA / "followup.yaml").read_text(encoding="utf-8"))["greetings"]
+        self.greeting_words = {_fold(w) for g in greetings for w in g.split()}
         self.cost_words = _prefixes(_fold(w) for w in raw["cost_words"])
         self.now_words = phrases(raw["now_words"])
         self.place_names = {_fold(n) for n in place_names or ()}
@@ -354,7 +357,7 @@ class Answerability:
         out: list[str] = []
         for i, m in enumerate(tokens):
             word = _fold(m.group())
-            if len(word) < 4 or word in stop or not word.isalpha() or word in out:
+            if len(word) < 4 or word in stop or not word.isalpha() or word in out or word in self.greeting_words:
                 continue
             if i and _fold(tokens[i - 1].group()) in self.place_words and m.group()[:1].isupper():
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ LONGEST_CITY = 5  # words ("Klagenfurt am Wörthersee", "San Sebastián de los R
 # Cities whose name is also a small word of a language we serve, capitalised when it opens a
 # sentence ("Lille virksomhed…" is Danish for "small company"): not a city there.
 WORDS_TOO = {"Lille", "Faro", "Asti", "Celle"}
+POLISH_LOCATIVE = ("iu", "ie", "u", "e", "i")  # Kraków → Krakowie, Gdańsk → Gdańsku, Łódź → Łodzi
 SERVED = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
 COUNTRY_LANGUAGES = {
     "GB": ("en",),
@@ -134,15 +136,39 @@ def city_country(text: str) -> str | None:
     lowercase = _lowercase_cities()
     for i, m in enumerate(matches):
         opens_sentence = not text[: m.start()].strip() or text[: m.start()].rstrip()[-1] in ".!?:\n"
-        after_in = i > 0 and found[i - 1].casefold() in IN_PLACE
+        before = found[i - 1].casefold() if i > 0 else ""
+        after_in = before in IN_PLACE or before == "a"  # Italian: "a torino"
         for n in range(min(LONGEST_CITY, len(found) - i), 0, -1):
             name = " ".join(found[i : i + n])
             if name in cities and not (n == 1 and opens_sentence and name in WORDS_TOO):
                 return cities[name]
             # Chat style writes "in utrecht", "i malmö", "em braga": lower case, after "in"
-            if after_in and name.islower() and name in lowercase and _place_more_than_word(name, lowercase[name]):
-                return lowercase[name]
+            code = lowercase.get(name) if after_in and name.islower() else None
+            if code and (before != "a" or code == "IT") and _place_more_than_word(name, code):
+                return code
+        # Polish names a city in the locative after "w": "w Krakowie", "w warszawie", "we Wrocławiu"
+        if i > 0 and found[i - 1].casefold() in ("w", "we") and (code := _polish_locative(found[i])):
+            return code
     return None
+
+
+def _polish_locative(word: str) -> str | None:
+    stems = _city_stems()
+    folded = _fold_accents(word.casefold())
+    for ending in POLISH_LOCATIVE:
+        if folded.endswith(ending) and (code := stems.get(folded[: -len(ending)])):
+            return code
+    return None
+
+
+@lru_cache(maxsize=1)
+def _city_stems() -> dict[str, str]:
+    """Polish cities without accents or a final vowel ("krakow", "warszaw"), for their locative."""
+    return {_fold_accents(name.casefold()).rstrip("aeiouy"): code for name, code in _cities().items() if code == "PL"}
+
+
+def _fold_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.replace("ł", "l")) if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=1)
