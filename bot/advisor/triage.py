@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from bot.advisor.language import SUPPORTED
 from bot.advisor.models import Escalation, EscalationReason, Triage
 from bot.knowledge import yamlio
+from bot.knowledge.providers import fold
 from bot.knowledge.vector_cache import QuerySet, VectorCache, model_id, register_query_set
 
 DATA = Path(__file__).with_name("data") / "triage.yaml"
@@ -95,7 +96,6 @@ LONGEST_CITY = 5  # words ("Klagenfurt am Wörthersee", "San Sebastián de los R
 # sentence ("Lille virksomhed…" is Danish for "small company"): not a city there.
 WORDS_TOO = {"Lille", "Faro", "Asti", "Celle"}
 POLISH_LOCATIVE = ("iu", "ie", "u", "e", "i")  # Kraków → Krakowie, Gdańsk → Gdańsku, Łódź → Łodzi
-SERVED = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
 COUNTRY_LANGUAGES = {
     "GB": ("en",),
     "IE": ("en",),
@@ -154,7 +154,7 @@ def city_country(text: str) -> str | None:
 
 def _polish_locative(word: str) -> str | None:
     stems = _city_stems()
-    folded = _fold_accents(word.casefold())
+    folded = _polish_fold(word)
     for ending in POLISH_LOCATIVE:
         if folded.endswith(ending) and (code := stems.get(folded[: -len(ending)])):
             return code
@@ -164,11 +164,12 @@ def _polish_locative(word: str) -> str | None:
 @lru_cache(maxsize=1)
 def _city_stems() -> dict[str, str]:
     """Polish cities without accents or a final vowel ("krakow", "warszaw"), for their locative."""
-    return {_fold_accents(name.casefold()).rstrip("aeiouy"): code for name, code in _cities().items() if code == "PL"}
+    return {_polish_fold(name).rstrip("aeiouy"): code for name, code in _cities().items() if code == "PL"}
 
 
-def _fold_accents(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.replace("ł", "l")) if not unicodedata.combining(c))
+def _polish_fold(text: str) -> str:
+    """Without case or accents; "ł", which Unicode does not decompose, as "l" ("Łódź" → "lodz")."""
+    return fold(text.replace("ł", "l").replace("Ł", "l"))
 
 
 @lru_cache(maxsize=1)
@@ -184,7 +185,7 @@ def _place_more_than_word(word: str, code: str) -> bool:
 
     own = COUNTRY_LANGUAGES.get(code, ())
     here = max((wordfreq.zipf_frequency(word, lang) for lang in own), default=0.0)
-    elsewhere = max(wordfreq.zipf_frequency(word, lang) for lang in SERVED if lang not in own)
+    elsewhere = max(wordfreq.zipf_frequency(word, lang) for lang in SUPPORTED if lang not in own)
     return here >= elsewhere - WORD_ELSEWHERE if here else elsewhere < FOREIGN_CITY_ZIPF
 
 
