@@ -9,6 +9,7 @@ import pytest
 from bot.advisor.answerability import FEATURES, FittedModel, Signals
 from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
 from bot.advisor.pipeline import Advisor
+from bot.domain import Profile
 from bot.evals.calibrate import choose_threshold, fit
 from bot.evals.reading import body, body_language, fragments, lead, paragraphs
 from bot.knowledge.base import KnowledgeBase
@@ -481,3 +482,20 @@ def test_asking_how_to_price_asks_for_guidance_not_a_figure():
 async def test_a_greeting_is_no_term_the_knowledge_base_should_know(advisor):
     found = await signals(advisor, "servus, gibts eine Förderung für Recycling?")
     assert "servus" not in found.unknown_words
+
+
+async def test_an_inflected_word_of_the_knowledge_base_is_known(advisor):
+    # Finnish Snowball stems "symbiosista" (partitive) to "symbios" but the base form to
+    # "symbiosis": the word is still one the knowledge base uses, not an unknown term.
+    asked = "Miten pieni yritys aloittaa teollisen symbiosista ja sivuvirtojen vaihdon?"
+    request = AdvisorRequest(message=asked, profile=Profile(language="fi"))
+    prepared = await advisor.prepare(request)
+    assert prepared.signals is not None and "symbiosista" not in prepared.signals.unknown_words
+    # An unknown word stays unknown: a long stem must start a word the knowledge base uses.
+    prepared = await advisor.prepare(
+        AdvisorRequest(
+            message="Miten pieni yritys kierrättää lasikuituveneiden jätteen teollisen symbiosin kautta?",
+            profile=Profile(language="fi"),
+        )
+    )
+    assert prepared.signals is not None and "lasikuituveneiden" in prepared.signals.unknown_words

@@ -21,6 +21,7 @@ decision is explained in words from the signals that pushed it.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -61,6 +62,7 @@ FEATURES = (
 )
 EVIDENCE_PASSAGES = 3  # what the answer would be built from
 AGREEMENT_DEPTH = 10
+INFLECTED_STEM = 7  # a stem this long that starts a known word is that word inflected
 PREFIX = 5  # cheap stemming across languages: words match on their first letters
 
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -320,6 +322,7 @@ class Answerability:
         self.translations = translations or {}
         self.whole_texts = whole_texts or {}
         self._stem_cache: dict[str, set[str]] = {}
+        self._sorted_cache: dict[str, list[str]] = {}
         self._word_cache: dict[str, set[str]] = {}
         self._corpus = corpus
         self._items = items
@@ -347,6 +350,18 @@ class Answerability:
             self._stem_cache[language] = {stem(w) for w in self.vocabulary(language)}  # each word once
         return self._stem_cache[language]
 
+    def _begins_a_known_word(self, stem: str, language: str) -> bool:
+        """A long stem that starts a word the knowledge base uses: Snowball leaves some
+        inflections apart from their base form (Finnish "kehittämisavustusta" stems to
+        "kehittämisavustu", the base form to itself)."""
+        if len(stem) < INFLECTED_STEM:
+            return False
+        if language not in self._sorted_cache:
+            self._sorted_cache[language] = sorted(self.vocabulary(language))
+        known = self._sorted_cache[language]
+        at = bisect.bisect_left(known, stem)
+        return at < len(known) and known[at].startswith(stem)
+
     def unknown_words(self, question: str, language: str, stop: frozenset[str]) -> list[str]:
         """Content words of the asking sentences that the knowledge base never uses (compared
         by stem, so "paying" is known from "pay"), places and everyday words excluded."""
@@ -362,6 +377,8 @@ class Answerability:
             if i and _fold(tokens[i - 1].group()) in self.place_words and m.group()[:1].isupper():
                 continue
             if word in self.place_names or stem(word) in known or _common(m.group().lower(), language):
+                continue
+            if self._begins_a_known_word(stem(word), language):
                 continue
             out.append(word)
         return out
