@@ -300,6 +300,19 @@ async def test_individual_judgement_escalates_with_general_information(indexed):
     assert reply.citations  # general information still comes with its sources
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In our specific case, can we treat the offcuts as a by-product without changing our permit?",
+        "No nosso caso concreto, podemos tratar as aparas como subproduto sem alterar a licença?",
+        "Dans notre cas précis, pouvons-nous vendre ces chutes comme sous-produit sans nouveau permis ?",
+    ],
+)
+async def test_asking_how_the_rules_apply_to_our_own_case_needs_a_person(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.escalation is not None and reply.escalation.reason == EscalationReason.needs_judgement
+
+
 async def test_repeated_negative_feedback_escalates(indexed):
     reply = await make_advisor(indexed).answer(ask(FUNDING_Q, negative_feedback=2))
     assert reply.escalation.reason == EscalationReason.negative_feedback
@@ -318,6 +331,10 @@ async def test_uncovered_country_is_low_confidence(indexed):
         ("Is there any circular economy grant in Ukraine for small firms?", "UA"),
         ("Jakie programy wsparcia działają na Ukrainie dla naszej ukraińskiej spółki?", "UA"),
         ("Findes der grønlandske puljer til genbrug af byggeaffald?", "GL"),
+        # A microstate next to covered countries is not answered with its neighbour's schemes.
+        ("Welche Förderungen gibt es in Liechtenstein für Kreislaufwirtschaft in der Schreinerei?", "LI"),
+        # A city of a country without content names that country.
+        ("We are a plastics recycler in Novi Sad. Are there national grants for recycling lines?", "RS"),
     ],
 )
 async def test_a_country_outside_the_knowledge_base_is_said_to_be_outside_it(indexed, text, country):

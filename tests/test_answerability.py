@@ -499,3 +499,22 @@ async def test_an_inflected_word_of_the_knowledge_base_is_known(advisor):
         )
     )
     assert prepared.signals is not None and "lasikuituveneiden" in prepared.signals.unknown_words
+
+
+def test_rates_costs_and_success_rates_are_requests_for_figures():
+    from bot.advisor.compose import _asked, asks_amount
+
+    assert "rate" in _asked("Vad är räntan på lånet just nu?")  # Swedish definite form
+    assert "winners" in _asked("Hvad var succesraten sidste år?")  # a call's results, never stated here
+    assert "winners" in _asked("What is the success rate of applications?")
+    # What something costs the firm asks for money, and is answered as an amount question.
+    assert asks_amount("Concrètement, combien coûte le diagnostic une fois la subvention déduite ?")
+    assert asks_amount("Wie hoch ist unser Eigenanteil?")
+    # A tax credit is a kind of funding, not a tax to price.
+    assert "price" not in _asked("Possiamo ancora chiedere il credito d'imposta?")
+
+
+async def test_a_hyphenated_name_the_knowledge_base_uses_is_no_unknown_phrase(advisor):
+    # The knowledge base writes "Test eco-design grant"; the user capitalises it as a name.
+    known = await signals(advisor, "Does the Test Eco-Design Grant pay for a prototype of a modular chair?")
+    assert known.phrases == []

@@ -536,7 +536,9 @@ class Answerability:
         return out
 
     def _name_stems(self, text: str) -> list[str]:
-        return [w[:PREFIX] for w in words(text) if w not in self.name_connectors]
+        # "Diag Eco-Flux" is one name however the hyphen is read: its parts are compared apart.
+        parts = (part for w in words(text) for part in w.split("-") if part)
+        return [w[:PREFIX] for w in parts if w not in self.name_connectors]
 
     @cached_property
     def _name_index(self) -> tuple[str, list[set[str]], dict[str, dict[int, list[int]]]]:

@@ -63,7 +63,7 @@ BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 Wording = dict[str, dict[str, str | dict[str, str]]]
 
 
-AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity")  # answerability lexicon kinds that ask "how much"
+AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity", "price")  # lexicon kinds that ask "how much" (or what it costs)
 
 
 @lru_cache(maxsize=1)
