@@ -518,3 +518,12 @@ async def test_a_hyphenated_name_the_knowledge_base_uses_is_no_unknown_phrase(ad
     # The knowledge base writes "Test eco-design grant"; the user capitalises it as a name.
     known = await signals(advisor, "Does the Test Eco-Design Grant pay for a prototype of a modular chair?")
     assert known.phrases == []
+
+
+async def test_a_rule_named_by_its_subject_is_an_unknown_programme(advisor):
+    # No capitalised name to go by: the regulation is named by a word we never use.
+    s = await signals(advisor, "Qu'est-ce que le règlement européen sur la déforestation va nous obliger à faire ?")
+    assert s.programmes == ["deforestation"]
+    # A word we know next to "grant" names nothing new.
+    s = await signals(advisor, "Is there a grant for eco-design of furniture in France?")
+    assert s.programmes == []

@@ -79,6 +79,7 @@ RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
 TOPIC_MIN_CHUNKS = 100  # fewer chunks than this are too few to tell a corpus's subject from its names
 COMMON_IN_CORPUS = 0.25  # a word in more than this share of the chunks is the corpus's topic
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
+NOUN_WINDOW = 4  # words between an unknown word and the programme noun it names
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
 IDENTIFIER = re.compile(r"\b(?:\d{4}/\d{1,4}|\d{1,4}/\d{4}|(?:19|20)\d{2}|\d{4,6})\b")
 AMOUNT = re.compile(
@@ -435,6 +436,7 @@ class Answerability:
         s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
         s.rare_unknown_words = min(len(rare_words(question, language, set(s.unknown_words))), MAX_RARE_WORDS)
         s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
+        s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes)
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
         s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
         s.unknown_phrases = len(s.phrases)
@@ -489,6 +491,20 @@ class Answerability:
             if any(w in self.programme_nouns for w in window) and found[i].group() not in programmes:
                 programmes.append(found[i].group())
         return acronyms, names, programmes
+
+    def named_by_noun(self, question: str, unknown: list[str], known: list[str]) -> list[str]:
+        """Unknown words that name a programme or rule by its subject, next to a programme noun:
+        "le règlement européen sur la déforestation", "the Triman logo" read in lower case."""
+        found = [_fold(m.group()) for m in TOKEN.finditer(question)]
+        already = {_fold(k) for k in known}
+        out = []
+        for i, word in enumerate(found):
+            if word not in unknown or word in already or word in out:
+                continue
+            window = found[max(0, i - NOUN_WINDOW) : i + NOUN_WINDOW + 1]
+            if any(w in self.programme_nouns for w in window):
+                out.append(word)
+        return out
 
     def name_runs(self, question: str) -> list[list[str]]:
         """Runs of capitalised words, possibly joined by small words ("Fondo per la Crescita
