@@ -527,3 +527,35 @@ async def test_a_rule_named_by_its_subject_is_an_unknown_programme(advisor):
     # A word we know next to "grant" names nothing new.
     s = await signals(advisor, "Is there a grant for eco-design of furniture in France?")
     assert s.programmes == []
+
+
+@pytest.fixture(scope="module")
+def unpublished(tmp_path_factory) -> Advisor:
+    """The fixture knowledge base, its Danish voucher marked as publishing no amount per call."""
+    root = tmp_path_factory.mktemp("unpublished")
+    shutil.copytree(FIXTURES / "kb", root / "kb")
+    schemes = root / "kb" / "funding" / "schemes.yaml"
+    text = schemes.read_text(encoding="utf-8")
+    marked = text.replace("    status: recurring\n", "    no_fixed_amount: varies_by_call\n    status: recurring\n", 1)
+    assert marked != text
+    schemes.write_text(marked, encoding="utf-8")
+    settings = make_settings(root, knowledge_dir=root / "kb")
+    kb = KnowledgeBase.open(settings)
+    kb.sync()
+    return Advisor(settings, kb)
+
+
+async def test_a_figure_the_named_schemes_provider_does_not_publish_is_said_to_be_missing(unpublished):
+    """Asked how much a scheme the user names pays, when its provider publishes no figure: what
+    it does say, that the amount is not stated, and a person to ask; never an invented figure."""
+    question = "How much money can we get from the Test packaging innovation voucher for Danish SMEs?"
+    reply = await unpublished.answer(AdvisorRequest(message=question))
+    assert reply.triage == Triage.escalate and reply.escalation.reason == EscalationReason.low_confidence
+    assert reply.answer.startswith("My knowledge base does not state the amount you ask about")
+    assert "consultancy hours from a university" in reply.answer  # what is known is still shown
+    assert [c.source_id for c in reply.citations] == ["dk-test-packaging-voucher"]
+    # Asked something the scheme does state, it answers.
+    reply = await unpublished.answer(
+        AdvisorRequest(message="How do we apply for the Test packaging innovation voucher?")
+    )
+    assert reply.triage == Triage.answer

@@ -64,6 +64,7 @@ Wording = dict[str, dict[str, str | dict[str, str]]]
 
 
 AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity", "price")  # lexicon kinds that ask "how much" (or what it costs)
+MONEY_ATTRIBUTES = ("amount", "price", "rate")  # a sum or a share, not any quantity
 
 
 @lru_cache(maxsize=1)
@@ -99,6 +100,11 @@ def asks_comparison(question: str) -> bool:
 def asks_amount(question: str) -> bool:
     """Asks for an amount or a rate ("how much?"; not "cuánto tiempo", a duration)."""
     return any(kind in AMOUNT_ATTRIBUTES for kind in _asked(question))
+
+
+def money_asked(question: str) -> str | None:
+    """The kind of money figure a question asks for ("amount", "price", "rate"), if any."""
+    return next((kind for kind in _asked(question) if kind in MONEY_ATTRIBUTES), None)
 
 
 def asks_deadline(question: str) -> bool:

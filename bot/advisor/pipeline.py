@@ -19,9 +19,9 @@ from pathlib import Path
 import openai
 
 from bot.advisor import followup
-from bot.advisor.answerability import Answerability, Signals, Verdict
+from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
-from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked
+from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked, money_asked
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -43,7 +43,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.queries import QueryEmbedder
 from bot.knowledge.retrieve import Boosts, Filters, Passage
-from bot.knowledge.schema import SECTORS, TOPICS, Kind
+from bot.knowledge.schema import SECTORS, TOPICS, Kind, NoFixedAmount
 from bot.knowledge.translations import summaries, whole_texts
 from bot.observability.logs import get_logger
 from bot.observability.metrics import ERRORS
@@ -59,6 +59,8 @@ FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").re
 # not "a", an English article as well as Polish "and".
 CONTINUING = frozenset(w for w in FOLLOW_UPS["continuations"] if " " not in w and w != "a")
 NON_ENGLISH_BM25_WEIGHT = 0.5
+# A scheme whose provider publishes no figure (not a service, which pays none)
+UNPUBLISHED = (NoFixedAmount.varies_by_call, NoFixedAmount.case_by_case, NoFixedAmount.not_published)
 
 
 def _outside_region(passages: list[Passage], region: str | None) -> list[Passage]:
@@ -297,7 +299,7 @@ class Advisor:
         )
         prepared.signals = self.answerability.signals(prepared.question, language, prepared.passages, uncovered)
         if decision is None:
-            prepared.verdict = self.answerability.judge(prepared.signals)
+            prepared.verdict = self._unpublished_figure(prepared) or self.answerability.judge(prepared.signals)
             if not prepared.verdict.answerable:
                 decision = Decision(
                     triage=Triage.escalate,
@@ -308,6 +310,26 @@ class Advisor:
         if decision and decision.escalation and decision.escalation.reason == EscalationReason.low_confidence:
             prepared.final = self._cannot_answer(prepared)
         return prepared
+
+    def _unpublished_figure(self, prepared: Prepared) -> Verdict | None:
+        """Asked for a sum or rate of a scheme the user names whose provider publishes none (the
+        scheme says so: `no_fixed_amount`): decided, not weighed. The answer is partial: what the
+        scheme does say, that the figure is not published, and a person to ask."""
+        asked = money_asked(prepared.request.message)
+        named = self.composer.catalog.named_schemes(prepared.question)
+        found = [p.source_id for p in prepared.passages if p.source_id in named]
+        if asked is None or not found or prepared.signals is None:
+            return None
+        schemes = [self.composer.catalog.scheme(i) for i in found]
+        if not all(s is not None and s.no_fixed_amount in UNPUBLISHED for s in schemes):
+            return None
+        # "No fixed amount" may still come with past rounds' figures ("recently up to EUR 20,000")
+        figure = PERCENT if asked == "rate" else AMOUNT
+        if any(figure.search(self.answerability.item_text(p)) for p in prepared.passages if p.source_id in named):
+            return None
+        signals = prepared.signals.model_copy(update={"attribute": asked, "attribute_unstated": 1})
+        reason = f"the provider of {', '.join(found)} publishes no fixed {ATTRIBUTE_NAMES.get(asked, asked)}"
+        return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
 
     def _funding_question(self, text: str) -> bool:
         """Asks about money, or names a funding scheme ("GOZ w MŚP", "Transizione 5.0"); not the
