@@ -157,6 +157,23 @@ def test_asked_for_a_date_the_paragraph_stating_one_is_shown():
     assert stated_as_asked("Is there a grant for eco-design?") is None
 
 
+async def test_asked_whether_a_rule_reaches_a_firm_of_our_size_the_exemption_is_shown(shipped_kb):
+    """The sentence on who is exempt answers "is that true for a company our size?", even where
+    the paragraph is too long to show whole."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    question = (
+        "We're a coffee roaster with 6 staff and send beans to cafes on pallets and in crates. Someone told me "
+        "from 2030 we need to use reusable transport packaging, is that true for a company our size?"
+    )
+    reply = await advisor.answer(AdvisorRequest(message=question))
+    assert "is exempt from all Article 29 targets" in reply.answer and "under 10 staff" in reply.answer
+    # Not asked about size, the paragraph keeps to what was asked.
+    reply = await advisor.answer(
+        AdvisorRequest(message="From 2030, what share of our transport packaging must be reusable?")
+    )
+    assert "is exempt from all Article 29 targets" not in reply.answer
+
+
 @pytest.mark.parametrize(
     "message",
     [

@@ -766,12 +766,35 @@ def _shown(paragraph: list[str], question: str, wanted: set[str], language: str,
     return "\n".join([*intro, *(f"- {i}" for i in (items if whole else items[:LIST_ITEMS]))])
 
 
+@lru_cache(maxsize=1)
+def _size() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(how a question speaks of the firm's size, how a sentence states a size threshold)."""
+    lexicon = _lexicon()
+    headcount = "|".join(map(re.escape, lexicon["headcount_words"]))
+    asks = phrases(lexicon["size_asks"]).pattern + rf"|\b\d+\s*(?:{headcount})\b"
+    stated = r"\b(?:" + "|".join(map(re.escape, lexicon["size_stated"])) + r")"
+    return re.compile(asks, re.IGNORECASE), re.compile(stated, re.IGNORECASE)
+
+
+def _size_sentence(sentences: list[str], kept: list[str], question: str, limit: int) -> str | None:
+    """A sentence of the paragraph that states a size threshold ("micro-enterprises … are exempt"),
+    when the question speaks of the firm's size and the kept sentences state none."""
+    asks, stated = _size()
+    if not asks.search(question) or any(stated.search(s) for s in kept):
+        return None
+    return next((s for s in sentences if s not in kept and stated.search(s) and len(s.split()) <= limit), None)
+
+
 def _answering(sentences: list[str], question: str, wanted: set[str], language: str, limit: int) -> list[str]:
     """A long paragraph's sentences from its first while they fit in `limit` words. When only the
     first fits (the next is long), that one and the sentence sharing most asked words if it fits
     alone: "spare parts … for at least seven years", in a long sentence after the date the rules
     apply, was cut."""
     kept = _whole_sentences(sentences, limit)
+    # "Is that true for a company our size?": the sentence on who is exempt answers it.
+    size = _size_sentence(sentences, kept, question, limit)
+    if size is not None:
+        return [s for s in sentences if s in kept or s == size]
     if len(kept) > 1:
         return kept
     stating = stated_as_asked(question)
