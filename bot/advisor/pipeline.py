@@ -272,7 +272,7 @@ class Advisor:
             decision is None
             and not request.history
             and not self._funding_question(message)  # money questions are in scope
-            and self.triager.is_off_topic(vector)
+            and self.triager.is_off_topic(vector, message)
         )
         if off_topic:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "out_of_scope")

@@ -198,6 +198,7 @@ class Triager:
         self.injection = _compile(raw["injection"])
         self.judgement = _compile(raw["judgement"])
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
+        self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
@@ -303,7 +304,11 @@ class Triager:
             )
         return None
 
-    def is_off_topic(self, query_vector: list[float]) -> bool:
+    def is_off_topic(self, query_vector: list[float], text: str = "") -> bool:
+        """Closer to off-topic exemplars than to in-scope ones, unless the text names the circular
+        economy itself: a trade we hold nothing on still asks our subject."""
+        if text and self.circular_economy.search(text):
+            return False
         return self.off_topic_margin(query_vector) > OUT_OF_SCOPE_MARGIN
 
     # --- signals for retrieval ----------------------------------------------------------------
