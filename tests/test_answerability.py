@@ -559,3 +559,37 @@ async def test_a_figure_the_named_schemes_provider_does_not_publish_is_said_to_b
         AdvisorRequest(message="How do we apply for the Test packaging innovation voucher?")
     )
     assert reply.triage == Triage.answer
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "stated"),
+    [
+        # The date sits in a sentence the module wraps over two lines: it is still stated.
+        (
+            "We assemble battery packs for e-bikes in a small workshop. Is there a deadline for that battery passport "
+            "thing?",
+            "en",
+            "18 February 2027",
+        ),
+        # Dutch texts write "UPV" for EPR: an acronym the knowledge base uses in the user's language.
+        (
+            "Ik heb een kleine webshop in kinderkleding (3 man). Vanaf wanneer moet ik meedoen aan die textiel-UPV?",
+            "nl",
+            "2028",
+        ),
+    ],
+)
+async def test_answerable_questions_are_answered_not_handed_over(shipped_kb, message, language, stated):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message=message, profile=Profile(language=language))
+    )
+    assert reply.triage == Triage.answer, reply.escalation
+    assert stated in reply.answer
+
+
+def test_asking_how_to_work_out_a_price_asks_for_guidance():
+    from bot.advisor.compose import _asked
+
+    assert "price" not in _asked("How do I come up with the monthly price without losing money?")
+    assert "price" not in _asked("Comment fixer le prix mensuel d'une location ?")
+    assert "price" in _asked("What price per tonne do recyclers pay for PET flakes?")

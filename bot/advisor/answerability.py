@@ -98,7 +98,7 @@ NUMBER = re.compile(  # a count, in digits or words ("talk to at least ten custo
     r"hundred|dozen|dozens|hundreds|thousands?)\b",
     re.IGNORECASE,
 )
-SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n+")
+SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*(?:[-*+]\s|\d+[.)]\s|#))")  # not at a wrapped line's end
 WEAK = 0.5  # coverage or agreement below this is worth saying
 ATTRIBUTE_NAMES = {
     "amount": "an amount of money",
@@ -242,10 +242,19 @@ def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]
         )
 
     out: dict[str, list[str]] = {}
+    guidance = _guidance()
     for name, span, phrase in found:
-        if not inside_longer(name, span):
+        if not inside_longer(name, span) and not (name in guidance and guidance[name].search(text)):
             out.setdefault(name, []).append(phrase)
     return out
+
+
+@lru_cache(maxsize=1)
+def _guidance() -> dict[str, re.Pattern[str]]:
+    """Per attribute, how a question asks how to work the figure out rather than for the figure
+    ("how do I come up with the monthly price?"): guidance answers it."""
+    spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
+    return {name: re.compile(kind["guidance"], re.IGNORECASE) for name, kind in spec.items() if kind.get("guidance")}
 
 
 def _fold(text: str) -> str:
@@ -325,6 +334,7 @@ class Answerability:
         self._stem_cache: dict[str, set[str]] = {}
         self._sorted_cache: dict[str, list[str]] = {}
         self._word_cache: dict[str, set[str]] = {}
+        self._acronym_cache: dict[str, set[str]] = {}
         self._corpus = corpus
         self._items = items
         self._titles = titles or (lambda: ())
@@ -387,6 +397,14 @@ class Answerability:
     @cached_property
     def corpus_acronyms(self) -> set[str]:
         return {a for text in self._corpus() for a in ACRONYM.findall(text)}
+
+    def acronyms(self, language: str) -> set[str]:
+        """Acronyms the knowledge base uses in English and in `language`: Dutch texts write "UPV"
+        for EPR, French "REP", Polish "ROP"."""
+        if language not in self._acronym_cache:
+            texts = [*self.translations.get(language, {}).values(), *self.whole_texts.get(language, {}).values()]
+            self._acronym_cache[language] = self.corpus_acronyms | {a for t in texts for a in ACRONYM.findall(t)}
+        return self._acronym_cache[language]
 
     @staticmethod
     @lru_cache(maxsize=16)
@@ -467,7 +485,7 @@ class Answerability:
             sentence_start = i == 0 or bool(re.search(r"[.!?:\n]", between))
             if ACRONYM.fullmatch(token) and sum(c.isalpha() for c in token) >= 2:
                 place = False
-                if token.upper() in self.common_acronyms or token in self.corpus_acronyms:
+                if token.upper() in self.common_acronyms or token in self.acronyms(language):
                     continue
                 acronyms.append(token) if token not in acronyms else None
                 unknown_at.append(i)
