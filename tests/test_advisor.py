@@ -275,6 +275,10 @@ async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_r
         "Could you please check whether we still qualify as an SME after the merger?",
         "Können Sie für uns prüfen, ob wir förderfähig sind?",
         "We've drafted a take-back agreement with three retailers, pasted below in summary. Anything missing?",
+        # how the rules apply to their own situation
+        "In our specific case, can we treat the offcuts as a by-product without changing our permit?",
+        "No nosso caso concreto, podemos tratar as aparas como subproduto sem alterar a licença?",
+        "Dans notre cas précis, pouvons-nous vendre ces chutes comme sous-produit sans nouveau permis ?",
     ],
 )
 async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, text):
@@ -298,19 +302,6 @@ async def test_individual_judgement_escalates_with_general_information(indexed):
     assert reply.escalation.reason == EscalationReason.needs_judgement
     assert reply.answer.startswith("This needs someone who can look at your specific situation")
     assert reply.citations  # general information still comes with its sources
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "In our specific case, can we treat the offcuts as a by-product without changing our permit?",
-        "No nosso caso concreto, podemos tratar as aparas como subproduto sem alterar a licença?",
-        "Dans notre cas précis, pouvons-nous vendre ces chutes comme sous-produit sans nouveau permis ?",
-    ],
-)
-async def test_asking_how_the_rules_apply_to_our_own_case_needs_a_person(indexed, text):
-    reply = await make_advisor(indexed).answer(ask(text))
-    assert reply.escalation is not None and reply.escalation.reason == EscalationReason.needs_judgement
 
 
 async def test_repeated_negative_feedback_escalates(indexed):

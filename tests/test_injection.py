@@ -82,7 +82,7 @@ async def obeying_advisor(indexed, variant: str, triage: bool = True, **stub):
     advisor = Advisor(updated(settings, llm_base_url=model.url, llm_api_key="test", llm_max_retries=0), kb)
     if not triage:  # as if triage missed the injection and found the question in scope
         advisor.triager.injection = []
-        advisor.triager.is_off_topic = lambda vector: False
+        advisor.triager.is_off_topic = lambda vector, text="": False
         advisor.answerability.model = None  # and every question answerable
         advisor.triager.intent = lambda vector: None
     try:

@@ -72,6 +72,7 @@ CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
 TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
 MAX_UNKNOWN_WORDS = 4
 COMMON_ZIPF = 4.5  # more frequent than about one in 30,000 words: everyday language
+NAMING_ZIPF = 4.0  # rarer than about one in 100,000 words: may name a rule's subject, not an everyday verb
 RARE_ZIPF = 3.0  # rarer than about one in a million words of the language: a term of art, not chat
 MAX_RARE_WORDS = 3
 NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
@@ -454,7 +455,7 @@ class Answerability:
         s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
         s.rare_unknown_words = min(len(rare_words(question, language, set(s.unknown_words))), MAX_RARE_WORDS)
         s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
-        s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes)
+        s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes, language)
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
         s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
         s.unknown_phrases = len(s.phrases)
@@ -510,14 +511,20 @@ class Answerability:
                 programmes.append(found[i].group())
         return acronyms, names, programmes
 
-    def named_by_noun(self, question: str, unknown: list[str], known: list[str]) -> list[str]:
+    def named_by_noun(self, question: str, unknown: list[str], known: list[str], language: str) -> list[str]:
         """Unknown words that name a programme or rule by its subject, next to a programme noun:
-        "le règlement européen sur la déforestation", "the Triman logo" read in lower case."""
-        found = [_fold(m.group()) for m in TOKEN.finditer(question)]
+        "le règlement européen sur la déforestation", "the Triman logo" read in lower case. Not an
+        everyday word ("couvre": what a voucher covers)."""
+        import wordfreq
+
+        tokens = [m.group() for m in TOKEN.finditer(question)]
+        found = [_fold(t) for t in tokens]
         already = {_fold(k) for k in known}
         out = []
         for i, word in enumerate(found):
             if word not in unknown or word in already or word in out:
+                continue
+            if wordfreq.zipf_frequency(tokens[i].lower(), language) >= NAMING_ZIPF:
                 continue
             window = found[max(0, i - NOUN_WINDOW) : i + NOUN_WINDOW + 1]
             if any(w in self.programme_nouns for w in window):
