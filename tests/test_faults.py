@@ -137,7 +137,9 @@ async def test_model_fault_gives_the_composed_fallback_then_recovers(indexed, tm
 async def test_one_model_failure_is_retried_without_the_user_noticing(indexed, tmp_path):
     settings, kb = indexed
     model = await OpenAIStub(reply=model_reply, fail_times=1).start()
-    settings = updated(settings, llm_base_url=model.url, llm_api_key="test", llm_max_retries=1)
+    # A fast failure, then an answer: the generous timeout keeps a busy machine from turning the retry
+    # into a timeout (the fixture's 0.5 s is for the tests of a hanging model).
+    settings = updated(settings, llm_base_url=model.url, llm_api_key="test", llm_max_retries=1, llm_timeout_s=10)
     try:
         async with handlers(settings, kb, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}") as app:
             text = await ask(app, 2)
