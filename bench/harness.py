@@ -35,11 +35,11 @@ FIRST_USER = 10_000
 ANSWER_METHODS = ("sendMessage", "editMessageText")
 
 
-def golden_questions(seed: int = 0) -> list[str]:
-    """The golden set's single-turn questions that expect an answer, shuffled."""
+def golden_questions(seed: int = 0, language: str | None = None) -> list[str]:
+    """The golden set's single-turn questions that expect an answer (in `language` if given), shuffled."""
     cases = []
     for case in load_cases(default_datasets(["dev"])):  # benchmarks never read the test split
-        if case.expected_triage.value == "answer" and not case.turns:
+        if case.expected_triage.value == "answer" and not case.turns and language in (None, case.language):
             cases.append(case.question)
     random.Random(seed).shuffle(cases)
     return cases

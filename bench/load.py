@@ -117,8 +117,10 @@ class Result:
 
 
 def question_pool(seed: int = 0) -> list[str]:
-    """Company description + golden question; shuffled, distinct for the first ~3,700."""
-    base = golden_questions(seed)
+    """Company description + golden question; shuffled, distinct for the first few thousand. English
+    questions only: an English description before a Swedish question is no message a user writes, and
+    the advisor may read the mix as one it cannot answer and hand it over (a second message)."""
+    base = golden_questions(seed, language="en")
     rng = random.Random(seed)
     pool = [f"We are a {size} {trade}. {q}" for q in base for size in SIZES for trade in TRADES]
     rng.shuffle(pool)
