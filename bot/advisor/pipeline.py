@@ -317,18 +317,19 @@ class Advisor:
         scheme does say, that the figure is not published, and a person to ask."""
         asked = money_asked(prepared.request.message)
         named = self.composer.catalog.named_schemes(prepared.question)
-        found = [p.source_id for p in prepared.passages if p.source_id in named]
+        found = [p for p in prepared.passages if p.source_id in named]
         if asked is None or not found or prepared.signals is None:
             return None
-        schemes = [self.composer.catalog.scheme(i) for i in found]
+        schemes = [self.composer.catalog.scheme(p.source_id) for p in found]
         if not all(s is not None and s.no_fixed_amount in UNPUBLISHED for s in schemes):
             return None
         # "No fixed amount" may still come with past rounds' figures ("recently up to EUR 20,000")
         figure = PERCENT if asked == "rate" else AMOUNT
-        if any(figure.search(self.answerability.item_text(p)) for p in prepared.passages if p.source_id in named):
+        if any(figure.search(self.answerability.item_text(p)) for p in found):
             return None
         signals = prepared.signals.model_copy(update={"attribute": asked, "attribute_unstated": 1})
-        reason = f"the provider of {', '.join(found)} publishes no fixed {ATTRIBUTE_NAMES.get(asked, asked)}"
+        ids = ", ".join(p.source_id for p in found)
+        reason = f"the provider of {ids} publishes no fixed {ATTRIBUTE_NAMES.get(asked, asked)}"
         return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
 
     def _funding_question(self, text: str) -> bool:
