@@ -351,9 +351,12 @@ class Answerability:
         """Every word the knowledge base uses in English and in `language` (read on the first
         question in that language: ten languages of whole texts are a million words)."""
         if language not in self._word_cache:
-            texts = [*self.translations.get(language, {}).values(), *self.whole_texts.get(language, {}).values()]
-            self._word_cache[language] = self._corpus_words | {w for text in texts for w in words(text)}
+            self._word_cache[language] = self._corpus_words | {w for t in self._texts(language) for w in words(t)}
         return self._word_cache[language]
+
+    def _texts(self, language: str) -> list[str]:
+        """The knowledge base's texts in `language`: translated summaries and whole translations."""
+        return [*self.translations.get(language, {}).values(), *self.whole_texts.get(language, {}).values()]
 
     def _stemmed_vocabulary(self, language: str) -> set[str]:
         """Stems of every word the knowledge base uses in English and in `language`."""
@@ -388,9 +391,10 @@ class Answerability:
                 continue
             if i and _fold(tokens[i - 1].group()) in self.place_words and m.group()[:1].isupper():
                 continue
-            if word in self.place_names or stem(word) in known or _common(m.group().lower(), language):
+            stemmed = stem(word)
+            if word in self.place_names or stemmed in known or _common(m.group().lower(), language):
                 continue
-            if self._begins_a_known_word(stem(word), language):
+            if self._begins_a_known_word(stemmed, language):
                 continue
             out.append(word)
         return out
@@ -403,8 +407,8 @@ class Answerability:
         """Acronyms the knowledge base uses in English and in `language`: Dutch texts write "UPV"
         for EPR, French "REP", Polish "ROP"."""
         if language not in self._acronym_cache:
-            texts = [*self.translations.get(language, {}).values(), *self.whole_texts.get(language, {}).values()]
-            self._acronym_cache[language] = self.corpus_acronyms | {a for t in texts for a in ACRONYM.findall(t)}
+            found = {a for t in self._texts(language) for a in ACRONYM.findall(t)}
+            self._acronym_cache[language] = self.corpus_acronyms | found
         return self._acronym_cache[language]
 
     @staticmethod
