@@ -260,8 +260,11 @@ class Snapshot:
         if mask is not None:
             scores = np.where(mask, scores, -np.inf)
         n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top])]
+        kth = scores[np.argpartition(-scores, n - 1)[n - 1]]
+        # Ties at the cut go to the earlier chunk: which of them a partition keeps differs by CPU.
+        better = np.flatnonzero(scores > kth)
+        top = np.concatenate([better, np.flatnonzero(scores == kth)[: n - len(better)]])
+        top = top[np.lexsort((top, -scores[top]))]
         return [(int(i), float(scores[i])) for i in top if np.isfinite(scores[i])]
 
 
