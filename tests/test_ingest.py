@@ -100,3 +100,16 @@ async def test_openai_compatible_embedding_backend(settings, tmp_path):
         assert kb.index.collection.metadata["embedding_model"] == "openai/stub-embed"
     finally:
         await stub.stop()
+
+
+def test_a_modules_reference_list_is_not_indexed_as_something_it_says(settings):
+    """A hit on the links a module cites has nothing to show: only what it says is searched."""
+    from bot.knowledge.loaders import load_module
+    from tests.conftest import REPO
+
+    path = REPO / "knowledge" / "modules" / "sector-textiles.md"
+    body = path.read_text(encoding="utf-8")
+    assert "## Sources" in body and "eur-lex.europa.eu" in body
+    doc = load_module(path, "modules/sector-textiles.md")
+    assert "## Sources" not in doc.text and "eur-lex.europa.eu" not in doc.text
+    assert "## Checklist" in doc.text  # the sections before it stay

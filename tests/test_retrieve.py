@@ -170,18 +170,19 @@ DANISH = "Findes der en dansk hjemmeside hvor små virksomheder selv kan lære o
 
 def test_a_question_in_another_language_finds_an_item_by_its_translated_summary(shipped_kb):
     retriever = shipped_kb.retriever
-    assert "case-dk-circular-enterprise-portal" in ids(retriever.search(DANISH, k=5, language="da"))
-    # The multilingual embedding alone (what an English question gets) misses the portal.
-    assert "case-dk-circular-enterprise-portal" not in ids(retriever.search(DANISH, k=5, language="en"))
+    assert ids(retriever.search(DANISH, k=5, language="da"))[0] == "case-dk-circular-enterprise-portal"
+    # The multilingual embedding alone (what an English question gets) puts other items first.
+    assert ids(retriever.search(DANISH, k=5, language="en"))[0] != "case-dk-circular-enterprise-portal"
 
 
 def test_a_question_is_matched_with_the_words_of_the_translations_in_its_language(shipped_kb):
     """ "Segatura", "scarti di legno", "materia prima" are in the Italian text of the industrial
-    symbiosis module: the Italian question finds it first by those words. The multilingual
-    embedding and the English BM25 (noise for Italian words) alone put eco-design first."""
+    symbiosis module: the Italian question finds it among the first by those words. The multilingual
+    embedding and the English BM25 (noise for Italian words) alone miss it."""
     question = "Abbiamo scarti di legno e segatura: come troviamo un'azienda vicina che li usi come materia prima?"
     retriever = shipped_kb.retriever
-    assert ids(retriever.search(question, k=3, language="it"))[0] == "industrial-symbiosis"
+    assert "industrial-symbiosis" in ids(retriever.search(question, k=2, language="it"))
+    assert "industrial-symbiosis" not in ids(retriever.search(question, k=5, language="en"))
     assert "industrial-symbiosis" in retriever.translated.ranked_by_words("it", question, 3)
 
 

@@ -187,6 +187,15 @@ def split_front_matter(text: str) -> tuple[str | None, str]:
     return match.group(1), text[match.end() :]
 
 
+SOURCES_SECTION = re.compile(r"^## Sources\s*$.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+
+
+def without_sources(body: str) -> str:
+    """A module's text with its closing reference list left out: a list of links and titles is
+    what the module cites, not what it says, and a search hit on it has nothing to show."""
+    return SOURCES_SECTION.sub("", body)
+
+
 def load_module(path: Path, rel: str) -> SourceDocument:
     front, body = split_front_matter(path.read_text(encoding="utf-8"))
     if front is None:
@@ -196,7 +205,7 @@ def load_module(path: Path, rel: str) -> SourceDocument:
         id=meta.id,
         kind="module",
         title=meta.title,
-        text=f"{meta.summary}\n\n{body.strip()}",
+        text=f"{meta.summary}\n\n{without_sources(body).strip()}",
         path=rel,
         language=meta.language,
         url=None,
