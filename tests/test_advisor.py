@@ -363,6 +363,7 @@ def test_words_that_only_look_like_money_do_not_make_a_funding_question(indexed)
         "Vi funderar på att börja reparera möbler: var börjar man?",
         "How can a small workshop contribute to the circular economy?",
         "How does leasing instead of selling change our cash flow?",
+        "On est une marque de prêt-à-porter : a-t-on encore le droit de détruire nos invendus ?",  # clothing
     ):
         assert not triager.is_funding_question(text), text
     for text in (
@@ -371,6 +372,7 @@ def test_words_that_only_look_like_money_do_not_make_a_funding_question(indexed)
         "Il contributo copre il 50%?",
         "any cash for recycling stuff??",  # chat style
         "need $$ to fix up old furniture & resell",
+        "Quel prêt pour une marque de prêt-à-porter ?",
     ):
         assert triager.is_funding_question(text), text
 

@@ -67,6 +67,9 @@ async def test_places_and_known_names_are_not_unknown_programmes(advisor):
     assert s.names == [] and s.programmes == []
     s = await signals(advisor, "Can an EU guarantee help a small firm near Upper Austria get a bank loan?")
     assert s.names == [] and s.acronyms == []
+    # A firm describing itself: its legal form and turnover are no programme to look up.
+    s = await signals(advisor, "Notre SARL fait 2 M€ de CA. Existe-t-il une aide à l'écoconception ?")
+    assert s.acronyms == []
 
 
 async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
