@@ -220,14 +220,35 @@ async def test_a_long_paragraphs_answer_is_shown_though_it_comes_after_a_long_se
 
 
 def test_a_german_date_is_not_cut_as_a_sentence_end():
-    from bot.advisor.compose import SENTENCE
+    from bot.advisor.sentences import sentences
 
     text = "Der Batteriepass: Ab dem 18. Februar 2027 brauchen E-Bike-Batterien ihn. Danach folgt mehr."
-    assert SENTENCE.split(text) == [
+    assert sentences(text, "de") == [
         "Der Batteriepass: Ab dem 18. Februar 2027 brauchen E-Bike-Batterien ihn.",
         "Danach folgt mehr.",
     ]
-    assert len(SENTENCE.split("Es gilt ab 2027. Mai ist spät.")) == 2  # a year, then a new sentence
+    assert len(sentences("Es gilt ab 2027. Mai ist spät.", "de")) == 2  # a year, then a new sentence
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "first"),
+    [  # an abbreviation is no sentence's end: the amount keeps its currency, the example its name
+        ("de", "Kleine Unternehmen haben bis 10 Mio. EUR Umsatz. Danach folgt mehr.", "bis 10 Mio. EUR Umsatz."),
+        ("da", "Banklån på op til 3,8 mio. EUR med garanti. Vilkårene varierer.", "3,8 mio. EUR med garanti."),
+        ("pl", "Dostępne w bankach, np. UniCredit Bulbank. Inne zdanie.", "np. UniCredit Bulbank."),
+        ("de", "Siehe Verordnung (EU) Nr. 333/2011 zum Schrott. Danach mehr.", "Nr. 333/2011 zum Schrott."),
+        # and a sentence ending on an acronym still ends there
+        ("it", "Il bando è una chiara priorità per le PMI. Tra i temi figura il riuso.", "per le PMI."),
+        ("en", "The scheme is run by RVO. Apply online.", "run by RVO."),
+    ],
+)
+def test_sentences_end_where_the_language_ends_them(language, text, first):
+    from bot.advisor.sentences import sentences
+
+    found = sentences(text, language)
+    assert len(found) == 2
+    assert found[0].endswith(first)
+    assert "".join(found).replace(" ", "") == text.replace(" ", "")
 
 
 def test_a_sentence_introducing_a_list_stays_with_it():
@@ -442,3 +463,50 @@ async def test_a_countrys_schemes_answer_its_money_question_though_other_words_o
     countries = [shipped_kb.retriever.metas_of(c.source_id)[0].get("countries", "") for c in reply.citations]
     schemes = [c for c, cite in zip(countries, reply.citations, strict=True) if cite.kind == "funding"]
     assert schemes and all(c in ("IE", "EU") for c in schemes)
+
+
+def _found(composer, source_id: str, score: float, similarity: float = 0.85):
+    """A retrieved item as the composer receives it: its catalog entry, scored by retrieval."""
+    from bot.knowledge.retrieve import Passage
+
+    scheme = composer.catalog.scheme(source_id)
+    countries = list(scheme.countries) if scheme else []
+    return Passage(
+        chunk_id=f"{source_id}::0",
+        source_id=source_id,
+        title=source_id,
+        kind="funding" if scheme else "module",
+        text=scheme.description if scheme else "",
+        passage=scheme.description if scheme else "",
+        countries=countries,
+        score=score,
+        dense_similarity=similarity,
+    )
+
+
+def test_a_scheme_of_another_country_is_not_shown_under_the_best_one(composer):
+    # A Finnish firm asking about Finnish support once read a Scottish scheme under it.
+    question = "Can we get Business Finland funding for a recycling line?"
+    found = [
+        _found(composer, "fi-business-finland-rd-funding", 0.070),
+        _found(composer, "gb-sct-zero-waste-scotland-business-support", 0.068),
+    ]
+    _, citations = composer.compose(question, found, "en", funding_question=True)
+    assert [c.source_id for c in citations] == ["fi-business-finland-rd-funding"]
+    # ...unless the user names that country too
+    _, citations = composer.compose(question + " Or in Scotland?", found, "en", funding_question=True, countries=["GB"])
+    assert [c.source_id for c in citations] == [p.source_id for p in found]
+
+
+def test_an_item_scored_far_below_the_best_is_left_out_but_another_scheme_of_that_country_stays(composer):
+    question = "What funding is there in Finland for a recycling line?"
+    best = _found(composer, "fi-business-finland-rd-funding", 0.070)
+    weak_module = _found(composer, "financing-circular-projects", 0.040)
+    weak_scheme = _found(composer, "fi-elinvoimakeskus-business-development-aid", 0.040)
+    _, citations = composer.compose(question, [best, weak_module], "en", funding_question=True)
+    assert [c.source_id for c in citations] == [best.source_id]  # found by one search only: noise
+    _, citations = composer.compose(question, [best, weak_scheme], "en", funding_question=True)
+    assert [c.source_id for c in citations] == [best.source_id, weak_scheme.source_id]  # one more option there
+    close_module = _found(composer, "financing-circular-projects", 0.065)
+    _, citations = composer.compose(question, [best, close_module], "en", funding_question=True)
+    assert [c.source_id for c in citations] == [best.source_id, close_module.source_id]

@@ -561,8 +561,13 @@ class Advisor:
             focus=prepared.focus,
             more=prepared.more,
             part_of=prepared.parts,
+            countries=self._named_countries(prepared.question),
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
+
+    def _named_countries(self, question: str) -> list[str]:
+        region = self.triager.mentioned_region(question)
+        return [*self.triager.mentioned_countries(question), *([region[1]] if region else [])]
 
     def _finish(self, raw: str, prepared: Prepared, usage: Usage) -> AdvisorReply:
         text = raw.strip()
@@ -593,7 +598,13 @@ class Advisor:
         if prepared.verdict is not None and prepared.verdict.partial and prepared.passages:
             signals = prepared.verdict.signals
             header = self.composer.partial_header("now" if signals.asks_now else signals.attribute, language)
-            known, citations = self.composer.compose(prepared.question, prepared.passages, language, header=header)
+            known, citations = self.composer.compose(
+                prepared.question,
+                prepared.passages,
+                language,
+                header=header,
+                countries=self._named_countries(prepared.question),
+            )
             text = "\n\n".join([known, self.replies.get("offer_human", language)])
             return self._reply(prepared, text, citations, "handover", prepared.decision)
         # A country without national content is said to be the reason: the user can tell why.
