@@ -7,7 +7,7 @@ import pytest
 from bot.advisor.citations import tokens
 from bot.advisor.compose import Composer, stated_as_asked
 from bot.advisor.language import detect_language
-from bot.advisor.models import AdvisorRequest
+from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
 from bot.advisor.pipeline import Advisor
 from bot.knowledge.catalog import Catalog
 from tests.conftest import REPO
@@ -510,3 +510,50 @@ def test_an_item_scored_far_below_the_best_is_left_out_but_another_scheme_of_tha
     close_module = _found(composer, "financing-circular-projects", 0.065)
     _, citations = composer.compose(question, [best, close_module], "en", funding_question=True)
     assert [c.source_id for c in citations] == [best.source_id, close_module.source_id]
+
+
+async def test_a_firm_in_another_region_gets_no_scheme_reserved_for_carinthia(shipped_kb):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="We're a 12-person joinery in Linz. Is there money for a CNC machine that cuts offcuts?")
+    )
+    regions = [shipped_kb.retriever.metas_of(c.source_id)[0].get("regions", "") for c in reply.citations]
+    assert reply.citations and "Carinthia" not in regions
+    assert reply.triage == Triage.answer  # the Austrian and EU schemes answer it
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "We're a 12-person joinery in Upper Austria. Is there any regional grant for a CNC machine that cuts offcuts?",
+        "Olá, temos uma pequena oficina em Ponta Delgada. Há apoios regionais para a economia circular aqui?",
+        "¿Hay ayudas del Gobierno de Canarias para una pyme que repara palés?",
+    ],
+)
+async def test_asked_for_a_regions_own_support_that_we_do_not_hold_the_answer_says_so(shipped_kb, message):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.triage == Triage.escalate and reply.escalation is not None
+    assert reply.escalation.reason == EscalationReason.low_confidence
+    header = reply.answer.split("\n\n")[0]
+    assert re.search(r"region|região|región", header)  # says what is missing, in the user's language
+    assert reply.citations  # and what the country and the EU offer
+    regions = [shipped_kb.retriever.metas_of(c.source_id)[0].get("regions", "") for c in reply.citations]
+    assert "Carinthia" not in regions
+
+
+async def test_a_firm_that_only_says_where_it_is_gets_its_countrys_schemes(shipped_kb):
+    # Saying where the firm is does not ask for that region's own support.
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="We run a bakery in Barcelona with 15 staff. Are there grants to cut food waste?")
+    )
+    assert reply.triage == Triage.answer
+
+
+def test_and_if_we_were_in_that_region_asks_how_the_last_answer_changes(shipped_kb):
+    triager = Advisor(shipped_kb.settings, shipped_kb).triager
+    assert triager.region_without_schemes_asked("And if our factory were in Lisbon instead?") == "Lisbon"
+    assert (
+        triager.region_without_schemes_asked("And if our factory were in Lisbon instead?", in_conversation=True) is None
+    )
+    asked = "And are there regional grants in Lisbon?"
+    assert triager.region_without_schemes_asked(asked, in_conversation=True) == "Lisbon"
+    assert triager.region_without_schemes_asked("Is there a regional grant in Dundee?") is None  # Scotland has its own

@@ -299,7 +299,11 @@ class Advisor:
         )
         prepared.signals = self.answerability.signals(prepared.question, language, prepared.passages, uncovered)
         if decision is None:
-            prepared.verdict = self._unpublished_figure(prepared) or self.answerability.judge(prepared.signals)
+            prepared.verdict = (
+                self._unpublished_figure(prepared)
+                or self._region_without_schemes(prepared)
+                or self.answerability.judge(prepared.signals)
+            )
             if not prepared.verdict.answerable:
                 decision = Decision(
                     triage=Triage.escalate,
@@ -330,6 +334,20 @@ class Advisor:
         signals = prepared.signals.model_copy(update={"attribute": asked, "attribute_unstated": 1})
         ids = ", ".join(p.source_id for p in found)
         reason = f"the provider of {ids} publishes no fixed {ATTRIBUTE_NAMES.get(asked, asked)}"
+        return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
+
+    def _region_without_schemes(self, prepared: Prepared) -> Verdict | None:
+        """Asked for support in a region with no scheme of its own here (the Azores, Upper Austria):
+        decided, like a country without content. The answer is partial: what the whole country and
+        the EU offer, that the region's own support is not known, and a person to ask."""
+        request = prepared.request
+        if prepared.signals is None or not self._funding_question(prepared.question):
+            return None
+        region = self.triager.region_without_schemes_asked(request.message, in_conversation=bool(request.history))
+        if region is None:
+            return None
+        signals = prepared.signals.model_copy(update={"attribute": "region", "attribute_unstated": 1})
+        reason = f"the knowledge base has no scheme of {region}'s own"
         return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
 
     def _funding_question(self, text: str) -> bool:

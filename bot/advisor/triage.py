@@ -205,9 +205,11 @@ class Triager:
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
         self.regions = [
             (str(region), str(code), _country_pattern(names))
-            for region, by_country in raw["scheme_regions"].items()
+            for region, by_country in {**raw["scheme_regions"], **raw.get("other_regions", {})}.items()
             for code, names in by_country.items()
         ]
+        self.regions_without_schemes = set(raw.get("other_regions", {}))
+        self.regional_support = re.compile(raw["regional_support"], re.IGNORECASE | re.UNICODE)
         self.place_names = [
             *(name for names in raw["countries"].values() for name in names),
             *raw.get("regions", []),
@@ -324,10 +326,24 @@ class Triager:
         return named[0] if named else city_country(text) or (region[1] if region else None)
 
     def mentioned_region(self, text: str) -> tuple[str, str] | None:
-        """(region, its country): the one region running its own schemes that the text names
-        ("Dundee" → Scotland, GB)."""
+        """(region, its country): the one region of a country with regional schemes that the text
+        names ("Dundee" → Scotland, GB; "Linz" → Upper Austria, AT)."""
         found = [(region, code) for region, code, pattern in self.regions if pattern.search(text)]
         return found[0] if len(found) == 1 else None
+
+    def region_without_schemes_asked(self, message: str, in_conversation: bool = False) -> str | None:
+        """The region the message asks about that has no scheme of its own in the knowledge base:
+        asked for regional support ("Há apoios regionais aqui?") or, as a question of its own, named
+        where it asks ("¿Hay ayudas del Gobierno de Canarias?"). Within a conversation, "and if we
+        were in Lisbon?" asks how the last answer changes there, which that answer shows."""
+        found = self.mentioned_region(message)
+        if found is None or found[0] not in self.regions_without_schemes:
+            return None
+        asking = " ".join(ASKING.findall(message))
+        named = next(pattern for region, _, pattern in self.regions if region == found[0])
+        if self.regional_support.search(asking) or (not in_conversation and named.search(asking)):
+            return found[0]
+        return None
 
     def mentioned_countries(self, text: str) -> list[str]:
         """Every country the text names, those of its asking sentences first, each in the order
