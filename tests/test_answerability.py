@@ -596,3 +596,26 @@ def test_asking_how_to_work_out_a_price_asks_for_guidance():
     assert "price" not in _asked("How do I come up with the monthly price without losing money?")
     assert "price" not in _asked("Comment fixer le prix mensuel d'une location ?")
     assert "price" in _asked("What price per tonne do recyclers pay for PET flakes?")
+
+
+def test_a_list_item_is_read_with_the_sentence_that_introduces_its_list():
+    # The ban's dates sit in list items that only name a company size: read alone, no date is
+    # about unsold clothing, and a question asking from when was taken for one we cannot answer.
+    from bot.advisor.answerability import statements
+
+    text = (
+        "Every business must avoid destroying stock. The ESPR also prohibits destroying unsold\n"
+        "apparel and footwear listed in its Annex VII:\n"
+        "- **large enterprises**: from 19 July 2026;\n"
+        "- **medium-sized enterprises**: from 19 July\n"
+        "  2030;\n"
+        "\n"
+        "- an item of another list, with nothing before it: 2031"
+    )
+    found = statements(text)
+    assert (
+        "The ESPR also prohibits destroying unsold apparel and footwear listed in its Annex VII: "
+        "**medium-sized enterprises**: from 19 July 2030;"
+    ) in found
+    assert not any("Every business" in s and "2030" in s for s in found)  # only the sentence that introduces it
+    assert not any("nothing before it" in s and "Annex" in s for s in found)  # a blank line ends the list

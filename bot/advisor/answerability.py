@@ -100,6 +100,36 @@ NUMBER = re.compile(  # a count, in digits or words ("talk to at least ten custo
     re.IGNORECASE,
 )
 SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*(?:[-*+]\s|\d+[.)]\s|#))")  # not at a wrapped line's end
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)([^.!?]*:)\s*$")  # the sentence introducing a list
+
+
+def statements(text: str) -> list[str]:
+    """The text's sentences, and each list item read with the sentence that introduces its list:
+    "- medium-sized enterprises: from 19 July 2030" alone does not say what the date is for;
+    "…prohibits destroying unsold apparel…: medium-sized enterprises: from 19 July 2030" does."""
+    listed: list[str] = []
+    prose: list[str] = []
+    intro: str | None = None
+    item: str | None = None
+    for line in [*text.split("\n"), ""]:
+        if LIST_ITEM.match(line) or not line.strip():
+            if item is not None and intro:
+                listed.append(f"{intro} {item}")
+            if not line.strip():
+                prose, intro, item = [], None, None
+                continue
+            if item is None and prose:  # a list starts: the prose before it introduces it
+                found = LAST_SENTENCE.search(" ".join(prose))
+                intro = found.group(1).strip() if found else None
+            item = LIST_ITEM.sub("", line).strip()
+        elif item is not None:
+            item += " " + line.strip()  # an item wrapped over lines
+        else:
+            prose.append(line.strip())
+    return SENTENCES.split(text) + listed
+
+
 WEAK = 0.5  # coverage or agreement below this is worth saying
 ATTRIBUTE_NAMES = {
     "amount": "an amount of money",
@@ -653,7 +683,7 @@ class Answerability:
                         or self._same_subject(about, _prefixes(words(sentence)))
                     )
                     for p in named
-                    for sentence in SENTENCES.split(self.item_text(p, language))
+                    for sentence in statements(self.item_text(p, language))
                 )
             elif named:
                 found = any(stated.search(self.item_text(p)) for p in named)
@@ -661,7 +691,7 @@ class Answerability:
                 found = any(
                     stated.search(sentence) and len(stems & _prefixes(words(sentence))) >= need
                     for p in evidence
-                    for sentence in SENTENCES.split(p.text)
+                    for sentence in statements(p.text)
                 )
             if not found:
                 return str(name)
