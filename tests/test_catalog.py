@@ -60,6 +60,11 @@ def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
             "Nell'incentivo Economia circolare gestito da Invitalia, quanto è il contributo?",
             {"it-invitalia-economia-circolare"},
         ),
+        # ...also when who runs it is a name made of ordinary words
+        (
+            "Can we still apply for the Business Finland circular economy investment grant?",
+            {"fi-business-finland-circular-economy-investment-grant"},
+        ),
     ],
 )
 def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
@@ -72,6 +77,7 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
         ("Are there grants for circular economy in SMEs in Poland?", "words every scheme's name uses"),
         ("Business Finland funding for a pilot line?", "the provider two schemes share, not a name"),
         ("We want a business development grant in Finland", "a name's words, not together"),
+        ("Is there a circular economy investment grant in Finland?", "a country, not who runs the scheme"),
         ("Une subvention « au titre du de minimis », ça veut dire quoi ?", "a term many schemes' conditions use"),
         ("Que apoios há para a economia circular em Portugal?", "a name's words that are ordinary Portuguese"),
         ("Ci sono incentivi per l'economia circolare in Italia?", "ordinary words without who runs the scheme"),

@@ -120,6 +120,9 @@ class SchemeNames:
             s.id: {w.casefold() for w in NAME_WORD.findall(s.provider) if len(w) >= 3 and not _ordinary(w.casefold())}
             for s in schemes
         }
+        # ...or, when every word of it is ordinary ("Business Finland", "Enterprise Ireland"), by
+        # its whole name: together the words name one body.
+        self.provider_names = {s.id: " ".join(_words(s.provider)) for s in schemes if not self.provider_words[s.id]}
         self.country_of = {s.id: s.countries[0] for s in schemes if len(s.countries) == 1 and s.countries[0] != "EU"}
 
     def named(self, text: str) -> set[str]:
@@ -136,10 +139,14 @@ class SchemeNames:
         found |= {  # a form another scheme shares, told apart by its provider
             sid
             for sid, forms in self.all_forms.items()
-            if self.provider_words[sid] & words and any(f" {' '.join(f)} " in f" {said}" for f in forms)
+            if self._provider_named(sid, said, words) and any(f" {' '.join(f)} " in f" {said}" for f in forms)
         }
         found |= {self.abbreviations[a] for a in ABBREVIATION.findall(text) if a in self.abbreviations}
         return found
+
+    def _provider_named(self, sid: str, said: str, words: set[str]) -> bool:
+        name = self.provider_names.get(sid)
+        return bool(self.provider_words[sid] & words) or bool(name and f" {name} " in f" {said}")
 
     def country(self, text: str) -> str | None:
         """The one country the schemes or providers that `text` names belong to, if one."""
