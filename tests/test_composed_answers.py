@@ -9,6 +9,7 @@ from bot.advisor.compose import Composer, stated_as_asked
 from bot.advisor.language import detect_language
 from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
 from bot.advisor.pipeline import Advisor
+from bot.domain import Profile
 from bot.knowledge.catalog import Catalog
 from tests.conftest import REPO
 
@@ -312,6 +313,45 @@ async def test_a_scheme_asked_about_by_name_is_the_answer_even_closed(shipped_kb
     assert first.startswith("Gospodarka o obiegu zamkniętym w MŚP") and "zamknięty: obecnie brak naboru" in first
     assert [c.source_id for c in reply.citations] == ["pl-parp-goz-msp-eastern-poland"]
     assert "3 500 000 PLN" in first.replace("\xa0", " ")  # Polish groups thousands with a no-break space
+
+
+async def test_a_question_about_one_scheme_opens_with_the_sentence_that_answers_it(shipped_kb):
+    """Asked something about the one scheme shown, the answer opens with the sentence of its text
+    that says it, above the card, and says it once."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="kfw umweltprogramm: was ist eigentlich der unterschied zwischen 240 und 241? "
+            "wir sind 35 mitarbeiter, 7 mio umsatz",
+            profile=Profile(language="de"),
+        )
+    )
+    first, card = reply.answer.split("\n\n")[1:3]
+    assert first.startswith("KfW-Umweltprogramm: Programm 241 ist die Variante für kleine Unternehmen")
+    said = first.removeprefix("KfW-Umweltprogramm: ").removesuffix(" [1]")
+    assert first.endswith("[1]") and said not in card
+
+
+async def test_a_figure_asked_about_one_scheme_opens_with_the_sentence_stating_it(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Vinnova Impact Innovation, first stage: how much money, for how long, and what share of costs?"
+        )
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert "SEK 1 million for six months" in first and first.endswith("[1]")
+
+
+async def test_a_figure_the_scheme_does_not_state_gets_no_other_sentence_first(shipped_kb):
+    """Asked the interest rate, which the card does not state, no sentence about something else
+    stands where the answer belongs: the card (with what it does state) comes first."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="Vad är räntan på Almis gröna lån just nu?", profile=Profile(language="sv"))
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert first.startswith("Almi Grönt lån — lån · ")
 
 
 async def first_block_after(kb, asked: str, answered: str, message: str) -> str:

@@ -4,7 +4,8 @@ Never line fragments: each retrieved item contributes whole units the knowledge 
 has. A funding scheme gives its name, provider, instrument, sizes, amount, co-financing rate,
 status and deadline (structured fields, worded in the user's language) and its summary, and, when
 the question asks how much and the scheme is marked `no_fixed_amount`, one sentence saying why no
-figure is given; a
+figure is given. Asked something about the one scheme shown, the answer opens with the sentence of
+its text that says it (asked for a figure, one stating a figure of that kind, or none); a
 training module gives the section that best answers the question: whole, as the module has it,
 for the answer's lead item when it is short enough, else its best paragraph (whole sentences,
 Markdown wrapping undone, a list with the sentence that introduces it). For a user writing in another
@@ -50,6 +51,13 @@ SECTION_WORDS = 90  # of the best paragraph of a module section
 LIST_ITEMS = 5  # of a list shown as an answer
 SUMMARY_SECTION = "In short"  # a module's opening summary (knowledge/README.md)
 ASKED_WORDS = 3  # content words of the asking sentences that suffice to choose a paragraph by
+DETAIL_WORDS = 2  # of the question's words a scheme's sentence shares to answer it first
+# How a sentence answering first states the figure asked for: a sum or share of money, a date, a
+# duration. Any digit would do for a count, which is too loose to open an answer with.
+DETAIL_STATED = {
+    "amount": "amount", "price": "amount", "rate": "percent", "budget": "budget",
+    "deadline": "date", "duration": "duration",
+}  # fmt: skip
 SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 BRACKETED = re.compile(r"\s*\([^)]*\)")
@@ -328,8 +336,15 @@ class Composer:
         citations = [self.cite(p, n, language) for n, p in enumerate(items, 1)]
         # Other sections retrieval found in the best item (a question in several parts may need two).
         found = {_own_heading(p) for p in more or [] if items and p.source_id == items[0].source_id}
+        # Asked about the one scheme shown ("how long is the grace period?"), the sentence of its
+        # text that says so answers first, not only its name; a closed one's card says first that
+        # it is closed.
+        only = self.catalog.scheme(items[0].source_id) if len(items) == 1 and items[0].kind == "funding" else None
+        if only is not None and only.status == SchemeStatus.closed:
+            only = None
+        detail = self.scheme_detail(question, only, language) if only is not None and not focus else None
         blocks = [  # an item found for one part of the question shows what answers that part
-            self.item(part_of.get(p.source_id, question), p, language, c.number, found if i == 0 else None)
+            self.item(part_of.get(p.source_id, question), p, language, c.number, found if i == 0 else None, detail)
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
         # "N schemes fit" answers a search, not a question about a scheme the user names.
@@ -338,6 +353,9 @@ class Composer:
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
+        elif detail and only is not None:
+            said = f"{self.readable(detail, language)} [1]"
+            lead = f"{lead} {said}" if lead else f"{self.display_name(only, language)}: {said}"
         parts = [header or self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)
@@ -442,12 +460,23 @@ class Composer:
             figures.append(self.word("co_financing", language).format(rate=rate))
         return [f for f in figures if f]
 
-    def item(self, question: str, passage: Passage, language: str, number: int, found: set[str] | None = None) -> str:
+    def item(
+        self,
+        question: str,
+        passage: Passage,
+        language: str,
+        number: int,
+        found: set[str] | None = None,
+        said: str | None = None,
+    ) -> str:
         """One item's block. `found` is given for the answer's lead item: the other sections of it
-        that retrieval found; a module then shows its best section whole."""
+        that retrieval found; a module then shows its best section whole. `said`: a sentence of a
+        scheme's text the answer already opens with."""
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
-            return self.scheme(scheme, language, number, asks_amount=asks_amount(question), question=question)
+            return self.scheme(
+                scheme, language, number, asks_amount=asks_amount(question), question=question, said=said
+            )
         term = self.catalog.glossary.get(passage.source_id) if passage.kind == "glossary" else None
         if term is not None:
             translated = self.catalog.translated(term.id, language)
@@ -601,16 +630,54 @@ class Composer:
                 best, best_score = items, score
         return best, best_score
 
+    def _scheme_texts(self, s: FundingScheme, language: str) -> tuple[list[str], str]:
+        """The scheme's description, eligibility and how to apply in `language` (none where it
+        is not translated), and its names, which say nothing about which sentence answers."""
+        translated = self.catalog.translated(s.id, language)
+        named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
+        if language == "en":
+            return s.texts, named
+        if translated is not None and translated.description:
+            return translated.scheme_texts, named
+        return [], named
+
+    def scheme_detail(self, question: str, s: FundingScheme, language: str) -> str | None:
+        """The sentence of the scheme's text that answers what the question asks about it: asked
+        for a figure or date, one stating it that shares a word with the question; else one sharing
+        DETAIL_WORDS of the question's words. None when no sentence does."""
+        texts, named = self._scheme_texts(s, language)
+        found = units(texts, language)
+        asked = requests(question) if len(self.wanted(question, language)) >= ASKED_WORDS else question
+        figures = _asked(question)
+        if figures:  # asked for a figure: a sentence stating one of its kind, or none
+            stating = [STATED[DETAIL_STATED[kind]] for kind in figures if kind in DETAIL_STATED]
+            stated = [u for u in found if any(pattern.search(u) for pattern in stating)]
+            picked = focus(asked, stated, language, 1, 1, ignore=named)
+        else:
+            picked = focus(asked, found, language, 1, DETAIL_WORDS, ignore=named)
+        # The card opens with its summary: a sentence it says (in other words too) needs no repeating.
+        return picked[0] if picked and not _repeats(picked[0], self.summary(s, language), language) else None
+
+    def summary(self, s: FundingScheme, language: str) -> str:
+        """What the scheme's card says of it first: its translated summary, or its description's
+        opening sentences."""
+        translated = self.catalog.translated(s.id, language)
+        if translated:
+            return self.readable(translated.summary, language)
+        return " ".join(_whole_sentences(split_sentences(self.readable(s.description, language), language), 60))
+
     def scheme(
-        self, s: FundingScheme, language: str, number: int, asks_amount: bool = False, question: str = ""
+        self,
+        s: FundingScheme,
+        language: str,
+        number: int,
+        asks_amount: bool = False,
+        question: str = "",
+        said: str | None = None,
     ) -> str:
         facts = self.scheme_facts(s, language)
         translated = self.catalog.translated(s.id, language)
-        summary = (
-            self.readable(translated.summary, language)
-            if translated
-            else " ".join(_whole_sentences(split_sentences(self.readable(s.description, language), language), 60))
-        )
+        summary = self.summary(s, language)
         if question:
             # What the question asks beyond the summary (who may apply, how, for how long), from
             # the scheme's text in the reader's language where it is translated.
@@ -634,7 +701,7 @@ class Composer:
                 if limit
                 else []
             )
-            extra = [u for u in extra if not _repeats(u, summary, language)]
+            extra = [u for u in extra if u != said and not _repeats(u, summary, language)]
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""
