@@ -224,6 +224,16 @@ async def test_follow_up_is_condensed_by_the_model(indexed, stub):
         "Rufen Sie mich bitte morgen an.",
         "Pouvez-vous m'appeler demain matin ?",
         "I'd rather discuss this with someone face to face.",
+        # asking whether one of us can take it over
+        "Can a human look at this please?",
+        "Is there someone I can talk to about our packaging?",
+        "Could one of your ambassadors help us with the application?",
+        "Please pass this to an ambassador.",
+        "Pouvez-vous me mettre en contact avec un conseiller ?",
+        "Kann mir ein echter Mensch dabei helfen?",
+        "Pásame con una persona, por favor.",
+        "Mettetemi in contatto con un consulente.",
+        "Kan iemand van jullie even meekijken?",
     ],
 )
 async def test_human_request_escalates_without_calling_the_model(indexed, stub, text):
@@ -252,6 +262,10 @@ async def test_human_request_escalates_without_calling_the_model(indexed, stub, 
             EscalationReason.human_requested,
         ),
         ("Eu pessoalmente acho a reciclagem cara: há apoios em Portugal?", EscalationReason.human_requested),
+        # Hiring an expert, or a programme that mentors, is no request for one of us.
+        ("Can an LCA consultant help us with the study, and is there a voucher?", EscalationReason.human_requested),
+        ("Kan een adviseur helpen bij de aanvraag van MIA?", EscalationReason.human_requested),
+        ("Is there anyone we can sell our offcuts to?", EscalationReason.human_requested),
         # Italian "sue" is "its", Spanish "revisar el uso" is "review the use": no one's case to judge.
         (
             "Il governo francese ha reso l'ecodesign una delle sue priorità: ci sono contributi per le PMI?",
