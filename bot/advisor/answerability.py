@@ -64,6 +64,7 @@ EVIDENCE_PASSAGES = 3  # what the answer would be built from
 AGREEMENT_DEPTH = 10
 INFLECTED_STEM = 7  # a stem this long that starts a known word is that word inflected
 PREFIX = 5  # cheap stemming across languages: words match on their first letters
+HYPHEN_PART = 3  # a part of a hyphenated word this long names something ("UPV" of "textiel-UPV")
 
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
 ACRONYM = re.compile(r"[A-ZÀ-Þ][A-ZÀ-Þ0-9&+]{1,9}")
@@ -327,6 +328,17 @@ def _stemmer(language: str) -> Callable[[str], str]:
 
 def _prefixes(tokens: Iterable[str]) -> set[str]:
     return {t[:PREFIX] for t in tokens}
+
+
+def _with_parts(tokens: Iterable[str]) -> list[str]:
+    """Words and the parts of hyphenated ones ("textiel-upv" is also "textiel" and "upv"): a
+    compound names its parts' subject ("die textiel-UPV" asks about the UPV a text speaks of)."""
+    out = []
+    for t in tokens:
+        out.append(t)
+        if "-" in t:
+            out += [part for part in t.split("-") if len(part) >= HYPHEN_PART]
+    return out
 
 
 class Answerability:
@@ -660,7 +672,8 @@ class Answerability:
         asked = [(name, STATED[spec["stated_by"]]) for name, spec, found in matches if found]
         if not asked:
             return None
-        stems = {w[:PREFIX] for w in content if len(w) >= 4}
+        parts = set(_with_parts(content)) - set(content)  # already at least HYPHEN_PART long
+        stems = {w[:PREFIX] for w in content if len(w) >= 4} | _prefixes(parts)
         # What the figure is about: the question's words less the request itself ("how much
         # money"), the asker ("a small firm") and the names of kinds of programme.
         generic = _prefixes(w for _, _, found in matches for phrase in found for w in words(phrase))
@@ -680,7 +693,7 @@ class Answerability:
                     stated.search(sentence)
                     and (
                         not (about := stems - generic - _prefixes(words(p.title)))
-                        or self._same_subject(about, _prefixes(words(sentence)))
+                        or self._same_subject(about, _prefixes(_with_parts(words(sentence))))
                     )
                     for p in named
                     for sentence in statements(self.item_text(p, language))
@@ -689,7 +702,7 @@ class Answerability:
                 found = any(stated.search(self.item_text(p)) for p in named)
             else:
                 found = any(
-                    stated.search(sentence) and len(stems & _prefixes(words(sentence))) >= need
+                    stated.search(sentence) and len(stems & _prefixes(_with_parts(words(sentence)))) >= need
                     for p in evidence
                     for sentence in statements(p.text)
                 )
