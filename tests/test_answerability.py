@@ -28,8 +28,9 @@ def advisor(tmp_path_factory) -> Advisor:
     return Advisor(settings, kb)
 
 
-async def signals(advisor: Advisor, question: str) -> Signals:
-    prepared = await advisor.prepare(AdvisorRequest(message=question))
+async def signals(advisor: Advisor, question: str, language: str | None = None) -> Signals:
+    profile = Profile(language=language) if language else Profile()
+    prepared = await advisor.prepare(AdvisorRequest(message=question, profile=profile))
     assert prepared.signals is not None, prepared.final
     return prepared.signals
 
@@ -485,6 +486,56 @@ def test_asking_how_to_price_asks_for_guidance_not_a_figure():
 async def test_a_greeting_is_no_term_the_knowledge_base_should_know(advisor):
     found = await signals(advisor, "servus, gibts eine Förderung für Recycling?")
     assert "servus" not in found.unknown_words
+
+
+async def test_a_word_of_another_of_our_languages_the_knowledge_base_uses_is_known(advisor):
+    # Chat mixes languages: French words in an English message are words the knowledge base
+    # writes in its French texts, no subject it lacks. A word no text uses stays unknown.
+    found = await signals(
+        advisor,
+        "We're a PME near Lyon. On a déjà signé le bon de commande for the glazing kiln - can we get ADEME support?",
+    )
+    assert "deja" not in found.unknown_words and "commande" not in found.unknown_words
+
+
+def test_a_count_written_as_a_word_states_a_duration_in_every_language():
+    from bot.advisor.answerability import DURATION
+
+    for stated in ("seven years", "syv år", "sieben Jahre", "sept ans", "siete años", "seitsemän vuotta", "sju år"):
+        assert DURATION.search(stated), stated
+    assert not DURATION.search("en lille butik")
+
+
+def test_asking_whether_a_fee_is_due_asks_no_figure():
+    from bot.advisor.compose import _asked
+
+    assert "price" not in _asked("Do we have to pay packaging producer fees in each of those countries?")
+    assert "price" not in _asked("Müssen wir in Frankreich Verpackungsgebühren zahlen?")
+    assert "price" not in _asked("Faut-il payer une redevance en Belgique ?")
+    assert "price" in _asked("What fee do we pay per tonne of packaging in France?")
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        # "udvikle" (develop) is an everyday Danish word: it names no scheme whose Danish name
+        # says "Udviklings-", so the amount is looked for in the schemes found, which state one.
+        (
+            "Vi er 20 ansatte i Aalborg og vil udvikle et nyt produkt af genbrugt aluminium. Hvilken støtte findes "
+            "der? Hvor meget kan vi højst søge om?",
+            "da",
+        ),
+        # "devolverlo" asks about what the text calls "el reembolso" (up to 9 years).
+        (
+            "Tenemos una startup en Barcelona de reparación de bicicletas eléctricas. ¿Qué préstamo público nos "
+            "puede encajar? ¿Y en cuánto tiempo hay que devolverlo?",
+            "es",
+        ),
+    ],
+)
+async def test_a_figure_the_items_state_in_other_words_is_not_missing(shipped_kb, message, language):
+    found = await signals(Advisor(shipped_kb.settings, shipped_kb), message, language)
+    assert found.attribute is None
 
 
 async def test_an_inflected_word_of_the_knowledge_base_is_known(advisor):

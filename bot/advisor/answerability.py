@@ -95,11 +95,6 @@ MONTHS = (
     "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 DATE = re.compile(rf"\b(?:19|20)\d{{2}}\b|\b\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}\b|\b(?:{MONTHS})\b", re.IGNORECASE)
-NUMBER = re.compile(  # a count, in digits or words ("talk to at least ten customers")
-    r"\d|\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"hundred|dozen|dozens|hundreds|thousands?)\b",
-    re.IGNORECASE,
-)
 SENTENCES = re.compile(r"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*(?:[-*+]\s|\d+[.)]\s|#))")  # not at a wrapped line's end
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)([^.!?]*:)\s*$")  # the sentence introducing a list
@@ -148,8 +143,34 @@ QUANTITY = re.compile(
     r"\d|\b(?:half|third|quarter|fifth|tenth|twentieth|hundredth|double|twice|triple|times|fraction|percent)\b",
     re.IGNORECASE,
 )
+# Counts written as words, one to twelve and "a few", in the languages we serve ("syv år",
+# "sieben Jahre", "seitsemän vuotta" state a duration as "seven years" does).
+COUNT_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|twelve|a few|several|"
+    "un|une|deux|trois|quatre|cinq|sept|huit|neuf|dix|douze|quelques|plusieurs|"
+    "ein|eine|einen|einem|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|einige|mehrere|"
+    "una|unos|unas|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|varios|varias|"
+    "uno|due|tre|quattro|cinque|sei|sette|otto|nove|dieci|dodici|alcuni|alcune|qualche|"
+    "en|et|ett|to|fire|fem|seks|syv|otte|ni|ti|tolv|nogle|flere|två|fyra|sex|sju|åtta|nio|tio|några|flera|"
+    "een|twee|drie|vijf|zes|zeven|negen|tien|twaalf|enkele|meerdere|"
+    "jeden|jedna|dwa|dwie|trzy|cztery|pięć|sześć|siedem|osiem|dziewięć|dziesięć|dwanaście|kilka|kilku|"
+    "um|dois|duas|três|sete|oito|dez|alguns|algumas|vários|"
+    "yksi|yhden|kaksi|kahden|kolme|kolmen|neljä|viisi|kuusi|seitsemän|kahdeksan|yhdeksän|kymmenen|muutama|useita"
+)
+# ...two and more alone, and none that is also an everyday word of another of our languages:
+# "one" is the article ("en", "un", "ein") in most of them, Danish "to" is English "to",
+# Portuguese "dos" is "of the", Italian "due" and "sei" are English "due" and German "sei".
+NOT_COUNTS = {"one", "a few", "un", "une", "ein", "eine", "einen", "einem", "una", "uno", "unos", "unas", "en", "et",
+              "ett", "een", "jeden", "jedna", "um", "yksi", "yhden", "qualche", "to", "ni", "ti", "sei", "fire",
+              "sex", "dos", "due", "sept"}  # fmt: skip
+NUMBER = re.compile(  # a count, in digits or words ("talk to at least ten customers", "minstens drie")
+    r"\d|\b(?:"
+    + "|".join(w for w in COUNT_WORDS.split("|") if w not in NOT_COUNTS)
+    + r"|eleven|fifteen|twenty|thirty|forty|fifty|hundred|dozen|dozens|hundreds|thousands?)\b",
+    re.IGNORECASE,
+)
 DURATION = re.compile(
-    r"(?:\d[\d.,]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|a few|several))"
+    rf"(?:\d[\d.,]*|\b(?:{COUNT_WORDS}))"
     r"(?:\s*(?:-|–|to|bis|à|a|til|tot|do|até|till|–)\s*\d[\d.,]*)?\s*(?:working\s+|business\s+)?"
     r"(?:days?|weeks?|months?|years?|jours?|semaines?|mois|ans|années?|tage?n?|wochen?|monaten?|monate|jahren?|"
     r"jahre|días?|semanas?|meses|mes|años?|giorni|giorno|settimane|settimana|mesi|mese|anni|anno|dage?|uger?|"
@@ -370,6 +391,7 @@ class Answerability:
         greetings = yamlio.load((DATA / "followup.yaml").read_text(encoding="utf-8"))["greetings"]
         self.greeting_words = {_fold(w) for g in greetings for w in g.split()}
         self.cost_words = _prefixes(_fold(w) for w in raw["cost_words"])
+        self.repayment_words = _prefixes(_fold(w) for w in raw["repayment_words"])
         self.now_words = phrases(raw["now_words"])
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
@@ -436,10 +458,17 @@ class Answerability:
             stemmed = stem(word)
             if word in self.place_names or stemmed in known or _common(m.group().lower(), language):
                 continue
-            if self._begins_a_known_word(stemmed, language):
+            if self._begins_a_known_word(stemmed, language) or word in self._words_of_any_language:
                 continue
             out.append(word)
         return out
+
+    @cached_property
+    def _words_of_any_language(self) -> set[str]:
+        """Every word the knowledge base uses in any of its languages, as written: a French word
+        in an English message ("on a déjà signé le bon de commande") is one it knows, no gap."""
+        languages = set(self.translations) | set(self.whole_texts)
+        return self._corpus_words.union(*({w for t in self._texts(lang) for w in words(t)} for lang in languages))
 
     @cached_property
     def corpus_acronyms(self) -> set[str]:
@@ -678,10 +707,13 @@ class Answerability:
         # money"), the asker ("a small firm") and the names of kinds of programme.
         generic = _prefixes(w for _, _, found in matches for phrase in found for w in words(phrase))
         generic |= _prefixes(self.own_name_words | self.programme_nouns | self.asker_words)
+        # ...and when ("this year", "right now"): "the deadline this year" is about the deadline.
+        generic |= _prefixes(w for m in self.now_words.finditer(asking) for w in words(m.group()))
         need = 2 if len(stems) >= 4 else 1
         # A question that names an item asks about that item: another scheme's rate is no answer.
-        named = [p for p in evidence if self._names_item(question, p.title, stop)]
-        if not named and language != "en" and evidence:
+        named = [p for p in evidence if self._names_item(question, p.title, stop, language)]
+        standing_in = not named and language != "en" and bool(evidence)
+        if standing_in:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
         for name, stated in asked:
             if named and name not in ("amount", "quantity") and self._readable(named, language):
@@ -699,10 +731,20 @@ class Answerability:
                     for sentence in statements(self.item_text(p, language))
                 )
             elif named:
-                found = any(stated.search(self.item_text(p)) for p in named)
+                # Asked how much with no item named, any item found that states a sum answers:
+                # the answer shows them all, not only the best.
+                found = any(stated.search(self.item_text(p)) for p in (evidence if standing_in else named))
             else:
+                # A scheme's stated sum or share is about the scheme itself: "how much grant money
+                # can a small firm get?" is answered by "Typical amount: 5,000 to 200,000 EUR",
+                # which shares no word with it.
+                money = name in ("amount", "quantity", "rate")
                 found = any(
-                    stated.search(sentence) and len(stems & _prefixes(_with_parts(words(sentence)))) >= need
+                    stated.search(sentence)
+                    and (
+                        len(stems & _prefixes(_with_parts(words(sentence)))) >= need
+                        or (money and p.kind == "funding" and bool(AMOUNT.search(sentence) or PERCENT.search(sentence)))
+                    )
                     for p in evidence
                     for sentence in statements(p.text)
                 )
@@ -712,12 +754,18 @@ class Answerability:
 
     def _same_subject(self, about: set[str], sentence: set[str]) -> bool:
         """Does a sentence speak of what the question asks about? A shared word, or both speak of
-        costs ("a training invoice", "the bill" and "eligible costs" are one thing to a rate)."""
-        return bool(about & sentence) or bool(about & self.cost_words and sentence & self.cost_words)
+        costs ("a training invoice", "the bill" and "eligible costs" are one thing to a rate) or of
+        paying a loan back ("devolverlo", "el reembolso")."""
+        return bool(about & sentence) or any(
+            about & concept and sentence & concept for concept in (self.cost_words, self.repayment_words)
+        )
 
-    def _names_item(self, question: str, title: str, stop: frozenset[str]) -> bool:
+    def _names_item(self, question: str, title: str, stop: frozenset[str], language: str = "en") -> bool:
         """Does the question name this item? It uses the item's name (the title before any
-        bracket or dash: "Innobooster", "MUDP"), a title word few chunks use, or two title words."""
+        bracket or dash: "Innobooster", "MUDP"), a title word few chunks use, or two title words.
+        An everyday word of the question's language is no rare title word: Danish "udvikle"
+        (develop) shares its first letters with "Udviklings-" in MUDP's Danish name, which few
+        English chunks use."""
         asked = _prefixes(words(question))
 
         def distinctive(text: str) -> set[str]:
@@ -728,7 +776,10 @@ class Answerability:
         if head and head <= asked:
             return True
         shared = distinctive(title) & asked
-        return len(shared) >= 2 or any(self.document_frequency.get(w, 0) <= RARE_IN_CORPUS for w in shared)
+        if len(shared) >= 2:
+            return True
+        unusual = _prefixes(w for w in words(question) if not _common(w, language))
+        return any(self.document_frequency.get(w, 0) <= RARE_IN_CORPUS for w in shared & unusual)
 
     def item_text(self, passage: Passage, language: str = "en") -> str:
         """All of an item's chunks (a scheme's amount may sit in another chunk than the one found),
