@@ -28,16 +28,18 @@ MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
 LONG_WORD = 9  # from this length, two edits in English ("remanufacure" lacks a "t" and ...)
 ENDING = 2  # letters of a word's ending that inflection changes
 MIN_COUNT = 2  # a correction is a word the knowledge base uses more than once
+KNOWN_ZIPF = 1.5  # rarer than this in every language we serve (wordfreq's Zipf scale): no word of ours
 WORD = re.compile(r"[^\W\d_]+")
 CANDIDATE = re.compile(r"(?<![\w-])[^\W\d_]{5,}(?![\w-])")
 SENTENCE_START = re.compile(r"(?:^|[.!?\n]\s*)$")
 
 
 def _known_anywhere(word: str) -> bool:
-    """A word of any language we serve ("signé" in an English question is French, not a typo)."""
+    """A word of any language we serve ("signé" in an English question is French, not a typo).
+    One its lists hold only as noise ("servise", 1.2 in French) is still a typo."""
     import wordfreq  # its word lists load on first use, one language at a time
 
-    return any(wordfreq.zipf_frequency(word, language) > 0 for language in SUPPORTED)
+    return any(wordfreq.zipf_frequency(word, language) >= KNOWN_ZIPF for language in SUPPORTED)
 
 
 @lru_cache(maxsize=16)
@@ -48,10 +50,13 @@ def _stemmer(language: str) -> Callable[[str], str]:
 
 def _forms_of_one_word(a: str, b: str, language: str) -> bool:
     """Another form of the same word, not a typo: one stem ("symbiosen", "symbiose"), or only the
-    last two letters differ ("recyklingową", "recyklingowi": Polish has no Snowball stemmer)."""
+    last two letters differ in a language without a Snowball stemmer ("recyklingową",
+    "recyklingowi" in Polish; in English "servise" is a typo of "service")."""
     stem = _stemmer(language)
     if stem(a) == stem(b):
         return True
+    if language in STEMMERS:
+        return False
     shared = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     swapped = sorted(a[shared:]) == sorted(b[shared:])  # "ecodesing": two letters typed in the wrong order
     return shared >= max(len(a), len(b)) - ENDING and not swapped
