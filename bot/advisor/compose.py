@@ -632,7 +632,8 @@ class Composer:
 
     def _scheme_texts(self, s: FundingScheme, language: str) -> tuple[list[str], str]:
         """The scheme's description, eligibility and how to apply in `language` (none where it
-        is not translated), and its names, which say nothing about which sentence answers."""
+        is not translated), and its names: the scheme's own name says nothing about which of its
+        sentences answers."""
         translated = self.catalog.translated(s.id, language)
         named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
         if language == "en":
@@ -676,22 +677,15 @@ class Composer:
         said: str | None = None,
     ) -> str:
         facts = self.scheme_facts(s, language)
-        translated = self.catalog.translated(s.id, language)
         summary = self.summary(s, language)
         if question:
             # What the question asks beyond the summary (who may apply, how, for how long), from
             # the scheme's text in the reader's language where it is translated.
-            if language == "en":
-                texts, limit, shared = s.texts, 1, 2
-            elif translated is not None and translated.description:
-                texts, limit, shared = translated.scheme_texts, 2, 1
-            else:
-                texts, limit, shared = [], 0, 0
+            texts, named = self._scheme_texts(s, language)
+            limit, shared = (1, 2) if language == "en" else (2, 1) if texts else (0, 0)
             unseen = [u for u in units(texts, language) if u not in summary]  # the summary opens the text
             if language != "en" and unseen:
                 unseen = unseen[1:]  # a translated summary is written from the description's opening
-            # The scheme's own name says nothing about which of its sentences answers.
-            named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
             # Asked for a figure (a rate, a duration, a date), the sentence stating one comes first.
             stating = stated_as_asked(question)
             figures = [u for u in unseen if stating.search(u)] if stating is not None and limit else []
