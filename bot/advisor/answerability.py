@@ -468,7 +468,7 @@ class Answerability:
         """Every word the knowledge base uses in any of its languages, as written: a French word
         in an English message ("on a déjà signé le bon de commande") is one it knows, no gap."""
         languages = set(self.translations) | set(self.whole_texts)
-        return self._corpus_words.union(*({w for t in self._texts(lang) for w in words(t)} for lang in languages))
+        return self._corpus_words.union(*(self.vocabulary(lang) for lang in languages))
 
     @cached_property
     def corpus_acronyms(self) -> set[str]:
@@ -776,8 +776,8 @@ class Answerability:
         if head and head <= asked:
             return True
         shared = distinctive(title) & asked
-        if len(shared) >= 2:
-            return True
+        if len(shared) != 1:
+            return bool(shared)
         unusual = _prefixes(w for w in words(question) if not _common(w, language))
         return any(self.document_frequency.get(w, 0) <= RARE_IN_CORPUS for w in shared & unusual)
 
