@@ -538,6 +538,16 @@ async def test_a_figure_the_items_state_in_other_words_is_not_missing(shipped_kb
     assert found.attribute is None
 
 
+async def test_a_word_a_known_stem_starts_with_a_short_ending_is_known(shipped_kb):
+    # Swedish Snowball stems "amorteringsfritt" to "amorteringsfrit" and "amorteringsfri" (which
+    # the Almi card uses) to itself: one letter apart, one word. A long unknown word stays unknown.
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    found = await signals(advisor, "Hur länge är det amorteringsfritt på Almis gröna lån?", "sv")
+    assert "amorteringsfritt" not in found.unknown_words
+    found = await signals(advisor, "Kan vi återvinna glasfiberbåtar med Almis gröna lån?", "sv")
+    assert "glasfiberbatar" in found.unknown_words
+
+
 async def test_an_inflected_word_of_the_knowledge_base_is_known(advisor):
     # Finnish Snowball stems "symbiosista" (partitive) to "symbios" but the base form to
     # "symbiosis": the word is still one the knowledge base uses, not an unknown term.

@@ -63,6 +63,7 @@ FEATURES = (
 EVIDENCE_PASSAGES = 3  # what the answer would be built from
 AGREEMENT_DEPTH = 10
 INFLECTED_STEM = 7  # a stem this long that starts a known word is that word inflected
+INFLECTED_ENDING = (1, 2)  # ...or that a known stem starts, these few letters longer
 PREFIX = 5  # cheap stemming across languages: words match on their first letters
 HYPHEN_PART = 3  # a part of a hyphenated word this long names something ("UPV" of "textiel-UPV")
 
@@ -460,6 +461,8 @@ class Answerability:
                 continue
             if self._begins_a_known_word(stemmed, language) or word in self._words_of_any_language:
                 continue
+            if any(len(stemmed) - k >= INFLECTED_STEM and stemmed[:-k] in known for k in INFLECTED_ENDING):
+                continue  # the stem of a known word and an ending Snowball left ("amorteringsfrit-t")
             out.append(word)
         return out
 
