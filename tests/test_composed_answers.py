@@ -354,6 +354,42 @@ async def test_a_figure_the_scheme_does_not_state_gets_no_other_sentence_first(s
     assert first.startswith("Almi Grönt lån — lån · ")
 
 
+async def test_a_date_asked_of_know_how_opens_with_the_sentence_stating_it(shipped_kb):
+    """ "From when does each battery need its passport?": the dated sentence answers first, cited,
+    before the sections it comes from."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="We assemble e-bike batteries. From when does each battery need its own electronic "
+            "passport, and who gets to see the data?"
+        )
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert "18 February 2027" in first and re.search(r"\[\d\]$", first)
+
+
+async def test_a_know_how_question_asking_no_figure_opens_with_the_section(shipped_kb):
+    """No date or sum asked: no sentence is pulled out to stand first."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message="How do we run a screening LCA of our chairs?"))
+    first = reply.answer.split("\n\n")[1]
+    assert first.startswith("Screening life-cycle assessment")
+
+
+async def test_a_duration_the_shown_section_lacks_comes_from_the_section_stating_it(shipped_kb):
+    """ "How long must makers keep spare parts?" in Danish: the electronics module's right-to-repair
+    section says nothing of years; its phone-and-tablet section ("syv år") is shown too."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="vi reparerer smartphones i en lille butik. hvor længe skal producenterne egentlig have "
+            "reservedele til os?",
+            profile=Profile(language="da"),
+        )
+    )
+    assert "syv år" in reply.answer
+
+
 async def first_block_after(kb, asked: str, answered: str, message: str) -> str:
     """The first block of the answer to `message`, asked after one exchange."""
     from bot.advisor.models import Turn

@@ -356,12 +356,34 @@ class Composer:
         elif detail and only is not None:
             said = f"{self.readable(detail, language)} [1]"
             lead = f"{lead} {said}" if lead else f"{self.display_name(only, language)}: {said}"
+        elif not searching:
+            lead = self.stated_figure(question, items, blocks, language)
         parts = [header or self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)
         if funding:
             parts.append(funding)
         return "\n\n".join(parts), citations
+
+    def stated_figure(self, question: str, items: list[Passage], blocks: list[str], language: str) -> str:
+        """Asked for a date, a duration or a sum ("how long must makers keep spare parts?"), the
+        sentence of the know-how shown that states one of that kind and shares most with the
+        question, with its citation: the answer first, the section it comes from below. "" when
+        none is asked or stated."""
+        stating = [STATED[DETAIL_STATED[kind]] for kind in _asked(question) if kind in DETAIL_STATED]
+        if not stating:
+            return ""
+        cited: dict[str, int] = {}
+        for number, (passage, block) in enumerate(zip(items, blocks, strict=True), 1):
+            if passage.kind != "module":
+                continue
+            lines = [BULLET.sub("", line) for line in block.split("\n")[1:] if not line.endswith(":")]
+            for unit in units(lines, language):
+                if any(pattern.search(unit) for pattern in stating):
+                    cited.setdefault(unit, number)
+        asked = requests(question) if len(self.wanted(question, language)) >= ASKED_WORDS else question
+        picked = focus(asked, list(cited), language, 1, DETAIL_WORDS)
+        return f"{picked[0]} [{cited[picked[0]]}]" if picked else ""
 
     def _defined_term(self, question: str, passages: list[Passage], language: str) -> Passage | None:
         """The retrieved glossary entry a definition question names (by its term, an alias or its
@@ -548,6 +570,13 @@ class Composer:
         else:
             shown = [best]
         first = (heading, shown)
+        if stating is not None and not any(stating.search(" ".join(p)) for p in shown):
+            # Asked "from when?" or "how long?" and the section shown states no such figure: the
+            # module's section that does (sharing an asked word) answers that part.
+            for _, other_heading, other, _ in scored[1:]:
+                joined = " ".join(other)
+                if other_heading != heading and stating.search(joined) and wanted & tokens(joined, language):
+                    return [first, (other_heading, [other])]
         covered = tokens(" ".join(" ".join(p) for p in shown), language)
         for _, other_heading, other, _ in scored[1:]:
             new = (wanted & tokens(" ".join(other), language)) - covered
