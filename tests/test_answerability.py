@@ -475,6 +475,26 @@ def test_a_request_inside_a_longer_one_asks_for_the_longer_ones_kind():
         assert "amount" in asked_attributes(question, kinds), question
 
 
+def test_what_something_costs_asks_for_a_price_whatever_sits_between():
+    from bot.advisor.compose import _asked
+
+    assert "price" in _asked("What does limited assurance typically cost for a 45-person company?")
+    assert "price" in _asked("what would a screening LCA cost us?")
+    assert "price" not in _asked("What does the regulation say about cost?")
+    # a loan's term is a duration, not the deadline Spanish "plazo" alone asks for
+    assert set(_asked("¿a qué plazo?")) == {"duration"}
+    assert set(_asked("¿Cuál es el plazo para presentar la solicitud?")) == {"deadline"}
+
+
+async def test_a_region_the_firm_is_in_is_no_unknown_name(advisor):
+    found = await signals(
+        advisor,
+        "Somos una bodega pequeña en La Rioja. ¿Qué es una unidad funcional en un ACV y cómo la elijo?",
+        "es",
+    )
+    assert "Rioja" not in found.names
+
+
 def test_asking_how_to_price_asks_for_guidance_not_a_figure():
     from bot.advisor.compose import _asked
 
@@ -524,6 +544,12 @@ def test_asking_whether_a_fee_is_due_asks_no_figure():
             "Vi er 20 ansatte i Aalborg og vil udvikle et nyt produkt af genbrugt aluminium. Hvilken støtte findes "
             "der? Hvor meget kan vi højst søge om?",
             "da",
+        ),
+        # How long a loan runs ("a qué plazo") is how long repayment runs ("hasta 9 años").
+        (
+            "Hemos montado una plataforma de alquiler de herramientas en Valencia. ¿ENISA nos podría dar un "
+            "préstamo? ¿cuánto como máximo y a qué plazo?",
+            "es",
         ),
         # "devolverlo" asks about what the text calls "el reembolso" (up to 9 years).
         (

@@ -267,11 +267,23 @@ class Verdict(BaseModel):
 COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+PHRASE_GAP = " … "  # in a lexicon phrase, up to PHRASE_GAP_WORDS words: "what does … cost"
+PHRASE_GAP_WORDS = 3
+# ...none of them a preposition: "what does the law say about cost?" asks what it says.
+GAP_NOT = r"(?!(?:about|on|of|to|with|regarding)\s)"
+
+
+def _phrase(text: str) -> str:
+    gap = rf"\s+(?:{GAP_NOT}\S+\s+){{0,{PHRASE_GAP_WORDS}}}?"
+    return gap.join(re.escape(part) for part in text.split(PHRASE_GAP))
+
+
 def phrases(found: list[str], not_after: Iterable[str] = ()) -> re.Pattern[str]:
     """Any of the lexicon's phrases, whole words, any case ("how much", "wie viel"); none right
-    after a word of `not_after` ("how do we price it?" asks how to set a price, not for one)."""
+    after a word of `not_after` ("how do we price it?" asks how to set a price, not for one). A
+    phrase's " … " stands for a few words ("what does an audit cost")."""
     verb = "".join(rf"(?<!\b{re.escape(w)} )" for w in not_after)
-    return re.compile(verb + r"(?<!\w)(?:" + "|".join(map(re.escape, found)) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(verb + r"(?<!\w)(?:" + "|".join(map(_phrase, found)) + r")(?!\w)", re.IGNORECASE)
 
 
 def requests(message: str) -> str:
@@ -393,6 +405,7 @@ class Answerability:
         self.greeting_words = {_fold(w) for g in greetings for w in g.split()}
         self.cost_words = _prefixes(_fold(w) for w in raw["cost_words"])
         self.repayment_words = _prefixes(_fold(w) for w in raw["repayment_words"])
+        self.loan_words = _prefixes(_fold(w) for w in raw["loan_words"])
         self.now_words = phrases(raw["now_words"])
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
@@ -728,7 +741,8 @@ class Answerability:
                     stated.search(sentence)
                     and (
                         not (about := stems - generic - _prefixes(words(p.title)))
-                        or self._same_subject(about, _prefixes(_with_parts(words(sentence))))
+                        or self._same_subject(about, said := _prefixes(_with_parts(words(sentence))))
+                        or (name == "duration" and self._loan_term(stems, said))
                     )
                     for p in named
                     for sentence in statements(self.item_text(p, language))
@@ -762,6 +776,11 @@ class Answerability:
         return bool(about & sentence) or any(
             about & concept and sentence & concept for concept in (self.cost_words, self.repayment_words)
         )
+
+    def _loan_term(self, asked: set[str], sentence: set[str]) -> bool:
+        """How long a loan runs is how long its repayment runs: "¿un préstamo? ¿a qué plazo?" is
+        answered by "el reembolso llega hasta 9 años"."""
+        return bool(asked & self.loan_words and sentence & self.repayment_words)
 
     def _names_item(self, question: str, title: str, stop: frozenset[str], language: str = "en") -> bool:
         """Does the question name this item? It uses the item's name (the title before any

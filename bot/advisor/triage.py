@@ -92,6 +92,7 @@ CITIES = Path(__file__).with_name("data") / "cities.yaml"
 ASKING = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
 CITY_WORDS = re.compile(r"[^\W\d_][\w'’-]*")  # a city name's words, hyphenated ones whole
 LONGEST_CITY = 5  # words ("Klagenfurt am Wörthersee", "San Sebastián de los Reyes")
+REGION_WORD_ZIPF = 5.0  # a region name's word rarer than this in our languages is a place ("Rioja"); "norte" is not
 # Cities whose name is also a small word of a language we serve, capitalised when it opens a
 # sentence ("Lille virksomhed…" is Danish for "small company"): not a city there.
 WORDS_TOO = {"Lille", "Faro", "Asti", "Celle"}
@@ -172,6 +173,20 @@ def _polish_fold(text: str) -> str:
     return fold(text.replace("ł", "l").replace("Ł", "l"))
 
 
+def _region_words(names: list[str]) -> list[str]:
+    """The words of multi-word region names that are no everyday word in a language we serve
+    ("rioja", "mancha"; not "la", "norte", "gran", "country")."""
+    import wordfreq
+
+    return [
+        word
+        for name in names
+        if " " in name
+        for word in name.split()
+        if len(word) > 2 and max(wordfreq.zipf_frequency(word, lang) for lang in SUPPORTED) < REGION_WORD_ZIPF
+    ]
+
+
 @lru_cache(maxsize=1)
 def _lowercase_cities() -> dict[str, str]:
     return {name.casefold(): code for name, code in _cities().items()}
@@ -210,9 +225,20 @@ class Triager:
         ]
         self.regions_without_schemes = set(raw.get("other_regions", {}))
         self.regional_support = re.compile(raw["regional_support"], re.IGNORECASE | re.UNICODE)
+        # A country's regions ("La Rioja", "Upper Austria") are places too, whole and by their own
+        # words ("a winery in La Rioja" names "Rioja").
+        region_names = [
+            name
+            for listing in ("scheme_regions", "other_regions")
+            for countries in raw.get(listing, {}).values()
+            for names in countries.values()
+            for name in names
+        ]
         self.place_names = [
             *(name for names in raw["countries"].values() for name in names),
             *raw.get("regions", []),
+            *region_names,
+            *_region_words(region_names),
             *_cities(),
         ]
         self._in_scope = raw["in_scope"]
