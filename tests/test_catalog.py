@@ -81,6 +81,7 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
         ("Une subvention « au titre du de minimis », ça veut dire quoi ?", "a term many schemes' conditions use"),
         ("Que apoios há para a economia circular em Portugal?", "a name's words that are ordinary Portuguese"),
         ("Ci sono incentivi per l'economia circolare in Italia?", "ordinary words without who runs the scheme"),
+        ("Un cliente ci chiede uno studio secondo il metodo PEF.", "a term the know-how uses, though one scheme does"),
     ],
 )
 def test_ordinary_words_name_no_scheme(catalog, message, why):

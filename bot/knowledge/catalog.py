@@ -151,7 +151,10 @@ class Catalog:
             s.id: [item for f in self.translations.values() if (item := f.items.get(s.id)) is not None]
             for s in self.schemes
         }
-        return SchemeNames(self.schemes, translated)
+        # An abbreviation the know-how uses too ("PEF", "LCA") is a term, not one scheme's name.
+        know_how = [m.body for m in self.modules.values()]
+        know_how += [" ".join([g.term, *g.aliases, g.definition]) for g in self.glossary.values()]
+        return SchemeNames(self.schemes, translated, know_how)
 
     def named_schemes(self, text: str) -> set[str]:
         """Ids of the funding schemes `text` names, by any name or abbreviation they go by."""

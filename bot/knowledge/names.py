@@ -13,6 +13,7 @@ counts beside the name of who runs the scheme ("Invitalia").
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import wordfreq
 
@@ -86,8 +87,11 @@ def _provider_countries(schemes: list[FundingScheme], used_by: dict[str, set[str
 
 
 class SchemeNames:
-    def __init__(self, schemes: list[FundingScheme], translated: dict[str, list[TranslatedItem]]):
-        """`translated`: each scheme's translations, by scheme id (their names and texts count too)."""
+    def __init__(
+        self, schemes: list[FundingScheme], translated: dict[str, list[TranslatedItem]], know_how: Iterable[str] = ()
+    ):
+        """`translated`: each scheme's translations, by scheme id (their names and texts count too).
+        `know_how`: the other content's texts; an abbreviation they use names no scheme."""
         self.forms: dict[str, list[tuple[str, ...]]] = {}
         abbreviations: dict[str, set[str]] = {}
         used_by: dict[str, set[str]] = {}  # word -> the schemes whose names or texts use it
@@ -112,7 +116,10 @@ class SchemeNames:
                 holders.setdefault(f, set()).add(sid)
         self.all_forms = self.forms
         self.forms = {sid: [f for f in forms if len(holders[f]) == 1] for sid, forms in self.forms.items()}
-        self.abbreviations = {a: next(iter(ids)) for a, ids in abbreviations.items() if len(ids) == 1}
+        terms = {a for text in know_how for a in ABBREVIATION.findall(text)}
+        self.abbreviations = {
+            a: next(iter(ids)) for a, ids in abbreviations.items() if len(ids) == 1 and a not in terms
+        }
         self.provider_country = _provider_countries(schemes, used_by)
         # Who runs it, by the words of its provider that are names ("Invitalia", not "Ministry"):
         # a name of ordinary words ("Economia circolare") names the scheme beside them.
