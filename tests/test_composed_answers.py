@@ -390,6 +390,21 @@ async def test_a_duration_the_shown_section_lacks_comes_from_the_section_stating
     assert "syv år" in reply.answer
 
 
+async def test_the_module_whose_text_answers_leads_not_the_one_whose_chunk_ranked_first(shipped_kb):
+    """Retrieval ranks the return-logistics chunk first; the module that compares QR codes and
+    RFID tags for crates over many cycles answers, so it leads, and the other still follows."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Which is better for tracking returnable crates and pallets over many cycles, printed QR "
+            "codes or RFID tags?"
+        )
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert first.startswith("Digital tools for material tracking") and "RFID" in first
+    assert [c.source_id for c in reply.citations][:2] == ["digital-tools-material-tracking", "circular-supply-chains"]
+
+
 async def first_block_after(kb, asked: str, answered: str, message: str) -> str:
     """The first block of the answer to `message`, asked after one exchange."""
     from bot.advisor.models import Turn

@@ -121,6 +121,7 @@ class Prepared:
     focus: list[str] = field(default_factory=list)  # a follow-up's answer, from the item last shown
     more: list[Passage] = field(default_factory=list)  # the best item's best chunks
     parts: dict[str, str] = field(default_factory=dict)  # source id -> the part of the question it answers
+    glued: bool = False  # the question is the message read with the one before it
 
     @property
     def confidence(self) -> float:
@@ -258,6 +259,7 @@ class Advisor:
         # question is read for what it asks and searched.
         own_words, _ = self.speller.correct(prepared.question, language)
         prepared.question, glued = await self._condense(request, own_words, prepared.budget)
+        prepared.glued = glued
         vector = await self.queries.embed(prepared.question)
         if decision is None and prepared.question == own_words:
             decision = self.triager.intent(vector)  # judged on the user's own words only
@@ -580,6 +582,7 @@ class Advisor:
             more=prepared.more,
             part_of=prepared.parts,
             countries=self._named_countries(prepared.question),
+            glued=prepared.glued,
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
