@@ -486,6 +486,21 @@ def test_what_something_costs_asks_for_a_price_whatever_sits_between():
     assert set(_asked("¿Cuál es el plazo para presentar la solicitud?")) == {"deadline"}
 
 
+def test_a_longer_phrase_asks_for_what_it_says_not_what_its_first_word_does():
+    from bot.advisor.compose import _asked
+
+    # Portuguese "taxa de" asks a fee; "taxa de apoio" asks the share of costs a scheme pays.
+    assert set(_asked("Qual é a taxa de apoio no Alentejo?")) == {"rate"}
+    assert "price" in _asked("Qual é a taxa de deposição em aterro por tonelada?")
+
+
+async def test_a_waste_code_named_as_spanish_firms_name_it_is_known(shipped_kb):
+    # "código LER": Spain's name for the EU List of Waste, which the Spanish module now gives.
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    found = await signals(advisor, "¿Qué código LER le pongo al cartón de embalaje?", "es")
+    assert "LER" not in found.acronyms
+
+
 async def test_a_region_the_firm_is_in_is_no_unknown_name(advisor):
     found = await signals(
         advisor,

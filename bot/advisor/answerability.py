@@ -283,7 +283,8 @@ def phrases(found: list[str], not_after: Iterable[str] = ()) -> re.Pattern[str]:
     after a word of `not_after` ("how do we price it?" asks how to set a price, not for one). A
     phrase's " … " stands for a few words ("what does an audit cost")."""
     verb = "".join(rf"(?<!\b{re.escape(w)} )" for w in not_after)
-    return re.compile(verb + r"(?<!\w)(?:" + "|".join(map(_phrase, found)) + r")(?!\w)", re.IGNORECASE)
+    longest_first = sorted(found, key=len, reverse=True)  # "taxa de apoio" before "taxa"
+    return re.compile(verb + r"(?<!\w)(?:" + "|".join(map(_phrase, longest_first)) + r")(?!\w)", re.IGNORECASE)
 
 
 def requests(message: str) -> str:
