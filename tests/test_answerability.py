@@ -560,6 +560,13 @@ def test_asking_whether_a_fee_is_due_asks_no_figure():
             "der? Hvor meget kan vi højst søge om?",
             "da",
         ),
+        # "transformação" (food processing) does not name the "Transição ESG" scheme: five shared
+        # letters are not one word, so the regional scheme's "Alentejo até 80%" answers.
+        (
+            "a nossa empresa fica em Évora, somos uma PME de transformação alimentar. nas ajudas de economia "
+            "circular do Portugal 2030 qual é a taxa de apoio no Alentejo?",
+            "pt",
+        ),
         # How long a loan runs ("a qué plazo") is how long repayment runs ("hasta 9 años").
         (
             "Hemos montado una plataforma de alquiler de herramientas en Valencia. ¿ENISA nos podría dar un "

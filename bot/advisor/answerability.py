@@ -65,6 +65,7 @@ AGREEMENT_DEPTH = 10
 INFLECTED_STEM = 7  # a stem this long that starts a known word is that word inflected
 INFLECTED_ENDING = (1, 2)  # ...or that a known stem starts, these few letters longer
 PREFIX = 5  # cheap stemming across languages: words match on their first letters
+ALIKE_LETTERS = 7  # ...and name one thing when they share this many, or all of the shorter
 HYPHEN_PART = 3  # a part of a hyphenated word this long names something ("UPV" of "textiel-UPV")
 
 WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
@@ -363,6 +364,21 @@ def _stemmer(language: str) -> Callable[[str], str]:
 
 def _prefixes(tokens: Iterable[str]) -> set[str]:
     return {t[:PREFIX] for t in tokens}
+
+
+def _alike(prefixes: set[str], these: Iterable[str], those: Iterable[str]) -> set[str]:
+    """The shared prefixes whose words are one word in two forms: alike for ALIKE_LETTERS, or
+    all of the shorter ("Almis", "Almi"). "Transição" and "transformação" share five letters
+    and nothing else."""
+    these, those = list(these), list(those)
+
+    def one_word(a: str, b: str) -> bool:
+        same = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+        return same >= min(len(a), len(b), ALIKE_LETTERS)
+
+    return {
+        p for p in prefixes if any(one_word(a, b) for a in these if a.startswith(p) for b in those if b.startswith(p))
+    }
 
 
 def _with_parts(tokens: Iterable[str]) -> list[str]:
@@ -798,7 +814,7 @@ class Answerability:
         head = distinctive(name_head(title))
         if head and head <= asked:
             return True
-        shared = distinctive(title) & asked
+        shared = _alike(distinctive(title) & asked, words(title), words(question))
         if len(shared) != 1:
             return bool(shared)
         unusual = _prefixes(w for w in words(question) if not _common(w, language))
