@@ -486,6 +486,15 @@ def test_what_something_costs_asks_for_a_price_whatever_sits_between():
     assert set(_asked("¿Cuál es el plazo para presentar la solicitud?")) == {"deadline"}
 
 
+async def test_a_verb_with_its_pronouns_attached_is_the_verb(shipped_kb):
+    # Spanish and Italian write pronouns onto the verb: "dárselo" is "dar", "inviarcelo" "inviare".
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    found = await signals(advisor, "Sobra pan cada día, ¿puedo dárselo a un granjero?", "es")
+    assert "darselo" not in found.unknown_words
+    found = await signals(advisor, "Possiamo inviarcelo a un riciclatore?", "it")
+    assert "inviarcelo" not in found.unknown_words
+
+
 def test_a_longer_phrase_asks_for_what_it_says_not_what_its_first_word_does():
     from bot.advisor.compose import _asked
 

@@ -65,6 +65,13 @@ AGREEMENT_DEPTH = 10
 INFLECTED_STEM = 7  # a stem this long that starts a known word is that word inflected
 INFLECTED_ENDING = (1, 2)  # ...or that a known stem starts, these few letters longer
 PREFIX = 5  # cheap stemming across languages: words match on their first letters
+# Pronouns written onto an infinitive or imperative, after its r ("dar-se-lo", "far-lo"; folded).
+CLITICS = {
+    "es": re.compile(r"(?<=[aei]r)(?:(?:me|te|se|nos|os)?(?:lo|la|los|las|le|les)|me|te|se|nos)$"),
+    "it": re.compile(r"(?<=[aei]r)(?:(?:mi|ti|ci|vi|si|gli|me|te|ce|ve|se)?(?:lo|la|li|le|ne)|mi|ti|ci|vi|si|gli)$"),
+    "pt": re.compile(r"(?<=[aei]r)(?:se|lhe|lhes|me|te|nos)$"),
+}
+CLITIC_VERB_LETTERS = 3  # "dar": the shortest verb left
 ALIKE_LETTERS = 7  # ...and name one thing when they share this many, or all of the shorter
 HYPHEN_PART = 3  # a part of a hyphenated word this long names something ("UPV" of "textiel-UPV")
 
@@ -366,6 +373,16 @@ def _prefixes(tokens: Iterable[str]) -> set[str]:
     return {t[:PREFIX] for t in tokens}
 
 
+def _without_clitics(word: str, language: str) -> str:
+    """A Spanish, Italian or Portuguese infinitive or imperative without the pronouns written onto
+    it ("darselo" -> "dar", "farlo" -> "fare"): the verb is the word."""
+    found = CLITICS.get(language)
+    match = found.search(word) if found else None
+    if not match or match.start() < CLITIC_VERB_LETTERS:
+        return word
+    return word[: match.start()] + ("e" if language == "it" else "")  # Italian drops the e: "far(e)lo"
+
+
 def _alike(prefixes: set[str], these: Iterable[str], those: Iterable[str]) -> set[str]:
     """The shared prefixes whose words are one word in two forms: alike for ALIKE_LETTERS, or
     all of the shorter ("Almis", "Almi"). "Transição" and "transformação" share five letters
@@ -493,6 +510,9 @@ class Answerability:
                 continue
             if any(len(stemmed) - k >= INFLECTED_STEM and stemmed[:-k] in known for k in INFLECTED_ENDING):
                 continue  # the stem of a known word and an ending Snowball left ("amorteringsfrit-t")
+            verb = _without_clitics(word, language)
+            if verb != word and (stem(verb) in known or _common(verb, language)):
+                continue  # a verb with its pronouns attached ("dárselo", "devolverlo", "inviarcelo")
             out.append(word)
         return out
 
