@@ -405,6 +405,22 @@ async def test_the_module_whose_text_answers_leads_not_the_one_whose_chunk_ranke
     assert [c.source_id for c in reply.citations][:2] == ["digital-tools-material-tracking", "circular-supply-chains"]
 
 
+async def test_a_question_about_a_green_label_is_in_scope(shipped_kb):
+    """Candles, Brittany and a home-drawn leaf sat nearer the off-topic examples than any in-scope
+    one; green claims are one of our subjects, so it is answered, from the green-claims module."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="On fabrique des bougies en Bretagne et nos étiquettes disent « éco-responsable » avec une "
+            "petite feuille qu'on a dessinée nous-mêmes. On m'a dit que ça allait devenir interdit : à partir "
+            "de quelle date exactement ?",
+            profile=Profile(language="fr"),
+        )
+    )
+    assert reply.triage != Triage.out_of_scope
+    assert "eu-green-claims" in [c.source_id for c in reply.citations]
+
+
 async def first_block_after(kb, asked: str, answered: str, message: str) -> str:
     """The first block of the answer to `message`, asked after one exchange."""
     from bot.advisor.models import Turn
