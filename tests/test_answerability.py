@@ -486,6 +486,14 @@ def test_what_something_costs_asks_for_a_price_whatever_sits_between():
     assert set(_asked("¿Cuál es el plazo para presentar la solicitud?")) == {"deadline"}
 
 
+async def test_a_finnish_place_with_its_case_ending_is_a_place(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    found = await signals(advisor, "Olemme konepaja Tampereella. Paljonko Business Finland tukee?", "fi")
+    assert "Tampereella" not in found.names
+    found = await signals(advisor, "Meillä on verstas Oulussa, mitä tukia on?", "fi")
+    assert "Oulussa" not in found.names
+
+
 async def test_a_verb_with_its_pronouns_attached_is_the_verb(shipped_kb):
     # Spanish and Italian write pronouns onto the verb: "dárselo" is "dar", "inviarcelo" "inviare".
     advisor = Advisor(shipped_kb.settings, shipped_kb)

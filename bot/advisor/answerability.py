@@ -72,6 +72,7 @@ CLITICS = {
     "pt": re.compile(r"(?<=[aei]r)(?:se|lhe|lhes|me|te|nos)$"),
 }
 CLITIC_VERB_LETTERS = 3  # "dar": the shortest verb left
+FINNISH_CASE_ENDINGS = ("ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä", "lle", "na", "nä", "n")
 ALIKE_LETTERS = 7  # ...and name one thing when they share this many, or all of the shorter
 HYPHEN_PART = 3  # a part of a hyphenated word this long names something ("UPV" of "textiel-UPV")
 
@@ -504,7 +505,7 @@ class Answerability:
             if i and _fold(tokens[i - 1].group()) in self.place_words and m.group()[:1].isupper():
                 continue
             stemmed = stem(word)
-            if word in self.place_names or stemmed in known or _common(m.group().lower(), language):
+            if self.is_place(word) or stemmed in known or _common(m.group().lower(), language):
                 continue
             if self._begins_a_known_word(stemmed, language) or word in self._words_of_any_language:
                 continue
@@ -627,7 +628,7 @@ class Answerability:
             # Zorblax Textiles": the user's own company.
             before = folded[i - 1] if i > 0 else ""
             introduced = before in self.place_words or before in self.own_name_words
-            place = place or introduced or folded[i] in self.place_names
+            place = place or introduced or self.is_place(folded[i])
             if place or folded[i] in self.vocabulary(language):
                 continue
             names.append(token) if token not in names else None
@@ -671,7 +672,7 @@ class Answerability:
         def close() -> None:
             while run and _fold(run[-1]) in self.name_connectors:
                 run.pop()
-            if run and not introduced and not any(_fold(w) in self.place_names for w in run):
+            if run and not introduced and not any(self.is_place(_fold(w)) for w in run):
                 runs.append(list(run))
             run.clear()
 
@@ -813,6 +814,16 @@ class Answerability:
         return bool(about & sentence) or any(
             about & concept and sentence & concept for concept in (self.cost_words, self.repayment_words)
         )
+
+    def is_place(self, folded: str) -> bool:
+        """A place we know, also with a Finnish case ending ("Tampereella", "Oulussa", "Espoosta")."""
+        if folded in self.place_names:
+            return True
+        for ending in FINNISH_CASE_ENDINGS:
+            base = folded.removesuffix(ending)
+            if base != folded and (base in self.place_names or (base.endswith("e") and base[:-1] in self.place_names)):
+                return True  # "tampere-e-lla": the stem's e doubles before the ending
+        return False
 
     def _loan_term(self, asked: set[str], sentence: set[str]) -> bool:
         """How long a loan runs is how long its repayment runs: "¿un préstamo? ¿a qué plazo?" is
