@@ -503,6 +503,15 @@ async def test_a_verb_with_its_pronouns_attached_is_the_verb(shipped_kb):
     assert "inviarcelo" not in found.unknown_words
 
 
+def test_a_fee_per_item_and_a_number_of_years_are_asked_as_such():
+    from bot.advisor.compose import _asked
+
+    assert "price" in _asked("When textile EPR kicks in, how many cents per item will we pay?")
+    assert "price" in _asked("Combien paierons-nous par article ?")
+    assert set(_asked("What's the minimum number of years makers must keep parts?")) == {"duration"}
+    assert "price" not in _asked("How many items a year do we sell?")
+
+
 def test_a_longer_phrase_asks_for_what_it_says_not_what_its_first_word_does():
     from bot.advisor.compose import _asked
 
