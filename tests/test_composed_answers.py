@@ -357,22 +357,17 @@ async def test_a_figure_the_scheme_does_not_state_gets_no_other_sentence_first(s
 async def test_a_date_asked_of_know_how_opens_with_the_sentence_stating_it(shipped_kb):
     """ "From when does each battery need its passport?": the dated sentence answers first, cited,
     before the sections it comes from."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(
-            message="We assemble e-bike batteries. From when does each battery need its own electronic "
-            "passport, and who gets to see the data?"
-        )
+    first = await first_block(
+        shipped_kb,
+        "We assemble e-bike batteries. From when does each battery need its own electronic passport, and who "
+        "gets to see the data?",
     )
-    first = reply.answer.split("\n\n")[1]
     assert "18 February 2027" in first and re.search(r"\[\d\]$", first)
 
 
 async def test_a_know_how_question_asking_no_figure_opens_with_the_section(shipped_kb):
     """No date or sum asked: no sentence is pulled out to stand first."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(AdvisorRequest(message="How do we run a screening LCA of our chairs?"))
-    first = reply.answer.split("\n\n")[1]
+    first = await first_block(shipped_kb, "How do we run a screening LCA of our chairs?")
     assert first.startswith("Screening life-cycle assessment")
 
 
