@@ -381,12 +381,10 @@ class Composer:
         stating = stated_as_asked(question)
 
         def score(p: Passage) -> float:
-            translated = self.catalog.translated_module(p.source_id, language)
-            module = self.catalog.modules.get(p.source_id)
-            if module is None or (translated is None and language != "en"):
+            texts = self._module_texts(p.source_id, language)
+            if texts is None:
                 return -1.0
-            texts = translated.sections if translated is not None else sections(module.body)
-            best = max((self._best_paragraph(wanted, t, language, stating)[1] for _, t in texts), default=-1.0)
+            best = max((self._best_paragraph(wanted, t, language, stating)[1] for _, t in texts[1]), default=-1.0)
             title = tokens(self.catalog.title(p.source_id, language) or p.title, language)
             return best + len(wanted & title) / math.sqrt(len(title) + 1)
 
@@ -395,6 +393,20 @@ class Composer:
         if scores[best] > scores[items[0].source_id]:
             return sorted(items, key=lambda p: p.source_id != best)  # stable: the rest keep their order
         return items
+
+    def _module_texts(self, module_id: str, language: str) -> tuple[list[str], list[tuple[str, str]]] | None:
+        """(the module's English section headings, its (heading, text) sections in `language`); None
+        for no module or one not translated into `language`."""
+        translated = self.catalog.translated_module(module_id, language)
+        module = self.catalog.modules.get(module_id)
+        if module is None or (translated is None and language != "en"):
+            return None
+        original = sections(module.body)
+        return [h for h, _ in original], translated.sections if translated is not None else original
+
+    def _asking(self, question: str, language: str) -> str:
+        """What the question asks, when its asking sentences say enough; else all of it."""
+        return requests(question) if len(self.wanted(question, language)) >= ASKED_WORDS else question
 
     def stated_figure(self, question: str, items: list[Passage], blocks: list[str], language: str) -> str:
         """Asked for a date, a duration or a sum ("how long must makers keep spare parts?"), the
@@ -412,8 +424,7 @@ class Composer:
             for unit in units(lines, language):
                 if any(pattern.search(unit) for pattern in stating):
                     cited.setdefault(unit, number)
-        asked = requests(question) if len(self.wanted(question, language)) >= ASKED_WORDS else question
-        picked = focus(asked, list(cited), language, 1, DETAIL_WORDS)
+        picked = focus(self._asking(question, language), list(cited), language, 1, DETAIL_WORDS)
         return f"{picked[0]} [{cited[picked[0]]}]" if picked else ""
 
     def _defined_term(self, question: str, passages: list[Passage], language: str) -> Passage | None:
@@ -564,13 +575,10 @@ class Composer:
         as its own. Given `found` (the lead item), a section short enough is shown whole, as the
         module has it; else its best paragraph. A question in several parts gets a second
         section's best paragraph: one retrieval found, or one with words the first lacks."""
-        translated = self.catalog.translated_module(passage.source_id, language)
-        module = self.catalog.modules.get(passage.source_id)
-        if module is None or (translated is None and language != "en"):
+        texts = self._module_texts(passage.source_id, language)
+        if texts is None:
             return []
-        original = sections(module.body)
-        english = [h for h, _ in original]
-        module_sections = translated.sections if translated is not None else original
+        english, module_sections = texts
         if len(module_sections) != len(english):
             return []  # a translation out of step with its module (the content check reports it)
         retrieved = {_own_heading(passage), *(found or ())}
@@ -708,7 +716,7 @@ class Composer:
         DETAIL_WORDS of the question's words. None when no sentence does."""
         texts, named = self._scheme_texts(s, language)
         found = units(texts, language)
-        asked = requests(question) if len(self.wanted(question, language)) >= ASKED_WORDS else question
+        asked = self._asking(question, language)
         figures = _asked(question)
         if figures:  # asked for a figure: a sentence stating one of its kind, or none
             stating = [STATED[DETAIL_STATED[kind]] for kind in figures if kind in DETAIL_STATED]
