@@ -510,6 +510,8 @@ def test_a_fee_per_item_and_a_number_of_years_are_asked_as_such():
     assert "price" in _asked("Combien paierons-nous par article ?")
     assert set(_asked("What's the minimum number of years makers must keep parts?")) == {"duration"}
     assert "price" not in _asked("How many items a year do we sell?")
+    # whether a fee is due, with a hyphenated word between ("eine EPR-Gebühr zahlen"), asks no price
+    assert set(_asked("Ab wann müssen wir für jedes Kleidungsstück eine EPR-Gebühr zahlen?")) == {"deadline"}
 
 
 def test_a_longer_phrase_asks_for_what_it_says_not_what_its_first_word_does():

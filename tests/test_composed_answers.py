@@ -365,6 +365,20 @@ async def test_a_date_asked_of_know_how_opens_with_the_sentence_stating_it(shipp
     assert "18 February 2027" in first and re.search(r"\[\d\]$", first)
 
 
+async def test_a_legal_acts_number_is_no_date_to_lead_with(shipped_kb):
+    """Asked from when a fee is due, "Richtlinie (EU) 2025/1892" in a sentence dates nothing: no
+    sentence stating no date stands first."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(
+            message="Wir verkaufen Kinderkleidung online nach Frankreich. Ab wann müssen wir für jedes "
+            "Kleidungsstück eine EPR-Gebühr zahlen?",
+            profile=Profile(language="de"),
+        )
+    )
+    assert reply.triage == Triage.answer
+    assert not reply.answer.split("\n\n")[1].startswith("Die WEEE-Richtlinie")
+
+
 async def test_a_know_how_question_asking_no_figure_opens_with_the_section(shipped_kb):
     """No date or sum asked: no sentence is pulled out to stand first."""
     first = await first_block(shipped_kb, "How do we run a screening LCA of our chairs?")

@@ -62,6 +62,7 @@ SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 BRACKETED = re.compile(r"\s*\([^)]*\)")
 QUOTED = re.compile(r"“[^”]*”")
+LEGAL_ACT = re.compile(r"\b(?:19|20)\d{2}/\d+\b|\b\d+/(?:19|20)\d{2}\b")  # "(EU) 2025/1892" dates nothing
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
 
@@ -422,7 +423,7 @@ class Composer:
                 continue
             lines = [BULLET.sub("", line) for line in block.split("\n")[1:] if not line.endswith(":")]
             for unit in units(lines, language):
-                if any(pattern.search(unit) for pattern in stating):
+                if any(pattern.search(LEGAL_ACT.sub("", unit)) for pattern in stating):
                     cited.setdefault(unit, number)
         picked = focus(self._asking(question, language), list(cited), language, 1, DETAIL_WORDS)
         return f"{picked[0]} [{cited[picked[0]]}]" if picked else ""
