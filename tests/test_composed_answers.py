@@ -76,6 +76,22 @@ def test_amounts_are_written_as_the_readers_language_writes_them(composer, langu
     assert composer.money(200_000, "EUR", language) == shown
 
 
+@pytest.mark.parametrize(
+    ("value", "language", "shown"),
+    [
+        (20_000_000, "en", "SEK 20 million"),
+        (20_000_000, "sv", "20 miljoner\u00a0SEK"),
+        (1_000_000, "sv", "1 miljon\u00a0SEK"),
+        (3_500_000, "pl", "3,5 mln\u00a0SEK"),
+        (2_500_000, "de", "2,5 Mio. SEK"),
+        (1_250_000, "en", "SEK 1.25 million"),
+        (1_234_567, "en", "SEK 1,234,567"),  # not a round sum: every digit, as the source has it
+    ],
+)
+def test_round_millions_are_written_in_words_as_sources_and_readers_write_them(composer, value, language, shown):
+    assert composer.money(value, "SEK", language) == shown
+
+
 async def test_a_french_funding_answer_writes_french_figures(shipped_kb):
     advisor = Advisor(shipped_kb.settings, shipped_kb)
     reply = await advisor.answer(AdvisorRequest(message="Quelles aides existent en France pour l'écoconception ?"))
@@ -312,7 +328,7 @@ async def test_a_scheme_asked_about_by_name_is_the_answer_even_closed(shipped_kb
     first = reply.answer.split("\n\n")[1]
     assert first.startswith("Gospodarka o obiegu zamkniętym w MŚP") and "zamknięty: obecnie brak naboru" in first
     assert [c.source_id for c in reply.citations] == ["pl-parp-goz-msp-eastern-poland"]
-    assert "3 500 000 PLN" in first.replace("\xa0", " ")  # Polish groups thousands with a no-break space
+    assert "3,5 mln PLN" in first.replace("\xa0", " ")  # a round sum in millions, as Polish writes it
 
 
 async def test_a_question_about_one_scheme_opens_with_the_sentence_that_answers_it(shipped_kb):

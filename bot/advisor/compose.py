@@ -875,9 +875,14 @@ class Composer:
         return self.word("amount_from", language).format(amount=self.money(s.amount_min, s.currency, language))
 
     def money(self, value: float, currency: str, language: str) -> str:
-        """An amount as the language writes it: "EUR 200,000", "200 000 EUR", "200.000 EUR"."""
+        """An amount as the language writes it: "EUR 200,000", "200 000 EUR", "200.000 EUR"; whole
+        millions in words, as sources and readers write them: "SEK 20 million", "3,5 mln PLN"."""
         style = self.words("number", language)
         amount = f"{value:,.0f}".replace(",", style["group"])
+        if value >= 1_000_000 and value % 10_000 == 0:  # at most two decimals of a million
+            millions = f"{value / 1_000_000:.2f}".rstrip("0").rstrip(".").replace(".", style["decimal"])
+            forms = self.words("millions", language)
+            amount = forms["one" if millions == "1" else "other"].format(n=millions)
         return self.word("money", language).format(amount=amount, currency=currency)
 
 

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from bot.advisor.answerability import AMOUNT, LEXICON, PERCENT, phrases
+from bot.advisor.answerability import AMOUNT_IN_PROSE, LEXICON, PERCENT, phrases
 from bot.advisor.models import AdvisorReply
 from bot.config import REPO_ROOT
 from bot.evals.matching import contains, leaked_shingle, matching_variant
@@ -72,7 +72,7 @@ def _figure_stated(question: str, prose: str, cited: list[tuple[bool, bool] | No
     does the text state one? None when not asked, or when no cited scheme states it."""
     need = []
     if _asks()["amount"].search(question) and any(c and c[0] for c in cited):
-        need.append(AMOUNT)
+        need.append(AMOUNT_IN_PROSE)
     if _asks()["rate"].search(question) and any(c and c[1] for c in cited):
         need.append(PERCENT)
     return all(p.search(prose) for p in need) if need else None
