@@ -689,3 +689,27 @@ def test_and_if_we_were_in_that_region_asks_how_the_last_answer_changes(shipped_
     asked = "And are there regional grants in Lisbon?"
     assert triager.region_without_schemes_asked(asked, in_conversation=True) == "Lisbon"
     assert triager.region_without_schemes_asked("Is there a regional grant in Dundee?") is None  # Scotland has its own
+
+
+async def test_the_one_scheme_an_answer_is_about_shows_who_may_apply_and_how(shipped_kb):
+    """A card answers what a user asks of one scheme: the minimum investment and the time to
+    notify it were in its eligibility and how-to-apply text, which the card did not show."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="We kopen een shredder die op de Milieulijst staat. Wat zijn de voorwaarden voor MIA/Vamil?",
+            profile=Profile(language="nl"),
+        )
+    )
+    text = reply.answer.replace("\xa0", " ")
+    assert "\nWie kan aanvragen: " in text and "\nZo vraagt u aan: " in text
+    assert "2.500 EUR" in text and "binnen 3 maanden" in text
+    assert [c.source_id for c in reply.citations] == ["nl-mia-vamil"]
+
+
+async def test_a_list_of_schemes_keeps_each_card_short(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="Are there grants in Denmark for SMEs that redesign packaging?")
+    )
+    assert len(reply.citations) > 1 and "Who may apply:" not in reply.answer and "How to apply:" not in reply.answer

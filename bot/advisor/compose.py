@@ -350,7 +350,15 @@ class Composer:
             only = None
         detail = self.scheme_detail(question, only, language) if only is not None and not focus else None
         blocks = [  # an item found for one part of the question shows what answers that part
-            self.item(part_of.get(p.source_id, question), p, language, c.number, found if i == 0 else None, detail)
+            self.item(
+                part_of.get(p.source_id, question),
+                p,
+                language,
+                c.number,
+                found if i == 0 else None,
+                detail,
+                whole=only is not None,
+            )
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
         # "N schemes fit" answers a search, not a question about a scheme the user names.
@@ -533,14 +541,15 @@ class Composer:
         number: int,
         found: set[str] | None = None,
         said: str | None = None,
+        whole: bool = False,
     ) -> str:
         """One item's block. `found` is given for the answer's lead item: the other sections of it
         that retrieval found; a module then shows its best section whole. `said`: a sentence of a
-        scheme's text the answer already opens with."""
+        scheme's text the answer already opens with. `whole`: the one scheme the answer is about."""
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
             return self.scheme(
-                scheme, language, number, asks_amount=asks_amount(question), question=question, said=said
+                scheme, language, number, asks_amount=asks_amount(question), question=question, said=said, whole=whole
             )
         term = self.catalog.glossary.get(passage.source_id) if passage.kind == "glossary" else None
         if term is not None:
@@ -744,9 +753,13 @@ class Composer:
         asks_amount: bool = False,
         question: str = "",
         said: str | None = None,
+        whole: bool = False,
     ) -> str:
+        """A scheme's card. `whole`: the one scheme the answer is about shows who may apply and
+        how, whole, as a card does; in a list of schemes, only the sentences the question asks."""
         facts = self.scheme_facts(s, language)
         summary = self.summary(s, language)
+        parts = self._scheme_parts(s, language) if whole else []
         if question:
             # What the question asks beyond the summary (who may apply, how, for how long), from
             # the scheme's text in the reader's language where it is translated.
@@ -755,6 +768,8 @@ class Composer:
             unseen = [u for u in units(texts, language) if u not in summary]  # the summary opens the text
             if language != "en" and unseen:
                 unseen = unseen[1:]  # a translated summary is written from the description's opening
+            shown_whole = set(units([text for _, text in parts], language))
+            unseen = [u for u in unseen if u not in shown_whole]
             # Asked for a figure (a rate, a duration, a date), the sentence stating one comes first.
             stating = stated_as_asked(question)
             figures = [u for u in unseen if stating.search(u)] if stating is not None and limit else []
@@ -771,7 +786,19 @@ class Composer:
         if asks_amount and s.no_fixed_amount is not None:
             no_figure = self.words("no_fixed_amount", language)[s.no_fixed_amount.value]
         name, _ = self.heading(s, language)
-        return "\n".join(filter(None, [f"{name} — {facts} [{number}]", no_figure, summary]))
+        # The sentence the answer opens with is said once, not again in its part.
+        parts = [(label, " ".join(u for u in units([text], language) if u != said)) for label, text in parts]
+        labelled = [f"{label}: {self.readable(text, language)}" for label, text in parts if text]
+        return "\n".join(filter(None, [f"{name} — {facts} [{number}]", no_figure, summary, *labelled]))
+
+    def _scheme_parts(self, s: FundingScheme, language: str) -> list[tuple[str, str]]:
+        """Who may apply and how to apply, labelled, in `language` (none where not translated)."""
+        translated = self.catalog.translated(s.id, language)
+        texts = s if language == "en" else translated if translated is not None and translated.description else None
+        if texts is None:
+            return []
+        labels = self.words("scheme_parts", language)
+        return [(labels[key], text) for key in ("eligibility", "how_to_apply") if (text := getattr(texts, key))]
 
     def case(self, c: GoodPractice, language: str, number: int) -> str:
         """A good-practice example: who ran it, where and when, what it is, what an SME can do."""
