@@ -713,3 +713,15 @@ async def test_a_list_of_schemes_keeps_each_card_short(shipped_kb):
         AdvisorRequest(message="Are there grants in Denmark for SMEs that redesign packaging?")
     )
     assert len(reply.citations) > 1 and "Who may apply:" not in reply.answer and "How to apply:" not in reply.answer
+
+
+async def test_a_short_section_of_one_paragraph_is_shown_whole(shipped_kb):
+    """The section's last sentence ("a proposal with no legal effect") answered the question and
+    was cut after the first 90 words."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="Has the Green Claims Directive been adopted, or can we ignore it for now?")
+    )
+    block = reply.answer.split("\n\n")[1]
+    assert block.splitlines()[0].endswith("The Green Claims Directive: current status [1]")
+    assert "proposal with no legal effect and no dates" in block

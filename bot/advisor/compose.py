@@ -573,12 +573,14 @@ class Composer:
         """ "Section: text" of the module's translation that best answers the question (see
         `module_sections`); "" when the module is not translated."""
         shown = self.module_sections(question, passage, language, found)
-        return "\n".join(f"{plain(heading)}:\n{_shown_all(blocks, question, language)}" for heading, blocks in shown)
+        return "\n".join(
+            f"{plain(heading)}:\n{_shown_all(blocks, question, language, whole)}" for heading, blocks, whole in shown
+        )
 
     def module_sections(
         self, question: str, passage: Passage, language: str, found: set[str] | None = None
-    ) -> list[tuple[str, list[list[str]]]]:
-        """(section heading, its paragraphs shown) of the module, in `language`, that best answer the
+    ) -> list[tuple[str, list[list[str]], bool]]:
+        """(section heading, its paragraphs shown, shown whole) of the module, in `language`, that best answer the
         question. The section is the passage's own unless another's paragraph answers clearly better
         (the passage was found by meaning, the paragraph is chosen by the question's words across
         the whole module, not only the chunk); sections retrieval `found` (English headings) count
@@ -618,19 +620,19 @@ class Composer:
             shown = self._answering_paragraphs(wanted, text, language, stating)
         else:
             shown = [best]
-        first = (heading, shown)
+        first = (heading, shown, whole)
         if stating is not None and not any(stating.search(" ".join(p)) for p in shown):
             # Asked "from when?" or "how long?" and the section shown states no such figure: the
             # module's section that does (sharing an asked word) answers that part.
             for _, other_heading, other, _ in scored[1:]:
                 joined = " ".join(other)
                 if other_heading != heading and stating.search(joined) and wanted & tokens(joined, language):
-                    return [first, (other_heading, [other])]
+                    return [first, (other_heading, [other], False)]
         covered = tokens(" ".join(" ".join(p) for p in shown), language)
         for _, other_heading, other, _ in scored[1:]:
             new = (wanted & tokens(" ".join(other), language)) - covered
             if other_heading != heading and (len(new) >= SECOND_SECTION_NEW_WORDS or other_heading in own):
-                return [first, (other_heading, [other])]
+                return [first, (other_heading, [other], False)]
         return [first]
 
     @staticmethod
@@ -648,13 +650,13 @@ class Composer:
         shown = self.module_sections(question, passage, "en", found)
         if not shown:  # not a module of the catalog (an uploaded document): the passage's own paragraph
             best, _ = self._best_paragraph(tokens(question), self.references_named(passage.passage, "en"))
-            shown = [(passage.section, [best])] if best else []
+            shown = [(passage.section, [best], False)] if best else []
         if not shown:
             return ""
-        (heading, blocks), *second = shown
+        (heading, blocks, whole), *second = shown
         title = passage.title + (f" — {heading}" if heading else "")
-        block = f"{plain(title)} [{number}]\n{_shown_all(blocks, question, 'en')}"
-        return "\n".join([block, *(f"{plain(h)}:\n{_shown_all(b, question, 'en')}" for h, b in second)])
+        block = f"{plain(title)} [{number}]\n{_shown_all(blocks, question, 'en', whole)}"
+        return "\n".join([block, *(f"{plain(h)}:\n{_shown_all(b, question, 'en', w)}" for h, b, w in second)])
 
     @classmethod
     def _answering_paragraphs(
@@ -918,10 +920,11 @@ def _own_heading(passage: Passage) -> str:
     return passage.section.split(" > ")[0]
 
 
-def _shown_all(blocks: list[list[str]], question: str, language: str) -> str:
-    """Paragraphs and lists of a section: one paragraph as `_shown`; a whole section as written."""
+def _shown_all(blocks: list[list[str]], question: str, language: str, whole: bool = False) -> str:
+    """Paragraphs and lists of a section: one paragraph as `_shown`; a whole section as written
+    (one of a single paragraph too: its last sentence may be the one that answers)."""
     wanted = Composer.wanted(question, language)
-    if len(blocks) == 1:
+    if len(blocks) == 1 and not whole:
         return _shown(blocks[0], question, wanted, language)
     return "\n".join(_shown(b, question, wanted, language, whole=True) for b in blocks)
 
