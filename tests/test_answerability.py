@@ -223,6 +223,21 @@ async def test_a_partial_answer_says_what_is_known_and_what_is_not(advisor, monk
     assert live.answer.startswith("My knowledge base holds facts checked on a given date, not today's figures")
 
 
+async def test_doubt_on_words_alone_shows_the_closest_material_under_a_hedge(advisor, monkeypatch):
+    """Doubted only for words the knowledge base never uses (no unknown name, figure or country),
+    the user reads the closest material with its sources, told it may not answer, and a person
+    offered, as help desks show related articles; not a bare "I could not find this"."""
+    monkeypatch.setattr(advisor.answerability, "model", model_weighing({"unknown_words_en": 5.0}))
+    reply = await advisor.answer(AdvisorRequest(message="What can a tannery do with its chrome shavings?"))
+    assert reply.triage == Triage.escalate and reply.escalation.reason == EscalationReason.low_confidence
+    assert reply.answer.startswith("I am not sure my knowledge base answers this") and reply.citations
+    assert reply.answer.rstrip().endswith("a circular-economy ambassador (a person) can take it from here.")
+    # An unknown programme is no nearby subject: nothing is shown that could pass for it.
+    monkeypatch.setattr(advisor.answerability, "model", model_weighing({"unknown_programme": 5.0}))
+    named = await advisor.answer(AdvisorRequest(message="What is the Tremplin grant for a tannery?"))
+    assert named.triage == Triage.escalate and not named.citations and "won't guess" in named.answer
+
+
 def test_calibration_keeps_false_escalations_under_the_limit():
     rng = np.random.default_rng(0)
     y = np.array([0] * 80 + [1] * 20)

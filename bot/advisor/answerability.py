@@ -276,6 +276,9 @@ class Verdict(BaseModel):
     answerable: bool
     probability: float  # that the knowledge base cannot answer
     partial: bool = False  # the item is known, the requested detail is not
+    # Doubted on its words alone (none a name, figure or country we lack): the closest material
+    # is shown under a hedge, as help desks show related articles, rather than nothing.
+    related: bool = False
     reason: str = ""
     signals: Signals
 
@@ -900,22 +903,21 @@ class Answerability:
             return Verdict(answerable=True, probability=0.0, signals=signals)
         p = self.model.probability(signals)
         answerable = p < self.model.threshold
-        partial = (
-            not answerable
-            and bool(signals.attribute)
-            and not (
-                signals.names
-                or signals.acronyms
-                or signals.programmes
-                or signals.phrases
-                or signals.numbers
-                or signals.country
-            )
+        unknown_thing = bool(
+            signals.names
+            or signals.acronyms
+            or signals.programmes
+            or signals.phrases
+            or signals.numbers
+            or signals.country
         )
+        partial = not answerable and bool(signals.attribute) and not unknown_thing
+        related = not answerable and not partial and not unknown_thing and not signals.asks_now
         return Verdict(
             answerable=answerable,
             probability=p,
             partial=partial,
+            related=related,
             reason="" if answerable else self.explain(signals, p),
             signals=signals,
         )

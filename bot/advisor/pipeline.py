@@ -616,9 +616,11 @@ class Advisor:
         """Say so, and offer a person. When the item is known and only the asked detail is not
         (a partial answer), say what is known first."""
         language = prepared.language
-        if prepared.verdict is not None and prepared.verdict.partial and prepared.passages:
-            signals = prepared.verdict.signals
-            header = self.composer.partial_header("now" if signals.asks_now else signals.attribute, language)
+        verdict = prepared.verdict
+        if verdict is not None and (verdict.partial or verdict.related) and prepared.passages:
+            signals = verdict.signals
+            missing = "related" if verdict.related else "now" if signals.asks_now else signals.attribute
+            header = self.composer.partial_header(missing, language)
             known, citations = self.composer.compose(
                 prepared.question,
                 prepared.passages,
