@@ -725,3 +725,19 @@ async def test_a_short_section_of_one_paragraph_is_shown_whole(shipped_kb):
     block = reply.answer.split("\n\n")[1]
     assert block.splitlines()[0].endswith("The Green Claims Directive: current status [1]")
     assert "proposal with no legal effect and no dates" in block
+
+
+async def test_a_closed_scheme_the_user_names_shows_its_whole_card_and_the_figure_asked(shipped_kb):
+    """The card says it is closed, who could apply and how; and the sentence with the asked sum
+    ("do około 83 000 PLN") is shown though the translated summary retells that sentence without it."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Ile można dostać z PARP na doradcę w pierwszym etapie programu GOZ w MŚP?",
+            profile=Profile(language="pl"),
+        )
+    )
+    text = reply.answer.replace("\xa0", " ")
+    assert [c.source_id for c in reply.citations] == ["pl-parp-goz-msp-eastern-poland"]
+    assert "zamknięty" in text and "\nKto może się ubiegać: " in text and "\nJak złożyć wniosek: " in text
+    assert "83 000 PLN" in text

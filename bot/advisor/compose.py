@@ -346,6 +346,7 @@ class Composer:
         # text that says so answers first, not only its name; a closed one's card says first that
         # it is closed.
         only = self.catalog.scheme(items[0].source_id) if len(items) == 1 and items[0].kind == "funding" else None
+        whole = only is not None  # a closed one the user names too: its card says it is closed
         if only is not None and only.status == SchemeStatus.closed:
             only = None
         detail = self.scheme_detail(question, only, language) if only is not None and not focus else None
@@ -357,7 +358,7 @@ class Composer:
                 c.number,
                 found if i == 0 else None,
                 detail,
-                whole=only is not None,
+                whole=whole,
             )
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
@@ -768,12 +769,17 @@ class Composer:
             texts, named = self._scheme_texts(s, language)
             limit, shared = (1, 2) if language == "en" else (2, 1) if texts else (0, 0)
             unseen = [u for u in units(texts, language) if u not in summary]  # the summary opens the text
-            if language != "en" and unseen:
+            # Asked for a figure (a rate, a duration, a date), the sentence stating one comes first.
+            stating = stated_as_asked(question)
+            told = {m.group() for m in stating.finditer(summary)} if stating is not None else set()
+
+            def adds_figure(unit: str) -> bool:  # states a figure of the kind asked the summary lacks
+                return stating is not None and bool({m.group() for m in stating.finditer(unit)} - told)
+
+            if language != "en" and unseen and _repeats(unseen[0], summary, language) and not adds_figure(unseen[0]):
                 unseen = unseen[1:]  # a translated summary is written from the description's opening
             shown_whole = set(units([text for _, text in parts], language))
             unseen = [u for u in unseen if u not in shown_whole]
-            # Asked for a figure (a rate, a duration, a date), the sentence stating one comes first.
-            stating = stated_as_asked(question)
             figures = [u for u in unseen if stating.search(u)] if stating is not None and limit else []
             extra = focus(question, figures, language, 1, 1, ignore=named) or figures[:1]
             extra += (
@@ -781,7 +787,8 @@ class Composer:
                 if limit
                 else []
             )
-            extra = [u for u in extra if u != said and not _repeats(u, summary, language)]
+            # A sentence the summary says in other words is no repeat when it adds the figure asked.
+            extra = [u for u in extra if u != said and (adds_figure(u) or not _repeats(u, summary, language))]
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""
