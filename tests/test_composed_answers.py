@@ -741,3 +741,14 @@ async def test_a_closed_scheme_the_user_names_shows_its_whole_card_and_the_figur
     assert [c.source_id for c in reply.citations] == ["pl-parp-goz-msp-eastern-poland"]
     assert "zamknięty" in text and "\nKto może się ubiegać: " in text and "\nJak złożyć wniosek: " in text
     assert "83 000 PLN" in text
+
+
+def test_a_sum_written_in_words_states_the_amount_asked():
+    """Translated texts write sums as readers do ("5 miljoner SEK", "3,5 mln PLN"): the sentence
+    stating one answers "how much?" as "SEK 5,000,000" would."""
+    from bot.advisor.compose import stated_as_asked
+
+    stating = stated_as_asked("Hur mycket kan man få?")
+    assert stating is not None
+    assert stating.search("med upp till 5 miljoner SEK per projekt i högst 24 månader")
+    assert stating.search("do 3,5 mln PLN na projekt") and not stating.search("w 2025 roku")

@@ -24,7 +24,7 @@ from typing import Any
 
 import stopwordsiso
 
-from bot.advisor.answerability import LEXICON, STATED, asked_attributes, phrases, requests
+from bot.advisor.answerability import AMOUNT_IN_PROSE, LEXICON, STATED, asked_attributes, phrases, requests
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
@@ -54,6 +54,9 @@ ASKED_WORDS = 3  # content words of the asking sentences that suffice to choose 
 DETAIL_WORDS = 2  # of the question's words a scheme's sentence shares to answer it first
 # How a sentence answering first states the figure asked for: a sum or share of money, a date, a
 # duration. Any digit would do for a count, which is too loose to open an answer with.
+# How the text shown states a figure: the answerability signals' patterns, but sums written in
+# words too ("5 miljoner SEK", "3,5 mln PLN"), as the translated texts a reader sees write them.
+SHOWN = {**STATED, "amount": AMOUNT_IN_PROSE}
 DETAIL_STATED = {
     "amount": "amount", "price": "amount", "rate": "percent", "budget": "budget",
     "deadline": "date", "duration": "duration",
@@ -85,7 +88,7 @@ def _lexicon() -> dict[str, Any]:
 def _attributes() -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
     """Each kind of requested detail: (how a question asks for it, how a sentence states it)."""
     return {
-        name: (phrases(kind["asks"], kind.get("not_after", ())), STATED[kind["stated_by"]])
+        name: (phrases(kind["asks"], kind.get("not_after", ())), SHOWN[kind["stated_by"]])
         for name, kind in _lexicon()["attributes"].items()
     }
 
@@ -423,7 +426,7 @@ class Composer:
         sentence of the know-how shown that states one of that kind and shares most with the
         question, with its citation: the answer first, the section it comes from below. "" when
         none is asked or stated."""
-        stating = [STATED[DETAIL_STATED[kind]] for kind in _asked(question) if kind in DETAIL_STATED]
+        stating = [SHOWN[DETAIL_STATED[kind]] for kind in _asked(question) if kind in DETAIL_STATED]
         if not stating:
             return ""
         cited: dict[str, int] = {}
@@ -732,7 +735,7 @@ class Composer:
         asked = self._asking(question, language)
         figures = _asked(question)
         if figures:  # asked for a figure: a sentence stating one of its kind, or none
-            stating = [STATED[DETAIL_STATED[kind]] for kind in figures if kind in DETAIL_STATED]
+            stating = [SHOWN[DETAIL_STATED[kind]] for kind in figures if kind in DETAIL_STATED]
             stated = [u for u in found if any(pattern.search(u) for pattern in stating)]
             picked = focus(asked, stated, language, 1, 1, ignore=named)
         else:
