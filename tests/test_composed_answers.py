@@ -691,15 +691,17 @@ def test_and_if_we_were_in_that_region_asks_how_the_last_answer_changes(shipped_
     assert triager.region_without_schemes_asked("Is there a regional grant in Dundee?") is None  # Scotland has its own
 
 
+async def answer_in(shipped_kb, message: str, language: str):
+    """The reply to `message` from a user whose profile language is `language`."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    return await advisor.answer(AdvisorRequest(message=message, profile=Profile(language=language)))
+
+
 async def test_the_one_scheme_an_answer_is_about_shows_who_may_apply_and_how(shipped_kb):
     """A card answers what a user asks of one scheme: the minimum investment and the time to
     notify it were in its eligibility and how-to-apply text, which the card did not show."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(
-            message="We kopen een shredder die op de Milieulijst staat. Wat zijn de voorwaarden voor MIA/Vamil?",
-            profile=Profile(language="nl"),
-        )
+    reply = await answer_in(
+        shipped_kb, "We kopen een shredder die op de Milieulijst staat. Wat zijn de voorwaarden voor MIA/Vamil?", "nl"
     )
     text = reply.answer.replace("\xa0", " ")
     assert "\nWie kan aanvragen: " in text and "\nZo vraagt u aan: " in text
@@ -730,12 +732,8 @@ async def test_a_short_section_of_one_paragraph_is_shown_whole(shipped_kb):
 async def test_a_closed_scheme_the_user_names_shows_its_whole_card_and_the_figure_asked(shipped_kb):
     """The card says it is closed, who could apply and how; and the sentence with the asked sum
     ("do około 83 000 PLN") is shown though the translated summary retells that sentence without it."""
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(
-            message="Ile można dostać z PARP na doradcę w pierwszym etapie programu GOZ w MŚP?",
-            profile=Profile(language="pl"),
-        )
+    reply = await answer_in(
+        shipped_kb, "Ile można dostać z PARP na doradcę w pierwszym etapie programu GOZ w MŚP?", "pl"
     )
     text = reply.answer.replace("\xa0", " ")
     assert [c.source_id for c in reply.citations] == ["pl-parp-goz-msp-eastern-poland"]
