@@ -52,11 +52,11 @@ LIST_ITEMS = 5  # of a list shown as an answer
 SUMMARY_SECTION = "In short"  # a module's opening summary (knowledge/README.md)
 ASKED_WORDS = 3  # content words of the asking sentences that suffice to choose a paragraph by
 DETAIL_WORDS = 2  # of the question's words a scheme's sentence shares to answer it first
-# How a sentence answering first states the figure asked for: a sum or share of money, a date, a
-# duration. Any digit would do for a count, which is too loose to open an answer with.
 # How the text shown states a figure: the answerability signals' patterns, but sums written in
 # words too ("5 miljoner SEK", "3,5 mln PLN"), as the translated texts a reader sees write them.
 SHOWN = {**STATED, "amount": AMOUNT_IN_PROSE}
+# How a sentence answering first states the figure asked for: a sum or share of money, a date, a
+# duration. Any digit would do for a count, which is too loose to open an answer with.
 DETAIL_STATED = {
     "amount": "amount", "price": "amount", "rate": "percent", "budget": "budget",
     "deadline": "date", "duration": "duration",
