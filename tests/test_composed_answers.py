@@ -750,3 +750,9 @@ def test_a_sum_written_in_words_states_the_amount_asked():
     assert stating is not None
     assert stating.search("med upp till 5 miljoner SEK per projekt i högst 24 månader")
     assert stating.search("do 3,5 mln PLN na projekt") and not stating.search("w 2025 roku")
+
+
+async def test_a_french_card_labels_its_parts_with_french_punctuation(shipped_kb):
+    reply = await answer_in(shipped_kb, "Comment demander le Diag Eco-Flux et qui peut en bénéficier ?", "fr")
+    assert "\nQui peut demander\u00a0: " in reply.answer and "\nComment demander\u00a0: " in reply.answer
+    assert "demander: " not in reply.answer

@@ -800,7 +800,7 @@ class Composer:
         name, _ = self.heading(s, language)
         # The sentence the answer opens with is said once, not again in its part.
         parts = [(label, " ".join(u for u in units([text], language) if u != said)) for label, text in parts]
-        labelled = [f"{label}: {self.readable(text, language)}" for label, text in parts if text]
+        labelled = [f"{label} {self.readable(text, language)}" for label, text in parts if text]
         return "\n".join(filter(None, [f"{name} — {facts} [{number}]", no_figure, summary, *labelled]))
 
     def _scheme_parts(self, s: FundingScheme, language: str) -> list[tuple[str, str]]:
