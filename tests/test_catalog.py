@@ -82,6 +82,9 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
         ("Que apoios há para a economia circular em Portugal?", "a name's words that are ordinary Portuguese"),
         ("Ci sono incentivi per l'economia circolare in Italia?", "ordinary words without who runs the scheme"),
         ("Un cliente ci chiede uno studio secondo il metodo PEF.", "a term the know-how uses, though one scheme does"),
+        ("Mamy 5 mln PLN obrotu, jakie dotacje na recykling?", "a currency, though only one scheme's text writes it"),
+        ("Is the loan rate EURIBOR plus a margin?", "a reference rate"),
+        ("Which NUTS 2 regions can apply?", "a statistical code"),
     ],
 )
 def test_ordinary_words_name_no_scheme(catalog, message, why):

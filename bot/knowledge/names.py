@@ -25,6 +25,9 @@ TOKEN = re.compile(r"\w+(?:\.\w+)*")
 BRACKETED = re.compile(r"\(([^)]+)\)|[\"“„«]([^\"”“»]+)[\"”“»]")
 NAME_WORD = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][\w-]+")  # a capitalised word: part of a name
 ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
+# Money, its reference rates and statistical or web terms name no scheme, though one scheme's
+# text may be the only one to write them ("5 mln PLN obrotu", "EURIBOR plus a margin", "NUTS 2").
+GENERIC_ABBREVIATION = re.compile(r"^(?:EUR|DKK|SEK|NOK|ISK|PLN|CZK|HUF|RON|BGN|CHF|GBP|USD|[A-Z]*IBOR|ESTR|NUTS|FAQ)$")
 OWN_WORD_MAX_SCHEMES = 2  # a name word this many schemes' texts use, or fewer, is a name's own
 SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
 LANGUAGES = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
@@ -118,7 +121,9 @@ class SchemeNames:
         self.forms = {sid: [f for f in forms if len(holders[f]) == 1] for sid, forms in self.forms.items()}
         terms = {a for text in know_how for a in ABBREVIATION.findall(text)}
         self.abbreviations = {
-            a: next(iter(ids)) for a, ids in abbreviations.items() if len(ids) == 1 and a not in terms
+            a: next(iter(ids))
+            for a, ids in abbreviations.items()
+            if len(ids) == 1 and a not in terms and not GENERIC_ABBREVIATION.match(a)
         }
         self.provider_country = _provider_countries(schemes, used_by)
         # Who runs it, by the words of its provider that are names ("Invitalia", not "Ministry"):
