@@ -33,7 +33,7 @@ from bot.knowledge import yamlio
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
-from bot.knowledge.translations import sections
+from bot.knowledge.translations import TranslatedItem, sections
 
 MAX_ITEMS = 3
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
@@ -720,11 +720,18 @@ class Composer:
         sentences answers."""
         translated = self.catalog.translated(s.id, language)
         named = " ".join(filter(None, [s.name, *((translated.title, translated.name) if translated else ())]))
+        written = self._scheme_written(s, language)
+        if written is None:
+            return [], named
+        return (written.texts if isinstance(written, FundingScheme) else written.scheme_texts), named
+
+    def _scheme_written(self, s: FundingScheme, language: str) -> FundingScheme | TranslatedItem | None:
+        """Where the scheme's texts are written in `language`: the scheme itself in English, its
+        translation where that carries the texts, else nowhere."""
         if language == "en":
-            return s.texts, named
-        if translated is not None and translated.description:
-            return translated.scheme_texts, named
-        return [], named
+            return s
+        translated = self.catalog.translated(s.id, language)
+        return translated if translated is not None and translated.description else None
 
     def scheme_detail(self, question: str, s: FundingScheme, language: str) -> str | None:
         """The sentence of the scheme's text that answers what the question asks about it: asked
@@ -805,8 +812,7 @@ class Composer:
 
     def _scheme_parts(self, s: FundingScheme, language: str) -> list[tuple[str, str]]:
         """Who may apply and how to apply, labelled, in `language` (none where not translated)."""
-        translated = self.catalog.translated(s.id, language)
-        texts = s if language == "en" else translated if translated is not None and translated.description else None
+        texts = self._scheme_written(s, language)
         if texts is None:
             return []
         labels = self.words("scheme_parts", language)
