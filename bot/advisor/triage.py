@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from bot.advisor import intents
 from bot.advisor.language import SUPPORTED
 from bot.advisor.models import Escalation, EscalationReason, Triage
 from bot.knowledge import yamlio
@@ -313,13 +314,19 @@ class Triager:
     def intent(self, query_vector: list[float]) -> Decision | None:
         """An injection or a request for a person recognised by meaning (what the patterns miss
         in other wordings and languages): closer to its exemplars than to any in-scope question
-        by more than its margin."""
-        inside, _ = self._exemplars
+        by more than its margin, or so judged by the intents learned on the dev split. Refusing
+        wins over handing over."""
         q = np.asarray(query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
+        found = [d for d in (self._exemplar_intent(q), self._learned_intent(q)) if d is not None]
+        refusals = [d for d in found if d.triage == Triage.refuse]
+        return next(iter(refusals or found), None)
+
+    def _exemplar_intent(self, q: np.ndarray) -> Decision | None:
+        inside, _ = self._exemplars
         baseline = float((inside @ q).max())
         vectors = self._intent_vectors
-        for name in ("injection", "human_request"):  # refusing wins over handing over
+        for name in ("injection", "human_request"):
             if name not in vectors or name not in self.intent_margins:
                 continue
             margin = float((vectors[name] @ q).max()) - baseline
@@ -331,6 +338,21 @@ class Triager:
                 EscalationReason.human_requested, f"the user asked for a person (by meaning, margin {margin:.2f})"
             )
         return None
+
+    def _learned_intent(self, unit_vector: np.ndarray) -> Decision | None:
+        """The intents fitted on the dev split (intents.py), for this embedding model only."""
+        model = intents.load()
+        if model is None or self.embeddings is None or model.embedding_model != model_id(self.embeddings):
+            return None
+        found = model.recognised(unit_vector)
+        if found is None:
+            return None
+        name, probability = found
+        if name == "injection":
+            return Decision(triage=Triage.refuse, rule=f"injection (learned, p={probability:.2f})")
+        return _escalate(
+            EscalationReason.human_requested, f"the user asked for a person (learned, p={probability:.2f})"
+        )
 
     def is_off_topic(self, query_vector: list[float], text: str = "") -> bool:
         """Closer to off-topic exemplars than to in-scope ones, unless the text names the circular

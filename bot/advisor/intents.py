@@ -1,0 +1,57 @@
+"""Intents learned from the dev split: a request for a person, a prompt injection.
+
+The regexes in triage.yaml catch the wordings someone wrote down; people ask for a person in
+ways nobody listed ("can a human take this over?", "ich hätte gern jemanden am Telefon"). A
+logistic regression over the question's embedding, fitted on the dev cases by
+`python -m bot.evals.fit_intents`, recognises the request by meaning. Its threshold is the
+lowest at which, out of fold (one dataset file held out at a time), no answerable question was
+taken for the intent.
+
+The weights belong to one embedding model; with another (an OpenAI endpoint) they are not used.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+MODEL = Path(__file__).with_name("data") / "intent_model.json"
+INTENTS = ("injection", "human_request")  # refusing wins over handing over
+
+
+class LearnedIntent(BaseModel):
+    weights: list[float]
+    bias: float
+    threshold: float
+    fitted_on: dict[str, object] = {}
+
+    def probability(self, unit_vector: np.ndarray) -> float:
+        score = float(np.dot(np.asarray(self.weights, dtype=np.float32), unit_vector)) + self.bias
+        return float(1.0 / (1.0 + np.exp(-score)))
+
+
+class IntentModel(BaseModel):
+    embedding_model: str
+    intents: dict[str, LearnedIntent]
+
+    def recognised(self, unit_vector: np.ndarray) -> tuple[str, float] | None:
+        """The first intent (injection before a request for a person) whose probability passes
+        its threshold, with that probability."""
+        for name in INTENTS:
+            intent = self.intents.get(name)
+            if intent is None or len(intent.weights) != len(unit_vector):
+                continue
+            p = intent.probability(unit_vector)
+            if p >= intent.threshold:
+                return name, p
+        return None
+
+
+@lru_cache(maxsize=4)
+def load(path: Path = MODEL) -> IntentModel | None:
+    if not path.exists():
+        return None
+    return IntentModel.model_validate_json(path.read_text(encoding="utf-8"))

@@ -1,0 +1,129 @@
+"""Fit the learned intents on the dev split: `python -m bot.evals.fit_intents`.
+
+Only `evals/datasets/dev/` is read. Each intent is a logistic regression over the embedding of
+the user's words, as the advisor reads them (typos corrected). Its regularisation and threshold
+are chosen out of fold with one dataset file held out at a time, so a wording is judged by a
+model that never saw its file: the most requests caught with no answerable or off-topic question
+taken for one (a chore like "write me a cover letter" is declined, not refused), then the higher
+threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from bot.advisor.intents import MODEL, IntentModel, LearnedIntent
+from bot.advisor.language import detect_language
+from bot.advisor.models import EscalationReason, Triage
+from bot.evals.dataset import dataset_hash, default_datasets, load_cases
+from bot.evals.schema import EvalCase
+from bot.knowledge.vector_cache import model_id
+
+REGULARISATION = (1.0, 3.0, 10.0, 30.0)
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+console = Console()
+app = typer.Typer(add_completion=False)
+
+LABELS = {
+    "human_request": lambda case: case.escalation_reason == EscalationReason.human_requested,
+    "injection": lambda case: case.expected_triage == Triage.refuse,
+}
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return unit
+
+
+def choose(
+    x: np.ndarray, positive: np.ndarray, protected: np.ndarray, groups: list[str]
+) -> tuple[float, float, dict[str, float]]:
+    """(C, threshold, out-of-fold stats): the most positives caught with no protected question
+    (answerable, off-topic) flagged, held out one group (dataset file) at a time."""
+    from sklearn.linear_model import LogisticRegression
+
+    best: tuple[tuple[int, float, float], float, float, dict[str, float]] | None = None
+    for c in REGULARISATION:
+        p = np.zeros(len(x))
+        for group in sorted(set(groups)):
+            held = np.asarray([g == group for g in groups])
+            if positive[~held].all() or not positive[~held].any():
+                continue
+            model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x[~held], positive[~held])
+            p[held] = model.predict_proba(x[held])[:, 1]
+        for t in THRESHOLDS:
+            flagged = p >= t
+            if (flagged & protected).any():
+                continue
+            caught = int((flagged & positive).sum())
+            stats = {"caught": round(caught / max(1, int(positive.sum())), 3), "protected_flagged": 0.0}
+            key = (caught, t, -c)  # most caught, then the higher threshold, then stronger regularisation
+            if best is None or key > best[0]:
+                best = (key, c, t, stats)
+    if best is None:
+        raise RuntimeError("every threshold flags an answerable question")
+    return best[1], best[2], best[3]
+
+
+def fit(x: np.ndarray, cases: list[EvalCase], groups: list[str]) -> dict[str, LearnedIntent]:
+    from sklearn.linear_model import LogisticRegression
+
+    protected = np.asarray([c.expected_triage in (Triage.answer, Triage.out_of_scope) for c in cases])
+    intents = {}
+    for name, label in LABELS.items():
+        positive = np.asarray([label(c) for c in cases])
+        c, threshold, stats = choose(x, positive, protected, groups)
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, positive)
+        intents[name] = LearnedIntent(
+            weights=[round(float(w), 6) for w in model.coef_[0]],
+            bias=round(float(model.intercept_[0]), 6),
+            threshold=threshold,
+            fitted_on={
+                "split": "dev",
+                "positive": int(positive.sum()),
+                "cases": len(cases),
+                "regularisation_c": c,
+                "held_out_by_file": stats,
+            },
+        )
+    return intents
+
+
+@app.command()
+def main(out: Annotated[Path, typer.Option(help="Where to write the model.")] = MODEL) -> None:
+    """Fit the learned intents on the dev split and write their weights."""
+    from bot.evals.cli import _advisor, _settings
+
+    advisor = _advisor(_settings(None, None))
+    files = default_datasets(["dev"])
+    cases: list[EvalCase] = []
+    groups: list[str] = []
+    for path in files:
+        for case in load_cases([path]):
+            cases.append(case)
+            groups.append(path.name)
+    texts = []
+    for case in cases:
+        language = detect_language(case.question, case.profile.language)
+        texts.append(advisor.speller.correct(case.question, language)[0])
+    x = _unit(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
+    intents = fit(x, cases, groups)
+    for intent in intents.values():
+        intent.fitted_on["dataset_hash"] = dataset_hash(files)[:16]
+        intent.fitted_on["date"] = dt.date.today().isoformat()
+    model = IntentModel(embedding_model=model_id(advisor.kb.index.embeddings), intents=intents)
+    out.write_text(json.dumps(model.model_dump(), indent=1) + "\n", encoding="utf-8")
+    for name, intent in intents.items():
+        console.print(f"{name}: threshold {intent.threshold}, {intent.fitted_on}")
+    console.print(f"→ {out}")
+
+
+if __name__ == "__main__":
+    app()
