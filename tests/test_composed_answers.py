@@ -756,3 +756,33 @@ async def test_a_french_card_labels_its_parts_with_french_punctuation(shipped_kb
     reply = await answer_in(shipped_kb, "Comment demander le Diag Eco-Flux et qui peut en bénéficier ?", "fr")
     assert "\nQui peut demander\u00a0: " in reply.answer and "\nComment demander\u00a0: " in reply.answer
     assert "demander: " not in reply.answer
+
+
+async def test_several_schemes_fit_and_a_rate_is_asked_the_rate_stated_answers_first(shipped_kb):
+    """The rate was in the first scheme's text, under a list of the schemes that fit; the
+    reply opened with the list and never said the rate first."""
+    reply = await answer_in(
+        shipped_kb,
+        "Somos uma metalomecânica em Guimarães e queremos investir em embalagens reutilizáveis. Há apoio do Portugal "
+        "2030 no Norte? Qual é a taxa de comparticipação?",
+        "pt",
+    )
+    first = paragraphs_of(reply.answer)[1]  # after the header
+    assert "até 50%" in first and first.index("até 50%") < first.index("adequados")
+    assert reply.answer.count("o Norte financiou") == 1  # the card does not say it again
+
+
+async def test_a_programme_family_named_answers_from_its_best_scheme(shipped_kb):
+    """'Portugal 2030' names two schemes; the one whose title shares the question's everyday
+    words ("projects", "SME") does not state a rate, the best one found does."""
+    reply = await answer_in(
+        shipped_kb,
+        "We're a metalworking SME near Porto. Does Portugal 2030 fund circular projects, and what share of the costs "
+        "do they cover?",
+        "en",
+    )
+    assert reply.triage == Triage.answer and "up to 50%" in reply.answer
+
+
+def paragraphs_of(text: str) -> list[str]:
+    return [p for p in text.split("\n\n") if p.strip()]

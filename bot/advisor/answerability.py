@@ -776,6 +776,11 @@ class Answerability:
         need = 2 if len(stems) >= 4 else 1
         # A question that names an item asks about that item: another scheme's rate is no answer.
         named = [p for p in evidence if self._names_item(question, p.title, stop, language)]
+        best = evidence[0] if evidence else None
+        if named and best is not None and best.kind == "funding" and best not in named:
+            # "Does Portugal 2030 fund…?": the best scheme found of the family named is named too,
+            # though another's title shares more of the question's everyday words ("projects").
+            named = [best, *named] if self._shares_name(question, best.title, stop) else named
         standing_in = not named and language != "en" and bool(evidence)
         if standing_in:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
@@ -860,6 +865,12 @@ class Answerability:
             return bool(shared)
         unusual = _prefixes(w for w in words(question) if not _common(w, language))
         return any(self.document_frequency.get(w, 0) <= RARE_IN_CORPUS for w in shared & unusual)
+
+    def _shares_name(self, question: str, title: str, stop: frozenset[str]) -> bool:
+        """Does the question use a word of the item's name (the title before any bracket or dash)
+        that is no topic word of the knowledge base?"""
+        head = {w[:PREFIX] for w in words(name_head(title)) if len(w) >= 3 and w not in stop}
+        return bool((head - self.topic_words - _prefixes(self.programme_nouns)) & _prefixes(words(question)))
 
     def item_text(self, passage: Passage, language: str = "en") -> str:
         """All of an item's chunks (a scheme's amount may sit in another chunk than the one found),

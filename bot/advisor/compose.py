@@ -353,6 +353,10 @@ class Composer:
         if only is not None and only.status == SchemeStatus.closed:
             only = None
         detail = self.scheme_detail(question, only, language) if only is not None and not focus else None
+        # Several schemes fit and the question asks a figure ("what is the co-financing rate?"):
+        # the first scheme's sentence stating one answers before the list of schemes.
+        searching = funding_question and not any(i.source_id in named for i in items)
+        first_figure = self._first_figure(question, items, language) if searching and only is None else None
         blocks = [  # an item found for one part of the question shows what answers that part
             self.item(
                 part_of.get(p.source_id, question),
@@ -360,14 +364,17 @@ class Composer:
                 language,
                 c.number,
                 found if i == 0 else None,
-                detail,
+                detail or (first_figure if i == 0 else None),
                 whole=whole,
             )
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
         # "N schemes fit" answers a search, not a question about a scheme the user names.
-        searching = funding_question and not any(i.source_id in named for i in items)
         lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if searching else ""
+        if first_figure:
+            first = self.catalog.scheme(items[0].source_id)
+            assert first is not None
+            lead = f"{self.display_name(first, language)}: {self.readable(first_figure, language)} [1]\n{lead}"
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
@@ -382,6 +389,16 @@ class Composer:
         if funding:
             parts.append(funding)
         return "\n\n".join(parts), citations
+
+    def _first_figure(self, question: str, items: list[Passage], language: str) -> str | None:
+        """The sentence of the first scheme's text stating the figure the question asks (an
+        amount, a rate, a date, a duration), when several schemes are shown; else None."""
+        if len(items) < 2 or items[0].kind != "funding" or not any(k in DETAIL_STATED for k in _asked(question)):
+            return None
+        first = self.catalog.scheme(items[0].source_id)
+        if first is None or first.status == SchemeStatus.closed:
+            return None
+        return self.scheme_detail(question, first, language)
 
     def _best_answering_first(self, question: str, items: list[Passage], language: str) -> list[Passage]:
         """Modules found about as well by meaning (retrieval ranks chunks, and the best chunk may
