@@ -3,7 +3,7 @@ and other forms of a word are not."""
 
 from bot.advisor.models import AdvisorRequest, Triage
 from bot.advisor.pipeline import Advisor
-from bot.advisor.spelling import Speller
+from bot.advisor.spelling import Speller, written_out
 
 CORPUS = [
     "Recycling grants for recycling machines. Eco-design and ecodesign rules; ecodesign pays.",
@@ -40,3 +40,21 @@ async def test_a_typo_does_not_make_a_question_unanswerable(shipped_kb):
     assert reply.triage == Triage.answer  # "servise" was a term the knowledge base never uses
     assert reply.citations[0].source_id == "product-as-a-service"
     assert "Residual value" in reply.answer  # how to build the price, though no price is stated
+
+
+def test_chat_shorthand_is_written_out_as_whole_words_only():
+    text, found = written_out("small biz here (7 ppl), any govt grant w/ a partner? co-financing via Gov.uk", "en")
+    assert text == "small business here (7 people), any government grant with a partner? co-financing via Gov.uk"
+    assert found == {"biz": "business", "ppl": "people", "govt": "government", "w/": "with"}
+    assert written_out("qqn peut m'aider svp ?", "fr")[0] == "quelqu'un peut m'aider s'il vous plaît ?"
+    assert written_out("the pb is the govt", "de")[0] == "the pb is the govt"  # shorthand of another language
+
+
+async def test_chat_shorthand_names_no_programme_the_knowledge_base_lacks(shipped_kb):
+    """ "govt" and "econ" next to "grant" read as the names of two programmes we do not cover."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="small biz in galway, 5 ppl. any govt circular econ innovation grant in ireland??")
+    )
+    assert reply.triage == Triage.answer
+    assert "ie-decc-circular-economy-innovation-grant-scheme" in [c.source_id for c in reply.citations]

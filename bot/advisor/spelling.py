@@ -7,7 +7,8 @@ check as a term the knowledge base never uses, so the question was escalated as 
 knowledge base nor wordfreq's lists of the languages we serve) and a knowledge-base word is one
 edit away (two for long English words) that is not merely another form of it; names (capitalised
 inside a sentence) and short words are left alone, and so is a word with no close match
-("alperujo", "Gewerbeabfallverordnung").
+("alperujo", "Gewerbeabfallverordnung"). Chat shorthand ("govt", "ppl", "qqn") is written out
+first, from data/abbreviations.yaml.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.advisor.language import SUPPORTED
+from bot.knowledge import yamlio
 from bot.knowledge.translations import STEMMERS
 
 MIN_LENGTH = 5  # shorter words have too many neighbours one edit away
@@ -32,6 +35,37 @@ KNOWN_ZIPF = 1.5  # rarer than this in every language we serve (wordfreq's Zipf 
 WORD = re.compile(r"[^\W\d_]+")
 CANDIDATE = re.compile(r"(?<![\w-])[^\W\d_]{5,}(?![\w-])")
 SENTENCE_START = re.compile(r"(?:^|[.!?\n]\s*)$")
+ABBREVIATIONS = Path(__file__).with_name("data") / "abbreviations.yaml"
+
+
+@lru_cache(maxsize=1)
+def _shorthand() -> dict[str, dict[str, str]]:
+    raw = yamlio.load(ABBREVIATIONS.read_text(encoding="utf-8"))
+    return {language: {str(k).casefold(): str(v) for k, v in forms.items()} for language, forms in raw.items()}
+
+
+@lru_cache(maxsize=16)
+def _shorthand_pattern(language: str) -> re.Pattern[str] | None:
+    forms = _shorthand().get(language, {})
+    if not forms:
+        return None
+    alternatives = "|".join(re.escape(k) for k in sorted(forms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w/'’.-])(?:{alternatives})(?![\w/'’-]|\.\w)", re.IGNORECASE)
+
+
+def written_out(text: str, language: str) -> tuple[str, dict[str, str]]:
+    """The text with chat shorthand of its language written out, and {shorthand: words}."""
+    pattern = _shorthand_pattern(language)
+    if pattern is None:
+        return text, {}
+    forms = _shorthand()[language]
+    found: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        found[match.group()] = forms[match.group().casefold()]
+        return forms[match.group().casefold()]
+
+    return pattern.sub(replace, text), found
 
 
 def _known_anywhere(word: str) -> bool:
@@ -102,8 +136,9 @@ class Speller:
         return None if _forms_of_one_word(word, best, language) else best
 
     def correct(self, text: str, language: str) -> tuple[str, dict[str, str]]:
-        """The text with its typos corrected, and {typo: correction}."""
-        fixed: dict[str, str] = {}
+        """The text with its chat shorthand written out and its typos corrected, and {typo:
+        correction}."""
+        text, fixed = written_out(text, language)
 
         def replace(match: re.Match[str]) -> str:
             token = match.group()
