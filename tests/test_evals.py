@@ -702,3 +702,10 @@ def test_a_how_much_answer_must_state_the_figure_a_cited_scheme_has():
     assert _figure_stated("What share of the costs is covered?", "Up to EUR 50,000.", [rate_only]) is False
     assert _figure_stated("What is the maximum grant?", "It funds pilots.", [rate_only, None]) is None
     assert _figure_stated("How do I apply?", "Apply online.", [amount_only]) is None
+
+
+def test_a_sum_is_one_fact_whichever_way_its_currency_is_written():
+    assert matching_variant("tot EUR 20.000 per bedrijf", ["20.000 EUR"]) == "20.000 EUR"
+    assert matching_variant("jusqu'à 20.000 € par entreprise", ["20.000 EUR"]) == "20.000 EUR"
+    assert matching_variant("tot EUR 120.000 per bedrijf", ["20.000 EUR"]) is None  # another sum
+    assert matching_variant("up to 20.000 SEK", ["20.000 EUR"]) is None  # another currency

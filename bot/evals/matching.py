@@ -34,9 +34,34 @@ def contains(text: str, phrase: str) -> bool:
     return _phrase_pattern(phrase).search(normalise(text)) is not None
 
 
+# A sum reads the same with its currency before or after it, as a code or a sign: "20.000 EUR",
+# "EUR 20.000" and "20.000 €" are one fact to the reader.
+CURRENCY_SIGNS = {"EUR": "€", "GBP": "£"}
+CURRENCIES = r"EUR|GBP|SEK|DKK|PLN|CHF|CZK|HUF|RON|NOK|€|£"
+SUM = re.compile(
+    rf"^\s*(?:(?P<before>{CURRENCIES})\s*)?(?P<number>\d(?:[\d.,\s\u00a0]*\d)?)(?:\s*(?P<after>{CURRENCIES}))?\s*$"
+)
+
+
+def written_forms(fact: str) -> list[str]:
+    """The fact and, for a sum with its currency, the same sum with the currency written the
+    other ways a text writes it."""
+    m = SUM.match(fact)
+    if m is None or bool(m.group("before")) == bool(m.group("after")):
+        return [fact]
+    currency = m.group("before") or m.group("after")
+    code = next((c for c, sign in CURRENCY_SIGNS.items() if sign == currency), currency)
+    number = m.group("number")
+    marks = [code, *([CURRENCY_SIGNS[code]] if code in CURRENCY_SIGNS else [])]
+    forms = [f"{number} {mark}" for mark in marks] + [f"{mark} {number}" for mark in marks]
+    forms += [f"{CURRENCY_SIGNS[code]}{number}", f"{number}{CURRENCY_SIGNS[code]}"] if code in CURRENCY_SIGNS else []
+    return [fact, *(f for f in forms if f != fact)]
+
+
 def matching_variant(text: str, variants: list[str]) -> str | None:
-    """The first variant of a required fact found in `text`, or None."""
-    return next((v for v in variants if contains(text, v)), None)
+    """The first variant of a required fact found in `text` (a sum in any of its written forms),
+    or None."""
+    return next((v for v in variants if any(contains(text, form) for form in written_forms(v))), None)
 
 
 def shingles(text: str, n: int = SHINGLE_WORDS) -> set[str]:
