@@ -771,3 +771,18 @@ def test_a_list_item_is_read_with_the_sentence_that_introduces_its_list():
     ) in found
     assert not any("Every business" in s and "2030" in s for s in found)  # only the sentence that introduces it
     assert not any("nothing before it" in s and "Annex" in s for s in found)  # a blank line ends the list
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("How can councils give us points for durability instead of only the lowest price?", {}),
+        ("Como é que as câmaras nos podem dar pontos, em vez de escolherem só o preço mais baixo?", {}),
+        ("Wie bekommen wir Punkte für Qualität statt nur für den Preis?", {}),
+        ("What is the price of a screening LCA?", {"price"}),
+    ],
+)
+def test_what_follows_instead_of_is_not_asked(question, asked):
+    from bot.advisor.compose import _asked
+
+    assert set(_asked(question)) == set(asked)

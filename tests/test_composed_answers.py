@@ -786,3 +786,16 @@ async def test_a_programme_family_named_answers_from_its_best_scheme(shipped_kb)
 
 def paragraphs_of(text: str) -> list[str]:
     return [p for p in text.split("\n\n") if p.strip()]
+
+
+async def test_a_share_asked_in_a_search_is_answered_by_the_best_schemes_stated_share(shipped_kb):
+    """No scheme is named; the best one found states "bis zu 30 %": that answers "wie viel
+    Prozent maximal?" in German as it does in English, instead of a hand-over."""
+    reply = await answer_in(
+        shipped_kb,
+        "Wir sind ein Galvanikbetrieb bei Stuttgart mit 60 Leuten und wollen als Erste in der Branche eine Anlage "
+        "bauen, die Metalle aus dem Spülwasser zurückholt. Gibt es dafür einen Zuschuss vom Bund, wie viel Prozent "
+        "maximal?",
+        "de",
+    )
+    assert reply.triage == Triage.answer and "30 %" in reply.answer

@@ -41,6 +41,8 @@ from bot.knowledge.translations import STEMMERS
 
 DATA = Path(__file__).with_name("data")
 LEXICON = DATA / "answerability.yaml"
+INSTEAD_REACH = 60  # characters before an asked phrase searched for "instead of"
+INSTEAD_WORDS = 4  # words between "instead of" and the phrase it turns from
 MODEL = DATA / "answerability_model.yaml"
 
 FEATURES = (
@@ -330,9 +332,18 @@ def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]
     out: dict[str, list[str]] = {}
     guidance = _guidance()
     for name, span, phrase in found:
-        if not inside_longer(name, span) and not (name in guidance and guidance[name].search(text)):
+        turned_from = _instead_of().search(text[max(0, span[0] - INSTEAD_REACH) : span[0]])
+        if not inside_longer(name, span) and not (name in guidance and guidance[name].search(text)) and not turned_from:
             out.setdefault(name, []).append(phrase)
     return out
+
+
+@lru_cache(maxsize=1)
+def _instead_of() -> re.Pattern[str]:
+    """ "instead of" and a few words, right before a phrase: the phrase is not asked."""
+    found = yamlio.load(LEXICON.read_text(encoding="utf-8"))["instead_of"]
+    markers = "|".join(re.escape(m) for m in sorted(found, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{markers})\W+(?:\w+\W+){{0,{INSTEAD_WORDS}}}$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -796,6 +807,9 @@ class Answerability:
                         not (about := stems - generic - _prefixes(words(p.title)))
                         or self._same_subject(about, said := _prefixes(_with_parts(words(sentence))))
                         or (name == "duration" and self._loan_term(stems, said))
+                        # Named by no one, the best scheme found stands in: its stated share is
+                        # the share of the search ("wie viel Prozent maximal?"), as in English.
+                        or (standing_in and name == "rate" and p.kind == "funding")
                     )
                     for p in named
                     for sentence in statements(self.item_text(p, language))

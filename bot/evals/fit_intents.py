@@ -1,7 +1,9 @@
 """Fit the learned intents on the dev split: `python -m bot.evals.fit_intents`.
 
-Only `evals/datasets/dev/` is read. Each intent is a logistic regression over the embedding of
-the user's words, as the advisor reads them (typos corrected). Its regularisation and threshold
+Only `evals/datasets/dev/` is read, with the triager's exemplars (triage.yaml: requests for a
+person and injections, in-scope and off-topic questions) as one more held-out group. Each intent
+is a logistic regression over the embedding of the user's words, as the advisor reads them
+(typos corrected). Its regularisation and threshold
 are chosen out of fold with one dataset file held out at a time, so a wording is judged by a
 model that never saw its file: the most requests caught with no answerable or off-topic question
 taken for one (a chore like "write me a cover letter" is declined, not refused), then the higher
@@ -22,8 +24,10 @@ from rich.console import Console
 from bot.advisor.intents import MODEL, IntentModel, LearnedIntent
 from bot.advisor.language import detect_language
 from bot.advisor.models import EscalationReason, Triage
+from bot.advisor.triage import DATA as TRIAGE_DATA
 from bot.evals.dataset import dataset_hash, default_datasets, load_cases
-from bot.evals.schema import EvalCase
+from bot.evals.schema import EvalCase, Tag
+from bot.knowledge import yamlio
 from bot.knowledge.vector_cache import model_id
 
 REGULARISATION = (1.0, 3.0, 10.0, 30.0)
@@ -35,6 +39,30 @@ LABELS = {
     "human_request": lambda case: case.escalation_reason == EscalationReason.human_requested,
     "injection": lambda case: case.expected_triage == Triage.refuse,
 }
+EXEMPLARS = "triage.yaml exemplars"
+
+
+def exemplar_cases() -> list[EvalCase]:
+    """The triager's exemplars as cases: its requests for a person escalate, its injections are
+    refused, its in-scope questions are answered and its off-topic ones declined."""
+    raw = yamlio.load(TRIAGE_DATA.read_text(encoding="utf-8"))
+    kinds = [
+        (raw["intent_exemplars"]["human_request"], Triage.escalate, EscalationReason.human_requested),
+        (raw["intent_exemplars"]["injection"], Triage.refuse, None),
+        (raw["in_scope"], Triage.answer, None),
+        (raw["out_of_scope"], Triage.out_of_scope, None),
+    ]
+    return [
+        EvalCase(
+            id=f"exemplar-{n}",
+            question=text,
+            language=detect_language(text, "en"),
+            expected_triage=triage,
+            escalation_reason=reason,
+            tags=[Tag.escalation if triage == Triage.escalate else Tag.retrieval],
+        )
+        for n, (text, triage, reason) in enumerate((t, tr, re_) for texts, tr, re_ in kinds for t in texts)
+    ]
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -109,6 +137,9 @@ def main(out: Annotated[Path, typer.Option(help="Where to write the model.")] = 
         for case in load_cases([path]):
             cases.append(case)
             groups.append(path.name)
+    for case in exemplar_cases():
+        cases.append(case)
+        groups.append(EXEMPLARS)
     texts = []
     for case in cases:
         language = detect_language(case.question, case.profile.language)
