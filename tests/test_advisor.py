@@ -57,7 +57,7 @@ async def test_offline_answer_is_composed_labelled_and_cited(indexed):
     assert "[1]" in reply.answer
     # Funding answers name the provider, the official page, the verification date, and the caveat.
     assert "Test Agency France" in reply.answer and "https://example.org/fr-ecodesign" in reply.answer
-    assert "2026-11-22" in reply.answer and "confirm the current conditions" in reply.answer
+    assert "22 November 2026" in reply.answer and "confirm the current conditions" in reply.answer
 
 
 async def test_offline_answer_in_french_keeps_french_labels(indexed):

@@ -301,7 +301,8 @@ def test_reading_separates_the_answer_from_its_source_list():
     answer = (
         "D'après notre base de connaissances (rédigé sans modèle d'IA) :\n\n"
         "- Design for disassembly means using screws instead of glue so parts come apart. [1]\n\n"
-        "Détails du financement:\n- Sitra: organisme Sitra, page officielle https://sitra.fi, vérifié le 2026-11-22 [1]"
+        "Détails du financement:\n- Sitra: organisme Sitra, page officielle https://sitra.fi, "
+        "vérifié le 22 novembre 2026 [1]"
     )
     text = body(answer, REPO / "prompts")
     assert "Sitra" not in text and "https://" not in text and "[1]" not in text
@@ -376,7 +377,7 @@ async def test_asked_when_applications_close_the_lead_says_that_first(advisor, m
     scheme = advisor.composer.catalog.scheme("fr-test-ecodesign-grant")
     monkeypatch.setattr(scheme, "status", SchemeStatus.open)
     monkeypatch.setattr(scheme, "deadline", dt.date(2026, 12, 18))
-    assert "(deadline 2026-12-18; Test Agency France; EUR 5,000 to" in advisor.composer.funding_lead(
+    assert "(deadline 18 December 2026; Test Agency France; EUR 5,000 to" in advisor.composer.funding_lead(
         best, "en", deadline=True
     )
     assert "deadline" not in advisor.composer.funding_lead(best, "en")  # not asked: the figures lead

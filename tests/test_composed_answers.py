@@ -799,3 +799,22 @@ async def test_a_share_asked_in_a_search_is_answered_by_the_best_schemes_stated_
         "de",
     )
     assert reply.triage == Triage.answer and "30 %" in reply.answer
+
+
+@pytest.mark.parametrize(
+    ("language", "written"),
+    [("en", "18 December 2026"), ("de", "18. Dezember 2026"), ("fr", "18 décembre 2026"), ("pl", "18 grudnia 2026")],
+)
+def test_a_deadline_is_written_as_the_reader_writes_dates(language, written):
+    from bot.advisor.language import long_date
+
+    assert long_date("2026-12-18", language) == written
+    assert long_date("not a date", language) == "not a date"
+
+
+async def test_asked_for_the_last_day_a_funding_answer_states_the_deadline_first(shipped_kb):
+    reply = await answer_in(
+        shipped_kb, "Small print shop on Gozo. What's the last day to apply for Malta's smart investment grant?", "en"
+    )
+    first = paragraphs_of(reply.answer)[1]
+    assert "18 December 2026" in first

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from bot.advisor.language import long_date
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
 from bot.knowledge.retrieve import Passage
@@ -57,7 +58,7 @@ def funding_block(citations: list[Citation], language: str, replies: Replies) ->
             title=c.title,
             provider=c.provider or "?",
             url=c.url or "?",
-            date=c.last_verified or "?",
+            date=long_date(c.last_verified, language) if c.last_verified else "?",
         )
         + " "
         + "".join(f"[{n}]" for n in numbers[sid])

@@ -26,6 +26,7 @@ import stopwordsiso
 
 from bot.advisor.answerability import AMOUNT_IN_PROSE, LEXICON, STATED, asked_attributes, phrases, requests
 from bot.advisor.citations import cite, funding_block, tokens
+from bot.advisor.language import long_date
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
 from bot.advisor.sentences import sentences as split_sentences
@@ -918,9 +919,9 @@ class Composer:
         return self._deadline(s, language) or self.words("status", language)[s.status.value]
 
     def _deadline(self, s: FundingScheme, language: str) -> str:
-        """ "deadline 2026-12-18" for a scheme still taking applications; "" without one."""
+        """ "deadline 18 December 2026" for a scheme still taking applications; "" without one."""
         if s.deadline and s.status != SchemeStatus.closed:
-            return self.word("deadline", language).format(date=s.deadline.isoformat())
+            return self.word("deadline", language).format(date=long_date(s.deadline, language))
         return ""
 
     def _amount(self, s: FundingScheme, language: str) -> str:
