@@ -59,8 +59,9 @@ def long_date(value: dt.date | str, language: str) -> str:
     """The date written out in `language`; a text that is no ISO date is returned as it is."""
     from babel.dates import format_date
 
-    day = value
-    if isinstance(value, str):
+    if isinstance(value, dt.date):
+        day = value
+    else:
         try:
             day = dt.date.fromisoformat(value)
         except ValueError:
