@@ -48,6 +48,7 @@ def test_chat_shorthand_is_written_out_as_whole_words_only():
     assert found == {"biz": "business", "ppl": "people", "govt": "government", "w/": "with"}
     assert written_out("qqn peut m'aider svp ?", "fr")[0] == "quelqu'un peut m'aider s'il vous plaît ?"
     assert written_out("the pb is the govt", "de")[0] == "the pb is the govt"  # shorthand of another language
+    assert written_out("a linha p/ PME está aberta?", "pt")[0] == "a linha para PME está aberta?"
     assert written_out("gibts nen Scheck für Tests mit der FH?", "de")[0] == (
         "gibt es einen Scheck für Tests mit der Fachhochschule?"
     )
