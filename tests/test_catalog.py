@@ -103,3 +103,13 @@ def test_ordinary_words_name_no_scheme(catalog, message, why):
 )
 def test_naming_an_agency_or_a_scheme_names_its_country(catalog, message, country):
     assert catalog.named_country(message) == country
+
+
+def test_an_abbreviation_that_opens_a_schemes_name_names_it_though_know_how_uses_it(catalog):
+    """Modules speak of "LIFE" meaning the programme: the word still names that scheme, while
+    "EPR" or "LCA", which know-how uses for concepts, name none."""
+    assert catalog.named_schemes("If we try the EU environment programme (LIFE) for a demo plant, how much?") == {
+        "eu-life-circular-economy-quality-of-life"
+    }
+    assert catalog.named_schemes("Does EPR apply to us, and do we need an LCA?") == set()
+    assert catalog.named_schemes("a life-cycle assessment of our chairs") == set()

@@ -120,10 +120,14 @@ class SchemeNames:
         self.all_forms = self.forms
         self.forms = {sid: [f for f in forms if len(holders[f]) == 1] for sid, forms in self.forms.items()}
         terms = {a for text in know_how for a in ABBREVIATION.findall(text)}
+        # ...unless it opens the scheme's own name: know-how that speaks of "LIFE" means the scheme.
+        opening = {s.id: s.name.split()[0] for s in schemes if s.name.split()}
         self.abbreviations = {
             a: next(iter(ids))
             for a, ids in abbreviations.items()
-            if len(ids) == 1 and a not in terms and not GENERIC_ABBREVIATION.match(a)
+            if len(ids) == 1
+            and (a not in terms or opening.get(next(iter(ids))) == a)
+            and not GENERIC_ABBREVIATION.match(a)
         }
         self.provider_country = _provider_countries(schemes, used_by)
         # Who runs it, by the words of its provider that are names ("Invitalia", not "Ministry"):
