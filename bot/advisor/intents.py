@@ -3,9 +3,9 @@
 The regexes in triage.yaml catch the wordings someone wrote down; people ask for a person in
 ways nobody listed ("can a human take this over?", "ich hätte gern jemanden am Telefon"). A
 logistic regression over the question's embedding, fitted on the dev cases by
-`python -m bot.evals.fit_intents`, recognises the request by meaning. Its threshold is the
-lowest at which, out of fold (one dataset file held out at a time), no answerable question was
-taken for the intent.
+`python -m bot.evals.fit_intents`, recognises the request by meaning. Its regularisation and
+threshold catch the most out of fold (one dataset file, or the triager's exemplars, held out at a
+time) with no answerable or off-topic question taken for the intent.
 
 The weights belong to one embedding model; with another (an OpenAI endpoint) they are not used.
 """

@@ -57,7 +57,8 @@ def exemplar_texts(data: Path = DATA) -> list[str]:
 register_query_set(QuerySet("triage exemplars", exemplar_texts, EXEMPLAR_MANIFEST, EXEMPLAR_VECTORS))
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (cosine similarity is then a dot product)."""
     unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     return unit
 
@@ -282,7 +283,7 @@ class Triager:
         shipped = self._shipped
         if shipped is not None and not shipped.missing(texts):
             vectors = np.asarray([shipped.get(t) for t in texts], dtype=np.float32)
-            return _unit(vectors)
+            return unit_rows(vectors)
         digest = hashlib.sha256(("\n".join(texts) + self.embeddings.model_name).encode()).hexdigest()[:12]
         cache = self.cache_dir / f"triage-{name}-{digest}.npy" if self.cache_dir else None
         if cache and cache.exists():
@@ -292,7 +293,7 @@ class Triager:
             if cache:
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 np.save(cache, vectors)
-        return _unit(np.asarray(vectors, dtype=np.float32))
+        return unit_rows(np.asarray(vectors, dtype=np.float32))
 
     @cached_property
     def _exemplars(self) -> tuple[np.ndarray, np.ndarray]:
@@ -339,12 +340,16 @@ class Triager:
             )
         return None
 
-    def _learned_intent(self, unit_vector: np.ndarray) -> Decision | None:
+    @cached_property
+    def _learned(self) -> intents.IntentModel | None:
         """The intents fitted on the dev split (intents.py), for this embedding model only."""
         model = intents.load()
         if model is None or self.embeddings is None or model.embedding_model != model_id(self.embeddings):
             return None
-        found = model.recognised(unit_vector)
+        return model
+
+    def _learned_intent(self, unit_vector: np.ndarray) -> Decision | None:
+        found = self._learned.recognised(unit_vector) if self._learned is not None else None
         if found is None:
             return None
         name, probability = found

@@ -25,6 +25,7 @@ from bot.advisor.intents import MODEL, IntentModel, LearnedIntent
 from bot.advisor.language import detect_language
 from bot.advisor.models import EscalationReason, Triage
 from bot.advisor.triage import DATA as TRIAGE_DATA
+from bot.advisor.triage import unit_rows
 from bot.evals.dataset import dataset_hash, default_datasets, load_cases
 from bot.evals.schema import EvalCase, Tag
 from bot.knowledge import yamlio
@@ -63,11 +64,6 @@ def exemplar_cases() -> list[EvalCase]:
         )
         for n, (text, triage, reason) in enumerate((t, tr, re_) for texts, tr, re_ in kinds for t in texts)
     ]
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    return unit
 
 
 def choose(
@@ -144,7 +140,7 @@ def main(out: Annotated[Path, typer.Option(help="Where to write the model.")] = 
     for case in cases:
         language = detect_language(case.question, case.profile.language)
         texts.append(advisor.speller.correct(case.question, language)[0])
-    x = _unit(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
+    x = unit_rows(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
     intents = fit(x, cases, groups)
     for intent in intents.values():
         intent.fitted_on["dataset_hash"] = dataset_hash(files)[:16]
