@@ -28,6 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import Stemmer
@@ -339,10 +340,16 @@ def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]
 
 
 @lru_cache(maxsize=1)
+def lexicon() -> dict[str, Any]:
+    """The answerability lexicon: how questions ask for things, in every language we serve."""
+    found: dict[str, Any] = yamlio.load(LEXICON.read_text(encoding="utf-8"))
+    return found
+
+
+@lru_cache(maxsize=1)
 def _instead_of() -> re.Pattern[str]:
     """ "instead of" and a few words, right before a phrase: the phrase is not asked."""
-    found = yamlio.load(LEXICON.read_text(encoding="utf-8"))["instead_of"]
-    markers = "|".join(re.escape(m) for m in sorted(found, key=len, reverse=True))
+    markers = "|".join(re.escape(m) for m in sorted(lexicon()["instead_of"], key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{markers})\W+(?:\w+\W+){{0,{INSTEAD_WORDS}}}$", re.IGNORECASE)
 
 
@@ -350,7 +357,7 @@ def _instead_of() -> re.Pattern[str]:
 def _guidance() -> dict[str, re.Pattern[str]]:
     """Per attribute, how a question asks how to work the figure out rather than for the figure
     ("how do I come up with the monthly price?"): guidance answers it."""
-    spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
+    spec = lexicon()["attributes"]
     return {name: re.compile(kind["guidance"], re.IGNORECASE) for name, kind in spec.items() if kind.get("guidance")}
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import stopwordsiso
 
-from bot.advisor.answerability import AMOUNT_IN_PROSE, LEXICON, STATED, asked_attributes, phrases, requests
+from bot.advisor.answerability import AMOUNT_IN_PROSE, STATED, asked_attributes, lexicon, phrases, requests
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.language import long_date
 from bot.advisor.models import Citation, SchemeCard
@@ -78,11 +78,9 @@ AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity", "price")  # lexicon kinds tha
 MONEY_ATTRIBUTES = ("amount", "price", "rate")  # a sum or a share, not any quantity
 
 
-@lru_cache(maxsize=1)
 def _lexicon() -> dict[str, Any]:
     """The answerability lexicon: how questions ask for things, in every language we serve."""
-    lexicon: dict[str, Any] = yamlio.load(LEXICON.read_text(encoding="utf-8"))
-    return lexicon
+    return lexicon()
 
 
 @lru_cache(maxsize=1)
@@ -365,7 +363,7 @@ class Composer:
                 language,
                 c.number,
                 found if i == 0 else None,
-                detail or (first_figure if i == 0 else None),
+                detail or (first_figure[1] if first_figure and i == 0 else None),
                 whole=whole,
             )
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
@@ -373,9 +371,8 @@ class Composer:
         # "N schemes fit" answers a search, not a question about a scheme the user names.
         lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if searching else ""
         if first_figure:
-            first = self.catalog.scheme(items[0].source_id)
-            assert first is not None
-            lead = f"{self.display_name(first, language)}: {self.readable(first_figure, language)} [1]\n{lead}"
+            scheme, sentence = first_figure
+            lead = f"{self.display_name(scheme, language)}: {self.readable(sentence, language)} [1]\n{lead}"
         if focus:
             title = self.catalog.title(items[0].source_id, language) or items[0].title
             lead = f"{plain(title)}: {' '.join(self.readable(f, language) for f in focus)} [1]"
@@ -391,15 +388,16 @@ class Composer:
             parts.append(funding)
         return "\n\n".join(parts), citations
 
-    def _first_figure(self, question: str, items: list[Passage], language: str) -> str | None:
-        """The sentence of the first scheme's text stating the figure the question asks (an
+    def _first_figure(self, question: str, items: list[Passage], language: str) -> tuple[FundingScheme, str] | None:
+        """The first scheme and the sentence of its text stating the figure the question asks (an
         amount, a rate, a date, a duration), when several schemes are shown; else None."""
         if len(items) < 2 or items[0].kind != "funding" or not any(k in DETAIL_STATED for k in _asked(question)):
             return None
         first = self.catalog.scheme(items[0].source_id)
         if first is None or first.status == SchemeStatus.closed:
             return None
-        return self.scheme_detail(question, first, language)
+        sentence = self.scheme_detail(question, first, language)
+        return (first, sentence) if sentence else None
 
     def _best_answering_first(self, question: str, items: list[Passage], language: str) -> list[Passage]:
         """Modules found about as well by meaning (retrieval ranks chunks, and the best chunk may
@@ -978,10 +976,10 @@ def _shown(paragraph: list[str], question: str, wanted: set[str], language: str,
 @lru_cache(maxsize=1)
 def _size() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(how a question speaks of the firm's size, how a sentence states a size threshold)."""
-    lexicon = _lexicon()
-    headcount = "|".join(map(re.escape, lexicon["headcount_words"]))
-    asks = phrases(lexicon["size_asks"]).pattern + rf"|\b\d+\s*(?:{headcount})\b"
-    stated = r"\b(?:" + "|".join(map(re.escape, lexicon["size_stated"])) + r")"
+    words = _lexicon()
+    headcount = "|".join(map(re.escape, words["headcount_words"]))
+    asks = phrases(words["size_asks"]).pattern + rf"|\b\d+\s*(?:{headcount})\b"
+    stated = r"\b(?:" + "|".join(map(re.escape, words["size_stated"])) + r")"
     return re.compile(asks, re.IGNORECASE), re.compile(stated, re.IGNORECASE)
 
 

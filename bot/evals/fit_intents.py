@@ -3,11 +3,10 @@
 Only `evals/datasets/dev/` is read, with the triager's exemplars (triage.yaml: requests for a
 person and injections, in-scope and off-topic questions) as one more held-out group. Each intent
 is a logistic regression over the embedding of the user's words, as the advisor reads them
-(typos corrected). Its regularisation and threshold
-are chosen out of fold with one dataset file held out at a time, so a wording is judged by a
-model that never saw its file: the most requests caught with no answerable or off-topic question
-taken for one (a chore like "write me a cover letter" is declined, not refused), then the higher
-threshold.
+(typos corrected). Its regularisation and threshold are chosen out of fold with one group held
+out at a time, so a wording is judged by a model that never saw its file: the most requests
+caught with no answerable or off-topic question taken for one (a chore like "write me a cover
+letter" is declined, not refused), then the higher threshold.
 """
 
 from __future__ import annotations
@@ -53,17 +52,20 @@ def exemplar_cases() -> list[EvalCase]:
         (raw["in_scope"], Triage.answer, None),
         (raw["out_of_scope"], Triage.out_of_scope, None),
     ]
-    return [
-        EvalCase(
-            id=f"exemplar-{n}",
-            question=text,
-            language=detect_language(text, "en"),
-            expected_triage=triage,
-            escalation_reason=reason,
-            tags=[Tag.escalation if triage == Triage.escalate else Tag.retrieval],
-        )
-        for n, (text, triage, reason) in enumerate((t, tr, re_) for texts, tr, re_ in kinds for t in texts)
-    ]
+    cases = []
+    for texts, triage, reason in kinds:
+        for text in texts:
+            cases.append(
+                EvalCase(
+                    id=f"exemplar-{len(cases)}",
+                    question=text,
+                    language=detect_language(text, "en"),
+                    expected_triage=triage,
+                    escalation_reason=reason,
+                    tags=[Tag.escalation if triage == Triage.escalate else Tag.retrieval],
+                )
+            )
+    return cases
 
 
 def choose(
