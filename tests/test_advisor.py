@@ -490,6 +490,22 @@ async def test_a_trade_we_hold_nothing_on_asking_about_the_circular_economy_is_i
     assert reply.triage != Triage.out_of_scope
 
 
+async def test_a_question_naming_a_term_of_ours_is_in_scope_though_it_reads_like_banking(shipped_kb):
+    """ "ESG data for our bank" sat nearer the off-topic examples; it names the VSME, which the
+    knowledge base explains, so it is answered from it. Naming only the firm's kind ("SME") is
+    not enough to be in scope."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        ask(
+            "Unsere Bank und ein Großkunde wollen ESG-Daten von uns (Metallbau, 45 Leute). Ich hab was vom VSME "
+            "gehört – von wem kommt der Standard und welches Modul ist das Minimum?"
+        )
+    )
+    assert reply.triage == Triage.answer and "EFRAG" in reply.answer
+    assert advisor._names_a_term("Is the VSME enough for our bank?")
+    assert not advisor._names_a_term("Which accounting software is best for an SME?")
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -787,3 +787,17 @@ def test_what_follows_instead_of_is_not_asked(question, asked):
     from bot.advisor.compose import _asked
 
     assert set(_asked(question)) == set(asked)
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        # "hoeveel" asks how many and how much; beside a share of money it asks how much
+        ("en hoeveel krijgt elk bedrijf dan max, en welk percentage?", {"quantity", "rate"}),
+        ("Hoeveel bedrijven hebben de subsidie gekregen?", {"count", "quantity"}),
+    ],
+)
+def test_a_word_asking_how_many_or_how_much_beside_money_asks_how_much(question, asked):
+    from bot.advisor.compose import _asked
+
+    assert set(_asked(question)) == set(asked)

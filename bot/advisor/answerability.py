@@ -319,6 +319,9 @@ def requests(message: str) -> str:
     return " ".join(asked if last.endswith("?") else [*asked, last])
 
 
+MONEY_ASKS = ("amount", "rate", "price", "budget")  # lexicon kinds asking for a sum or a share of money
+
+
 def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]]) -> dict[str, list[str]]:
     """{attribute: the phrases asking for it} in `text`. A phrase inside a longer one of another
     attribute asks for that one: "cuánto tiempo" asks a duration, not a quantity ("cuánto")."""
@@ -336,6 +339,15 @@ def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]
         turned_from = _instead_of().search(text[max(0, span[0] - INSTEAD_REACH) : span[0]])
         if not inside_longer(name, span) and not (name in guidance and guidance[name].search(text)) and not turned_from:
             out.setdefault(name, []).append(phrase)
+    # "hoeveel", "ile" ask "how many" and "how much" alike; beside a sum or share asked ("hoeveel
+    # krijgt elk bedrijf max, en welk percentage?") they ask how much money, not a count.
+    quantities = {p.casefold() for p in out.get("quantity", [])}
+    if quantities and any(k in out for k in MONEY_ASKS):
+        counts = [p for p in out.get("count", []) if p.casefold() not in quantities]
+        if counts:
+            out["count"] = counts
+        else:
+            out.pop("count", None)
     return out
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import openai
 
 from bot.advisor import followup
-from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict
+from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict, lexicon
 from bot.advisor.citations import cite, funding_block
 from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked, money_asked
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
@@ -274,6 +274,7 @@ class Advisor:
             decision is None
             and not request.history
             and not self._funding_question(message)  # money questions are in scope
+            and not self._names_a_term(message)  # so are questions naming a term of ours ("VSME")
             and self.triager.is_off_topic(vector, message)
         )
         if off_topic:
@@ -351,6 +352,12 @@ class Advisor:
         signals = prepared.signals.model_copy(update={"attribute": "region", "attribute_unstated": 1})
         reason = f"the knowledge base has no scheme of {region}'s own"
         return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
+
+    def _names_a_term(self, text: str) -> bool:
+        """Names a glossary term ("VSME", "digital product passport"), not only the asker's kind of
+        firm ("SME", "PME")."""
+        asker = {w.casefold() for w in lexicon()["asker_words"]}
+        return any(name.casefold() not in asker for name in self.composer.catalog.named_terms(text))
 
     def _funding_question(self, text: str) -> bool:
         """Asks about money, or names a funding scheme ("GOZ w MŚP", "Transizione 5.0"); not the

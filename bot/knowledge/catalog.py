@@ -6,6 +6,7 @@ what matches live here, not in the front end.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 
@@ -43,6 +44,8 @@ PURPOSES: dict[str, list[str]] = {
     "investment": ["energy-efficiency", "supply-chain", "digital-tools", "reverse-logistics"],
     "advice": ["basics", "skills", "collaboration", "measurement", "business-case"],
 }
+
+ACRONYM = re.compile(r"[A-Z][A-Z0-9]{2,5}")  # "EPR", "VSME", "PPWR"
 
 
 class Module(BaseModel):
@@ -155,6 +158,27 @@ class Catalog:
         know_how = [m.body for m in self.modules.values()]
         know_how += [" ".join([g.term, *g.aliases, g.definition]) for g in self.glossary.values()]
         return SchemeNames(self.schemes, translated, know_how)
+
+    @cached_property
+    def _term_patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        """The glossary's distinctive names: acronyms ("VSME", "PPWR"), matched as written, and
+        names of several words ("digital product passport"), in any case. Single everyday words
+        ("repair") name a subject, not a term of ours."""
+        names = {re.sub(r"\s*\([^)]*\)", "", n).strip() for g in self.glossary.values() for n in (g.term, *g.aliases)}
+        acronyms = sorted((n for n in names if ACRONYM.fullmatch(n)), key=len, reverse=True)
+        phrases = sorted((n for n in names if re.search(r"[\s-]", n)), key=len, reverse=True)
+
+        def alternation(found: list[str]) -> str:
+            return "|".join(re.escape(n) for n in found) or "(?!)"
+
+        return (
+            re.compile(rf"(?<!\w)(?:{alternation(acronyms)})(?!\w)"),
+            re.compile(rf"(?<!\w)(?:{alternation(phrases)})(?!\w)", re.IGNORECASE),
+        )
+
+    def named_terms(self, text: str) -> set[str]:
+        """The glossary terms `text` names by an acronym or a name of several words, as written."""
+        return {m.group() for p in self._term_patterns for m in p.finditer(text)}
 
     def named_schemes(self, text: str) -> set[str]:
         """Ids of the funding schemes `text` names, by any name or abbreviation they go by."""
