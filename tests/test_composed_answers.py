@@ -703,6 +703,8 @@ async def test_a_firm_in_another_region_gets_no_scheme_reserved_for_carinthia(sh
         "We're a 12-person joinery in Upper Austria. Is there any regional grant for a CNC machine that cuts offcuts?",
         "Olá, temos uma pequena oficina em Ponta Delgada. Há apoios regionais para a economia circular aqui?",
         "¿Hay ayudas del Gobierno de Canarias para una pyme que repara palés?",
+        "C'è un bando della Regione Lombardia per l'economia circolare? Siamo a Brescia, lavorazione metalli.",
+        "Hat der Freistaat Bayern ein eigenes Förderprogramm für Kreislaufwirtschaft im Handwerk?",
     ],
 )
 async def test_asked_for_a_regions_own_support_that_we_do_not_hold_the_answer_says_so(shipped_kb, message):
@@ -710,10 +712,21 @@ async def test_asked_for_a_regions_own_support_that_we_do_not_hold_the_answer_sa
     assert reply.triage == Triage.escalate and reply.escalation is not None
     assert reply.escalation.reason == EscalationReason.low_confidence
     header = reply.answer.split("\n\n")[0]
-    assert re.search(r"region|região|región", header)  # says what is missing, in the user's language
+    assert re.search(r"(?i)region|região|región", header)  # says what is missing, in the user's language
     assert reply.citations  # and what the country and the EU offer
     regions = [shipped_kb.retriever.metas_of(c.source_id)[0].get("regions", "") for c in reply.citations]
     assert "Carinthia" not in regions
+
+
+async def test_a_programme_we_do_not_know_is_what_the_answer_says_is_missing_not_the_region(shipped_kb):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(
+            message="Ciao! Il Fondo per la Crescita Sostenibile del MIMIT finanzia ancora progetti di economia "
+            "circolare? Siamo una piccola impresa in Veneto: quanto potremmo ottenere?"
+        )
+    )
+    assert reply.triage == Triage.escalate and reply.escalation is not None
+    assert "Crescita Sostenibile" in reply.escalation.detail and "Veneto" not in reply.escalation.detail
 
 
 async def test_a_firm_that_only_says_where_it_is_gets_its_countrys_schemes(shipped_kb):

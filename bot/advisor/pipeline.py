@@ -346,10 +346,13 @@ class Advisor:
         request = prepared.request
         if prepared.signals is None or not self._funding_question(prepared.question):
             return None
+        signals = prepared.signals
+        if signals.unknown_programme or signals.unknown_names or signals.unknown_phrases or signals.unknown_acronyms:
+            return None  # a programme we do not know is asked about: that is what is missing
         region = self.triager.region_without_schemes_asked(request.message, in_conversation=bool(request.history))
         if region is None:
             return None
-        signals = prepared.signals.model_copy(update={"attribute": "region", "attribute_unstated": 1})
+        signals = signals.model_copy(update={"attribute": "region", "attribute_unstated": 1})
         reason = f"the knowledge base has no scheme of {region}'s own"
         return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
 
