@@ -795,9 +795,13 @@ def test_what_follows_instead_of_is_not_asked(question, asked):
         # "hoeveel" asks how many and how much; beside a share of money it asks how much
         ("en hoeveel krijgt elk bedrijf dan max, en welk percentage?", {"quantity", "rate"}),
         ("Hoeveel bedrijven hebben de subsidie gekregen?", {"count", "quantity"}),
+        # when a rule starts to apply asks a date
+        ("What does the forced labour ban mean for us, and when does it kick in?", {"deadline"}),
+        ("since when does this eu repair rule count", {"deadline"}),
+        ("Quand est-ce que le règlement entrera en vigueur ?", {"deadline"}),
     ],
 )
-def test_a_word_asking_how_many_or_how_much_beside_money_asks_how_much(question, asked):
+def test_what_a_question_asks_for_is_read_from_its_words(question, asked):
     from bot.advisor.compose import _asked
 
     assert set(_asked(question)) == set(asked)
