@@ -302,10 +302,10 @@ class Advisor:
         )
         prepared.signals = self.answerability.signals(prepared.question, language, prepared.passages, uncovered)
         if decision is None:
-            prepared.verdict = (
-                self._unpublished_figure(prepared)
-                or self._region_without_schemes(prepared)
-                or self.answerability.judge(prepared.signals)
+            judged = self.answerability.judge(prepared.signals)
+            # What the judge finds missing (an unknown programme) is the reason before the region's.
+            prepared.verdict = self._unpublished_figure(prepared) or (
+                judged if not judged.answerable else self._region_without_schemes(prepared) or judged
             )
             if not prepared.verdict.answerable:
                 decision = Decision(
@@ -346,13 +346,10 @@ class Advisor:
         request = prepared.request
         if prepared.signals is None or not self._funding_question(prepared.question):
             return None
-        signals = prepared.signals
-        if signals.unknown_programme or signals.unknown_names or signals.unknown_phrases or signals.unknown_acronyms:
-            return None  # a programme we do not know is asked about: that is what is missing
         region = self.triager.region_without_schemes_asked(request.message, in_conversation=bool(request.history))
         if region is None:
             return None
-        signals = signals.model_copy(update={"attribute": "region", "attribute_unstated": 1})
+        signals = prepared.signals.model_copy(update={"attribute": "region", "attribute_unstated": 1})
         reason = f"the knowledge base has no scheme of {region}'s own"
         return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
 
