@@ -293,6 +293,11 @@ async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_r
         "In our specific case, can we treat the offcuts as a by-product without changing our permit?",
         "No nosso caso concreto, podemos tratar as aparas como subproduto sem alterar a licença?",
         "Dans notre cas précis, pouvons-nous vendre ces chutes comme sous-produit sans nouveau permis ?",
+        # asked to choose between the firm's own options
+        "Temos duas opções: leasing de um forno novo ou o próximo aviso do Centro 2030. Qual das duas devemos escolher?",
+        "Mamy dwie opcje: kredyt z BGK albo leasing. Którą opcję powinniśmy wybrać?",
+        "Option A is a shredder, option B a refurb service. Which of the two should we go for?",
+        "Kannattaako meidän hakea avustusta vai lainaa?",
     ],
 )
 async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, text):
@@ -302,7 +307,11 @@ async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, tex
 
 @pytest.mark.parametrize(
     "text",
-    ["Can you check if our country has any grants for recycling?", "Can you tell me if there are grants in Spain?"],
+    [
+        "Can you check if our country has any grants for recycling?",
+        "Can you tell me if there are grants in Spain?",
+        "Which materials should we choose for a recyclable food tray?",  # know-how, not a choice between options
+    ],
 )
 async def test_asking_us_to_look_something_up_is_no_case_to_judge(indexed, text):
     reply = await make_advisor(indexed).answer(ask(text))
