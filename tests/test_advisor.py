@@ -294,7 +294,7 @@ async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_r
         "No nosso caso concreto, podemos tratar as aparas como subproduto sem alterar a licença?",
         "Dans notre cas précis, pouvons-nous vendre ces chutes comme sous-produit sans nouveau permis ?",
         # asked to choose between the firm's own options
-        "Temos duas opções: leasing de um forno novo ou o próximo aviso do Centro 2030. Qual das duas devemos escolher?",
+        "Temos duas opções: leasing de um forno novo ou o aviso do Centro 2030. Qual das duas devemos escolher?",
         "Mamy dwie opcje: kredyt z BGK albo leasing. Którą opcję powinniśmy wybrać?",
         "Option A is a shredder, option B a refurb service. Which of the two should we go for?",
         "Kannattaako meidän hakea avustusta vai lainaa?",

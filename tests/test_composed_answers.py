@@ -106,6 +106,8 @@ async def test_a_french_funding_answer_writes_french_figures(shipped_kb):
         ("Was ist industrielle Symbiose, und wo hat sie funktioniert?", None),
         # named without the English name its translated title carries in brackets
         ("C'est quoi une ACV simplifiée ?", "ACV simplifiée (screening LCA)"),
+        # Finnish puts the term between "mitä" and "tarkoittaa"
+        ("Mitä teollinen symbioosi tarkoittaa käytännössä pk-yritykselle?", None),
     ],
 )
 async def test_what_is_a_term_opens_with_its_definition(shipped_kb, message, term):
@@ -115,7 +117,8 @@ async def test_what_is_a_term_opens_with_its_definition(shipped_kb, message, ter
     reply = await advisor.answer(AdvisorRequest(message=message))
     first = reply.answer.split("\n\n")[1]
     assert reply.citations[0].kind == "glossary"
-    expected = term or Catalog(REPO / "knowledge").title(reply.citations[0].source_id, "de")
+    language = "fi" if message.startswith("Mitä") else "de"
+    expected = term or Catalog(REPO / "knowledge").title(reply.citations[0].source_id, language)
     assert first.startswith(f"{expected}: ")
 
 
@@ -892,3 +895,20 @@ async def test_a_comparison_of_two_terms_opens_with_both_definitions(shipped_kb)
         )
     )
     assert "Know the difference" in reply.answer.split("\n\n")[1]
+
+
+@pytest.mark.parametrize(
+    "ranked_first", ["Where to start: map your material flows", "Common barriers and who can help"]
+)
+def test_of_the_sections_retrieval_found_the_one_it_ranked_first_leads(composer, ranked_first):
+    """Other sections found in the module are shown second, not first: sharing the lead let a
+    single word of the question choose among them."""
+    from bot.knowledge.retrieve import Passage
+
+    found = {"Where to start: map your material flows", "Common barriers and who can help"}
+    passage = Passage(
+        chunk_id="c", source_id="circular-economy-basics", title="t", kind="module", section=ranked_first,
+        text="", passage="", score=0.05,
+    )  # fmt: skip
+    shown = composer.module_sections("Any advice for a small print shop?", passage, "en", found)
+    assert shown[0][0] == ranked_first
