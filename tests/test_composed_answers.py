@@ -108,6 +108,8 @@ async def test_a_french_funding_answer_writes_french_figures(shipped_kb):
         ("C'est quoi une ACV simplifiée ?", "ACV simplifiée (screening LCA)"),
         # Finnish puts the term between "mitä" and "tarkoittaa"
         ("Mitä teollinen symbioosi tarkoittaa käytännössä pk-yritykselle?", None),
+        # asked how much too: the definition states it, before any scheme that fits
+        ("Mitä de minimis -tuki tarkoittaa ja kuinka paljon sitä voi saada?", None),
     ],
 )
 async def test_what_is_a_term_opens_with_its_definition(shipped_kb, message, term):

@@ -379,7 +379,7 @@ class Composer:
         detail = self.scheme_detail(question, only, language) if only is not None and not focus else None
         # Several schemes fit and the question asks a figure ("what is the co-financing rate?"):
         # the first scheme's sentence stating one answers before the list of schemes.
-        searching = funding_question and not any(i.source_id in named for i in items)
+        searching = funding_question and defined is None and not any(i.source_id in named for i in items)
         first_figure = self._first_figure(question, items, language) if searching and only is None else None
         blocks = [  # an item found for one part of the question shows what answers that part
             self.item(
