@@ -799,6 +799,9 @@ def test_what_follows_instead_of_is_not_asked(question, asked):
         ("What does the forced labour ban mean for us, and when does it kick in?", {"deadline"}),
         ("since when does this eu repair rule count", {"deadline"}),
         ("Quand est-ce que le règlement entrera en vigueur ?", {"deadline"}),
+        # what a material sells for is a price
+        ("What's recycled HDPE going for on the market right now?", {"price"}),
+        ("Wie hoch ist der aktuelle Marktpreis für Altpapier?", {"price"}),
     ],
 )
 def test_what_a_question_asks_for_is_read_from_its_words(question, asked):
