@@ -10,6 +10,7 @@ import shutil
 import pytest
 import yaml
 
+from bot.i18n.dates import long_date
 from bot.tools.calculator import SOURCES
 from tests.bot_process import BotProcess, ChatUser, bot_env, stop_all
 from tests.conftest import REPO
@@ -89,7 +90,7 @@ async def test_calc_in_english_with_a_correction_then_export_and_a_comparison(ca
     await sme.taps("skip", "recycled_input")
     results = await sme.taps("skip", "turnover")
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    assert f"Since your last calculation on {today}" in results
+    assert f"Since your last calculation on {long_date(today, 'en')}" in results
     assert "your material yield went from 80% to 86%" in results
     assert len((await sme.export())["resource_efficiency_calculator"]) == 2
 

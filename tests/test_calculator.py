@@ -266,7 +266,7 @@ def test_a_new_result_is_compared_with_the_last_one():
     previous = history(stored)[-1]
     inp = to_input(CARPENTRY)
     text = plain(render(WORDING, inp, compute(inp), "en", {}, previous))
-    since = section(text, "Since your last calculation on 2026-03-02")
+    since = section(text, "Since your last calculation on 2 March 2026")
     assert "your material yield went from 75% to 80%" in since
     assert "circular input share" not in since  # unchanged figures are not listed
 

@@ -103,7 +103,7 @@ def test_the_document_in_english_lists_blocks_then_where_to_go_next():
     record = build(CATALOG, ANSWERS, "en", country="FR", sector="textiles", size="small", at=AT)
     text = markdown(WORDING, record, CATALOG, sector_label="Textiles", size_label="Small (10-49)")
     assert text.startswith("# Circular business-model canvas: Textiles, FR\n")
-    assert "Prepared on 2026-03-14" in text and "Size: Small (10-49)" in text
+    assert "Prepared on 14 March 2026" in text and "Size: Small (10-49)" in text
     assert "## 4. Revenue model\n\nWorkwear as a service: monthly fee per employee." in text
     assert "## 7. Risks\n\n*Skipped: to be completed.*" in text
     assert text.index("## 7. Risks") < text.index("## Where to go next") < text.index("### Funding schemes")
@@ -122,7 +122,7 @@ def test_the_document_in_french_with_translated_module_titles():
     record = build(CATALOG, ANSWERS, "fr", country="FR", sector="textiles", size="small", at=AT)
     text = markdown(WORDING, record, CATALOG, sector_label="Textile")
     assert text.startswith("# Canevas de modèle d'affaires circulaire : Textile, FR\n")
-    assert "Établi le 2026-03-14" in text and "Taille : non précisé" in text
+    assert "Établi le 14 mars 2026" in text and "Taille : non précisé" in text
     assert "## 3. Reprise et logistique inverse" in text and "*Passé : à compléter.*" in text
     assert "## Pour aller plus loin" in text and "### Financements" in text
     translated = CATALOG.translated("circular-business-models", "fr")

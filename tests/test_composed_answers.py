@@ -868,7 +868,7 @@ async def test_a_share_asked_in_a_search_is_answered_by_the_best_schemes_stated_
     [("en", "18 December 2026"), ("de", "18. Dezember 2026"), ("fr", "18 décembre 2026"), ("pl", "18 grudnia 2026")],
 )
 def test_a_deadline_is_written_as_the_reader_writes_dates(language, written):
-    from bot.advisor.language import long_date
+    from bot.i18n.dates import long_date
 
     assert long_date("2026-12-18", language) == written
     assert long_date("not a date", language) == "not a date"

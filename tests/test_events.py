@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bot.config import get_settings
 from bot.escalation.events import EventBoard, EventDraft, TelegramSyntaxError, from_telegram, problem
+from bot.i18n.dates import long_date
 from bot.store.calendar import CalendarStore, over_at
 from tests.conftest import make_settings
 from tests.fake_telegram import parse_html
@@ -284,7 +285,7 @@ async def test_events_in_french_for_a_french_sme_with_the_topic_filter(app):
     # FR and Europe-wide first, by date; then elsewhere
     assert reply.index("Webinaire REP") < reply.index("Visite à Lyon") < reply.index("Open day Aarhus")
     assert "Type : Visite de site" in reply and "Type : Webinaire" in reply and "Où : Toute l'Europe" in reply
-    assert f"Quand : {(today + dt.timedelta(days=10)).isoformat()}" in reply
+    assert f"Quand : {long_date(today + dt.timedelta(days=10), 'fr')}" in reply
     assert "En savoir plus : https://example.org/e" in reply and "Où : Aarhus, DK" in reply
 
     (only,) = await sent(app, message_update(app.bot, uid, "/events epr", language_code="fr"))

@@ -12,6 +12,7 @@ import sys
 import pytest
 import yaml
 
+from bot.i18n.dates import long_date
 from tests.bot_process import BotProcess, ChatUser, bot_env, stop_all
 from tests.fake_telegram import FakeTelegram
 from tests.stubs.openai_server import OpenAIStub
@@ -75,7 +76,7 @@ async def test_posted_from_the_terminal_and_by_an_ambassador_read_by_smes(events
     assert reply.startswith("Événements à venir (tous les pays) :")
     assert reply.index("EPR for SMEs") < reply.index("Visite d'une recyclerie")
     assert "Type : Visite de site" in reply and "Où : Lille, FR" in reply and "Où : Toute l'Europe" in reply
-    assert f"Quand : {LATER}" in reply and "En savoir plus : https://example.org/visite" in reply
+    assert f"Quand : {long_date(LATER, 'fr')}" in reply and "En savoir plus : https://example.org/visite" in reply
     only = await french.says("/events repair")
     assert "Visite d'une recyclerie" in only and "EPR for SMEs" not in only and "thème : repair" in only
     nothing = await french.says("/events recycling")

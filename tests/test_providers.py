@@ -228,7 +228,7 @@ def test_advisor_providers_prints_the_matches_with_why_and_page(cli, tmp_path):
     assert "Organisations that may help (“wood offcuts Aarhus”, DK or Europe-wide):" in result.output
     assert "1. Symbiosis Center Denmark (Symbiosecenter Danmark)" in result.output
     assert "Why: offers Industrial symbiosis; based in DK" in result.output
-    assert "https://symbiosecenter.dk/en/project/residue-to-resource/ (checked 2026-11-25)" in result.output
+    assert "https://symbiosecenter.dk/en/project/residue-to-resource/ (checked 25 November 2026)" in result.output
 
     french = cli("providers", "recyclage textile en France", "--lang", "fr")
     assert french.exit_code == 0, french.output

@@ -44,7 +44,7 @@ async def test_in_english_words_find_a_cluster_member_and_public_organisations(p
     assert reply.startswith("Organisations that may help (“who can take our wood offcuts near Aarhus?”):")
     assert "1. Example Joinery Cooperative\nDK, Aarhus\n" in reply  # the cluster's own member, first
     assert "Why: offers By-product and waste exchange; in Aarhus; handles wood" in reply
-    assert "https://example.org/joinery (checked 2026-11-25)" in reply
+    assert "https://example.org/joinery (checked 25 November 2026)" in reply
     assert "Symbiosis Center Denmark (Symbiosecenter Danmark)" in reply and "Why: offers Industrial symbiosis" in reply
     assert reply.count("(checked ") <= 5
     assert "ask an ambassador for an introduction: /human" in reply and "Descriptions are in English" not in reply
@@ -73,7 +73,7 @@ async def test_in_french_words_with_a_country_then_a_button_and_nothing_found(pr
     )
     assert "1. Refashion (eco-organisation for clothing, household linen and footwear)" in reply
     assert "Pourquoi : propose : Recyclage; pays : FR; travaille avec le secteur : Textile" in reply
-    assert "https://refashion.fr/pro/en/about-refashion (vérifié le 2026-11-25)" in reply
+    assert "https://refashion.fr/pro/en/about-refashion (vérifié le 25 novembre 2026)" in reply
     assert "Les descriptions sont en anglais." in reply and "mise en relation à un ambassadeur : /human" in reply
 
     assert (await sme.says("/providers")).startswith("Quel type d'aide cherchez-vous ?")

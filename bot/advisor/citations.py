@@ -6,9 +6,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from bot.advisor.language import long_date
 from bot.advisor.models import Citation
 from bot.advisor.replies import Replies
+from bot.i18n.dates import long_date
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.translations import STEMMERS
 

@@ -26,10 +26,10 @@ import stopwordsiso
 
 from bot.advisor.answerability import AMOUNT_IN_PROSE, STATED, asked_attributes, lexicon, phrases, requests
 from bot.advisor.citations import cite, funding_block, tokens
-from bot.advisor.language import long_date
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
 from bot.advisor.sentences import sentences as split_sentences
+from bot.i18n.dates import long_date
 from bot.knowledge import yamlio
 from bot.knowledge.catalog import Catalog
 from bot.knowledge.retrieve import Passage

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.i18n import t, table
+from bot.i18n.dates import long_date
 from bot.store.calendar import EUROPE_WIDE
 from bot.store.schemas import CalendarEventRecord
 
@@ -16,11 +17,13 @@ class Card:
     lines: list[str]  # when, where, kind, description, link
 
 
-def when(event: CalendarEventRecord) -> str:
-    """ "2027-03-12", "2027-03-12 – 2027-03-14", or "2027-03-12 10:00 UTC" for a timed event."""
+def when(event: CalendarEventRecord, lang: str = "en") -> str:
+    """ "12 March 2027", "12 March 2027 – 14 March 2027", or "12 March 2027, 10:00 UTC" for a
+    timed event, the date as a reader of `lang` writes it."""
 
     def one(moment) -> str:
-        return moment.date().isoformat() if event.all_day else f"{moment:%Y-%m-%d %H:%M} UTC"
+        day = long_date(moment.date(), lang)
+        return day if event.all_day else f"{day}, {moment:%H:%M} UTC"
 
     start = one(event.starts_at)
     if event.ends_at is None or one(event.ends_at) == start:
@@ -42,7 +45,7 @@ def kind_label(kind: str, lang: str) -> str:
 
 def card(n: int, event: CalendarEventRecord, lang: str) -> Card:
     lines = [
-        t("events.when", lang, date=when(event)),
+        t("events.when", lang, date=when(event, lang)),
         t("events.where", lang, place=where(event, lang)),
         t("events.kind", lang, kind=kind_label(event.kind, lang)),
         *([event.description] if event.description else []),

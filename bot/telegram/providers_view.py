@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.i18n import t, table
+from bot.i18n.dates import long_date
 from bot.knowledge.providers import Match
 
 
@@ -48,7 +49,7 @@ def card(n: int, match: Match, lang: str) -> Card:
         where,
         *([t("providers.why", lang, reasons="; ".join(why))] if why else []),
         p.description,
-        t("providers.page", lang, url=str(p.contact), date=p.last_verified.isoformat()),
+        t("providers.page", lang, url=str(p.contact), date=long_date(p.last_verified, lang)),
     ]
     return Card(title=f"{n}. {p.organisation}", lines=lines)
 

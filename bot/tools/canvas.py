@@ -20,6 +20,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field, ValidationError
 
+from bot.i18n.dates import long_date
 from bot.knowledge.catalog import Catalog, Module
 from bot.knowledge.schema import FundingScheme, SchemeStatus
 from bot.tools.wording import Wording as ToolWording
@@ -189,7 +190,7 @@ def markdown(
     unknown = w("unknown")
     sector = sector_label or record.sector
     out = [f"# {_md(title(wording, record, sector_label))}", ""]
-    out += [w("prepared", date=record.at.date().isoformat()), ""]
+    out += [w("prepared", date=long_date(record.at.date(), lang)), ""]
     profile = w("profile", sector=sector or unknown, country=record.country or unknown, size=size_label or unknown)
     out += [_md(profile), ""]
     for n, block in enumerate(BLOCKS, 1):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.i18n.dates import long_date
 from bot.knowledge.catalog import Catalog
 from bot.tools.calculator import (
     DISPOSAL,
@@ -151,7 +152,9 @@ def render(
             show = {"pct": n.pct, "kg": lambda v: n.kg(v, 1), "eur": n.eur}[style]
             if show(before) != show(after):  # "went from 80% to 80%" says nothing
                 lines.append("• " + w(f"compare.{metric}", before=show(before), after=show(after)))
-        sections.append(Section(w("compare_title", date=previous.at.date().isoformat()), lines or [w("compare_same")]))
+        sections.append(
+            Section(w("compare_title", date=long_date(previous.at.date(), lang)), lines or [w("compare_same")])
+        )
 
     kpis = Section(w("kpis_title"))
     kpis.lines.append(w("yield", shipped=n.t(inp.shipped_t), bought=n.t(inp.bought_t), result=n.pct(res.yield_share)))
