@@ -602,8 +602,9 @@ async def test_a_countrys_schemes_answer_its_money_question_though_other_words_o
     assert schemes and all(c in ("IE", "EU") for c in schemes)
 
 
-def _found(composer, source_id: str, score: float, similarity: float = 0.85):
-    """A retrieved item as the composer receives it: its catalog entry, scored by retrieval."""
+def _found(composer, source_id: str, score: float, similarity: float = 0.85, text: str = ""):
+    """A retrieved item as the composer receives it: its catalog entry (a scheme's description,
+    else a module with `text`), scored by retrieval."""
     from bot.knowledge.retrieve import Passage
 
     scheme = composer.catalog.scheme(source_id)
@@ -613,8 +614,8 @@ def _found(composer, source_id: str, score: float, similarity: float = 0.85):
         source_id=source_id,
         title=source_id,
         kind="funding" if scheme else "module",
-        text=scheme.description if scheme else "",
-        passage=scheme.description if scheme else "",
+        text=scheme.description if scheme else text,
+        passage=scheme.description if scheme else text,
         countries=countries,
         score=score,
         dense_similarity=similarity,
@@ -649,27 +650,14 @@ def test_an_item_scored_far_below_the_best_is_left_out_but_another_scheme_of_tha
     assert [c.source_id for c in citations] == [best.source_id, close_module.source_id]
 
 
-def _module(source_id: str, passage: str, similarity: float, score: float = 0.07):
-    from bot.knowledge.retrieve import Passage
-
-    return Passage(
-        chunk_id=f"{source_id}::0",
-        source_id=source_id,
-        title=source_id,
-        kind="module",
-        text=passage,
-        passage=passage,
-        score=score,
-        dense_similarity=similarity,
-    )
-
-
 def test_a_know_how_answer_does_not_append_a_funding_scheme_nobody_asked_for(composer):
     # "a known example of firms using each other's waste, in Denmark": the Kalundborg section,
     # not a Danish loan under it.
     question = "Is there a known example of firms using each other's waste as raw material? In Denmark I think"
     found = [
-        _module("industrial-symbiosis", "Kalundborg in Denmark: firms buy and sell residues.", 0.86),
+        _found(
+            composer, "industrial-symbiosis", 0.07, 0.86, text="Kalundborg in Denmark: firms buy and sell residues."
+        ),
         _found(composer, "dk-eifo-green-investment-loans", 0.069, 0.855),
     ]
     _, citations = composer.compose(question, found, "en", countries=["DK"])
@@ -681,10 +669,12 @@ def test_a_know_how_answer_does_not_append_a_funding_scheme_nobody_asked_for(com
 
 def test_a_second_module_is_shown_only_when_as_close_or_answering_another_part(composer):
     question = "How do we design a repairable product, and how do we price spare parts?"
-    best = _module("design-for-circularity", "Design a repairable product: screws, not glue.", 0.860)
-    near = _module("repair-and-remanufacturing", "Repair services keep a product working.", 0.857)
-    further = _module("remanufacturing-basics", "Remanufacturing restores used products.", 0.845)
-    other_part = _module("spare-parts", "Price spare parts at cost plus a margin.", 0.845)
+    best = _found(
+        composer, "design-for-circularity", 0.07, 0.860, text="Design a repairable product: screws, not glue."
+    )
+    near = _found(composer, "repair-and-remanufacturing", 0.07, 0.857, text="Repair services keep a product working.")
+    further = _found(composer, "remanufacturing-basics", 0.07, 0.845, text="Remanufacturing restores used products.")
+    other_part = _found(composer, "spare-parts", 0.07, 0.845, text="Price spare parts at cost plus a margin.")
     _, citations = composer.compose(question, [best, further], "en")
     assert [c.source_id for c in citations] == [best.source_id]  # 0.015 less similar: a tangent
     _, citations = composer.compose(question, [best, near], "en")
