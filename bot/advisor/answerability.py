@@ -319,7 +319,7 @@ def requests(message: str) -> str:
     return " ".join(asked if last.endswith("?") else [*asked, last])
 
 
-MONEY_ASKS = ("amount", "rate", "price", "budget")  # lexicon kinds asking for a sum or a share of money
+MONEY_ATTRIBUTES = ("amount", "price", "rate")  # lexicon kinds asking for a sum or a share of money
 
 
 def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]]) -> dict[str, list[str]]:
@@ -342,7 +342,7 @@ def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]
     # "hoeveel", "ile" ask "how many" and "how much" alike; beside a sum or share asked ("hoeveel
     # krijgt elk bedrijf max, en welk percentage?") they ask how much money, not a count.
     quantities = {p.casefold() for p in out.get("quantity", [])}
-    if quantities and any(k in out for k in MONEY_ASKS):
+    if quantities and any(k in out for k in MONEY_ATTRIBUTES):
         counts = [p for p in out.get("count", []) if p.casefold() not in quantities]
         if counts:
             out["count"] = counts

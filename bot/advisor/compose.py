@@ -24,7 +24,15 @@ from typing import Any
 
 import stopwordsiso
 
-from bot.advisor.answerability import AMOUNT_IN_PROSE, STATED, asked_attributes, lexicon, phrases, requests
+from bot.advisor.answerability import (
+    AMOUNT_IN_PROSE,
+    MONEY_ATTRIBUTES,
+    STATED,
+    asked_attributes,
+    lexicon,
+    phrases,
+    requests,
+)
 from bot.advisor.citations import cite, funding_block, tokens
 from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
@@ -84,7 +92,6 @@ Wording = dict[str, dict[str, str | dict[str, str]]]
 
 
 AMOUNT_ATTRIBUTES = ("amount", "rate", "quantity", "price")  # lexicon kinds that ask "how much" (or what it costs)
-MONEY_ATTRIBUTES = ("amount", "price", "rate")  # a sum or a share, not any quantity
 
 
 def _lexicon() -> dict[str, Any]:
