@@ -39,7 +39,7 @@ from bot.advisor.replies import Replies
 from bot.advisor.sentences import sentences as split_sentences
 from bot.i18n.dates import long_date
 from bot.knowledge import yamlio
-from bot.knowledge.catalog import Catalog
+from bot.knowledge.catalog import BRACKETED, Catalog
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 from bot.knowledge.translations import TranslatedItem, sections
@@ -80,7 +80,6 @@ DETAIL_STATED = {
 }  # fmt: skip
 SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
-BRACKETED = re.compile(r"\s*\([^)]*\)")
 QUOTED = re.compile(r"“[^”]*”")
 LEGAL_ACT = re.compile(r"\b(?:19|20)\d{2}/\d+\b|\b\d+/(?:19|20)\d{2}\b")  # "(EU) 2025/1892" dates nothing
 VERSUS = re.compile(r"\b(vs|versus|contra)\b\.?", re.IGNORECASE)  # "remanufacturing vs refurbishing"

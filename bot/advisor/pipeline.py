@@ -19,7 +19,7 @@ from pathlib import Path
 import openai
 
 from bot.advisor import followup
-from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict, lexicon
+from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict
 from bot.advisor.citations import cite, funding_block
 from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked, money_asked
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
@@ -356,7 +356,7 @@ class Advisor:
     def _names_a_term(self, text: str) -> bool:
         """Names a glossary term ("VSME", "digital product passport"), not only the asker's kind of
         firm ("SME", "PME")."""
-        asker = {w.casefold() for w in lexicon()["asker_words"]}
+        asker = self.answerability.asker_words  # folded once, when the lexicon is read
         return any(name.casefold() not in asker for name in self.composer.catalog.named_terms(text))
 
     def _funding_question(self, text: str) -> bool:

@@ -46,6 +46,7 @@ PURPOSES: dict[str, list[str]] = {
 }
 
 ACRONYM = re.compile(r"[A-Z][A-Z0-9]{2,5}")  # "EPR", "VSME", "PPWR"
+BRACKETED = re.compile(r"\s*\([^)]*\)")  # "VSME (voluntary … standard)" is named as "VSME"
 
 
 class Module(BaseModel):
@@ -164,7 +165,7 @@ class Catalog:
         """The glossary's distinctive names: acronyms ("VSME", "PPWR"), matched as written, and
         names of several words ("digital product passport"), in any case. Single everyday words
         ("repair") name a subject, not a term of ours."""
-        names = {re.sub(r"\s*\([^)]*\)", "", n).strip() for g in self.glossary.values() for n in (g.term, *g.aliases)}
+        names = {BRACKETED.sub("", n).strip() for g in self.glossary.values() for n in (g.term, *g.aliases)}
         acronyms = sorted((n for n in names if ACRONYM.fullmatch(n)), key=len, reverse=True)
         phrases = sorted((n for n in names if re.search(r"[\s-]", n)), key=len, reverse=True)
 
