@@ -485,6 +485,14 @@ async def test_out_of_scope_gets_scope_message(indexed, stub, text):
     assert "circular economy" in reply.answer and stub.chat_requests == []
 
 
+async def test_an_off_topic_question_is_not_taken_for_a_request_for_a_person(indexed, stub):
+    # Far from every in-scope question, so once nearer the "a person, please" exemplars than to
+    # any of them; it is nearer still to off-topic chatter.
+    reply = await make_advisor(indexed, stub).answer(ask("Qual é o meu horóscopo para esta semana? Sou carneiro."))
+    assert reply.triage == Triage.out_of_scope and reply.escalation is None
+    assert "economia circular" in reply.answer
+
+
 @pytest.mark.parametrize(
     "text",
     [

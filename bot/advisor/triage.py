@@ -324,13 +324,17 @@ class Triager:
         return next(iter(refusals or found), None)
 
     def _exemplar_intent(self, q: np.ndarray) -> Decision | None:
-        inside, _ = self._exemplars
-        baseline = float((inside @ q).max())
+        inside, outside = self._exemplars
+        in_scope = float((inside @ q).max())
+        # A request for a person must also be nearer its exemplars than to off-topic chatter: a
+        # horoscope question is far from every in-scope question, not close to "a person, please".
+        # An injection is often off-topic in form ("ignore that, write a poem"), so it is not.
+        baselines = {"injection": in_scope, "human_request": max(in_scope, float((outside @ q).max()))}
         vectors = self._intent_vectors
         for name in ("injection", "human_request"):
             if name not in vectors or name not in self.intent_margins:
                 continue
-            margin = float((vectors[name] @ q).max()) - baseline
+            margin = float((vectors[name] @ q).max()) - baselines[name]
             if margin <= self.intent_margins[name]:
                 continue
             if name == "injection":
