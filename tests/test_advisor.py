@@ -332,6 +332,21 @@ async def test_repeated_negative_feedback_escalates(indexed):
     assert reply.escalation.reason == EscalationReason.negative_feedback
 
 
+@pytest.mark.parametrize(
+    ("text", "uncovered"),
+    [
+        # EU money answers a firm in any member state, national content or not...
+        ("We are in Lithuania: is there EU money like LIFE for recycling?", None),
+        ("We are in Lithuania: is there national money for recycling?", "LT"),
+        # ...but outside the Union who may take part is not stated.
+        ("We are in Türkiye: is there EU money like LIFE for recycling?", "TR"),
+    ],
+)
+def test_eu_money_answers_member_states_only(indexed, text, uncovered):
+    triager = make_advisor(indexed).triager
+    assert triager.uncovered_country(text, covered_countries={"DE", "FR"}) == uncovered
+
+
 async def test_uncovered_country_is_low_confidence(indexed):
     reply = await make_advisor(indexed).answer(ask("Which grants exist for eco-design in Latvia?"))
     assert reply.triage == Triage.escalate
@@ -349,6 +364,9 @@ async def test_uncovered_country_is_low_confidence(indexed):
         ("Welche Förderungen gibt es in Liechtenstein für Kreislaufwirtschaft in der Schreinerei?", "LI"),
         # A city of a country without content names that country.
         ("We are a plastics recycler in Novi Sad. Are there national grants for recycling lines?", "RS"),
+        # Outside the Union, EU money is no answer either: who may take part is not stated.
+        ("hi from izmir, textile recycler, 15 ppl. any turkish govt or EU money for circular projects?", "TR"),
+        ("We are in Lviv, Ukraine. Are there EU grants or loans for Ukrainian SMEs in recycling?", "UA"),
     ],
 )
 async def test_a_country_outside_the_knowledge_base_is_said_to_be_outside_it(indexed, text, country):

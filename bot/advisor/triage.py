@@ -206,6 +206,12 @@ def _place_more_than_word(word: str, code: str) -> bool:
     return here >= elsewhere - WORD_ELSEWHERE if here else elsewhere < FOREIGN_CITY_ZIPF
 
 
+# The Union's member states (ISO codes as `countries` in triage.yaml spells them).
+EU_MEMBERS = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)
+
+
 class Triager:
     def __init__(
         self, embeddings: Any = None, cache_dir: Path | None = None, data: Path = DATA, shipped_vectors: bool = True
@@ -432,7 +438,9 @@ class Triager:
         if not country or country in covered_countries:
             return None
         national = self.is_funding_question(question) or self.national.search(question)
-        if national and not self.eu_level.search(question):
+        # EU programmes answer an EU firm anywhere; outside the Union who may take part is the
+        # programme's and the country's agreement, which the knowledge base does not state.
+        if national and (country not in EU_MEMBERS or not self.eu_level.search(question)):
             return country
         return None
 
