@@ -266,6 +266,11 @@ async def test_human_request_escalates_without_calling_the_model(indexed, stub, 
         ("Can an LCA consultant help us with the study, and is there a voucher?", EscalationReason.human_requested),
         ("Kan een adviseur helpen bij de aanvraag van MIA?", EscalationReason.human_requested),
         ("Is there anyone we can sell our offcuts to?", EscalationReason.human_requested),
+        # The legal guarantee is a rule to explain, not a verdict on one firm's case.
+        (
+            "If a customer chooses repair, does my legal guarantee get longer?",
+            EscalationReason.needs_judgement,
+        ),
         # Italian "sue" is "its", Spanish "revisar el uso" is "review the use": no one's case to judge.
         (
             "Il governo francese ha reso l'ecodesign una delle sue priorità: ci sono contributi per le PMI?",
@@ -298,6 +303,10 @@ async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_r
         "Mamy dwie opcje: kredyt z BGK albo leasing. Którą opcję powinniśmy wybrać?",
         "Option A is a shredder, option B a refurb service. Which of the two should we go for?",
         "Kannattaako meidän hakea avustusta vai lainaa?",
+        # whether the firm's own wording or clause is legally sound, or a plea to assess its case
+        "Is our 'fully compostable' wording on the pouches legally OK?",
+        "Ist diese Klausel in unserem Fall überhaupt rechtlich zulässig?",
+        "Dwie spółki, ten sam właściciel: oceńcie naszą sytuację.",
     ],
 )
 async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, text):
