@@ -206,40 +206,6 @@ def _place_more_than_word(word: str, code: str) -> bool:
     return here >= elsewhere - WORD_ELSEWHERE if here else elsewhere < FOREIGN_CITY_ZIPF
 
 
-# The Union's member states (ISO codes as `countries` in triage.yaml spells them).
-EU_MEMBERS = frozenset(
-    [
-        "AT",
-        "BE",
-        "BG",
-        "CY",
-        "CZ",
-        "DE",
-        "DK",
-        "EE",
-        "ES",
-        "FI",
-        "FR",
-        "GR",
-        "HR",
-        "HU",
-        "IE",
-        "IT",
-        "LT",
-        "LU",
-        "LV",
-        "MT",
-        "NL",
-        "PL",
-        "PT",
-        "RO",
-        "SE",
-        "SI",
-        "SK",
-    ]
-)
-
-
 class Triager:
     def __init__(
         self, embeddings: Any = None, cache_dir: Path | None = None, data: Path = DATA, shipped_vectors: bool = True
@@ -253,6 +219,7 @@ class Triager:
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
+        self.eu_members = frozenset(raw["eu_members"])
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
         self.regions = [
             (str(region), str(code), _country_pattern(names))
@@ -468,7 +435,7 @@ class Triager:
         national = self.is_funding_question(question) or self.national.search(question)
         # EU programmes answer an EU firm anywhere; outside the Union who may take part is the
         # programme's and the country's agreement, which the knowledge base does not state.
-        if national and (country not in EU_MEMBERS or not self.eu_level.search(question)):
+        if national and (country not in self.eu_members or not self.eu_level.search(question)):
             return country
         return None
 
