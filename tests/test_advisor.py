@@ -449,11 +449,6 @@ def test_the_country_asked_about_is_the_one_the_question_sentence_names(indexed)
     assert "nordics" in {n.casefold() for n in triager.place_names}  # a place, not an unknown programme
 
 
-async def test_an_eu_programme_is_answerable_for_a_country_outside_it(indexed):
-    reply = await make_advisor(indexed).answer(ask("Can a Ukrainian SME join an EU loan guarantee programme?"))
-    assert not (reply.escalation and "UA" in reply.escalation.detail)
-
-
 @pytest.mark.parametrize(
     "text",
     ["Czy są polskie dotacje na ekoprojektowanie dla małych firm?", "Gibt es polnische Zuschüsse für Ökodesign?"],
