@@ -93,6 +93,16 @@ async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
 async def test_a_duration_asked_must_be_stated_as_one(advisor):
     s = await signals(advisor, "How long does the Test eco-design grant take to decide on an application?")
     assert s.attribute == "duration"  # a rate and an amount are stated, no time
+    # "12 months" is the study's time, not the payment's: the question's own "two months" does
+    # not make them one subject.
+    s = await signals(
+        advisor,
+        "We sent our claim under the Test eco-design grant for French SMEs two months ago. "
+        "How many weeks does it take to pay out?",
+    )
+    assert s.attribute == "duration"
+    s = await signals(advisor, "How many months do we have to finish the study of the Test eco-design grant?")
+    assert s.attribute is None
     from bot.advisor.answerability import DURATION
 
     assert DURATION.search("a decision within 8 weeks") and DURATION.search("repaid over 3 to 10 years")

@@ -815,6 +815,9 @@ class Answerability:
         if standing_in:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
         for name, stated in asked:
+            # A figure of the asked kind that the question itself gives ("we claimed two months
+            # ago: how many weeks until it pays?") is no subject: "months" then matches any duration.
+            given = generic | _prefixes(w for m in stated.finditer(question) for w in words(m.group()))
             if named and name not in ("amount", "quantity") and self._readable(named, language):
                 # A rate, count, date or fee in the named item's text, stated about what is asked:
                 # a sentence sharing a word of the question beyond the request and the item's name
@@ -823,7 +826,7 @@ class Answerability:
                 found = any(
                     stated.search(sentence)
                     and (
-                        not (about := stems - generic - _prefixes(words(p.title)))
+                        not (about := stems - given - _prefixes(words(p.title)))
                         or self._same_subject(about, said := _prefixes(_with_parts(words(sentence))))
                         or (name == "duration" and self._loan_term(stems, said))
                         # Named by no one, the best scheme found stands in: its stated share is
