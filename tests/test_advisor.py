@@ -349,6 +349,9 @@ async def test_repeated_negative_feedback_escalates(indexed):
         ("We are in Lithuania: is there national money for recycling?", "LT"),
         # ...but outside the Union who may take part is not stated.
         ("We are in Türkiye: is there EU money like LIFE for recycling?", "TR"),
+        ("We are a recycler from Turkey: is there EU money like LIFE for recycling?", "TR"),
+        # the bird is no country
+        ("Turkey offcuts from our canteen: is there EU money like LIFE to compost them?", None),
     ],
 )
 def test_eu_money_answers_member_states_only(indexed, text, uncovered):

@@ -82,8 +82,12 @@ AMBIGUOUS_CODES = {"IT", "IN", "ME"}
 
 
 def _country_pattern(names: list[str], code: str = "") -> re.Pattern[str]:
-    forms = [re.escape(n) + (INFLECTIONS if len(n) >= 5 else "") for n in names]
+    """A name written capitalised in triage.yaml matches only capitalised and after a word:
+    "from Turkey" is the country; "turkey" and a sentence opening "Turkey breast" the bird."""
+    forms = [re.escape(n) + (INFLECTIONS if len(n) >= 5 else "") for n in names if n == n.lower()]
     by_name = r"(?i:\b(?:" + "|".join(forms) + r")\b)"
+    if capitalised := [re.escape(n) for n in names if n != n.lower()]:
+        by_name += r"|(?<=[\w,]\s)(?:" + "|".join(capitalised) + r")\b"
     if not code or code in AMBIGUOUS_CODES:
         return re.compile(by_name)
     spelled = f"(?i:{code})" if code.casefold() in LOWER_CASE_CODES else code
