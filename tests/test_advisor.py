@@ -342,6 +342,24 @@ async def test_repeated_negative_feedback_escalates(indexed):
 
 
 @pytest.mark.parametrize(
+    ("text", "country", "language"),
+    [
+        ("hi from izmir, textile recycler, 15 ppl. any turkish govt or EU money for circular projects?", "TR", "en"),
+        ("We are in Lviv, Ukraine. Are there EU grants or loans for Ukrainian SMEs in recycling?", "UA", "en"),
+        ("Wir sind in der Ukraine: gibt es EU-Förderung für unser Recycling?", "UA", "de"),
+    ],
+)
+async def test_eu_money_asked_from_outside_the_union_is_not_promised(indexed, text, country, language):
+    """Outside the Union, EU money is no answer either: who may take part is not stated, and the
+    user reads that, in their language."""
+    advisor = make_advisor(indexed)
+    reply = await advisor.answer(ask(text))
+    assert reply.triage == Triage.escalate and country in reply.escalation.detail and reply.citations == []
+    assert reply.language == language
+    assert reply.answer.startswith(advisor.replies.get("no_country_content_eu", language))
+
+
+@pytest.mark.parametrize(
     ("text", "uncovered"),
     [
         # EU money answers a firm in any member state, national content or not...
@@ -376,9 +394,6 @@ async def test_uncovered_country_is_low_confidence(indexed):
         ("Welche Förderungen gibt es in Liechtenstein für Kreislaufwirtschaft in der Schreinerei?", "LI"),
         # A city of a country without content names that country.
         ("We are a plastics recycler in Novi Sad. Are there national grants for recycling lines?", "RS"),
-        # Outside the Union, EU money is no answer either: who may take part is not stated.
-        ("hi from izmir, textile recycler, 15 ppl. any turkish govt or EU money for circular projects?", "TR"),
-        ("We are in Lviv, Ukraine. Are there EU grants or loans for Ukrainian SMEs in recycling?", "UA"),
     ],
 )
 async def test_a_country_outside_the_knowledge_base_is_said_to_be_outside_it(indexed, text, country):

@@ -637,8 +637,12 @@ class Advisor:
             )
             text = "\n\n".join([known, self.replies.get("offer_human", language)])
             return self._reply(prepared, text, citations, "handover", prepared.decision)
-        # A country without national content is said to be the reason: the user can tell why.
-        said = "no_country_content" if prepared.signals is not None and prepared.signals.country else "no_answer"
+        # A country without national content is said to be the reason: the user can tell why;
+        # asked about EU money from outside the Union, that nothing says whether it is open there.
+        said = "no_answer"
+        if prepared.signals is not None and prepared.signals.country:
+            eu_asked = self.triager.eu_level.search(prepared.question)
+            said = "no_country_content_eu" if eu_asked else "no_country_content"
         text = "\n\n".join([self.replies.get(said, language), self.replies.get("offer_human", language)])
         return self._reply(prepared, text, [], "handover", prepared.decision)
 
