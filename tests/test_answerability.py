@@ -86,6 +86,9 @@ async def test_a_requested_figure_must_be_stated_by_the_passages(advisor):
         advisor, "What share of our consultant's invoice does the Test eco-design grant for French SMEs pay?"
     )
     assert bill.attribute is None
+    # A share of the costs is no interest rate: "covers up to 70%" does not say what a loan costs.
+    interest = await signals(advisor, "What interest rate does the Test eco-design grant for French SMEs charge?")
+    assert interest.attribute == "interest"
     quantity = await signals(advisor, "How much energy does recycled aluminium need compared with primary aluminium?")
     assert quantity.attribute is None  # "a twentieth" states a quantity, not an amount of money
 
@@ -670,7 +673,7 @@ async def test_an_inflected_word_of_the_knowledge_base_is_known(advisor):
 def test_rates_costs_and_success_rates_are_requests_for_figures():
     from bot.advisor.compose import _asked, asks_amount
 
-    assert "rate" in _asked("Vad är räntan på lånet just nu?")  # Swedish definite form
+    assert "interest" in _asked("Vad är räntan på lånet just nu?")  # Swedish definite form: an interest rate
     assert "winners" in _asked("Hvad var succesraten sidste år?")  # a call's results, never stated here
     assert "winners" in _asked("What is the success rate of applications?")
     # What something costs the firm asks for money, and is answered as an amount question.

@@ -151,6 +151,7 @@ ATTRIBUTE_NAMES = {
     "amount": "an amount of money",
     "quantity": "a quantity",
     "rate": "a rate",
+    "interest": "an interest rate",
     "deadline": "a date",
     "count": "a number",
     "price": "a fee or price",
@@ -209,8 +210,23 @@ BUDGET = re.compile(  # a sentence giving an amount as a budget, in either order
     rf"(?=.*(?:{AMOUNT.pattern}))",
     re.IGNORECASE,
 )
+# A rate of interest: a percentage beside a word for interest, either side, or a loan free of it.
+INTEREST_WORDS = (
+    r"(?:interest|zins\w*|int[ée]r[êe]ts?|inter[ée]s(?:es)?|interess[ei]|rente\w*|odset\w*|oprocentowani\w*"
+    r"|juros?|ränt\w*|kork\w*)"
+)
+PERCENTAGE = (
+    r"\d[\d.,]*\s?(?:%|percent|per cent|percentage points?|prozent\w*|pour cent|por ciento|per cento|procent\w*)"
+)
+INTEREST = re.compile(
+    rf"\b{INTEREST_WORDS}\W+(?:\w+\W+){{0,6}}?{PERCENTAGE}|{PERCENTAGE}\W+(?:\w+\W+){{0,6}}?{INTEREST_WORDS}\b"
+    r"|interest[- ]free|zinslos|zinsfrei|sans intérêts?|sin intereses|senza interessi|renteloos|rentefri\w*"
+    r"|räntefri\w*|nieoprocentowan\w*|sem juros|koroton",
+    re.IGNORECASE,
+)
 STATED = {
     "amount": AMOUNT,
+    "interest": INTEREST,
     "budget": BUDGET,
     "percent": PERCENT,
     "date": DATE,

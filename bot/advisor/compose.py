@@ -75,7 +75,7 @@ SHOWN = {**STATED, "amount": AMOUNT_IN_PROSE}
 # How a sentence answering first states the figure asked for: a sum or share of money, a date, a
 # duration. Any digit would do for a count, which is too loose to open an answer with.
 DETAIL_STATED = {
-    "amount": "amount", "price": "amount", "rate": "percent", "budget": "budget",
+    "amount": "amount", "price": "amount", "rate": "percent", "interest": "interest", "budget": "budget",
     "deadline": "date", "duration": "duration",
 }  # fmt: skip
 SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
