@@ -347,6 +347,8 @@ async def test_repeated_negative_feedback_escalates(indexed):
         ("hi from izmir, textile recycler, 15 ppl. any turkish govt or EU money for circular projects?", "TR", "en"),
         ("We are in Lviv, Ukraine. Are there EU grants or loans for Ukrainian SMEs in recycling?", "UA", "en"),
         ("Wir sind in der Ukraine: gibt es EU-Förderung für unser Recycling?", "UA", "de"),
+        ("Nous sommes en Ukraine : y a-t-il des fonds européens pour le recyclage ?", "UA", "fr"),
+        ("Zijn er Europese fondsen voor recycling? We zitten in Oekraïne.", "UA", "nl"),
     ],
 )
 async def test_eu_money_asked_from_outside_the_union_is_not_promised(indexed, text, country, language):

@@ -43,6 +43,15 @@ async def test_a_programme_the_knowledge_base_never_mentions_is_named(advisor):
     assert s.acronyms == ["CSRD"]
 
 
+async def test_a_name_written_with_a_colon_is_one_name(advisor):
+    # "SMV:Grøn" is a Danish programme's name, though both its halves are ordinary words.
+    s = await signals(advisor, "Kan vi søge SMV:Grøn til en grøn omstillingsplan?", "da")
+    assert s.names == ["SMV:Grøn"]
+    # A chat message that leaves out the space after a colon names nothing.
+    s = await signals(advisor, "quick one:is there a grant for eco-design?")
+    assert s.names == []
+
+
 async def test_a_name_made_of_known_words_is_unknown_when_never_used_together(advisor):
     # Every word of "Circular Packaging Fund" is in the knowledge base, the name is not.
     s = await signals(advisor, "Can a small firm apply to the Circular Packaging Fund for a refill system?")

@@ -904,3 +904,19 @@ def test_of_the_sections_retrieval_found_the_one_it_ranked_first_leads(composer,
     )  # fmt: skip
     shown = composer.module_sections("Any advice for a small print shop?", passage, "en", found)
     assert shown[0][0] == ranked_first
+
+
+@pytest.mark.parametrize("country", ["FR", "BE"])
+async def test_a_know_how_answer_shows_no_grant_of_a_country_the_user_is_not_in(shipped_kb, country):
+    """ "What is eco-design?" from a French firm: the definition and the module, not a Lithuanian
+    regional eco-design grant that shares the topic's words."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    question = "Qu'est-ce que l'écoconception ?"
+    reply = await advisor.answer(AdvisorRequest(message=question, profile=Profile(country=country)))
+    assert reply.triage == Triage.answer and reply.citations
+    schemes = [s for c in reply.citations if (s := advisor.composer.catalog.scheme(c.source_id))]
+    assert all(set(s.countries) & {"EU", country} for s in schemes)
+    assert "Lituanie" not in reply.answer
+    # Asked from Lithuania, that grant is the user's own: it is shown.
+    tied = await advisor.answer(AdvisorRequest(message=question, profile=Profile(country="LT")))
+    assert "Lituanie" in tied.answer

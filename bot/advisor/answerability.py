@@ -84,6 +84,7 @@ ACRONYM = re.compile(r"[A-ZÀ-Þ][A-ZÀ-Þ0-9&+]{1,9}")
 MIXED_CASE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # ReCircTex, eCircular
 CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
 TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
+GLUED_NAME = re.compile(r"\b[^\W\d_]+:[A-ZÀ-Þ]\w*")  # "SMV:Grøn": one name, though it has a colon
 MAX_UNKNOWN_WORDS = 4
 COMMON_ZIPF = 4.5  # more frequent than about one in 30,000 words: everyday language
 NAMING_ZIPF = 4.0  # rarer than about one in 100,000 words: may name a rule's subject, not an everyday verb
@@ -513,6 +514,12 @@ class Answerability:
         )
 
     @cached_property
+    def _folded_texts(self) -> str:
+        """Every text and translation, folded, as one string: a name is looked up as written."""
+        texts = [*self._corpus(), *self._titles(), *(t for by_id in self.translations.values() for t in by_id.values())]
+        return "\n".join(_fold(t) for t in texts)
+
+    @cached_property
     def _corpus_words(self) -> set[str]:
         return {w for text in self._corpus() for w in words(text)}
 
@@ -689,6 +696,10 @@ class Answerability:
                 continue
             names.append(token) if token not in names else None
             unknown_at.append(i)
+        for glued in GLUED_NAME.finditer(question):
+            if _fold(glued.group()) not in self._folded_texts and glued.group() not in names:
+                names.append(glued.group())
+                unknown_at.append(next(i for i, m in enumerate(found) if m.end() > glued.start()))
         programmes = []
         for i in unknown_at:
             window = folded[max(0, i - PROGRAMME_WINDOW) : i + PROGRAMME_WINDOW + 1]

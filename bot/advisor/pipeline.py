@@ -36,7 +36,7 @@ from bot.advisor.models import (
 )
 from bot.advisor.replies import Replies
 from bot.advisor.spelling import Speller
-from bot.advisor.triage import ASKING, Decision, Triager
+from bot.advisor.triage import ASKING, Decision, Triager, city_country
 from bot.config import Settings
 from bot.knowledge import yamlio
 from bot.knowledge.base import KnowledgeBase
@@ -69,6 +69,16 @@ def _outside_region(passages: list[Passage], region: str | None) -> list[Passage
     if region is None:
         return passages
     return [p for p in passages if p.kind != "funding" or not p.regions or region in p.regions]
+
+
+def _other_countries_schemes_left_out(passages: list[Passage], countries: set[str | None]) -> list[Passage]:
+    """Where the user is known, a know-how answer keeps EU-wide schemes and those of the country
+    the user or the question names; another country's grant only shares the topic's words ("what
+    is eco-design?" from France → a Lithuanian eco-design grant). Where it is not, any may fit."""
+    if not countries - {None}:
+        return passages
+    kept = [p for p in passages if p.kind != "funding" or not p.countries or set(p.countries) & (countries | {"EU"})]
+    return kept or passages
 
 
 def _both_rank(passage: Passage, rank: int) -> bool:
@@ -387,7 +397,10 @@ class Advisor:
             # asked about rules, know-how is preferred to schemes that share the topic's words.
             kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
             boosts = Boosts(country=mentioned, sector=profile.sector, kinds=kinds, weight=0.1, country_weight=0.25)
-            return _outside_region(search(filters=Filters(), boosts=boosts), region)
+            found = _outside_region(search(filters=Filters(), boosts=boosts), region)
+            # The country the user or the question names, by name, city or one of its schemes.
+            tied = {mentioned, profile.country, city_country(question), self.composer.catalog.named_country(question)}
+            return _other_countries_schemes_left_out(found, tied)
         # Money questions: the named country, else the company's own, else the one whose schemes
         # or agencies the question names ("Vinnova" → Sweden), filters (its schemes, EU-wide ones
         # and general guidance stay); without any fitting scheme, search unfiltered.

@@ -167,5 +167,9 @@ class SchemeNames:
     def country(self, text: str) -> str | None:
         """The one country the schemes or providers that `text` names belong to, if one."""
         found = {self.country_of[sid] for sid in self.named(text) if sid in self.country_of}
-        found |= {c for w in NAME_WORD.findall(text) if (c := self.provider_country.get(w.casefold()))}
+        found |= {c for w in NAME_WORD.findall(text) if (c := self._provider_country(w.casefold()))}
         return next(iter(found)) if len(found) == 1 else None
+
+    def _provider_country(self, word: str) -> str | None:
+        """ "Vinnova", or its genitive as Swedish, Danish and German write it ("Vinnovas utlysning")."""
+        return self.provider_country.get(word) or (self.provider_country.get(word[:-1]) if word.endswith("s") else None)
