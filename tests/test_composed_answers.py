@@ -136,6 +136,29 @@ def test_only_the_term_right_after_what_is_is_defined_first(shipped_kb, composer
 
 
 @pytest.mark.parametrize(
+    ("message", "language", "terms"),
+    [
+        ("What's the difference between recycling and reuse?", "en", ["Recycling", "Reuse"]),
+        # the verb between "differenza" and "tra"; a module that only mentions both words ranks first
+        (
+            "Scusate: secondo la direttiva rifiuti che differenza c'è tra riutilizzo e riciclaggio? "
+            "Noi ritiriamo le cassette di plastica dai clienti.",
+            "it",
+            ["Riutilizzo", "Riciclaggio"],
+        ),
+    ],
+)
+async def test_a_comparison_of_two_terms_is_answered_by_both_definitions(shipped_kb, message, language, terms):
+    """Modules that mention both words outrank the definitions in retrieval; the reader still
+    gets both, first, in the question's order."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    blocks = reply.answer.split("\n\n")[1:3]
+    assert [b.split(":", 1)[0] for b in blocks] == terms
+    assert [c.kind for c in reply.citations[:2]] == ["glossary", "glossary"]
+    assert detect_language(reply.answer, "en") == language
+
+
+@pytest.mark.parametrize(
     ("message", "country"),
     [
         ("Mitä tukia Suomessa on pk-yritykselle, joka haluaa vähentää materiaalihukkaa?", "FI"),

@@ -360,10 +360,11 @@ class Composer:
         named = self.catalog.named_schemes(question)
         if any(i.source_id in named for i in items):
             items = [i for i in items if i.source_id in named]  # asked about a scheme: that scheme
-        defined = self._defined_term(question, passages, language) if not focus else None
+        # "What's the difference between X and Y?" names two terms after "what's": a comparison.
+        compared = self._compared_terms(question, passages, language) if not focus else []
+        defined = self._defined_term(question, passages, language) if not (focus or compared) else None
         if defined is not None:  # "what is X?": X's definition answers first
             items = [defined, *(i for i in items if i.source_id != defined.source_id)][:MAX_ITEMS]
-        compared = self._compared_terms(question, passages, language) if not (focus or defined) else []
         if compared:  # "X vs Y?": both definitions answer first, side by side
             ids = {c.source_id for c in compared}
             items = [*compared, *(i for i in items if i.source_id not in ids)][:MAX_ITEMS]
@@ -487,6 +488,16 @@ class Composer:
         picked = focus(self._asking(question, language), list(cited), language, 1, DETAIL_WORDS)
         return f"{picked[0]} [{cited[picked[0]]}]" if picked else ""
 
+    def asked_terms(self, question: str, entries: list[Passage], language: str) -> list[Passage]:
+        """Of glossary `entries`, the one a definition question names, or the two a comparison
+        names: retrieval may rank a module that mentions them above their definitions."""
+        asks = (_asks_definition(), DEFINED_BETWEEN, VERSUS)
+        if not (asks_comparison(question) or any(p.search(question) for p in asks)):
+            return []
+        compared = self._compared_terms(question, entries, language)
+        defined = None if compared else self._defined_term(question, entries, language)
+        return compared or ([defined] if defined is not None else [])
+
     def _defined_term(self, question: str, passages: list[Passage], language: str) -> Passage | None:
         """The retrieved glossary entry a definition question names (by its term, an alias or its
         translated name) right after asking "what is", if any: "what's the real difference
@@ -496,11 +507,17 @@ class Composer:
         asked = [a for a in asked if a]
         if not asked:
             return None
-        for p in passages:
-            for named in self._term_names(p, language):
-                if any(a[0] in named and named <= set(a) for a in asked):
-                    return p
-        return None
+        # The entry whose name says most of what is asked: "circular business model", not "circular".
+        named_by = [
+            (max(len(named) for named in fitting), -n, p)
+            for n, p in enumerate(passages)
+            if (
+                fitting := [
+                    nm for nm in self._term_names(p, language) if any(a[0] in nm and nm <= set(a) for a in asked)
+                ]
+            )
+        ]
+        return max(named_by, key=lambda f: f[:2])[2] if named_by else None
 
     def _compared_terms(self, question: str, passages: list[Passage], language: str) -> list[Passage]:
         """The retrieved glossary entries a comparison names ("the difference between reuse and
@@ -523,7 +540,7 @@ class Composer:
         compared = [p for _, p in sorted(found, key=lambda f: f[0])][:2]
         best = passages[0]
         if best.kind != "glossary":  # a section comparing them already ("Know the difference") answers best
-            shown = set(_stems(best.passage, language))
+            shown = set(_stems(best.section, language))  # its heading names both, not only its text
             if all(any(named <= shown for named in self._term_names(p, language)) for p in compared):
                 return []
         return compared

@@ -398,6 +398,7 @@ class Advisor:
             kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
             boosts = Boosts(country=mentioned, sector=profile.sector, kinds=kinds, weight=0.1, country_weight=0.25)
             found = _outside_region(search(filters=Filters(), boosts=boosts), region)
+            found = self._with_asked_terms(question, found, search, language)
             # The country the user or the question names, by name, city or one of its schemes.
             tied = {mentioned, profile.country, city_country(question), self.composer.catalog.named_country(question)}
             return _other_countries_schemes_left_out(found, tied)
@@ -418,6 +419,17 @@ class Advisor:
                 if schemes:
                     return [*schemes, *found][: len(found) or len(schemes)]
         return _funding_first(_outside_region(search(filters=Filters(), boosts=boosts), region))
+
+    def _with_asked_terms(self, question: str, found: list[Passage], search, language: str) -> list[Passage]:
+        """ "What's the difference between recycling and reuse?": the two definitions are among what
+        the answer is composed from, though modules that mention both words outrank them. The best
+        item found stays first: a section that compares them already answers better."""
+        entries = self.composer.asked_terms(question, search(filters=Filters(kinds=["glossary"])), language)
+        have = {p.source_id for p in found}
+        missing = [p for p in entries if p.source_id not in have]
+        if not missing:
+            return found
+        return [*found[: max(1, len(found) - len(missing))], *missing]
 
     async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
         """The standalone question, and whether it is the message glued to the previous question
