@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -420,7 +420,9 @@ class Advisor:
                     return [*schemes, *found][: len(found) or len(schemes)]
         return _funding_first(_outside_region(search(filters=Filters(), boosts=boosts), region))
 
-    def _with_asked_terms(self, question: str, found: list[Passage], search, language: str) -> list[Passage]:
+    def _with_asked_terms(
+        self, question: str, found: list[Passage], search: Callable[..., list[Passage]], language: str
+    ) -> list[Passage]:
         """ "What's the difference between recycling and reuse?": the two definitions are among what
         the answer is composed from, though modules that mention both words outrank them. The best
         item found stays first: a section that compares them already answers better."""
