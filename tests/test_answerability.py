@@ -830,3 +830,15 @@ def test_what_a_question_asks_for_is_read_from_its_words(question, asked):
     from bot.advisor.compose import _asked
 
     assert set(_asked(question)) == set(asked)
+
+
+async def test_a_word_beside_a_scheme_the_question_names_is_no_other_programme(shipped_kb):
+    """Asked about MIA/Vamil by name, "Twente" (a region we list nowhere) is where the firm is,
+    not a programme to look up; beside a programme noun an unknown name still counts."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    question = "We are an injection moulder in Twente with 40 staff. Can we use MIA/Vamil for a new grinder?"
+    prepared = await advisor.prepare(AdvisorRequest(message=question))
+    assert prepared.signals is not None and prepared.signals.names == []
+    other = "Can we combine MIA/Vamil with the Twente grant for a new grinder?"
+    prepared = await advisor.prepare(AdvisorRequest(message=other))
+    assert prepared.signals is not None and "Twente" in prepared.signals.names

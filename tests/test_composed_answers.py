@@ -943,3 +943,25 @@ async def test_a_know_how_answer_shows_no_grant_of_a_country_the_user_is_not_in(
     # Asked from Lithuania, that grant is the user's own: it is shown.
     tied = await advisor.answer(AdvisorRequest(message=question, profile=Profile(country="LT")))
     assert "Lituanie" in tied.answer
+
+
+async def test_a_definition_asked_with_money_words_opens_with_the_definition(shipped_kb):
+    """ "Qué es exactamente eso de las ayudas de minimis?" reads as a money question, and asks what
+    a term means: its definition answers first, in Spanish, not three Spanish grants."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(message="¿Qué es exactamente eso de las ayudas 'de minimis'? No tengo claro cuál es el límite.")
+    )
+    assert reply.citations[0].source_id == "glossary-de-minimis-aid"
+    assert reply.answer.split("\n\n")[1].startswith("Ayudas de minimis: ")
+
+
+@pytest.mark.parametrize(
+    "message", ["What is the minimum investment for MIA/Vamil?", "Wat is het minimale investeringsbedrag voor MIA?"]
+)
+async def test_a_word_that_shares_a_terms_first_letters_is_not_that_term(shipped_kb, message):
+    """ "Minimum" is no "de minimis", though both start "minim": a question about a scheme's
+    minimum is answered by the scheme, not by the de minimis definition."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.citations and reply.citations[0].source_id == "nl-mia-vamil"
+    assert "glossary-de-minimis-aid" not in [c.source_id for c in reply.citations]

@@ -616,7 +616,11 @@ class Answerability:
         language: str,
         passages: Sequence[Passage],
         uncovered_country: str | None = None,
+        names_our_scheme: bool = False,
     ) -> Signals:
+        """`names_our_scheme`: the question names a scheme that was retrieved ("Kan dat via
+        MIA/Vamil?"); it asks about that one, so a capitalised word beside it that is no programme
+        ("…, 40 fte, Twente") is the firm or its place, not another scheme to look up."""
         evidence = list(passages[:EVIDENCE_PASSAGES])
         evidence_text = "\n".join(p.text for p in evidence)
         translated = self.translations.get(language, {})
@@ -648,6 +652,8 @@ class Answerability:
         s.rare_unknown_words = min(len(rare_words(question, language, set(s.unknown_words))), MAX_RARE_WORDS)
         s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
         s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes, language)
+        if names_our_scheme:
+            s.names = [n for n in s.names if n in s.programmes]
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
         s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
         s.unknown_phrases = len(s.phrases)

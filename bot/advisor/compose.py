@@ -279,6 +279,7 @@ def focus_on_asked(message: str, texts: Iterable[str], language: str = "en") -> 
     return lead + rest
 
 
+SPELLED = 6  # letters a term's long word and the question's must share: "minimis" is no "minimum"
 DEFINED_WITHIN = 3  # content words after "what is" that name the defined term ("the real difference" is none)
 # Finnish puts the term inside the question: "Mitä de minimis -tuki tarkoittaa?"
 DEFINED_BETWEEN = re.compile(r"\bmitä\s+(\S+(?:\s+\S+){0,3}?)\s+(?:tarkoittaa|tarkoitetaan)\b", re.IGNORECASE)
@@ -502,18 +503,27 @@ class Composer:
         """The retrieved glossary entry a definition question names (by its term, an alias or its
         translated name) right after asking "what is", if any: "what's the real difference
         between…" asks for a comparison, not a definition."""
-        asked = [_stems(question[m.end() :], language)[:DEFINED_WITHIN] for m in _asks_definition().finditer(question)]
+        fillers = {w[:5] for w in _lexicon()["definition_fillers"]}
+        asked = [
+            [w for w in _stems(question[m.end() :], language)[: DEFINED_WITHIN + 1] if w not in fillers][
+                :DEFINED_WITHIN
+            ]
+            for m in _asks_definition().finditer(question)
+        ]
         asked += [_stems(m.group(1), language) for m in DEFINED_BETWEEN.finditer(question)]
         asked = [a for a in asked if a]
         if not asked:
             return None
         # The entry whose name says most of what is asked: "circular business model", not "circular".
+        said = {w[:SPELLED] for w in re.findall(r"\w+", question.casefold())}
         named_by = [
             (max(len(named) for named in fitting), -n, p)
             for n, p in enumerate(passages)
             if (
                 fitting := [
-                    nm for nm in self._term_names(p, language) if any(a[0] in nm and nm <= set(a) for a in asked)
+                    named
+                    for name, named in self._term_spellings(p, language)
+                    if any(a[0] in named and named <= set(a) for a in asked) and _spelled_in(name, said)
                 ]
             )
         ]
@@ -548,6 +558,10 @@ class Composer:
     def _term_names(self, passage: Passage, language: str) -> list[set[str]]:
         """A glossary entry's names as word stems: its term, aliases and translated title; [] for
         other items."""
+        return [named for _, named in self._term_spellings(passage, language)]
+
+    def _term_spellings(self, passage: Passage, language: str) -> list[tuple[str, set[str]]]:
+        """(name, its stems) for each name of a glossary entry."""
         term = self.catalog.glossary.get(passage.source_id) if passage.kind == "glossary" else None
         if term is None:
             return []
@@ -555,7 +569,7 @@ class Composer:
         names = [term.term, *term.aliases, *([translated.title] if translated and translated.title else [])]
         # "ACV simplifiée (screening LCA)" is asked about as "ACV simplifiée"
         names += [bare for n in names if (bare := BRACKETED.sub("", n).strip()) and bare != n]
-        return [named for name in names if (named := set(_stems(name, language)))]
+        return [(name, named) for name in names if (named := set(_stems(name, language)))]
 
     def cite(self, passage: Passage, number: int, language: str) -> Citation:
         """A citation named as the reader sees the item: its title and provider in their language."""
@@ -1037,6 +1051,12 @@ def _stems(text: str, language: str) -> list[str]:
     stop = _stopwords(language)
     found = re.findall(r"\w+", text.casefold())
     return [w[:5] for w in found if (t := tokens(w, language) | tokens(w)) and not t <= stop]
+
+
+def _spelled_in(name: str, said: set[str]) -> bool:
+    """Are the name's long words in the question beyond the five letters stems compare ("minimum"
+    is no "de minimis", though both are "minim")? `said`: the question's words cut to SPELLED."""
+    return all(w[:SPELLED] in said for w in re.findall(r"\w+", name.casefold()) if len(w) > SPELLED)
 
 
 def _own_heading(passage: Passage) -> str:

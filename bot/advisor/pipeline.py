@@ -310,7 +310,14 @@ class Advisor:
         uncovered = self.triager.uncovered_country(
             prepared.question, self.kb.retriever.countries_with_schemes, request.profile.country
         )
-        prepared.signals = self.answerability.signals(prepared.question, language, prepared.passages, uncovered)
+        retrieved = {p.source_id for p in prepared.passages}
+        prepared.signals = self.answerability.signals(
+            prepared.question,
+            language,
+            prepared.passages,
+            uncovered,
+            names_our_scheme=bool(self.composer.catalog.named_schemes(prepared.question) & retrieved),
+        )
         if decision is None:
             judged = self.answerability.judge(prepared.signals)
             # What the judge finds missing (an unknown programme) is the reason before the region's.
@@ -407,6 +414,13 @@ class Advisor:
         # and general guidance stay); without any fitting scheme, search unfiltered.
         country = mentioned or profile.country or self.composer.catalog.named_country(question)
         boosts = Boosts(country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"])
+        # "¿Qué es eso de las ayudas de minimis?" asks money's words, and what a term means.
+        found = self._funding_passages(search, boosts, country, region)
+        return self._with_asked_terms(question, found, search, language)
+
+    def _funding_passages(
+        self, search: Callable[..., list[Passage]], boosts: Boosts, country: str | None, region: str | None
+    ) -> list[Passage]:
         if country:
             found = _outside_region(search(filters=Filters(country=country), boosts=boosts), region)
             if any(p.kind == "funding" for p in found):
