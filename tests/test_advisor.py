@@ -724,3 +724,20 @@ def test_a_message_is_read_as_the_questions_it_asks(message, told, asks):
     from bot.advisor.pipeline import question_parts
 
     assert question_parts(message) == (told, asks)
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        # everyday words that spell a country's name in another language name no country...
+        ("Hoeveel dagen na de start mag ik de aanvraag nog indienen?", None),  # Dutch "submit", not India
+        ("Jakie dane o odpadach musimy raportować?", None),  # Polish "data", not a Dane
+        ("¿Se usa mucho plástico reciclado en los envases?", None),  # Spanish "is used", not the USA
+        ("Vi er inde i en god proces med genbrug.", None),  # Danish "inside", not India
+        # ...written as names, they do
+        ("Wir exportieren Maschinen nach Indien.", "IN"),
+        ("We also sell refurbished pumps to the USA.", "US"),
+    ],
+)
+def test_a_word_that_spells_a_country_in_another_language_is_no_country(indexed, text, country):
+    assert make_advisor(indexed).triager.mentioned_country(text) == country

@@ -842,3 +842,19 @@ async def test_a_word_beside_a_scheme_the_question_names_is_no_other_programme(s
     other = "Can we combine MIA/Vamil with the Twente grant for a new grinder?"
     prepared = await advisor.prepare(AdvisorRequest(message=other))
     assert prepared.signals is not None and "Twente" in prepared.signals.names
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many days after the start may we still apply for the packaging voucher?",
+        "Hoeveel dagen na de start mogen we de packaging voucher nog aanvragen?",
+        "Wie viele Wochen nach dem Start dürfen wir den Packaging Voucher noch beantragen?",
+        "Ile dni po rozpoczęciu możemy jeszcze złożyć wniosek o packaging voucher?",
+    ],
+)
+async def test_how_many_days_asks_a_duration_in_every_language(advisor, question):
+    """ "How many days" asks how long, in Dutch, German and Polish as in English: a number the
+    scheme states (its amount) does not answer it."""
+    s = await signals(advisor, question)
+    assert s.attribute == "duration"

@@ -859,7 +859,9 @@ class Answerability:
                 found = any(
                     stated.search(sentence)
                     and (
-                        not (about := stems - given - _prefixes(words(p.title)))
+                        # Less the item's name ("Klimatklivet"), not the words that describe it
+                        # ("investment support"): "what share of the investment" asks about one.
+                        not (about := stems - given - _prefixes(words(name_head(p.title))))
                         or self._same_subject(about, said := _prefixes(_with_parts(words(sentence))))
                         or (name == "duration" and self._loan_term(stems, said))
                         # Named by no one, the best scheme found stands in: its stated share is
