@@ -307,6 +307,8 @@ async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_r
         "Is our 'fully compostable' wording on the pouches legally OK?",
         "Ist diese Klausel in unserem Fall überhaupt rechtlich zulässig?",
         "Dwie spółki, ten sam właściciel: oceńcie naszą sytuację.",
+        "Bandeja de PET negro con film de PE: dime si nuestro envase es legal o no.",
+        "Ecco la nostra etichetta: è legale o no?",
     ],
 )
 async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, text):
@@ -320,6 +322,7 @@ async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, tex
         "Can you check if our country has any grants for recycling?",
         "Can you tell me if there are grants in Spain?",
         "Which materials should we choose for a recyclable food tray?",  # know-how, not a choice between options
+        "Is the two-year legal guarantee extended after a repair or not?",  # the rule, not a verdict on their case
     ],
 )
 async def test_asking_us_to_look_something_up_is_no_case_to_judge(indexed, text):
