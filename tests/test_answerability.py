@@ -858,3 +858,15 @@ async def test_how_many_days_asks_a_duration_in_every_language(advisor, question
     scheme states (its amount) does not answer it."""
     s = await signals(advisor, question)
     assert s.attribute == "duration"
+
+
+async def test_a_region_our_schemes_are_limited_to_is_a_place_in_a_name(shipped_kb):
+    """ "SI Economia Circular do Norte": Norte is the region the scheme is limited to, not part of
+    an unknown programme's name; a name we never use together still is one."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    question = "O SI Economia Circular do Norte 2030 financia até que taxa as aparas de couro?"
+    prepared = await advisor.prepare(AdvisorRequest(message=question, profile=Profile(language="pt")))
+    assert prepared.signals is not None and prepared.signals.phrases == []
+    unknown = "O Fundo Azul Circular do Norte financia até que taxa as aparas de couro?"
+    prepared = await advisor.prepare(AdvisorRequest(message=unknown, profile=Profile(language="pt")))
+    assert prepared.signals is not None and (prepared.signals.phrases or prepared.signals.names)

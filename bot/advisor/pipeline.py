@@ -171,7 +171,8 @@ class Advisor:
             lambda: kb.retriever.docs,
             translated,
             whole_texts=whole,
-            place_names=self.triager.place_names,
+            # ...and the regions our schemes are limited to ("SI Economia Circular do Norte").
+            place_names=[*self.triager.place_names, *(r for scheme in catalog.schemes for r in scheme.regions)],
             items=lambda: kb.retriever.item_texts,
             titles=lambda: list({m["title"] for m in kb.retriever.metas}),
         )
