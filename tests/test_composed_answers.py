@@ -965,3 +965,16 @@ async def test_a_word_that_shares_a_terms_first_letters_is_not_that_term(shipped
     reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
     assert reply.citations and reply.citations[0].source_id == "nl-mia-vamil"
     assert "glossary-de-minimis-aid" not in [c.source_id for c in reply.citations]
+
+
+async def test_a_how_to_question_naming_a_country_is_not_answered_with_its_grants(shipped_kb):
+    """ "…in Slovenia. How can we offer furniture as a service?" asks know-how: the country named
+    beside it does not lift its loans above the know-how (it did: a Slovenian loan came first)."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    message = "We make wooden furniture, 15 people in Slovenia. How can we offer furniture as a service?"
+    reply = await advisor.answer(AdvisorRequest(message=message))
+    assert reply.triage == Triage.answer and reply.citations
+    assert all(c.kind != "funding" for c in reply.citations)
+    # Asked for money, the same country's schemes answer.
+    money = await advisor.answer(AdvisorRequest(message="We make wooden furniture in Slovenia. Any loans for that?"))
+    assert money.citations and money.citations[0].kind == "funding"

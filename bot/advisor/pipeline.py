@@ -404,7 +404,17 @@ class Advisor:
             # A country the question names is preferred (its schemes, cases), nothing is hidden;
             # asked about rules, know-how is preferred to schemes that share the topic's words.
             kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
-            boosts = Boosts(country=mentioned, sector=profile.sector, kinds=kinds, weight=0.1, country_weight=0.25)
+            # Asked how to do something, a country named beside it ("…in Slovenia. How can we offer
+            # furniture as a service?") prefers its cases, not its grants over the know-how.
+            skips: list[Kind] = ["funding"] if self.triager.how_to.search(question) else []
+            boosts = Boosts(
+                country=mentioned,
+                sector=profile.sector,
+                kinds=kinds,
+                weight=0.1,
+                country_weight=0.25,
+                country_skips=skips,
+            )
             found = _outside_region(search(filters=Filters(), boosts=boosts), region)
             found = self._with_asked_terms(question, found, search, language)
             # The country the user or the question names, by name, city or one of its schemes.

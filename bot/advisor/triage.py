@@ -222,6 +222,7 @@ class Triager:
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
+        self.how_to = re.compile(raw["how_to_intent"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.eu_members = frozenset(raw["eu_members"])
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]

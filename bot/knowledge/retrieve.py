@@ -110,6 +110,7 @@ class Boosts(BaseModel):
     kinds: list[Kind] = Field(default_factory=list)
     weight: float = 0.25  # fraction of the top RRF score added per matching preference
     country_weight: float | None = None  # the country's own, where it should count more (default: weight)
+    country_skips: list[Kind] = Field(default_factory=list)  # kinds whose country is no preference here
 
     def factor(self, meta: dict[str, Any]) -> float:
         hits: float = 0
@@ -120,7 +121,12 @@ class Boosts(BaseModel):
         if self.kinds and meta.get("kind") in self.kinds:
             hits += 1
         own = 0.0
-        if self.country and (meta.get(f"c_{self.country.upper()}") and not meta.get("c_EU")):
+        if (
+            self.country
+            and meta.get(f"c_{self.country.upper()}")
+            and not meta.get("c_EU")
+            and meta.get("kind") not in self.country_skips
+        ):
             own = self.country_weight if self.country_weight is not None else self.weight
         return hits * self.weight + own
 
