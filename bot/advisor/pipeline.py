@@ -36,7 +36,7 @@ from bot.advisor.models import (
 )
 from bot.advisor.replies import Replies
 from bot.advisor.spelling import Speller
-from bot.advisor.triage import ASKING, Decision, Triager, city_country
+from bot.advisor.triage import ASKING, Decision, Triager
 from bot.config import Settings
 from bot.knowledge import yamlio
 from bot.knowledge.base import KnowledgeBase
@@ -417,8 +417,8 @@ class Advisor:
             )
             found = _outside_region(search(filters=Filters(), boosts=boosts), region)
             found = self._with_asked_terms(question, found, search, language)
-            # The country the user or the question names, by name, city or one of its schemes.
-            tied = {mentioned, profile.country, city_country(question), self.composer.catalog.named_country(question)}
+            # The country the user or the question names (by name or city), or one of its schemes.
+            tied = {mentioned, profile.country, self.composer.catalog.named_country(question)}
             return _other_countries_schemes_left_out(found, tied)
         # Money questions: the named country, else the company's own, else the one whose schemes
         # or agencies the question names ("Vinnova" → Sweden), filters (its schemes, EU-wide ones
