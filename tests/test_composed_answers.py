@@ -139,6 +139,8 @@ def test_only_the_term_right_after_what_is_is_defined_first(shipped_kb, composer
     ("message", "language", "terms"),
     [
         ("What's the difference between recycling and reuse?", "en", ["Recycling", "Reuse"]),
+        # one of the two among the items found already, the other not: both, once each
+        ("Qual è la differenza tra riciclaggio e riutilizzo?", "it", ["Riciclaggio", "Riutilizzo"]),
         # the verb between "differenza" and "tra"; a module that only mentions both words ranks first
         (
             "Scusate: secondo la direttiva rifiuti che differenza c'è tra riutilizzo e riciclaggio? "

@@ -453,10 +453,13 @@ class Advisor:
         item found stays first: a section that compares them already answers better."""
         entries = self.composer.asked_terms(question, search(filters=Filters(kinds=["glossary"])), language)
         have = {p.source_id for p in found}
-        missing = [p for p in entries if p.source_id not in have]
-        if not missing:
+        if not found or all(p.source_id in have for p in entries):
             return found
-        return [*found[: max(1, len(found) - len(missing))], *missing]
+        # Each asked entry once, after the best item and what room is left of the others.
+        ids = {p.source_id for p in entries}
+        best, others = found[0], [p for p in found[1:] if p.source_id not in ids]
+        asked = [p for p in entries if p.source_id != best.source_id]
+        return [best, *others[: max(0, len(found) - 1 - len(asked))], *asked]
 
     async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
         """The standalone question, and whether it is the message glued to the previous question
