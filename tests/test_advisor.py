@@ -530,6 +530,36 @@ async def test_out_of_scope_gets_scope_message(indexed, stub, text):
     assert "circular economy" in reply.answer and stub.chat_requests == []
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Comment je licencie un salarié encore en période d'essai ?", "fr"),
+        ("Een medewerker is al maanden ziek. Mag ik hem ontslaan?", "nl"),
+        ("¿Cómo despido a un empleado que lleva tres años con nosotros?", "es"),
+        ("Can I fire an employee who is often on sick leave?", "en"),
+    ],
+)
+async def test_staff_matters_are_out_of_scope_in_any_language(indexed, stub, text, language):
+    """Dismissing an employee is employment law, not ours: the user is told so, in their language,
+    not handed a CSRD module."""
+    advisor = make_advisor(indexed, stub)
+    reply = await advisor.answer(ask(text))
+    assert reply.triage == Triage.out_of_scope and reply.language == language and stub.chat_requests == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We have 8 employees and want to cut packaging waste. Where do we start?",
+        "Notre licence d'exploitation couvre-t-elle le réemploi des caisses ?",  # a licence, not a dismissal
+        "Our staff want to move to a circular economy model: can we dismiss an employee's objection?",
+    ],
+)
+async def test_a_circular_question_about_a_firm_with_staff_stays_in_scope(indexed, stub, text):
+    reply = await make_advisor(indexed, stub).answer(ask(text))
+    assert reply.triage != Triage.out_of_scope
+
+
 async def test_an_off_topic_question_is_not_taken_for_a_request_for_a_person(indexed, stub):
     # Far from every in-scope question, so once nearer the "a person, please" exemplars than to
     # any of them; it is nearer still to off-topic chatter.

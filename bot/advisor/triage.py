@@ -220,6 +220,7 @@ class Triager:
         self.judgement = _compile(raw["judgement"])
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
+        self.employment_law = re.compile(raw["employment_law"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.how_to = re.compile(raw["how_to_intent"], re.IGNORECASE | re.UNICODE)
@@ -374,6 +375,8 @@ class Triager:
         economy itself: a trade we hold nothing on still asks our subject."""
         if text and self.circular_economy.search(text):
             return False
+        if text and self.employment_law.search(text):
+            return True
         return self.off_topic_margin(query_vector) > OUT_OF_SCOPE_MARGIN
 
     # --- signals for retrieval ----------------------------------------------------------------
