@@ -144,6 +144,12 @@ def stated_as_asked(question: str) -> re.Pattern[str] | None:
 
 
 @lru_cache(maxsize=1)
+def _definition_fillers() -> frozenset[str]:
+    """ "Exactly", "genau": words between "what is" and the term, as stems compare them."""
+    return frozenset(w[:5] for w in _lexicon()["definition_fillers"])
+
+
+@lru_cache(maxsize=1)
 def _asks_definition() -> re.Pattern[str]:
     """ "What is", "Was bedeutet", "Qu'est-ce que": how a question asks what a thing is."""
     return phrases(_lexicon()["definition_asks"])
@@ -489,12 +495,15 @@ class Composer:
         picked = focus(self._asking(question, language), list(cited), language, 1, DETAIL_WORDS)
         return f"{picked[0]} [{cited[picked[0]]}]" if picked else ""
 
+    @staticmethod
+    def asks_about_terms(question: str) -> bool:
+        """Does the question ask what a thing is, or what sets two apart?"""
+        asks = (_asks_definition(), DEFINED_BETWEEN, VERSUS)
+        return asks_comparison(question) or any(p.search(question) for p in asks)
+
     def asked_terms(self, question: str, entries: list[Passage], language: str) -> list[Passage]:
         """Of glossary `entries`, the one a definition question names, or the two a comparison
         names: retrieval may rank a module that mentions them above their definitions."""
-        asks = (_asks_definition(), DEFINED_BETWEEN, VERSUS)
-        if not (asks_comparison(question) or any(p.search(question) for p in asks)):
-            return []
         compared = self._compared_terms(question, entries, language)
         defined = None if compared else self._defined_term(question, entries, language)
         return compared or ([defined] if defined is not None else [])
@@ -503,7 +512,7 @@ class Composer:
         """The retrieved glossary entry a definition question names (by its term, an alias or its
         translated name) right after asking "what is", if any: "what's the real difference
         between…" asks for a comparison, not a definition."""
-        fillers = {w[:5] for w in _lexicon()["definition_fillers"]}
+        fillers = _definition_fillers()
         asked = [
             [w for w in _stems(question[m.end() :], language)[: DEFINED_WITHIN + 1] if w not in fillers][
                 :DEFINED_WITHIN

@@ -451,9 +451,11 @@ class Advisor:
         """ "What's the difference between recycling and reuse?": the two definitions are among what
         the answer is composed from, though modules that mention both words outrank them. The best
         item found stays first: a section that compares them already answers better."""
+        if not found or not self.composer.asks_about_terms(question):
+            return found  # no glossary search for questions that ask no term's meaning
         entries = self.composer.asked_terms(question, search(filters=Filters(kinds=["glossary"])), language)
         have = {p.source_id for p in found}
-        if not found or all(p.source_id in have for p in entries):
+        if all(p.source_id in have for p in entries):
             return found
         # Each asked entry once, after the best item and what room is left of the others.
         ids = {p.source_id for p in entries}
