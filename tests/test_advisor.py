@@ -309,6 +309,22 @@ async def test_everyday_words_do_not_hand_the_question_over(indexed, text, not_r
         "Dwie spółki, ten sam właściciel: oceńcie naszą sytuację.",
         "Bandeja de PET negro con film de PE: dime si nuestro envase es legal o no.",
         "Ecco la nostra etichetta: è legale o no?",
+        # each kind of verdict, in several languages: the firm's exposure to fines or liability
+        "Riskerar vi böter om kunden hittar plast i våra returpallar?",
+        "Rischiamo una multa se il cliente rivende i nostri imballaggi in Francia?",
+        # choosing for the firm's money
+        "Lohnt sich das für uns, oder sollten wir die Anlage lieber leasen?",
+        "Kunnen we beter nu een shredder kopen of op de volgende regeling wachten?",
+        "Do we buy the new extruder now or wait for the spring grant round?",
+        # reading the firm's own document, or judging its chances
+        "Pourriez-vous relire notre dossier de candidature avant l'envoi ?",
+        "Here is our draft budget for the LIFE call: 280k machines, 40k software. Anything to cut?",
+        "What are our chances with this proposal, honestly?",
+        # repaying a grant after the project changed; a yes or no; the firm's own bookkeeping
+        "Czy będziemy musieli zwrócić dotację, jeśli partner wycofał się z projektu?",
+        "Bare ja eller nej: er vi stadig en SMV, når koncernen ejer 40 %?",
+        "Hur ska vi bokföra krediten som kunden får för de gamla stolarna?",
+        "O que faria no nosso lugar?",
     ],
 )
 async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, text):
@@ -323,6 +339,10 @@ async def test_asking_us_to_check_the_users_own_case_needs_a_person(indexed, tex
         "Can you tell me if there are grants in Spain?",
         "Which materials should we choose for a recyclable food tray?",  # know-how, not a choice between options
         "Is the two-year legal guarantee extended after a repair or not?",  # the rule, not a verdict on their case
+        # "skal vi…", "devemos…" ask what the rules require, not which option to choose
+        "Skal vi som lille producent registrere os i Tyskland, eller er det nok i Danmark?",
+        "Devemos registar-nos em Espanha ou basta o registo em Portugal?",
+        "Is recycled HDPE from fishing nets strong enough for garden benches?",  # a material, not a bid
     ],
 )
 async def test_asking_us_to_look_something_up_is_no_case_to_judge(indexed, text):

@@ -65,6 +65,11 @@ def test_best_answers_reach_the_top_level_with_nothing_to_fix(catalog):
             "Can we still apply for the Business Finland circular economy investment grant?",
             {"fi-business-finland-circular-economy-investment-grant"},
         ),
+        # common words with a number: together they name one scheme
+        (
+            "horizon europe cluster 6 - what % do they fund for an innovation action?",
+            {"eu-horizon-europe-cluster6-circular-bioeconomy"},
+        ),
     ],
 )
 def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
@@ -85,6 +90,7 @@ def test_a_scheme_is_named_by_any_name_it_goes_by(catalog, message, named):
         ("Mamy 5 mln PLN obrotu, jakie dotacje na recykling?", "a currency, though only one scheme's text writes it"),
         ("Is the loan rate EURIBOR plus a margin?", "a reference rate"),
         ("Which NUTS 2 regions can apply?", "a statistical code"),
+        ("We are 6 people and read about Horizon Europe clusters.", "a number beside a name's words, not in it"),
     ],
 )
 def test_ordinary_words_name_no_scheme(catalog, message, why):

@@ -525,6 +525,23 @@ async def test_a_follow_up_asking_how_long_leads_with_the_sentence_that_says_how
     assert first.startswith("Préstamos participativos ENISA") and "9 años" in first
 
 
+async def test_a_follow_up_about_the_scheme_shown_is_answered_about_that_scheme_alone(shipped_kb):
+    """ "How much can we apply for at most?" after an Innobooster answer asks about Innobooster:
+    no list of other schemes that fit. Asked for others, the user gets the ones not shown yet."""
+    from bot.advisor.models import Turn
+
+    history = [
+        Turn(role="user", text="Vi er en lille virksomhed i Vejle og udvikler emballage af tang. Findes der tilskud?"),
+        Turn(role="assistant", text="Innobooster fra Innovationsfonden medfinansierer udviklingsprojekter [1]."),
+    ]
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message="Hvor meget kan vi højst søge om?", history=history))
+    assert [c.source_id for c in reply.citations] == ["dk-innovationsfonden-innobooster"]
+    assert "5 mio" in reply.answer.split("\n\n")[1]
+    others = await advisor.answer(AdvisorRequest(message="Er der andre ordninger?", history=history))
+    assert others.citations and "dk-innovationsfonden-innobooster" not in {c.source_id for c in others.citations}
+
+
 def test_a_table_in_a_module_is_quoted_as_one_item_per_row():
     from bot.advisor.compose import paragraphs
 

@@ -58,6 +58,9 @@ FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").re
 # A question opening with one of these goes on with the one before ("…? and what do I ask them?");
 # not "a", an English article as well as Polish "and".
 CONTINUING = frozenset(w for w in FOLLOW_UPS["continuations"] if " " not in w and w != "a")
+OTHER_OPTIONS = re.compile(
+    r"\b(" + "|".join(re.escape(w) for w in FOLLOW_UPS["other_options"]) + r")\b", re.IGNORECASE | re.UNICODE
+)
 NON_ENGLISH_BM25_WEIGHT = 0.5
 # A scheme whose provider publishes no figure (not a service, which pays none)
 UNPUBLISHED = (NoFixedAmount.varies_by_call, NoFixedAmount.case_by_case, NoFixedAmount.not_published)
@@ -579,8 +582,13 @@ class Advisor:
             return  # the last answer names no item that both searches agree on
         subject = found[0]
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
-        prepared.passages = [subject, *others][: len(prepared.passages) or 1]
         scheme = self.composer.catalog.scheme(subject.source_id)
+        if scheme is not None and OTHER_OPTIONS.search(prepared.request.message) and others:
+            prepared.passages = others  # "any other schemes?": the ones not shown yet
+            return
+        if scheme is not None:
+            others = []  # "how much at most?" asks about the scheme shown, not for more schemes
+        prepared.passages = [subject, *others][: len(prepared.passages) or 1]
         if scheme is not None and scheme.states_amount_or_rate and asks_amount(prepared.request.message):
             return  # "how much at most?": the lead names the scheme with its amount or rate
         texts = self._item_texts(subject.source_id, prepared.language)

@@ -29,6 +29,7 @@ ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
 # text may be the only one to write them ("5 mln PLN obrotu", "EURIBOR plus a margin", "NUTS 2").
 GENERIC_ABBREVIATION = re.compile(r"^(?:EUR|DKK|SEK|NOK|ISK|PLN|CZK|HUF|RON|BGN|CHF|GBP|USD|[A-Z]*IBOR|ESTR|NUTS|FAQ)$")
 OWN_WORD_MAX_SCHEMES = 2  # a name word this many schemes' texts use, or fewer, is a name's own
+NUMBERED_NAME_WORDS = 3
 SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
 LANGUAGES = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
 ORDINARY_ZIPF = 3.0  # a word this common in a language (wordfreq's Zipf scale) is an ordinary word, no name
@@ -39,7 +40,14 @@ def tokens(text: str) -> list[str]:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in tokens(text) if len(w) > SMALL_WORD)
+    """The words of a name that a user keeps: not joining words, but every number ("Cluster 6")."""
+    return tuple(w for w in tokens(text) if len(w) > SMALL_WORD or w[0].isdigit())
+
+
+def _numbered(form: tuple[str, ...]) -> bool:
+    """ "Horizon Europe Cluster 6": three words or more with a number name one scheme, though each
+    word alone is common."""
+    return len(form) >= NUMBERED_NAME_WORDS and any(w[0].isdigit() for w in form)
 
 
 def name_forms(name: str) -> list[str]:
@@ -150,7 +158,7 @@ class SchemeNames:
         found = {
             sid
             for sid, forms in self.forms.items()
-            if any(f" {' '.join(f)} " in f" {said}" and self.own_words.intersection(f) for f in forms)
+            if any(f" {' '.join(f)} " in f" {said}" and (self.own_words.intersection(f) or _numbered(f)) for f in forms)
         }
         found |= {  # a form another scheme shares, told apart by its provider
             sid
