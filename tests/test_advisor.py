@@ -580,6 +580,36 @@ async def test_a_circular_question_about_a_firm_with_staff_stays_in_scope(indexe
     assert reply.triage != Triage.out_of_scope
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Which bank gives the best mortgage for a flat in Leeds? We need a loan of 250k.", "en"),
+        ("Jaka jest stawka CIT dla małego podatnika i jak założyć spółkę przez internet?", "pl"),
+        ("Kann ich mein Arbeitszimmer in der Steuererklärung absetzen? Gibt es dafür eine Förderung?", "de"),
+        ("Quel logiciel de facturation pour une petite SARL ? Il faut un crédit pour l'acheter ?", "fr"),
+    ],
+)
+async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, text, language):
+    """A mortgage, corporate tax or a tax return speak of loans and tax, yet are not ours: the
+    user is told what we cover, in their language, not handed a green loan."""
+    reply = await make_advisor(indexed, stub).answer(ask(text))
+    assert reply.triage == Triage.out_of_scope and reply.language == language and stub.chat_requests == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is there a green loan for a new energy-efficient oven? Our bank only offers a normal business loan.",
+        "We track the carbon footprint of our cups in Excel: is there a grant for an LCA?",
+        "Quelles aides pour le réemploi ? Notre loyer est déjà élevé.",
+        "Is the KfW Umweltprogramm a loan or a grant?",  # names a scheme of ours
+    ],
+)
+async def test_money_questions_about_our_subjects_stay_in_scope(indexed, stub, text):
+    reply = await make_advisor(indexed, stub).answer(ask(text))
+    assert reply.triage != Triage.out_of_scope
+
+
 async def test_an_off_topic_question_is_not_taken_for_a_request_for_a_person(indexed, stub):
     # Far from every in-scope question, so once nearer the "a person, please" exemplars than to
     # any of them; it is nearer still to off-topic chatter.

@@ -287,9 +287,12 @@ class Advisor:
         off_topic = (
             decision is None
             and not request.history
-            and not self._funding_question(message)  # money questions are in scope
-            and not self._names_a_term(message)  # so are questions naming a term of ours ("VSME")
-            and self.triager.is_off_topic(vector, message)
+            and not self._names_a_term(message)  # questions naming a term of ours are in scope ("VSME")
+            and not self.composer.catalog.named_schemes(message)
+            and (
+                self.triager.is_other_matter(message)  # a mortgage or a tax return: money, not ours
+                or (not self._funding_question(message) and self.triager.is_off_topic(vector, message))
+            )
         )
         if off_topic:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "out_of_scope")

@@ -221,6 +221,8 @@ class Triager:
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
         self.employment_law = re.compile(raw["employment_law"], re.IGNORECASE | re.UNICODE)
+        self.other_matters = re.compile(raw["other_matters"], re.IGNORECASE | re.UNICODE)
+        self.own_subject = re.compile(raw["own_subject"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.how_to = re.compile(raw["how_to_intent"], re.IGNORECASE | re.UNICODE)
@@ -378,6 +380,11 @@ class Triager:
         if text and self.employment_law.search(text):
             return True
         return self.off_topic_margin(query_vector) > OUT_OF_SCOPE_MARGIN
+
+    def is_other_matter(self, text: str) -> bool:
+        """A money or admin matter that is not ours ("a mortgage for my flat", "the CIT rate"),
+        asked without naming a subject of ours: out of scope though it speaks of loans or tax."""
+        return bool(self.other_matters.search(text)) and not self.own_subject.search(text)
 
     # --- signals for retrieval ----------------------------------------------------------------
     def is_funding_question(self, text: str) -> bool:
