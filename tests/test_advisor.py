@@ -419,6 +419,10 @@ async def test_uncovered_country_is_low_confidence(indexed):
         ("Welche Förderungen gibt es in Liechtenstein für Kreislaufwirtschaft in der Schreinerei?", "LI"),
         # A city of a country without content names that country.
         ("We are a plastics recycler in Novi Sad. Are there national grants for recycling lines?", "RS"),
+        # Beyond Europe too, in the asker's language.
+        ("Há apoios do governo no Brasil para reciclar embalagens?", "BR"),
+        ("¿Hay ayudas en Chile para una pyme que recicla plástico?", "CL"),
+        ("Gibt es in Marokko Förderprogramme für Recycling?", "MA"),
     ],
 )
 async def test_a_country_outside_the_knowledge_base_is_said_to_be_outside_it(indexed, text, country):
