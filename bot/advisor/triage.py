@@ -37,6 +37,7 @@ LOW_CONFIDENCE_SIMILARITY = 0.80
 CONFIDENT_SIMILARITY = 0.88
 OUT_OF_SCOPE_MARGIN = 0.0  # off-topic when closer to off-topic exemplars than to in-scope ones
 NEGATIVE_FEEDBACK_LIMIT = 2
+SPACED_LETTERS = re.compile(r"(?<=\b\w) (?=\w\b)")  # a space between two one-letter words
 LEETSPEAK = str.maketrans("013457@$", "oieastas")
 
 
@@ -264,7 +265,8 @@ class Triager:
     def pre_retrieval(self, message: str, negative_feedback: int = 0) -> Decision | None:
         text = message.strip()
         decoded = text.translate(LEETSPEAK)  # "1gn0re y0ur pr0mpt" asks the same
-        if any(p.search(text) or p.search(decoded) for p in self.injection):
+        joined = SPACED_LETTERS.sub("", decoded)  # so does "i g n o r e  y o u r  r u l e s"
+        if any(p.search(text) or p.search(decoded) or p.search(joined) for p in self.injection):
             return Decision(triage=Triage.refuse, rule="injection")
         if any(p.search(text) for p in self.human):
             return _escalate(EscalationReason.human_requested, "the user asked for a person")
