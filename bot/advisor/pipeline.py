@@ -586,10 +586,10 @@ class Advisor:
         subject = found[0]
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
         scheme = self.composer.catalog.scheme(subject.source_id)
-        if scheme is not None and OTHER_OPTIONS.search(prepared.request.message) and others:
-            prepared.passages = others  # "any other schemes?": the ones not shown yet
-            return
         if scheme is not None:
+            if others and OTHER_OPTIONS.search(prepared.request.message):
+                prepared.passages = others  # "any other schemes?": the ones not shown yet
+                return
             others = []  # "how much at most?" asks about the scheme shown, not for more schemes
         prepared.passages = [subject, *others][: len(prepared.passages) or 1]
         if scheme is not None and scheme.states_amount_or_rate and asks_amount(prepared.request.message):

@@ -29,7 +29,7 @@ ABBREVIATION = re.compile(r"\b[A-ZÀ-ÝĀ-Ž][A-ZÀ-ÝĀ-Ž0-9]{2,}\b")
 # text may be the only one to write them ("5 mln PLN obrotu", "EURIBOR plus a margin", "NUTS 2").
 GENERIC_ABBREVIATION = re.compile(r"^(?:EUR|DKK|SEK|NOK|ISK|PLN|CZK|HUF|RON|BGN|CHF|GBP|USD|[A-Z]*IBOR|ESTR|NUTS|FAQ)$")
 OWN_WORD_MAX_SCHEMES = 2  # a name word this many schemes' texts use, or fewer, is a name's own
-NUMBERED_NAME_WORDS = 3
+NUMBERED_NAME_WORDS = 3  # "Fit 4 Sustainability"; not "Cluster 6" alone
 SMALL_WORD = 2  # "o", "w", "di": joining words a user may leave out or change
 LANGUAGES = ("en", "fr", "de", "es", "it", "da", "nl", "pl", "pt", "sv", "fi")
 ORDINARY_ZIPF = 3.0  # a word this common in a language (wordfreq's Zipf scale) is an ordinary word, no name
