@@ -19,7 +19,7 @@ from pathlib import Path
 import openai
 
 from bot.advisor import followup
-from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict
+from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict, phrases
 from bot.advisor.citations import cite, funding_block
 from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked, money_asked
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
@@ -58,9 +58,7 @@ FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").re
 # A question opening with one of these goes on with the one before ("…? and what do I ask them?");
 # not "a", an English article as well as Polish "and".
 CONTINUING = frozenset(w for w in FOLLOW_UPS["continuations"] if " " not in w and w != "a")
-OTHER_OPTIONS = re.compile(
-    r"\b(" + "|".join(re.escape(w) for w in FOLLOW_UPS["other_options"]) + r")\b", re.IGNORECASE | re.UNICODE
-)
+OTHER_OPTIONS = phrases(FOLLOW_UPS["other_options"])  # "any other schemes?", "gibt es noch andere?"
 NON_ENGLISH_BM25_WEIGHT = 0.5
 # A scheme whose provider publishes no figure (not a service, which pays none)
 UNPUBLISHED = (NoFixedAmount.varies_by_call, NoFixedAmount.case_by_case, NoFixedAmount.not_published)
