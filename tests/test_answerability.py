@@ -870,3 +870,39 @@ async def test_a_region_our_schemes_are_limited_to_is_a_place_in_a_name(shipped_
     unknown = "O Fundo Azul Circular do Norte financia até que taxa as aparas de couro?"
     prepared = await advisor.prepare(AdvisorRequest(message=unknown, profile=Profile(language="pt")))
     assert prepared.signals is not None and (prepared.signals.phrases or prepared.signals.names)
+
+
+async def test_what_is_left_of_a_calls_budget_now_is_never_stated(shipped_kb):
+    """A live figure: content verified on a date cannot say what a call has left this week."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    for message, language in [
+        ("Is there still any money left in the Innobooster budget, or has the pot run dry?", "en"),
+        ("¿Quedan fondos en el PERTE de economía circular o ya se agotó?", "es"),
+        ("Hur mycket finns kvar i Klimatklivets budget i år?", "sv"),
+    ]:
+        found = await signals(advisor, message, language)
+        assert found.attribute == "remaining", message
+    asked = "How much money is left in the Innobooster pot this week?"
+    reply = await advisor.answer(AdvisorRequest(message=asked, profile=Profile(language="en")))
+    assert reply.triage == Triage.escalate  # the scheme is described, the live figure offered to a person
+    assert "Innobooster" in reply.answer
+    stated = await signals(advisor, "How much money can an SME get from Innobooster?", "en")
+    assert stated.attribute != "remaining"  # what one firm can get is stated, not what is left
+
+
+async def test_rules_asked_for_a_subject_no_passage_speaks_of_are_unstated(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    uncovered = await signals(
+        advisor, "We restore vintage motorcycles. What type-approval rules apply to refitted carburettors?", "en"
+    )
+    assert uncovered.attribute == "rules"
+    covered = await signals(
+        advisor, "We make kitchen chairs. What rules on destroying unsold furniture and clothing apply to us?", "en"
+    )
+    assert covered.attribute != "rules"  # the ecodesign passages speak of destroying unsold goods
+    # The sentence that asks for rules names no subject of its own: the one before it was searched.
+    bare = await signals(advisor, "Can our sawdust go to a pellet maker as a by-product? What rules apply?", "en")
+    assert bare.attribute != "rules"
+    # A date asked of a regulation is the date's to judge, not a question of which rules apply.
+    dated = await signals(advisor, "When does the packaging regulation start to apply to our glass jars?", "en")
+    assert dated.attribute != "rules"

@@ -90,6 +90,7 @@ COMMON_ZIPF = 4.5  # more frequent than about one in 30,000 words: everyday lang
 NAMING_ZIPF = 4.0  # rarer than about one in 100,000 words: may name a rule's subject, not an everyday verb
 RARE_ZIPF = 3.0  # rarer than about one in a million words of the language: a term of art, not chat
 MAX_RARE_WORDS = 3
+RULES_SUBJECT_WORDS = 2  # words of its own a rules question needs before its subject is looked for
 NAME_WINDOW = 8  # a name's words this close together in one passage count as that name
 RARE_IN_CORPUS = 3  # a title word in at most this many chunks names its item
 TOPIC_MIN_CHUNKS = 100  # fewer chunks than this are too few to tell a corpus's subject from its names
@@ -159,6 +160,8 @@ ATTRIBUTE_NAMES = {
     "duration": "a duration",
     "winners": "the winners or funded projects of a call",
     "budget": "a call's total budget",
+    "remaining": "what is left of a call's budget now",
+    "rules": "the rules for its subject",
 }
 ASK = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
 QUANTITY = re.compile(
@@ -211,6 +214,12 @@ BUDGET = re.compile(  # a sentence giving an amount as a budget, in either order
     rf"(?=.*(?:{AMOUNT.pattern}))",
     re.IGNORECASE,
 )
+REMAINING = re.compile(  # a sentence giving an amount as what is left of a budget, in either order
+    r"(?=.*\b(?:remaining|left|restant|verbleibend|übrig|restante|residu|rimast|resterende|tilbage|kvar|"
+    r"återstående|jäljellä|pozosta|zosta|sobra)\w*)"
+    rf"(?=.*(?:{AMOUNT.pattern}))",
+    re.IGNORECASE,
+)
 # A rate of interest: a percentage beside a word for interest, either side, or a loan free of it.
 INTEREST_WORDS = (
     r"(?:interest|zins\w*|int[ée]r[êe]ts?|inter[ée]s(?:es)?|interess[ei]|rente\w*|odset\w*|oprocentowani\w*"
@@ -235,6 +244,8 @@ STATED = {
     "quantity": QUANTITY,
     "duration": DURATION,
     "winners": WINNERS,
+    "remaining": REMAINING,
+    "subject": re.compile(r"\w"),  # any sentence: what matters is that it speaks of the subject
 }
 
 
@@ -617,10 +628,13 @@ class Answerability:
         passages: Sequence[Passage],
         uncovered_country: str | None = None,
         names_our_scheme: bool = False,
+        own_message: str | None = None,
     ) -> Signals:
         """`names_our_scheme`: the question names a scheme that was retrieved ("Kan dat via
         MIA/Vamil?"); it asks about that one, so a capitalised word beside it that is no programme
-        ("…, 40 fte, Twente") is the firm or its place, not another scheme to look up."""
+        ("…, 40 fte, Twente") is the firm or its place, not another scheme to look up.
+        `own_message`: the user's own words where `question` is read with the turn before it (a
+        follow-up): what rules it asks about is in them, not in the earlier question."""
         evidence = list(passages[:EVIDENCE_PASSAGES])
         evidence_text = "\n".join(p.text for p in evidence)
         translated = self.translations.get(language, {})
@@ -659,7 +673,7 @@ class Answerability:
         s.unknown_phrases = len(s.phrases)
         s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(question)) if n not in evidence_text]
         s.unknown_numbers = len(s.numbers)
-        s.attribute = self.unstated_attribute(question, evidence, content, stop, language)
+        s.attribute = self.unstated_attribute(question, evidence, content, stop, language, own_message)
         s.attribute_unstated = int(s.attribute is not None)
         # A figure asked for the present moment that no retrieved passage states: a live figure
         # (this month's rate, the last round's results). Alone, "currently" asks nothing we lack.
@@ -816,7 +830,13 @@ class Answerability:
         return False
 
     def unstated_attribute(
-        self, question: str, evidence: Sequence[Passage], content: list[str], stop: frozenset[str], language: str
+        self,
+        question: str,
+        evidence: Sequence[Passage],
+        content: list[str],
+        stop: frozenset[str],
+        language: str,
+        own_message: str | None = None,
     ) -> str | None:
         """The attribute the question asks for (an amount, a rate, a date...) when no retrieved
         passage states it: a scheme the question names states it anywhere in its text; any other
@@ -848,6 +868,11 @@ class Answerability:
         if standing_in:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
         for name, stated in asked:
+            if name == "rules":
+                own = requests(own_message) if own_message else asking
+                if self._rules_unstated(own, evidence, stop, generic, language):
+                    return str(name)
+                continue
             # A figure of the asked kind that the question itself gives ("we claimed two months
             # ago: how many weeks until it pays?") is no subject: "months" then matches any duration.
             given = generic | _prefixes(w for m in stated.finditer(question) for w in words(m.group()))
@@ -892,6 +917,35 @@ class Answerability:
             if not found:
                 return str(name)
         return None
+
+    def _rules_unstated(
+        self, asking: str, evidence: Sequence[Passage], stop: frozenset[str], generic: set[str], language: str
+    ) -> bool:
+        """Asked what rules or permits apply to a subject ("depollution requirements for end-of-life
+        vehicles?") when no retrieved passage has a sentence about it. Read in the sentence that asks
+        for the rules, less everyday words: the firm's story around it names no subject, and "quali
+        requisiti servono?" asks about the sentence before it, which the passages were found for. A
+        sentence that asks a date or a figure of the rules ("when does the regulation apply?") is
+        that attribute's to judge."""
+        if not evidence or not self._readable(evidence, language):
+            return False
+        patterns = [(name, pattern) for name, pattern, _ in self.attributes]
+        texts = [p.text if language == "en" else self.item_text(p, language) for p in evidence]
+        said = [_prefixes(_with_parts(words(sentence))) for text in texts for sentence in statements(text)]
+        for sentence in [*ASK.findall(asking), *([] if ASK.search(asking) else [asking])]:
+            if set(asked_attributes(sentence, patterns)) != {"rules"}:
+                continue
+            subject = {
+                w[:PREFIX]
+                for m in TOKEN.finditer(sentence)
+                if len(w := _fold(m.group())) >= 4
+                and w.isalpha()
+                and w not in stop
+                and not _common(m.group().lower(), language)
+            } - generic
+            if len(subject) >= RULES_SUBJECT_WORDS and not any(len(subject & s) >= RULES_SUBJECT_WORDS for s in said):
+                return True
+        return False
 
     def _same_subject(self, about: set[str], sentence: set[str]) -> bool:
         """Does a sentence speak of what the question asks about? A shared word, or both speak of

@@ -322,6 +322,7 @@ class Advisor:
             prepared.passages,
             uncovered,
             names_our_scheme=bool(self.composer.catalog.named_schemes(prepared.question) & retrieved),
+            own_message=request.message if prepared.glued else None,
         )
         if decision is None:
             judged = self.answerability.judge(prepared.signals)
