@@ -906,3 +906,12 @@ async def test_rules_asked_for_a_subject_no_passage_speaks_of_are_unstated(shipp
     # A date asked of a regulation is the date's to judge, not a question of which rules apply.
     dated = await signals(advisor, "When does the packaging regulation start to apply to our glass jars?", "en")
     assert dated.attribute != "rules"
+
+
+async def test_a_programme_written_after_its_agencys_acronym_is_known_alone(shipped_kb):
+    """The content writes "BMUV-Umweltinnovationsprogramm"; a user names the programme alone."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    asked = "Wie hoch ist der Zuschuss beim Umweltinnovationsprogramm für eine Pilotanlage?"
+    found = await signals(advisor, asked, "de")
+    assert "umweltinnovationsprogramm" not in found.unknown_words
+    assert found.programmes == []

@@ -84,6 +84,7 @@ ACRONYM = re.compile(r"[A-ZÀ-Þ][A-ZÀ-Þ0-9&+]{1,9}")
 MIXED_CASE = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # ReCircTex, eCircular
 CAPITALISED = re.compile(r"[A-ZÀ-Þ][a-zà-ÿ]{2,}")
 TOKEN = re.compile(r"[\w&+]+(?:['’][\w&+]+)*")
+AGENCY_PREFIXED = re.compile(r"\b[A-Z][A-Za-z]*[A-Z]-([A-ZÀ-Þ][^\W\d_]{3,})")  # "KfW-Umweltprogramm"
 GLUED_NAME = re.compile(r"\b[^\W\d_]+:[A-ZÀ-Þ]\w*")  # "SMV:Grøn": one name, though it has a colon
 MAX_UNKNOWN_WORDS = 4
 COMMON_ZIPF = 4.5  # more frequent than about one in 30,000 words: everyday language
@@ -467,6 +468,12 @@ def _alike(prefixes: set[str], these: Iterable[str], those: Iterable[str]) -> se
     }
 
 
+def _after_agency(text: str) -> list[str]:
+    """The names written after their agency's acronym ("BMUV-Umweltinnovationsprogramm",
+    "KfW-Umweltprogramm"), folded: a user names the programme alone, and that is a known word."""
+    return [_fold(m.group(1)) for m in AGENCY_PREFIXED.finditer(text)]
+
+
 def _with_parts(tokens: Iterable[str]) -> list[str]:
     """Words and the parts of hyphenated ones ("textiel-upv" is also "textiel" and "upv"): a
     compound names its parts' subject ("die textiel-UPV" asks about the UPV a text speaks of)."""
@@ -532,13 +539,15 @@ class Answerability:
 
     @cached_property
     def _corpus_words(self) -> set[str]:
-        return {w for text in self._corpus() for w in words(text)}
+        return {w for text in self._corpus() for w in [*words(text), *_after_agency(text)]}
 
     def vocabulary(self, language: str) -> set[str]:
         """Every word the knowledge base uses in English and in `language` (read on the first
         question in that language: ten languages of whole texts are a million words)."""
         if language not in self._word_cache:
-            self._word_cache[language] = self._corpus_words | {w for t in self._texts(language) for w in words(t)}
+            self._word_cache[language] = self._corpus_words | {
+                w for t in self._texts(language) for w in [*words(t), *_after_agency(t)]
+            }
         return self._word_cache[language]
 
     def _texts(self, language: str) -> list[str]:
