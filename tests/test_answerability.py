@@ -915,3 +915,21 @@ async def test_a_programme_written_after_its_agencys_acronym_is_known_alone(ship
     found = await signals(advisor, asked, "de")
     assert "umweltinnovationsprogramm" not in found.unknown_words
     assert found.programmes == []
+
+
+def test_an_abbreviations_full_stop_ends_no_asking_sentence():
+    from bot.advisor.sentences import ASKING
+
+    asked = ASKING.findall("Wir sind in Passau. Fördert das Land Bayern bzw. die Förderbank z. B. Anlagen? Wie viel?")
+    assert asked[0].strip() == "Fördert das Land Bayern bzw. die Förderbank z. B. Anlagen?"
+    assert [a.strip() for a in ASKING.findall("Finns det t.ex. stöd för oss? Vi är ca. 20.")] == [
+        "Finns det t.ex. stöd för oss?"
+    ]
+    # A sentence that ends before the question still ends there.
+    assert ASKING.findall("We make chairs. Is there a grant?") == [" Is there a grant?"]
+
+
+async def test_a_region_named_beside_an_abbreviation_is_still_the_region_asked_about(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    asked = "Wir sind eine Tischlerei in Passau. Hat das Land Bayern bzw. seine Förderbank ein eigenes Programm?"
+    assert advisor.triager.region_without_schemes_asked(asked) == "Bavaria"

@@ -35,6 +35,7 @@ import Stemmer
 import stopwordsiso
 from pydantic import BaseModel, Field
 
+from bot.advisor.sentences import ASKING as ASK
 from bot.knowledge import yamlio
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import name_head
@@ -164,7 +165,6 @@ ATTRIBUTE_NAMES = {
     "remaining": "what is left of a call's budget now",
     "rules": "the rules for its subject",
 }
-ASK = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
 QUANTITY = re.compile(
     r"\d|\b(?:half|third|quarter|fifth|tenth|twentieth|hundredth|double|twice|triple|times|fraction|percent)\b",
     re.IGNORECASE,

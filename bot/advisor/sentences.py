@@ -20,6 +20,24 @@ GERMAN_MONTHS = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|Septemb
 BOUNDARY = re.compile(
     rf"(?<=[.!?])(?<![\s(][a-zà-öø-ÿąćęłńśźż]\.)(?!(?:(?<=[\s(]\d\.)|(?<=[\s(]\d\d\.))\s+(?:{GERMAN_MONTHS})\b)\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])"
 )
+# Abbreviations whose full stop ends no sentence ("Bayern bzw. die LfA", "t.ex.", "np."), in the
+# languages we serve; a space may follow an inner stop ("z. B.").
+ABBREVIATIONS = (
+    *("e.g", "i.e", "etc", "approx", "incl", "vs", "cf", "esp", "resp", "ca", "max", "min", "no", "nr"),  # en
+    *("bzw", "z.b", "d.h", "u.a", "usw", "ggf", "evtl", "inkl", "ggü", "sog", "bspw", "vgl", "mio", "mrd", "tsd"),  # de
+    *("p.ex", "env", "nº", "n°"),  # fr
+    *("p.ej", "aprox", "núm", "sr", "sra"),  # es
+    *("ecc", "p.es", "es"),  # it
+    *("bijv", "bv", "o.a", "m.b.t", "t.a.v", "enz", "mln", "mld"),  # nl
+    *("fx", "bl.a", "evt", "mht", "osv", "dvs", "mia", "kr"),  # da
+    *("t.ex", "s.k", "milj"),  # sv
+    *("np", "tj", "m.in", "ok", "itd", "tzw", "ws", "zł", "tys"),  # pl
+    *("ex",),  # pt
+    *("esim", "mm", "ns", "ym", "jne", "ts"),  # fi
+)
+ABBREVIATED = "|".join(re.escape(a).replace(r"\.", r"\.\s?") for a in sorted(ABBREVIATIONS, key=len, reverse=True))
+# The sentences that ask: up to a question mark, from the last full stop that ends a sentence.
+ASKING = re.compile(rf"(?:\b(?:{ABBREVIATED})\.|[^.!?\n])*\?", re.IGNORECASE)
 ACRONYM_END = re.compile(r"(?:^|[\s(])[A-ZÀ-ÖØ-ÞĄĆĘŁŃŚŹŻ0-9]{2,}s?[.!?]$")
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from bot.advisor import intents
 from bot.advisor.language import SUPPORTED
 from bot.advisor.models import Escalation, EscalationReason, Triage
+from bot.advisor.sentences import ASKING
 from bot.knowledge import yamlio
 from bot.knowledge.providers import fold
 from bot.knowledge.vector_cache import QuerySet, VectorCache, model_id, register_query_set
@@ -96,7 +97,6 @@ def _country_pattern(names: list[str], code: str = "") -> re.Pattern[str]:
 
 
 CITIES = Path(__file__).with_name("data") / "cities.yaml"
-ASKING = re.compile(r"[^.!?\n]*\?")  # the sentences that ask
 CITY_WORDS = re.compile(r"[^\W\d_][\w'’-]*")  # a city name's words, hyphenated ones whole
 LONGEST_CITY = 5  # words ("Klagenfurt am Wörthersee", "San Sebastián de los Reyes")
 REGION_WORD_ZIPF = 5.0  # a region name's word rarer than this in our languages is a place ("Rioja"); "norte" is not
