@@ -933,3 +933,11 @@ async def test_a_region_named_beside_an_abbreviation_is_still_the_region_asked_a
     advisor = Advisor(shipped_kb.settings, shipped_kb)
     asked = "Wir sind eine Tischlerei in Passau. Hat das Land Bayern bzw. seine Förderbank ein eigenes Programm?"
     assert advisor.triager.region_without_schemes_asked(asked) == "Bavaria"
+
+
+async def test_how_many_applications_a_call_got_and_todays_price_are_live_figures(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    counted = await signals(advisor, "Hvor mange ansøgninger fik Innobooster i sidste runde?", "da")
+    assert counted.attribute == "winners"  # a call's results: no scheme description gives them
+    priced = await signals(advisor, "What is the current price per tonne of baled cardboard in Germany?", "en")
+    assert priced.attribute == "price" and priced.asks_now == 1
