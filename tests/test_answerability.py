@@ -941,3 +941,12 @@ async def test_how_many_applications_a_call_got_and_todays_price_are_live_figure
     assert counted.attribute == "winners"  # a call's results: no scheme description gives them
     priced = await signals(advisor, "What is the current price per tonne of baled cardboard in Germany?", "en")
     assert priced.attribute == "price" and priced.asks_now == 1
+
+
+async def test_asking_for_the_province_or_lands_own_support_asks_about_the_region_named(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    ask = advisor.triager.region_without_schemes_asked
+    assert ask("We zitten in Gelderland met twaalf man. Heeft de provincie zelf een subsidie?") == "Gelderland"
+    assert ask("Wir sind eine Tischlerei in Bayern. Hat unser Bundesland ein eigenes Programm?") == "Bavaria"
+    # The region named where the firm is, and a question about something else: no regional ask.
+    assert ask("Wir sind eine Tischlerei in Bayern. Was kostet eine Ökobilanz?") is None
