@@ -997,3 +997,10 @@ async def test_a_how_to_question_naming_a_country_is_not_answered_with_its_grant
     # Asked for money, the same country's schemes answer.
     money = await advisor.answer(AdvisorRequest(message="We make wooden furniture in Slovenia. Any loans for that?"))
     assert money.citations and money.citations[0].kind == "funding"
+
+
+def test_asked_which_rules_apply_no_sentence_is_preferred_for_stating_them():
+    """Any sentence about the subject states its rules: asking for them picks no sentence first,
+    as asking for a date or a sum does."""
+    assert stated_as_asked("What rules apply to our reusable crates?") is None
+    assert stated_as_asked("From when do the rules on reusable crates apply?") is not None
