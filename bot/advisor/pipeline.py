@@ -35,8 +35,9 @@ from bot.advisor.models import (
     Usage,
 )
 from bot.advisor.replies import Replies
+from bot.advisor.sentences import ASKING
 from bot.advisor.spelling import Speller
-from bot.advisor.triage import ASKING, Decision, Triager
+from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
 from bot.knowledge import yamlio
 from bot.knowledge.base import KnowledgeBase
