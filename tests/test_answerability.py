@@ -906,6 +906,9 @@ async def test_rules_asked_for_a_subject_no_passage_speaks_of_are_unstated(shipp
     # A date asked of a regulation is the date's to judge, not a question of which rules apply.
     dated = await signals(advisor, "When does the packaging regulation start to apply to our glass jars?", "en")
     assert dated.attribute != "rules"
+    # Dutch "wet" (law) and Swedish "lag" (law) are English words too: no rules are asked here.
+    wet = await signals(advisor, "Can we compost the wet sludge of our dye house, or is there a lag before it dries?")
+    assert wet.attribute != "rules"
 
 
 async def test_a_programme_written_after_its_agencys_acronym_is_known_alone(shipped_kb):
