@@ -888,6 +888,8 @@ async def test_what_is_left_of_a_calls_budget_now_is_never_stated(shipped_kb):
     assert "Innobooster" in reply.answer
     stated = await signals(advisor, "How much money can an SME get from Innobooster?", "en")
     assert stated.attribute != "remaining"  # what one firm can get is stated, not what is left
+    own_share = await signals(advisor, "After the Innobooster grant, how much is left for us to pay ourselves?", "en")
+    assert own_share.attribute != "remaining"  # the firm's own share, not the call's budget
 
 
 async def test_rules_asked_for_a_subject_no_passage_speaks_of_are_unstated(shipped_kb):
