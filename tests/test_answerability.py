@@ -923,15 +923,16 @@ async def test_a_programme_written_after_its_agencys_acronym_is_known_alone(ship
 
 
 def test_an_abbreviations_full_stop_ends_no_asking_sentence():
-    from bot.advisor.sentences import ASKING
+    from bot.advisor.sentences import asking_sentences, without_asking
 
-    asked = ASKING.findall("Wir sind in Passau. Fördert das Land Bayern bzw. die Förderbank z. B. Anlagen? Wie viel?")
+    asked = asking_sentences("Wir sind in Passau. Fördert das Land Bayern bzw. die Förderbank z. B. Anlagen? Wie viel?")
     assert asked[0].strip() == "Fördert das Land Bayern bzw. die Förderbank z. B. Anlagen?"
-    assert [a.strip() for a in ASKING.findall("Finns det t.ex. stöd för oss? Vi är ca. 20.")] == [
+    assert [a.strip() for a in asking_sentences("Finns det t.ex. stöd för oss? Vi är ca. 20.")] == [
         "Finns det t.ex. stöd för oss?"
     ]
     # A sentence that ends before the question still ends there.
-    assert ASKING.findall("We make chairs. Is there a grant?") == [" Is there a grant?"]
+    assert asking_sentences("We make chairs. Is there a grant?") == [" Is there a grant?"]
+    assert without_asking("We make chairs. Is there a grant? Thanks.") == "We make chairs.  Thanks."
 
 
 async def test_a_region_named_beside_an_abbreviation_is_still_the_region_asked_about(shipped_kb):

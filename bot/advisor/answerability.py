@@ -35,7 +35,7 @@ import Stemmer
 import stopwordsiso
 from pydantic import BaseModel, Field
 
-from bot.advisor.sentences import ASKING as ASK
+from bot.advisor.sentences import asking_sentences
 from bot.knowledge import yamlio
 from bot.knowledge.retrieve import Passage
 from bot.knowledge.schema import name_head
@@ -341,7 +341,7 @@ def phrases(found: list[str], not_after: Iterable[str] = ()) -> re.Pattern[str]:
 def requests(message: str) -> str:
     """What a message asks: its questions and its last sentence ("…and I'd like to know the price."),
     or all of it when nothing ends with a question mark."""
-    asked = [a.strip() for a in ASK.findall(message)]
+    asked = [a.strip() for a in asking_sentences(message)]
     if not asked:
         return message
     last = [x for x in re.split(r"(?<=[.!?])\s+|\n+", message.strip()) if x.strip()][-1]
@@ -576,7 +576,7 @@ class Answerability:
     def unknown_words(self, question: str, language: str, stop: frozenset[str]) -> list[str]:
         """Content words of the asking sentences that the knowledge base never uses (compared
         by stem, so "paying" is known from "pay"), places and everyday words excluded."""
-        asking = " ".join(ASK.findall(question)) or question
+        asking = " ".join(asking_sentences(question)) or question
         stem = _stemmer(language)
         known = self._stemmed_vocabulary(language)
         tokens = list(TOKEN.finditer(asking))
@@ -941,7 +941,7 @@ class Answerability:
         patterns = [(name, pattern) for name, pattern, _ in self.attributes]
         texts = [p.text if language == "en" else self.item_text(p, language) for p in evidence]
         said = [_prefixes(_with_parts(words(sentence))) for text in texts for sentence in statements(text)]
-        for sentence in [*ASK.findall(asking), *([] if ASK.search(asking) else [asking])]:
+        for sentence in asking_sentences(asking) or [asking]:
             if set(asked_attributes(sentence, patterns)) != {"rules"}:
                 continue
             subject = {

@@ -35,7 +35,7 @@ from bot.advisor.models import (
     Usage,
 )
 from bot.advisor.replies import Replies
-from bot.advisor.sentences import ASKING
+from bot.advisor.sentences import asking_sentences, without_asking
 from bot.advisor.spelling import Speller
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
@@ -96,7 +96,7 @@ def question_parts(message: str) -> tuple[str, list[str]]:
     if len(numbered) > 2:
         told, asks = numbered[0], [a.strip(" ,;") for a in numbered[1:]]
     else:
-        told, asks = ASKING.sub(" ", message), [a.strip() for a in ASKING.findall(message)]
+        told, asks = without_asking(message), [a.strip() for a in asking_sentences(message)]
     joined: list[str] = []
     for ask in asks:
         opening = re.match(r"\w+", ask)

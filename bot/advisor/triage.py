@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from bot.advisor import intents
 from bot.advisor.language import SUPPORTED
 from bot.advisor.models import Escalation, EscalationReason, Triage
-from bot.advisor.sentences import ASKING
+from bot.advisor.sentences import asking_sentences
 from bot.knowledge import yamlio
 from bot.knowledge.providers import fold
 from bot.knowledge.vector_cache import QuerySet, VectorCache, model_id, register_query_set
@@ -414,7 +414,7 @@ class Triager:
         found = self.mentioned_region(message)
         if found is None or found[0] not in self.regions_without_schemes:
             return None
-        asking = " ".join(ASKING.findall(message))
+        asking = " ".join(asking_sentences(message))
         named = next(pattern for region, _, pattern in self.regions if region == found[0])
         if self.regional_support.search(asking) or (not in_conversation and named.search(asking)):
             return found[0]
@@ -423,7 +423,7 @@ class Triager:
     def mentioned_countries(self, text: str) -> list[str]:
         """Every country the text names, those of its asking sentences first, each in the order
         the text names them."""
-        asking = " ".join(ASKING.findall(text))
+        asking = " ".join(asking_sentences(text))
         found: dict[str, int] = {}
         for offset, part in ((0, asking), (len(asking) + 1, text)):
             for code, pattern in self.countries:
