@@ -645,6 +645,13 @@ def test_asking_whether_a_fee_is_due_asks_no_figure():
             "puede encajar? ¿Y en cuánto tiempo hay que devolverlo?",
             "es",
         ),
+        # How many years a loan can be paid off over is its term ("løbetid op til 30 år").
+        ("Vi skal bygge et sorteringsanlæg. Over hvor mange år kan et lån fra EIFO afdrages?", "da"),
+        # "ile" asks how much interest beside "oprocentowanie", not how many; the loan's rate is
+        # its interest, whatever else the sentence stating it speaks of.
+        ("Firma z Brna, nowe sprężarki: ile wynosi oprocentowanie pożyczki Nové úspory energie?", "pl"),
+        # An interest rate stated over a reference rate, without the word "interest" beside it.
+        ("Our Slovenian plant wants an Eko sklad environmental loan. What interest did it charge?", "en"),
     ],
 )
 async def test_a_figure_the_items_state_in_other_words_is_not_missing(shipped_kb, message, language):
@@ -763,6 +770,32 @@ async def test_answerable_questions_are_answered_not_handed_over(shipped_kb, mes
     )
     assert reply.triage == Triage.answer, reply.escalation
     assert stated in reply.answer
+
+
+async def test_an_interest_rate_no_text_gives_is_still_missing(shipped_kb):
+    # The KfW programme is "low-interest" and states no rate: the rule that any rate the named
+    # loan states answers needs a rate stated.
+    found = await signals(
+        Advisor(shipped_kb.settings, shipped_kb), "What interest rate does the KfW Umweltprogramm charge?", "en"
+    )
+    assert found.attribute == "interest"
+
+
+def test_a_loans_rate_is_read_without_the_word_interest():
+    from bot.advisor.answerability import INTEREST
+
+    assert INTEREST.search("loans at 3-month EURIBOR plus 1.3%")
+    assert INTEREST.search("at a fixed 1.99% a year without fees")
+    assert INTEREST.search("zu 2,5 % pro Jahr")
+    assert not INTEREST.search("covers up to 60% of the eligible costs")
+    assert not INTEREST.search("up to 90% per project")
+
+
+async def test_the_words_that_ask_for_a_figure_are_no_unknown_subject(shipped_kb):
+    found = await signals(
+        Advisor(shipped_kb.settings, shipped_kb), "Hoelang mag een project van Circulaire ketenprojecten duren?", "nl"
+    )
+    assert "hoelang" not in found.unknown_words
 
 
 def test_asking_how_to_work_out_a_price_asks_for_guidance():

@@ -229,8 +229,16 @@ INTEREST_WORDS = (
 PERCENTAGE = (
     r"\d[\d.,]*\s?(?:%|percent|per cent|percentage points?|prozent\w*|pour cent|por ciento|per cento|procent\w*)"
 )
+# A loan's rate said without the word: over a reference rate ("3-month EURIBOR plus 1.3%") or as a
+# percentage a year ("at a fixed 1.99% a year", "1,99 % p.a.").
+REFERENCE_RATES = r"(?:euribor|wibor|stibor|cibor|pribor|bubor|robor|sonia|€str|ester)"
+PER_YEAR = (
+    r"(?:a|per|each)\s+year|per\s+annum|p\.\s?a\.|pro\s+jahr|jährlich|par\s+an|l'an|al\s+año|anual|"
+    r"all'anno|annu[oa]|per\s+jaar|om\s+året|pr\.\s+år|per\s+år|rocznie|w\s+skali\s+roku|ao\s+ano|vuodessa"
+)
 INTEREST = re.compile(
     rf"\b{INTEREST_WORDS}\W+(?:\w+\W+){{0,6}}?{PERCENTAGE}|{PERCENTAGE}\W+(?:\w+\W+){{0,6}}?{INTEREST_WORDS}\b"
+    rf"|\b{REFERENCE_RATES}\W+(?:\w+\W+){{0,3}}?{PERCENTAGE}|{PERCENTAGE}\s+(?:{PER_YEAR})(?!\w)"
     r"|interest[- ]free|zinslos|zinsfrei|sans intérêts?|sin intereses|senza interessi|renteloos|rentefri\w*"
     r"|räntefri\w*|nieoprocentowan\w*|sem juros|koroton",
     re.IGNORECASE,
@@ -349,6 +357,8 @@ def requests(message: str) -> str:
 
 
 MONEY_ATTRIBUTES = ("amount", "price", "rate")  # lexicon kinds asking for a sum or a share of money
+# ...and a loan's interest: "ile wynosi oprocentowanie?" asks how much interest, not how many.
+NOT_A_COUNT_BESIDE = (*MONEY_ATTRIBUTES, "interest")
 
 
 def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]]) -> dict[str, list[str]]:
@@ -368,10 +378,10 @@ def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]
         turned_from = _instead_of().search(text[max(0, span[0] - INSTEAD_REACH) : span[0]])
         if not inside_longer(name, span) and not (name in guidance and guidance[name].search(text)) and not turned_from:
             out.setdefault(name, []).append(phrase)
-    # "hoeveel", "ile" ask "how many" and "how much" alike; beside a sum or share asked ("hoeveel
-    # krijgt elk bedrijf max, en welk percentage?") they ask how much money, not a count.
+    # "hoeveel", "ile" ask "how many" and "how much" alike; beside a sum, share or interest asked
+    # ("hoeveel krijgt elk bedrijf max, en welk percentage?") they ask how much money, not a count.
     quantities = {p.casefold() for p in out.get("quantity", [])}
-    if quantities and any(k in out for k in MONEY_ATTRIBUTES):
+    if quantities and any(k in out for k in NOT_A_COUNT_BESIDE):
         counts = [p for p in out.get("count", []) if p.casefold() not in quantities]
         if counts:
             out["count"] = counts
@@ -516,6 +526,12 @@ class Answerability:
         self.cost_words = _prefixes(_fold(w) for w in raw["cost_words"])
         self.repayment_words = _prefixes(_fold(w) for w in raw["repayment_words"])
         self.loan_words = _prefixes(_fold(w) for w in raw["loan_words"])
+        self.loan_term_words = _prefixes(_fold(w) for w in raw["loan_term_words"])
+        # The words that ask for a figure ("hoelang", "kauanko") are no subject the knowledge
+        # base lacks, however rare they are in a corpus.
+        self.asking_words = {
+            _fold(w) for _, _, spec in self.attributes for phrase in spec["asks"] for w in words(phrase)
+        }
         self.now_words = phrases(raw["now_words"])
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
@@ -583,7 +599,9 @@ class Answerability:
         out: list[str] = []
         for i, m in enumerate(tokens):
             word = _fold(m.group())
-            if len(word) < 4 or word in stop or not word.isalpha() or word in out or word in self.greeting_words:
+            if len(word) < 4 or word in stop or not word.isalpha() or word in out:
+                continue
+            if word in self.greeting_words or word in self.asking_words:
                 continue
             if i and _fold(tokens[i - 1].group()) in self.place_words and m.group()[:1].isupper():
                 continue
@@ -897,7 +915,9 @@ class Answerability:
                         # ("investment support"): "what share of the investment" asks about one.
                         not (about := stems - given - _prefixes(words(name_head(p.title))))
                         or self._same_subject(about, said := _prefixes(_with_parts(words(sentence))))
-                        or (name == "duration" and self._loan_term(stems, said))
+                        or (name == "duration" and self._loan_term(_prefixes(words(question)), said))
+                        # An item's interest rate is the rate of its loan, whatever else it speaks of.
+                        or name == "interest"
                         # Named by no one, the best scheme found stands in: its stated share is
                         # the share of the search ("wie viel Prozent maximal?"), as in English.
                         or (standing_in and name == "rate" and p.kind == "funding")
@@ -975,9 +995,10 @@ class Answerability:
         return False
 
     def _loan_term(self, asked: set[str], sentence: set[str]) -> bool:
-        """How long a loan runs is how long its repayment runs: "¿un préstamo? ¿a qué plazo?" is
-        answered by "el reembolso llega hasta 9 años"."""
-        return bool(asked & self.loan_words and sentence & self.repayment_words)
+        """How long a loan runs is how long its repayment runs, or its term: "¿un préstamo? ¿a qué
+        plazo?" is answered by "el reembolso llega hasta 9 años", "hvor mange år kan lånet afdrages?"
+        by "løbetid op til 30 år"."""
+        return bool(asked & self.loan_words and sentence & (self.repayment_words | self.loan_term_words))
 
     def _names_item(self, question: str, title: str, stop: frozenset[str], language: str = "en") -> bool:
         """Does the question name this item? It uses the item's name (the title before any
