@@ -650,6 +650,9 @@ def test_asking_whether_a_fee_is_due_asks_no_figure():
         # "ile" asks how much interest beside "oprocentowanie", not how many; the loan's rate is
         # its interest, whatever else the sentence stating it speaks of.
         ("Firma z Brna, nowe sprężarki: ile wynosi oprocentowanie pożyczki Nové úspory energie?", "pl"),
+        # The aid intensity a call names is the scheme's share of the costs, whatever the firm's
+        # story around it ("ciepło odpadowe" is in no sentence of the scheme).
+        ("Odzyskujemy ciepło odpadowe w Lublinie. Jaki jest poziom dofinansowania z Polski Wschodniej?", "pl"),
         # An interest rate stated over a reference rate, without the word "interest" beside it.
         ("Our Slovenian plant wants an Eko sklad environmental loan. What interest did it charge?", "en"),
     ],
@@ -857,6 +860,14 @@ def test_what_follows_instead_of_is_not_asked(question, asked):
         # what a material sells for is a price
         ("What's recycled HDPE going for on the market right now?", {"price"}),
         ("Wie hoch ist der aktuelle Marktpreis für Altpapier?", {"price"}),
+        # the aid intensity, as calls name it, is a share
+        ("Jaki jest poziom dofinansowania w tym naborze dla średniej firmy?", {"rate"}),
+        ("Welche Förderquote gilt für kleine Unternehmen?", {"rate"}),
+        # the largest grant there is, is an amount
+        ("Hvad er det største tilskud, en lille virksomhed kan få?", {"amount"}),
+        ("Quelle est la subvention maximale pour une PME ?", {"amount"}),
+        # "ile" beside an interest rate asks how much interest, not how many
+        ("Ile wynosi oprocentowanie tej pożyczki?", {"interest", "quantity"}),
     ],
 )
 def test_what_a_question_asks_for_is_read_from_its_words(question, asked):

@@ -361,6 +361,12 @@ MONEY_ATTRIBUTES = ("amount", "price", "rate")  # lexicon kinds asking for a sum
 NOT_A_COUNT_BESIDE = (*MONEY_ATTRIBUTES, "interest")
 
 
+def attribute_asks(spec: dict[str, Any]) -> list[str]:
+    """The phrases that ask for one kind of attribute in the lexicon (a share: also the funders'
+    own names for the share they pay)."""
+    return [*spec["asks"], *spec.get("funding_share", ())]
+
+
 def asked_attributes(text: str, attributes: Iterable[tuple[str, re.Pattern[str]]]) -> dict[str, list[str]]:
     """{attribute: the phrases asking for it} in `text`. A phrase inside a longer one of another
     attribute asks for that one: "cuánto tiempo" asks a duration, not a quantity ("cuánto")."""
@@ -512,7 +518,8 @@ class Answerability:
         in full (schemes), whose sentences can be read in that language."""
         raw = yamlio.load(lexicon.read_text(encoding="utf-8"))
         self.attributes = [
-            (name, phrases(spec["asks"], spec.get("not_after", ())), spec) for name, spec in raw["attributes"].items()
+            (name, phrases(attribute_asks(spec), spec.get("not_after", ())), spec)
+            for name, spec in raw["attributes"].items()
         ]
         self.common_acronyms = {a.upper() for a in raw["common_acronyms"]}
         self.place_words = {_fold(w) for w in raw["place_words"]}
@@ -529,8 +536,9 @@ class Answerability:
         self.loan_term_words = _prefixes(_fold(w) for w in raw["loan_term_words"])
         # The words that ask for a figure ("hoelang", "kauanko") are no subject the knowledge
         # base lacks, however rare they are in a corpus.
+        self.funding_share = phrases(raw["attributes"]["rate"]["funding_share"])
         self.asking_words = {
-            _fold(w) for _, _, spec in self.attributes for phrase in spec["asks"] for w in words(phrase)
+            _fold(w) for _, _, spec in self.attributes for phrase in attribute_asks(spec) for w in words(phrase)
         }
         self.now_words = phrases(raw["now_words"])
         self.place_names = {_fold(n) for n in place_names or ()}
@@ -894,6 +902,7 @@ class Answerability:
         standing_in = not named and language != "en" and bool(evidence)
         if standing_in:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
+        share_asked = bool(self.funding_share.search(asking))
         for name, stated in asked:
             if name == "rules":
                 own = requests(own_message) if own_message else asking
@@ -918,6 +927,8 @@ class Answerability:
                         or (name == "duration" and self._loan_term(_prefixes(words(question)), said))
                         # An item's interest rate is the rate of its loan, whatever else it speaks of.
                         or name == "interest"
+                        # The share a scheme pays is its share of the costs ("aid intensity").
+                        or (name == "rate" and share_asked and p.kind == "funding" and bool(said & self.cost_words))
                         # Named by no one, the best scheme found stands in: its stated share is
                         # the share of the search ("wie viel Prozent maximal?"), as in English.
                         or (standing_in and name == "rate" and p.kind == "funding")

@@ -29,6 +29,7 @@ from bot.advisor.answerability import (
     MONEY_ATTRIBUTES,
     STATED,
     asked_attributes,
+    attribute_asks,
     lexicon,
     phrases,
     requests,
@@ -103,7 +104,7 @@ def _attributes() -> dict[str, tuple[re.Pattern[str], re.Pattern[str]]]:
     """Each kind of requested detail: (how a question asks for it, how a sentence states it). Not
     the rules for a subject: any sentence about the subject states them, which picks no sentence."""
     return {
-        name: (phrases(kind["asks"], kind.get("not_after", ())), SHOWN[kind["stated_by"]])
+        name: (phrases(attribute_asks(kind), kind.get("not_after", ())), SHOWN[kind["stated_by"]])
         for name, kind in _lexicon()["attributes"].items()
         if kind["stated_by"] != "subject"
     }

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from bot.advisor.answerability import AMOUNT_IN_PROSE, LEXICON, PERCENT, phrases
+from bot.advisor.answerability import AMOUNT_IN_PROSE, LEXICON, PERCENT, attribute_asks, phrases
 from bot.advisor.models import AdvisorReply
 from bot.config import REPO_ROOT
 from bot.evals.matching import contains, leaked_shingle, matching_variant
@@ -64,7 +64,7 @@ CLOSED_SAID = re.compile(
 def _asks() -> dict[str, re.Pattern[str]]:
     """How a question asks for an amount of money or a rate (the answerability lexicon's phrases)."""
     spec = yamlio.load(LEXICON.read_text(encoding="utf-8"))["attributes"]
-    return {kind: phrases(spec[kind]["asks"]) for kind in ("amount", "rate")}
+    return {kind: phrases(attribute_asks(spec[kind])) for kind in ("amount", "rate")}
 
 
 def _figure_stated(question: str, prose: str, cited: list[tuple[bool, bool] | None]) -> bool | None:
