@@ -1000,3 +1000,26 @@ async def test_asking_for_the_province_or_lands_own_support_asks_about_the_regio
     assert ask("Wir sind eine Tischlerei in Bayern. Hat unser Bundesland ein eigenes Programm?") == "Bavaria"
     # The region named where the firm is, and a question about something else: no regional ask.
     assert ask("Wir sind eine Tischlerei in Bayern. Was kostet eine Ökobilanz?") is None
+
+
+async def test_a_closed_scheme_found_far_ahead_of_the_rest_is_shown_flagged_closed(shipped_kb):
+    # Not named, but its provider is ("PARP paid firms…") and nothing else found comes near it:
+    # the user asks about it, and learns that it is closed rather than being shown others instead.
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Słyszałem, że PARP płacił firmom z Lubelskiego za przejście na gospodarkę o obiegu zamkniętym. "
+            "Ile można było dostać?",
+            profile=Profile(language="pl"),
+        )
+    )
+    assert "Gospodarka o obiegu zamkniętym w MŚP" in reply.answer
+    assert "obecnie brak naboru" in reply.answer
+    # Asked what is open now, closed schemes score as well as open ones: none is shown.
+    now = await advisor.answer(
+        AdvisorRequest(
+            message="Jakie dotacje na gospodarkę o obiegu zamkniętym są teraz dostępne dla MŚP w Polsce?",
+            profile=Profile(language="pl"),
+        )
+    )
+    assert "obecnie brak naboru" not in now.answer

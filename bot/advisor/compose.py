@@ -54,6 +54,10 @@ MODULE_SIMILARITY_SPAN = 0.005
 # ...and when retrieval scored them at least this share of the best: below it (mostly found by
 # one search only) 1 in 7 further items was right (dev: citation precision 0.55 -> 0.64)
 ITEM_SCORE_SHARE = 0.8
+# A closed scheme found ahead of every other item (none scores ITEM_SCORE_SHARE of it, "nearly as
+# well") whose provider the question names is the scheme the user means, though not by its name
+# ("PARP dawał pieniądze na przejście na gospodarkę cyrkularną…"): it is shown, flagged closed, as a
+# named one is.
 # ...and only from the best four found: the fifth, close by similarity but ranked last by both
 # searches, was a right-to-repair primer under a packaging question (dev: citation precision
 # 0.507 -> 0.522, pass and facts unchanged; the best three lost a case)
@@ -355,8 +359,15 @@ class Composer:
         def new_words(p: Passage) -> int:
             return len(wanted & tokens(p.passage, language) - tokens(items[0].passage, language)) if items else 0
 
+        asked_about = _clearly_first(passages)
+        if asked_about is not None and (
+            asked_about.kind != "funding" or not self.catalog.provider_named(asked_about.source_id, question)
+        ):
+            asked_about = None
         for p in passages[:ITEMS_FROM]:
-            if p.source_id in {i.source_id for i in items} or self._closed_and_not_asked(p, question):
+            if p.source_id in {i.source_id for i in items}:
+                continue
+            if p is not asked_about and self._closed_and_not_asked(p, question):
                 continue
             if (
                 items
@@ -1056,6 +1067,14 @@ class Composer:
             forms = self.words("millions", language)
             amount = forms["one" if millions == "1" else "other"].format(n=millions)
         return self.word("money", language).format(amount=amount, currency=currency)
+
+
+def _clearly_first(passages: list[Passage]) -> Passage | None:
+    """The first item found when the next scores under ITEM_SCORE_SHARE of it."""
+    if not passages:
+        return None
+    first = passages[0]
+    return first if len(passages) == 1 or passages[1].score < ITEM_SCORE_SHARE * first.score else None
 
 
 def _stems(text: str, language: str) -> list[str]:

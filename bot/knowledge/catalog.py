@@ -185,6 +185,10 @@ class Catalog:
         """Ids of the funding schemes `text` names, by any name or abbreviation they go by."""
         return self.scheme_names.named(text)
 
+    def provider_named(self, scheme_id: str, text: str) -> bool:
+        """Does `text` name who runs the scheme, by the names in its provider ("PARP")?"""
+        return self.scheme_names.provider_named(scheme_id, text)
+
     def named_country(self, text: str) -> str | None:
         """The country `text` points at by naming its schemes or who runs them ("Vinnova" → SE)."""
         return self.scheme_names.country(text)

@@ -168,6 +168,12 @@ class SchemeNames:
         found |= {self.abbreviations[a] for a in ABBREVIATION.findall(text) if a in self.abbreviations}
         return found
 
+    def provider_named(self, sid: str, text: str) -> bool:
+        """Does `text` name who runs the scheme ("PARP", "Business Finland")?"""
+        if sid not in self.provider_words:
+            return False
+        return self._provider_named(sid, " ".join(_words(text)) + " ", set(_words(text)))
+
     def _provider_named(self, sid: str, said: str, words: set[str]) -> bool:
         name = self.provider_names.get(sid)
         return bool(self.provider_words[sid] & words) or bool(name and f" {name} " in f" {said}")
