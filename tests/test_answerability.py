@@ -1023,3 +1023,14 @@ async def test_a_closed_scheme_found_far_ahead_of_the_rest_is_shown_flagged_clos
         )
     )
     assert "obecnie brak naboru" not in now.answer
+
+
+async def test_asked_how_many_partners_the_lead_gives_the_count_the_scheme_states(shipped_kb):
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(
+            message="Para una convocatoria del Clúster 6 de Horizonte Europa, ¿cuántos socios necesita el consorcio?",
+            profile=Profile(language="es"),
+        )
+    )
+    lead = reply.answer.split("\n\n")[1]
+    assert "al menos tres" in lead, lead

@@ -78,11 +78,14 @@ DETAIL_WORDS = 2  # of the question's words a scheme's sentence shares to answer
 # words too ("5 miljoner SEK", "3,5 mln PLN"), as the translated texts a reader sees write them.
 SHOWN = {**STATED, "amount": AMOUNT_IN_PROSE}
 # How a sentence answering first states the figure asked for: a sum or share of money, a date, a
-# duration. Any digit would do for a count, which is too loose to open an answer with.
+# duration. Any digit would do for a count, which is too loose to open an answer with...
 DETAIL_STATED = {
     "amount": "amount", "price": "amount", "rate": "percent", "interest": "interest", "budget": "budget",
     "deadline": "date", "duration": "duration",
 }  # fmt: skip
+# ...except in the few sentences of the one scheme asked about, where the count shares the
+# question's words ("how many partners must the consortium have?" — "a consortium of at least three").
+SCHEME_DETAIL_STATED = {**DETAIL_STATED, "count": "number"}
 SECTION_WHOLE_WORDS = 170  # a module section this short is shown whole (9 in 10 are)
 ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at an item by its id
 QUOTED = re.compile(r"“[^”]*”")
@@ -444,7 +447,7 @@ class Composer:
     def _first_figure(self, question: str, items: list[Passage], language: str) -> tuple[FundingScheme, str] | None:
         """The first scheme and the sentence of its text stating the figure the question asks (an
         amount, a rate, a date, a duration), when several schemes are shown; else None."""
-        if len(items) < 2 or items[0].kind != "funding" or not any(k in DETAIL_STATED for k in _asked(question)):
+        if len(items) < 2 or items[0].kind != "funding" or not any(k in SCHEME_DETAIL_STATED for k in _asked(question)):
             return None
         first = self.catalog.scheme(items[0].source_id)
         if first is None or first.status == SchemeStatus.closed:
@@ -880,8 +883,14 @@ class Composer:
         asked = self._asking(question, language)
         figures = _asked(question)
         if figures:  # asked for a figure: a sentence stating one of its kind, or none
-            stating = [SHOWN[DETAIL_STATED[kind]] for kind in figures if kind in DETAIL_STATED]
-            stated = [u for u in found if any(pattern.search(u) for pattern in stating)]
+            # A number the question gives itself ("Cluster 6", "the 2026 call") states no count.
+            given = {w.casefold() for w in re.findall(r"\w+", question) if any(c.isdigit() for c in w)}
+            stating = [
+                (SHOWN[SCHEME_DETAIL_STATED[kind]], given if kind == "count" else set())
+                for kind in figures
+                if kind in SCHEME_DETAIL_STATED
+            ]
+            stated = [u for u in found if any(pattern.search(_without(u, ignored)) for pattern, ignored in stating)]
             picked = focus(asked, stated, language, 1, 1, ignore=named)
         else:
             picked = focus(asked, found, language, 1, DETAIL_WORDS, ignore=named)
@@ -1067,6 +1076,11 @@ class Composer:
             forms = self.words("millions", language)
             amount = forms["one" if millions == "1" else "other"].format(n=millions)
         return self.word("money", language).format(amount=amount, currency=currency)
+
+
+def _without(text: str, given: set[str]) -> str:
+    """`text` less the words of `given` (folded)."""
+    return " ".join(w for w in text.split() if w.strip(".,;:()'\"").casefold() not in given) if given else text
 
 
 def _clearly_first(passages: list[Passage]) -> Passage | None:
