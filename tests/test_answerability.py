@@ -1002,35 +1002,36 @@ async def test_asking_for_the_province_or_lands_own_support_asks_about_the_regio
     assert ask("Wir sind eine Tischlerei in Bayern. Was kostet eine Ökobilanz?") is None
 
 
+async def _answer(shipped_kb, message: str, language: str) -> str:
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message=message, profile=Profile(language=language))
+    )
+    return reply.answer
+
+
 async def test_a_closed_scheme_found_far_ahead_of_the_rest_is_shown_flagged_closed(shipped_kb):
     # Not named, but its provider is ("PARP paid firms…") and nothing else found comes near it:
     # the user asks about it, and learns that it is closed rather than being shown others instead.
-    advisor = Advisor(shipped_kb.settings, shipped_kb)
-    reply = await advisor.answer(
-        AdvisorRequest(
-            message="Słyszałem, że PARP płacił firmom z Lubelskiego za przejście na gospodarkę o obiegu zamkniętym. "
-            "Ile można było dostać?",
-            profile=Profile(language="pl"),
-        )
+    answer = await _answer(
+        shipped_kb,
+        "Słyszałem, że PARP płacił firmom z Lubelskiego za przejście na gospodarkę o obiegu zamkniętym. "
+        "Ile można było dostać?",
+        "pl",
     )
-    assert "Gospodarka o obiegu zamkniętym w MŚP" in reply.answer
-    assert "obecnie brak naboru" in reply.answer
+    assert "Gospodarka o obiegu zamkniętym w MŚP" in answer
+    assert "obecnie brak naboru" in answer
     # Asked what is open now, closed schemes score as well as open ones: none is shown.
-    now = await advisor.answer(
-        AdvisorRequest(
-            message="Jakie dotacje na gospodarkę o obiegu zamkniętym są teraz dostępne dla MŚP w Polsce?",
-            profile=Profile(language="pl"),
-        )
+    now = await _answer(
+        shipped_kb, "Jakie dotacje na gospodarkę o obiegu zamkniętym są teraz dostępne dla MŚP w Polsce?", "pl"
     )
-    assert "obecnie brak naboru" not in now.answer
+    assert "obecnie brak naboru" not in now
 
 
 async def test_asked_how_many_partners_the_lead_gives_the_count_the_scheme_states(shipped_kb):
-    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
-        AdvisorRequest(
-            message="Para una convocatoria del Clúster 6 de Horizonte Europa, ¿cuántos socios necesita el consorcio?",
-            profile=Profile(language="es"),
-        )
+    answer = await _answer(
+        shipped_kb,
+        "Para una convocatoria del Clúster 6 de Horizonte Europa, ¿cuántos socios necesita el consorcio?",
+        "es",
     )
-    lead = reply.answer.split("\n\n")[1]
+    lead = answer.split("\n\n")[1]
     assert "al menos tres" in lead, lead
