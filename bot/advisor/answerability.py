@@ -534,9 +534,9 @@ class Answerability:
         self.repayment_words = _prefixes(_fold(w) for w in raw["repayment_words"])
         self.loan_words = _prefixes(_fold(w) for w in raw["loan_words"])
         self.loan_term_words = _prefixes(_fold(w) for w in raw["loan_term_words"])
+        self.funding_share = phrases(raw["attributes"]["rate"]["funding_share"])
         # The words that ask for a figure ("hoelang", "kauanko") are no subject the knowledge
         # base lacks, however rare they are in a corpus.
-        self.funding_share = phrases(raw["attributes"]["rate"]["funding_share"])
         self.asking_words = {
             _fold(w) for _, _, spec in self.attributes for phrase in attribute_asks(spec) for w in words(phrase)
         }

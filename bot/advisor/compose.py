@@ -54,10 +54,6 @@ MODULE_SIMILARITY_SPAN = 0.005
 # ...and when retrieval scored them at least this share of the best: below it (mostly found by
 # one search only) 1 in 7 further items was right (dev: citation precision 0.55 -> 0.64)
 ITEM_SCORE_SHARE = 0.8
-# A closed scheme found ahead of every other item (none scores ITEM_SCORE_SHARE of it, "nearly as
-# well") whose provider the question names is the scheme the user means, though not by its name
-# ("PARP dawał pieniądze na przejście na gospodarkę cyrkularną…"): it is shown, flagged closed, as a
-# named one is.
 # ...and only from the best four found: the fifth, close by similarity but ranked last by both
 # searches, was a right-to-repair primer under a packaging question (dev: citation precision
 # 0.507 -> 0.522, pass and facts unchanged; the best three lost a case)
@@ -1084,7 +1080,10 @@ def _without(text: str, given: set[str]) -> str:
 
 
 def _clearly_first(passages: list[Passage]) -> Passage | None:
-    """The first item found when the next scores under ITEM_SCORE_SHARE of it."""
+    """The first item found when the next scores under ITEM_SCORE_SHARE of it ("nearly as well").
+    A closed scheme found so, whose provider the question names, is the scheme the user means, though
+    not by its name ("PARP dawał pieniądze na przejście na gospodarkę cyrkularną…"): it is shown,
+    flagged closed, as a named one is."""
     if not passages:
         return None
     first = passages[0]
