@@ -1035,3 +1035,16 @@ async def test_asked_how_many_partners_the_lead_gives_the_count_the_scheme_state
     )
     lead = answer.split("\n\n")[1]
     assert "al menos tres" in lead, lead
+
+
+async def test_asked_how_many_of_something_the_lead_counts_that_not_another_figure(shipped_kb):
+    # The example call's "5 miljoner SEK … 24 månader" shares more words with the question; the
+    # sentence that counts parties answers "how many parties".
+    answer = await _answer(
+        shipped_kb,
+        "Vinnovas utlysning 2026 om hållbara cirkulära lösningar för skogsindustri, plast och textil – hur många "
+        "parter behöver vi?",
+        "sv",
+    )
+    lead = answer.split("\n\n")[1]
+    assert "minst tre parter" in lead, lead

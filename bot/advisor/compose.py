@@ -887,6 +887,9 @@ class Composer:
                 if kind in SCHEME_DETAIL_STATED
             ]
             stated = [u for u in found if any(pattern.search(_without(u, ignored)) for pattern, ignored in stating)]
+            # "How many partners?": a sentence counting partners, where one does, not another count.
+            counted = _counted(question, figures.get("count", []), language)
+            stated = [u for u in stated if counted & tokens(u, language)] or stated
             picked = focus(asked, stated, language, 1, 1, ignore=named)
         else:
             picked = focus(asked, found, language, 1, DETAIL_WORDS, ignore=named)
@@ -1072,6 +1075,20 @@ class Composer:
             forms = self.words("millions", language)
             amount = forms["one" if millions == "1" else "other"].format(n=millions)
         return self.word("money", language).format(amount=amount, currency=currency)
+
+
+def _counted(question: str, asks: list[str], language: str) -> set[str]:
+    """The stems of what a count asks about: the content word right after "how many" ("hur många
+    parter", "cuántos socios")."""
+    stop = _stopwords(language)
+    counted: set[str] = set()
+    for ask in asks:
+        at = question.casefold().find(ask.casefold())
+        after = re.findall(r"\w+", question[at + len(ask) :]) if at >= 0 else []
+        word = next((w for w in after if w.casefold() not in stop), None)
+        if word:
+            counted |= tokens(word, language)
+    return counted
 
 
 def _without(text: str, given: set[str]) -> str:
