@@ -1048,3 +1048,12 @@ async def test_asked_how_many_of_something_the_lead_counts_that_not_another_figu
     )
     lead = answer.split("\n\n")[1]
     assert "minst tre parter" in lead, lead
+
+
+def test_what_a_count_asks_about_is_the_word_after_the_whole_ask():
+    from bot.advisor.compose import _counted
+
+    # "ile" is also the end of "mobile": the count asks about firms, not the plant.
+    assert _counted("Mamy mobile Anlage: ile firm musi być w konsorcjum?", ["ile"], "pl") == _counted(
+        "ile firm", ["ile"], "pl"
+    )

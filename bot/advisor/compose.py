@@ -1083,8 +1083,9 @@ def _counted(question: str, asks: list[str], language: str) -> set[str]:
     stop = _stopwords(language)
     counted: set[str] = set()
     for ask in asks:
-        at = question.casefold().find(ask.casefold())
-        after = re.findall(r"\w+", question[at + len(ask) :]) if at >= 0 else []
+        # As the ask was matched: whole words ("ile", not the end of "mobile").
+        at = re.search(rf"(?<!\w){re.escape(ask)}(?!\w)", question, re.IGNORECASE)
+        after = re.findall(r"\w+", question[at.end() :]) if at else []
         word = next((w for w in after if w.casefold() not in stop), None)
         if word:
             counted |= tokens(word, language)
