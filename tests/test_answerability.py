@@ -1050,6 +1050,16 @@ async def test_asked_how_many_of_something_the_lead_counts_that_not_another_figu
     assert "minst tre parter" in lead, lead
 
 
+async def test_asked_how_many_the_scheme_counts_its_sentence_leads_though_its_name_has_the_word(shipped_kb):
+    # "businesses" is a word of the service's own title ("…for Northern Ireland businesses"), and
+    # the words of a scheme's name do not pick its sentences; the thing counted still does.
+    answer = await _answer(
+        shipped_kb, "So how many businesses has the Invest NI industrial symbiosis service actually helped?", "en"
+    )
+    lead = answer.split("\n\n")[1]
+    assert "1,400 businesses" in lead, lead
+
+
 def test_what_a_count_asks_about_is_the_word_after_the_whole_ask():
     from bot.advisor.compose import _counted
 

@@ -889,8 +889,11 @@ class Composer:
             stated = [u for u in found if any(pattern.search(_without(u, ignored)) for pattern, ignored in stating)]
             # "How many partners?": a sentence counting partners, where one does, not another count.
             counted = _counted(question, figures.get("count", []), language)
-            stated = [u for u in stated if counted & tokens(u, language)] or stated
-            picked = focus(asked, stated, language, 1, 1, ignore=named)
+            counting = [u for u in stated if counted & tokens(u, language)]
+            # The counted thing may be a word of the scheme's name too ("…helped 1,400 businesses"
+            # of a service "for businesses"): counting it is sharing enough.
+            picked = focus(asked, counting, language, 1, 0, ignore=named) or counting[:1]
+            picked = picked or focus(asked, stated, language, 1, 1, ignore=named)
         else:
             picked = focus(asked, found, language, 1, DETAIL_WORDS, ignore=named)
         # The card opens with its summary: a sentence it says (in other words too) needs no repeating.
