@@ -564,6 +564,16 @@ async def test_out_of_scope_gets_scope_message(indexed, stub, text):
     assert "circular economy" in reply.answer and stub.chat_requests == []
 
 
+async def test_the_learned_off_topic_model_declines_on_its_own(indexed, stub, monkeypatch):
+    """Without the exemplar margin, the model learned on the dev split still declines a question
+    off our subject: the two are separate ways to tell, not one."""
+    from bot.advisor.triage import Triager
+
+    monkeypatch.setattr(Triager, "is_off_topic", lambda self, vector, text="": False)
+    reply = await make_advisor(indexed, stub).answer(ask("Quelle est la capitale de l'Australie ?"))
+    assert reply.triage == Triage.out_of_scope and reply.language == "fr" and stub.chat_requests == []
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [

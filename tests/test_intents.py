@@ -86,3 +86,40 @@ def test_the_threshold_is_chosen_so_no_protected_question_is_flagged_out_of_fold
     _, _, stats = choose(xs, ys, protected, groups)
     assert stats["protected_flagged"] == 0.0
     assert 0 < stats["caught"] < 1  # the requests closer to the protected one than it are given up
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quelle est la capitale de l'Australie ?",
+        "Hoe laat gaat de zon onder in Amsterdam vandaag?",
+        "How do I fix a Python error that says list index out of range?",
+    ],
+)
+def test_an_off_topic_question_is_recognised_by_the_learned_model(triager, text):
+    assert triager.learned_off_topic(_vector(triager, text), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Are there grants in Denmark for SMEs that redesign packaging?",
+        "What is a circular business model and how could a small furniture maker start?",
+        "Do we have to register for packaging EPR in Austria if we only sell online?",
+        "Gibt es in Bayern Zuschüsse für eine Anlage, die unsere Metallspäne wiederverwertet?",
+        # ours, though the knowledge base does not hold it
+        "How much does an ISO 14001 certification cost for a 15-person company?",
+    ],
+)
+def test_questions_of_ours_are_never_taken_for_off_topic(triager, text):
+    assert not triager.learned_off_topic(_vector(triager, text), text)
+
+
+def test_off_topic_weights_for_another_embedding_model_are_not_used(triager, monkeypatch):
+    shipped = intents.load()
+    assert shipped is not None and intents.OFF_TOPIC in shipped.intents
+    other = shipped.model_copy(update={"embedding_model": "text-embedding-3-small"})
+    monkeypatch.setattr(intents, "load", lambda: other)
+    fresh = Triager(triager.embeddings)
+    text = "Quelle est la capitale de l'Australie ?"
+    assert not fresh.learned_off_topic(_vector(triager, text), text)

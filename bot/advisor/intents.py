@@ -1,11 +1,15 @@
-"""Intents learned from the dev split: a request for a person, a prompt injection.
+"""Intents learned from the dev split: a request for a person, a prompt injection, and a
+question off our subject.
 
 The regexes in triage.yaml catch the wordings someone wrote down; people ask for a person in
 ways nobody listed ("can a human take this over?", "ich hätte gern jemanden am Telefon"). A
 logistic regression over the question's embedding, fitted on the dev cases by
 `python -m bot.evals.fit_intents`, recognises the request by meaning. Its regularisation and
 threshold catch the most out of fold (one dataset file, or the triager's exemplars, held out at a
-time) with no answerable or off-topic question taken for the intent.
+time) with no answerable or off-topic question taken for the intent. The same holds for a
+question off our subject ("how many holiday days does a part-timer get?"): the exemplar margin and
+the word lists in triage.yaml decline what they were written for, the learned model what is
+worded otherwise, with no question of ours (answerable or not) taken for one out of fold.
 
 The weights belong to one embedding model; with another (an OpenAI endpoint) they are not used.
 """
@@ -20,6 +24,7 @@ from pydantic import BaseModel
 
 MODEL = Path(__file__).with_name("data") / "intent_model.json"
 INTENTS = ("injection", "human_request")  # refusing wins over handing over
+OFF_TOPIC = "out_of_scope"  # not an intent to act on: a question that is not ours to answer
 
 
 class LearnedIntent(BaseModel):
@@ -48,6 +53,15 @@ class IntentModel(BaseModel):
             if p >= intent.threshold:
                 return name, p
         return None
+
+    def off_topic(self, unit_vector: np.ndarray) -> float | None:
+        """The probability that the message is off our subject, where it passes the learned
+        threshold; else None."""
+        learned = self.intents.get(OFF_TOPIC)
+        if learned is None or len(learned.weights) != len(unit_vector):
+            return None
+        p = learned.probability(unit_vector)
+        return p if p >= learned.threshold else None
 
 
 @lru_cache(maxsize=4)

@@ -290,6 +290,7 @@ class Advisor:
             and not self.composer.catalog.named_schemes(message)
             and (
                 self.triager.is_other_matter(message)  # a mortgage or a tax return: money, not ours
+                or self.triager.learned_off_topic(vector, message)
                 or (not self._funding_question(message) and self.triager.is_off_topic(vector, message))
             )
         )

@@ -383,6 +383,16 @@ class Triager:
             return True
         return self.off_topic_margin(query_vector) > OUT_OF_SCOPE_MARGIN
 
+    def learned_off_topic(self, query_vector: list[float], text: str = "") -> bool:
+        """Judged off our subject by the model learned on the dev split (intents.py), for
+        wordings the exemplars and word lists miss ("how many holiday days does a part-timer
+        get?"); never a message that names the circular economy itself."""
+        if self._learned is None or (text and self.circular_economy.search(text)):
+            return False
+        q = np.asarray(query_vector, dtype=np.float32)
+        q /= np.linalg.norm(q) or 1.0
+        return self._learned.off_topic(q) is not None
+
     def is_other_matter(self, text: str) -> bool:
         """A money or admin matter that is not ours ("a mortgage for my flat", "the CIT rate"),
         asked without naming a subject of ours: out of scope though it speaks of loans or tax."""

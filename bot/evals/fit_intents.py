@@ -20,7 +20,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from bot.advisor.intents import MODEL, IntentModel, LearnedIntent
+from bot.advisor.intents import MODEL, OFF_TOPIC, IntentModel, LearnedIntent, load
 from bot.advisor.language import detect_language
 from bot.advisor.models import EscalationReason, Triage
 from bot.advisor.triage import DATA as TRIAGE_DATA
@@ -38,7 +38,19 @@ app = typer.Typer(add_completion=False)
 LABELS = {
     "human_request": lambda case: case.escalation_reason == EscalationReason.human_requested,
     "injection": lambda case: case.expected_triage == Triage.refuse,
+    OFF_TOPIC: lambda case: case.expected_triage == Triage.out_of_scope,
 }
+# What each must never take for itself: a request or an injection, no answerable or off-topic
+# question (a chore like "write me a cover letter" is declined, not refused); off-topic, no
+# question of ours, answerable or handed over.
+PROTECTED = {
+    "human_request": (Triage.answer, Triage.out_of_scope),
+    "injection": (Triage.answer, Triage.out_of_scope),
+    OFF_TOPIC: (Triage.answer, Triage.escalate),
+}
+# Declining a question of ours costs more than answering an off-topic one with "not found": the
+# off-topic model only decides where it is sure.
+THRESHOLDS_FOR = {OFF_TOPIC: (0.8, 0.85, 0.9, 0.95)}
 EXEMPLARS = "triage.yaml exemplars"
 
 
@@ -69,7 +81,11 @@ def exemplar_cases() -> list[EvalCase]:
 
 
 def choose(
-    x: np.ndarray, positive: np.ndarray, protected: np.ndarray, groups: list[str]
+    x: np.ndarray,
+    positive: np.ndarray,
+    protected: np.ndarray,
+    groups: list[str],
+    thresholds: tuple[float, ...] = THRESHOLDS,
 ) -> tuple[float, float, dict[str, float]]:
     """(C, threshold, out-of-fold stats): the most positives caught with no protected question
     (answerable, off-topic) flagged, held out one group (dataset file) at a time."""
@@ -84,7 +100,7 @@ def choose(
                 continue
             model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x[~held], positive[~held])
             p[held] = model.predict_proba(x[held])[:, 1]
-        for t in THRESHOLDS:
+        for t in thresholds:
             flagged = p >= t
             if (flagged & protected).any():
                 continue
@@ -98,14 +114,18 @@ def choose(
     return best[1], best[2], best[3]
 
 
-def fit(x: np.ndarray, cases: list[EvalCase], groups: list[str]) -> dict[str, LearnedIntent]:
+def fit(
+    x: np.ndarray, cases: list[EvalCase], groups: list[str], names: list[str] | None = None
+) -> dict[str, LearnedIntent]:
     from sklearn.linear_model import LogisticRegression
 
-    protected = np.asarray([c.expected_triage in (Triage.answer, Triage.out_of_scope) for c in cases])
     intents = {}
     for name, label in LABELS.items():
+        if names and name not in names:
+            continue
         positive = np.asarray([label(c) for c in cases])
-        c, threshold, stats = choose(x, positive, protected, groups)
+        protected = np.asarray([c.expected_triage in PROTECTED[name] for c in cases])
+        c, threshold, stats = choose(x, positive, protected, groups, THRESHOLDS_FOR.get(name, THRESHOLDS))
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, positive)
         intents[name] = LearnedIntent(
             weights=[round(float(w), 6) for w in model.coef_[0]],
@@ -123,8 +143,16 @@ def fit(x: np.ndarray, cases: list[EvalCase], groups: list[str]) -> dict[str, Le
 
 
 @app.command()
-def main(out: Annotated[Path, typer.Option(help="Where to write the model.")] = MODEL) -> None:
+def main(
+    out: Annotated[Path, typer.Option(help="Where to write the model.")] = MODEL,
+    intent: Annotated[
+        list[str] | None, typer.Option(help="Fit only this intent (repeatable); the others are kept as they are.")
+    ] = None,
+) -> None:
     """Fit the learned intents on the dev split and write their weights."""
+    unknown = set(intent or ()) - set(LABELS)
+    if unknown:
+        raise typer.BadParameter(f"unknown intent(s): {', '.join(sorted(unknown))}; known: {', '.join(LABELS)}")
     from bot.evals.cli import _advisor, _settings
 
     advisor = _advisor(_settings(None, None))
@@ -143,14 +171,18 @@ def main(out: Annotated[Path, typer.Option(help="Where to write the model.")] = 
         language = detect_language(case.question, case.profile.language)
         texts.append(advisor.speller.correct(case.question, language)[0])
     x = unit_rows(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
-    intents = fit(x, cases, groups)
-    for intent in intents.values():
-        intent.fitted_on["dataset_hash"] = dataset_hash(files)[:16]
-        intent.fitted_on["date"] = dt.date.today().isoformat()
-    model = IntentModel(embedding_model=model_id(advisor.kb.index.embeddings), intents=intents)
+    intents = fit(x, cases, groups, intent)
+    for fitted in intents.values():
+        fitted.fitted_on["dataset_hash"] = dataset_hash(files)[:16]
+        fitted.fitted_on["date"] = dt.date.today().isoformat()
+    embedding = model_id(advisor.kb.index.embeddings)
+    kept = load(out) if intent and out.exists() else None
+    if kept is not None and kept.embedding_model == embedding:
+        intents = {**kept.intents, **intents}  # the intents not asked for stay as they were fitted
+    model = IntentModel(embedding_model=embedding, intents=intents)
     out.write_text(json.dumps(model.model_dump(), indent=1) + "\n", encoding="utf-8")
-    for name, intent in intents.items():
-        console.print(f"{name}: threshold {intent.threshold}, {intent.fitted_on}")
+    for name, fitted in intents.items():
+        console.print(f"{name}: threshold {fitted.threshold}, {fitted.fitted_on}")
     console.print(f"→ {out}")
 
 
