@@ -222,7 +222,9 @@ class Triager:
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
         self.employment_law = re.compile(raw["employment_law"], re.IGNORECASE | re.UNICODE)
-        self.other_matters = re.compile(raw["other_matters"], re.IGNORECASE | re.UNICODE)
+        self.other_matters = re.compile(
+            "|".join([raw["other_matters"], *raw.get("other_matters_more", [])]), re.IGNORECASE | re.UNICODE
+        )
         self.own_subject = re.compile(raw["own_subject"], re.IGNORECASE | re.UNICODE)
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
@@ -396,7 +398,14 @@ class Triager:
     def is_other_matter(self, text: str) -> bool:
         """A money or admin matter that is not ours ("a mortgage for my flat", "the CIT rate"),
         asked without naming a subject of ours: out of scope though it speaks of loans or tax."""
-        return bool(self.other_matters.search(text)) and not self.own_subject.search(text)
+        matters = [m.span() for m in self.other_matters.finditer(text)]
+        if not matters:
+            return False
+        # A word that names the other matter is not our subject for being in it ("leaseauto").
+        return not any(
+            not any(start <= m.start() and m.end() <= end for start, end in matters)
+            for m in self.own_subject.finditer(text)
+        )
 
     # --- signals for retrieval ----------------------------------------------------------------
     def is_funding_question(self, text: str) -> bool:
