@@ -564,6 +564,20 @@ async def test_out_of_scope_gets_scope_message(indexed, stub, text):
     assert "circular economy" in reply.answer and stub.chat_requests == []
 
 
+async def test_a_verdict_asked_in_other_words_is_handed_over_with_what_we_know(indexed):
+    """No pattern lists "Moeten we het toch doen?"; the model learned on the dev split hands it
+    to an ambassador as a judgement call, not answered as if the text could decide it."""
+    reply = await make_advisor(indexed).answer(
+        ask(
+            "Onze accountant vindt het leasen van onze machines te riskant met ons eigen vermogen van 300k. "
+            "Moeten we het toch doen?"
+        )
+    )
+    assert reply.triage == Triage.escalate and reply.escalation is not None
+    assert reply.escalation.reason == EscalationReason.needs_judgement
+    assert reply.language == "nl"
+
+
 async def test_the_learned_off_topic_model_declines_on_its_own(indexed, stub, monkeypatch):
     """Without the exemplar margin, the model learned on the dev split still declines a question
     off our subject: the two are separate ways to tell, not one."""

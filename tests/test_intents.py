@@ -123,3 +123,34 @@ def test_off_topic_weights_for_another_embedding_model_are_not_used(triager, mon
     fresh = Triager(triager.embeddings)
     text = "Quelle est la capitale de l'Australie ?"
     assert not fresh.learned_off_topic(_vector(triager, text), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vi har regnet på at skifte til genbrugskasser: 400.000 kr. i investering og 90.000 kr. sparet om året. "
+        "Giver det mening for os, eller skal vi vente?",
+        "Onze accountant vindt het leasen van onze machines te riskant met ons eigen vermogen van 300k. "
+        "Moeten we het toch doen?",
+        "Zrobiliśmy ślad węglowy naszych palet i wyszło 40% mniej niż u konkurencji. "
+        "Czy taki wynik obroni się przed klientem?",
+    ],
+)
+def test_a_verdict_on_the_firms_own_case_no_pattern_lists_goes_to_a_person(triager, text):
+    assert triager.pre_retrieval(text) is None  # no pattern knows this wording
+    decision = triager.learned_judgement(_vector(triager, text))
+    assert decision is not None and decision.escalation is not None
+    assert decision.escalation.reason == EscalationReason.needs_judgement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is a circular business model and how could a small furniture maker start?",
+        "How do I calculate the payback of a reusable crate system?",
+        "Do we have to register for packaging EPR in Austria if we only sell online?",
+        "We want to talk to customers about returning used pallets. Any tips?",
+    ],
+)
+def test_questions_the_knowledge_base_answers_are_not_taken_for_a_verdict(triager, text):
+    assert triager.learned_judgement(_vector(triager, text)) is None

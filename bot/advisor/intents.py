@@ -9,7 +9,9 @@ threshold catch the most out of fold (one dataset file, or the triager's exempla
 time) with no answerable or off-topic question taken for the intent. The same holds for a
 question off our subject ("how many holiday days does a part-timer get?"): the exemplar margin and
 the word lists in triage.yaml decline what they were written for, the learned model what is
-worded otherwise, with no question of ours (answerable or not) taken for one out of fold.
+worded otherwise, with no question of ours (answerable or not) taken for one out of fold. And for
+a verdict on the firm's own case asked indirectly ("Hvad mener I – skal vi gøre det?"), with no
+answerable or off-topic question taken for one.
 
 The weights belong to one embedding model; with another (an OpenAI endpoint) they are not used.
 """
@@ -25,6 +27,7 @@ from pydantic import BaseModel
 MODEL = Path(__file__).with_name("data") / "intent_model.json"
 INTENTS = ("injection", "human_request")  # refusing wins over handing over
 OFF_TOPIC = "out_of_scope"  # not an intent to act on: a question that is not ours to answer
+JUDGEMENT = "needs_judgement"  # a verdict on the firm's own case, asked indirectly: for a person
 
 
 class LearnedIntent(BaseModel):
@@ -54,10 +57,10 @@ class IntentModel(BaseModel):
                 return name, p
         return None
 
-    def off_topic(self, unit_vector: np.ndarray) -> float | None:
-        """The probability that the message is off our subject, where it passes the learned
+    def passes(self, name: str, unit_vector: np.ndarray) -> float | None:
+        """The probability of the intent `name` (OFF_TOPIC, JUDGEMENT), where it passes its learned
         threshold; else None."""
-        learned = self.intents.get(OFF_TOPIC)
+        learned = self.intents.get(name)
         if learned is None or len(learned.weights) != len(unit_vector):
             return None
         p = learned.probability(unit_vector)

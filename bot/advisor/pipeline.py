@@ -283,6 +283,7 @@ class Advisor:
                 key = "handover_requested" if request.handover_available else "handover_unavailable"
                 prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
                 return prepared
+            decision = self.triager.learned_judgement(vector)  # answered by a person, with what we know
         off_topic = (
             decision is None
             and not request.history

@@ -393,7 +393,20 @@ class Triager:
             return False
         q = np.asarray(query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
-        return self._learned.off_topic(q) is not None
+        return self._learned.passes(intents.OFF_TOPIC, q) is not None
+
+    def learned_judgement(self, query_vector: list[float]) -> Decision | None:
+        """A verdict on the firm's own case asked in words no pattern lists ("is our result
+        defensible?", "hvad mener I?"), judged so by the model learned on the dev split: handed to
+        an ambassador with what the knowledge base says."""
+        if self._learned is None:
+            return None
+        q = np.asarray(query_vector, dtype=np.float32)
+        q /= np.linalg.norm(q) or 1.0
+        p = self._learned.passes(intents.JUDGEMENT, q)
+        if p is None:
+            return None
+        return _escalate(EscalationReason.needs_judgement, f"a verdict on the user's own case (learned, p={p:.2f})")
 
     def is_other_matter(self, text: str) -> bool:
         """A money or admin matter that is not ours ("a mortgage for my flat", "the CIT rate"),

@@ -6,7 +6,9 @@ is a logistic regression over the embedding of the user's words, as the advisor 
 (typos corrected). Its regularisation and threshold are chosen out of fold with one group held
 out at a time, so a wording is judged by a model that never saw its file: the most requests
 caught with no answerable or off-topic question taken for one (a chore like "write me a cover
-letter" is declined, not refused), then the higher threshold.
+letter" is declined, not refused), then the higher threshold. An off-topic question must take no
+question of ours; a verdict on the firm's own case no answerable or off-topic one (PROTECTED).
+`--intent NAME` refits only that intent and keeps the others as fitted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from bot.advisor.intents import MODEL, OFF_TOPIC, IntentModel, LearnedIntent, load
+from bot.advisor.intents import JUDGEMENT, MODEL, OFF_TOPIC, IntentModel, LearnedIntent, load
 from bot.advisor.language import detect_language
 from bot.advisor.models import EscalationReason, Triage
 from bot.advisor.triage import DATA as TRIAGE_DATA
@@ -39,6 +41,7 @@ LABELS = {
     "human_request": lambda case: case.escalation_reason == EscalationReason.human_requested,
     "injection": lambda case: case.expected_triage == Triage.refuse,
     OFF_TOPIC: lambda case: case.expected_triage == Triage.out_of_scope,
+    JUDGEMENT: lambda case: case.escalation_reason == EscalationReason.needs_judgement,
 }
 # What each must never take for itself: a request or an injection, no answerable or off-topic
 # question (a chore like "write me a cover letter" is declined, not refused); off-topic, no
@@ -47,6 +50,7 @@ PROTECTED = {
     "human_request": (Triage.answer, Triage.out_of_scope),
     "injection": (Triage.answer, Triage.out_of_scope),
     OFF_TOPIC: (Triage.answer, Triage.escalate),
+    JUDGEMENT: (Triage.answer, Triage.out_of_scope),
 }
 # Declining a question of ours costs more than answering an off-topic one with "not found": the
 # off-topic model only decides where it is sure.
