@@ -606,40 +606,6 @@ async def test_staff_matters_are_out_of_scope_in_any_language(indexed, stub, tex
 
 
 @pytest.mark.parametrize(
-    ("text", "language"),
-    [
-        ("Wie lang darf die Probezeit für einen neuen Lagerarbeiter sein?", "de"),
-        ("Notre site a été piraté cette nuit, que faut-il faire en premier ?", "fr"),
-        ("¿Qué arancel paga el aceite de oliva al exportar a Estados Unidos?", "es"),
-        ("Hvornår skal selvangivelsen for min enkeltmandsvirksomhed være indsendt?", "da"),
-        ("We got a one-star review on Trustpilot from someone who was never a customer. Can we get it removed?", "en"),
-        # "lease" is a word of ours (product-as-a-service), but not inside "leaseauto"
-        ("Ik wil een leaseauto via de zaak, is dat slim?", "nl"),
-    ],
-)
-async def test_other_matters_of_a_firm_are_out_of_scope(indexed, stub, text, language):
-    """Employment, IT security, customs duties, reviews, a tax return, a company car: a firm's
-    matters, not ours. Declined in the user's language, not answered from a packaging module."""
-    reply = await make_advisor(indexed, stub).answer(ask(text))
-    assert reply.triage == Triage.out_of_scope and reply.language == language and stub.chat_requests == []
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Do customs duties change under CBAM for our steel imports?",
-        "Can we lease our machines to customers instead of selling them?",
-        "Our advertising campaign says our product is climate neutral, is that allowed?",
-        "A job ad for a sustainability manager: is there a grant to hire one?",
-        "Are there customs duties on imported recycled plastic pellets?",
-    ],
-)
-async def test_a_question_of_ours_that_names_a_firm_matter_stays_in_scope(indexed, stub, text):
-    reply = await make_advisor(indexed, stub).answer(ask(text))
-    assert reply.triage != Triage.out_of_scope
-
-
-@pytest.mark.parametrize(
     "text",
     [
         "We have 8 employees and want to cut packaging waste. Where do we start?",
@@ -659,11 +625,19 @@ async def test_a_circular_question_about_a_firm_with_staff_stays_in_scope(indexe
         ("Jaka jest stawka CIT dla małego podatnika i jak założyć spółkę przez internet?", "pl"),
         ("Kann ich mein Arbeitszimmer in der Steuererklärung absetzen? Gibt es dafür eine Förderung?", "de"),
         ("Quel logiciel de facturation pour une petite SARL ? Il faut un crédit pour l'acheter ?", "fr"),
+        ("Wie lang darf die Probezeit für einen neuen Lagerarbeiter sein?", "de"),
+        ("Notre site a été piraté cette nuit, que faut-il faire en premier ?", "fr"),
+        ("¿Qué arancel paga el aceite de oliva al exportar a Estados Unidos?", "es"),
+        ("Hvornår skal selvangivelsen for min enkeltmandsvirksomhed være indsendt?", "da"),
+        ("We got a one-star review on Trustpilot from someone who was never a customer. Can we get it removed?", "en"),
+        # "lease" is a word of ours (product-as-a-service), but not inside "leaseauto"
+        ("Ik wil een leaseauto via de zaak, is dat slim?", "nl"),
     ],
 )
 async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, text, language):
-    """A mortgage, corporate tax or a tax return speak of loans and tax, yet are not ours: the
-    user is told what we cover, in their language, not handed a green loan."""
+    """A mortgage, corporate tax or a tax return speak of loans and tax, yet are not ours; nor are
+    a probation period, a hacked site, customs duties, a bad review or a company car: the user is
+    told what we cover, in their language, not handed a green loan or a packaging module."""
     reply = await make_advisor(indexed, stub).answer(ask(text))
     assert reply.triage == Triage.out_of_scope and reply.language == language and stub.chat_requests == []
 
@@ -675,6 +649,11 @@ async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, t
         "We track the carbon footprint of our cups in Excel: is there a grant for an LCA?",
         "Quelles aides pour le réemploi ? Notre loyer est déjà élevé.",
         "Is the KfW Umweltprogramm a loan or a grant?",  # names a scheme of ours
+        "Do customs duties change under CBAM for our steel imports?",
+        "Can we lease our machines to customers instead of selling them?",
+        "Our advertising campaign says our product is climate neutral, is that allowed?",
+        "A job ad for a sustainability manager: is there a grant to hire one?",
+        "Are there customs duties on imported recycled plastic pellets?",
     ],
 )
 async def test_money_questions_about_our_subjects_stay_in_scope(indexed, stub, text):
