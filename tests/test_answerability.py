@@ -1027,37 +1027,36 @@ async def test_a_closed_scheme_found_far_ahead_of_the_rest_is_shown_flagged_clos
     assert "obecnie brak naboru" not in now
 
 
-async def test_asked_how_many_partners_the_lead_gives_the_count_the_scheme_states(shipped_kb):
-    answer = await _answer(
-        shipped_kb,
-        "Para una convocatoria del Clúster 6 de Horizonte Europa, ¿cuántos socios necesita el consorcio?",
-        "es",
-    )
-    lead = answer.split("\n\n")[1]
-    assert "al menos tres" in lead, lead
-
-
-async def test_asked_how_many_of_something_the_lead_counts_that_not_another_figure(shipped_kb):
-    # The example call's "5 miljoner SEK … 24 månader" shares more words with the question; the
-    # sentence that counts parties answers "how many parties".
-    answer = await _answer(
-        shipped_kb,
-        "Vinnovas utlysning 2026 om hållbara cirkulära lösningar för skogsindustri, plast och textil – hur många "
-        "parter behöver vi?",
-        "sv",
-    )
-    lead = answer.split("\n\n")[1]
-    assert "minst tre parter" in lead, lead
-
-
-async def test_asked_how_many_the_scheme_counts_its_sentence_leads_though_its_name_has_the_word(shipped_kb):
-    # "businesses" is a word of the service's own title ("…for Northern Ireland businesses"), and
-    # the words of a scheme's name do not pick its sentences; the thing counted still does.
-    answer = await _answer(
-        shipped_kb, "So how many businesses has the Invest NI industrial symbiosis service actually helped?", "en"
-    )
-    lead = answer.split("\n\n")[1]
-    assert "1,400 businesses" in lead, lead
+@pytest.mark.parametrize(
+    ("question", "language", "counted"),
+    [
+        (
+            "Para una convocatoria del Clúster 6 de Horizonte Europa, ¿cuántos socios necesita el consorcio?",
+            "es",
+            "al menos tres",
+        ),
+        # The example call's "5 miljoner SEK … 24 månader" shares more words with the question; the
+        # sentence that counts parties answers "how many parties".
+        (
+            "Vinnovas utlysning 2026 om hållbara cirkulära lösningar för skogsindustri, plast och textil – hur många "
+            "parter behöver vi?",
+            "sv",
+            "minst tre parter",
+        ),
+        # "businesses" is a word of the service's own title ("…for Northern Ireland businesses"), and
+        # the words of a scheme's name do not pick its sentences; the thing counted still does.
+        (
+            "So how many businesses has the Invest NI industrial symbiosis service actually helped?",
+            "en",
+            "1,400 businesses",
+        ),
+    ],
+)
+async def test_asked_how_many_the_lead_gives_the_count_of_that_thing_the_scheme_states(
+    shipped_kb, question, language, counted
+):
+    lead = (await _answer(shipped_kb, question, language)).split("\n\n")[1]
+    assert counted in lead, lead
 
 
 def test_what_a_count_asks_about_is_the_word_after_the_whole_ask():
