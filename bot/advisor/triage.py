@@ -59,6 +59,13 @@ def exemplar_texts(data: Path = DATA) -> list[str]:
 register_query_set(QuerySet("triage exemplars", exemplar_texts, EXEMPLAR_MANIFEST, EXEMPLAR_VECTORS))
 
 
+def unit(vector: list[float]) -> np.ndarray:
+    """The vector scaled to length 1 (a zero vector stays as it is)."""
+    q = np.asarray(vector, dtype=np.float32)
+    q /= np.linalg.norm(q) or 1.0
+    return q
+
+
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """Each row scaled to length 1 (cosine similarity is then a dot product)."""
     unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -317,8 +324,7 @@ class Triager:
     def off_topic_margin(self, query_vector: list[float]) -> float:
         """How much closer the message is to off-topic exemplars than to in-scope ones."""
         inside, outside = self._exemplars
-        q = np.asarray(query_vector, dtype=np.float32)
-        q /= np.linalg.norm(q) or 1.0
+        q = unit(query_vector)
         return float((outside @ q).max() - (inside @ q).max())
 
     @cached_property
@@ -330,8 +336,7 @@ class Triager:
         in other wordings and languages): closer to its exemplars than to any in-scope question
         by more than its margin, or so judged by the intents learned on the dev split. Refusing
         wins over handing over."""
-        q = np.asarray(query_vector, dtype=np.float32)
-        q /= np.linalg.norm(q) or 1.0
+        q = unit(query_vector)
         found = [d for d in (self._exemplar_intent(q), self._learned_intent(q)) if d is not None]
         refusals = [d for d in found if d.triage == Triage.refuse]
         return next(iter(refusals or found), None)
@@ -391,8 +396,7 @@ class Triager:
         get?"); never a message that names the circular economy itself."""
         if self._learned is None or (text and self.circular_economy.search(text)):
             return False
-        q = np.asarray(query_vector, dtype=np.float32)
-        q /= np.linalg.norm(q) or 1.0
+        q = unit(query_vector)
         return self._learned.passes(intents.OFF_TOPIC, q) is not None
 
     def learned_judgement(self, query_vector: list[float]) -> Decision | None:
@@ -401,8 +405,7 @@ class Triager:
         an ambassador with what the knowledge base says."""
         if self._learned is None:
             return None
-        q = np.asarray(query_vector, dtype=np.float32)
-        q /= np.linalg.norm(q) or 1.0
+        q = unit(query_vector)
         p = self._learned.passes(intents.JUDGEMENT, q)
         if p is None:
             return None
