@@ -1,5 +1,5 @@
-"""Intents learned from the dev split: a request for a person, a prompt injection, and a
-question off our subject.
+"""Intents learned from the dev split: a request for a person, a prompt injection, a question
+off our subject, and a verdict on the firm's own case.
 
 The regexes in triage.yaml catch the wordings someone wrote down; people ask for a person in
 ways nobody listed ("can a human take this over?", "ich hätte gern jemanden am Telefon"). A
@@ -49,17 +49,14 @@ class IntentModel(BaseModel):
         """The first intent (injection before a request for a person) whose probability passes
         its threshold, with that probability."""
         for name in INTENTS:
-            intent = self.intents.get(name)
-            if intent is None or len(intent.weights) != len(unit_vector):
-                continue
-            p = intent.probability(unit_vector)
-            if p >= intent.threshold:
+            p = self.passes(name, unit_vector)
+            if p is not None:
                 return name, p
         return None
 
     def passes(self, name: str, unit_vector: np.ndarray) -> float | None:
-        """The probability of the intent `name` (OFF_TOPIC, JUDGEMENT), where it passes its learned
-        threshold; else None."""
+        """The probability of the intent `name`, where it passes its learned threshold; else None
+        (also for an intent not fitted, or fitted on vectors of another length)."""
         learned = self.intents.get(name)
         if learned is None or len(learned.weights) != len(unit_vector):
             return None
