@@ -1066,3 +1066,47 @@ def test_what_a_count_asks_about_is_the_word_after_the_whole_ask():
     assert _counted("Mamy mobile Anlage: ile firm musi być w konsorcjum?", ["ile"], "pl") == _counted(
         "ile firm", ["ile"], "pl"
     )
+
+
+async def test_a_word_describing_a_named_scheme_or_its_provider_names_no_other_programme(shipped_kb):
+    """ "den lettiske CFLA-ordning" is the Latvian CFLA scheme, and "Business Finlands bidrag för
+    forskningsprojekt" Business Finland's grant for research: the rate each states answers."""
+    latvian = await _reply(
+        shipped_kb,
+        "Vores datterselskab i Riga vil bygge et sorteringsanlæg. Hvor stor støtteprocent får en lille "
+        "virksomhed i den lettiske CFLA-ordning?",
+        "da",
+    )
+    assert latvian.triage == Triage.answer, latvian.escalation
+    assert "75 %" in latvian.answer
+    finnish = await _reply(
+        shipped_kb,
+        "Vi är ett finlandssvenskt SMF i Vasa. Hur stor andel av kostnaderna täcker Business Finlands bidrag för "
+        "forskningsprojekt?",
+        "sv",
+    )
+    assert finnish.triage == Triage.answer, finnish.escalation
+    assert "50 %" in finnish.answer
+
+
+async def test_how_long_a_decision_takes_is_stated_only_by_a_sentence_about_the_decision(shipped_kb):
+    """The Sabatini loan runs "up to 5 years": no answer to how many days the ministry takes to
+    decide. Innosuisse states its decision time (four to six weeks), which answers."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    wait = await signals(
+        advisor,
+        "Dopo aver presentato la domanda Sabatini in banca, in quanti giorni arriva la delibera del ministero?",
+        "it",
+    )
+    assert wait.attribute == "duration"
+    stated = await _reply(
+        shipped_kb, "Pour un chèque d'innovation Innosuisse, combien de temps faut-il attendre la décision ?", "fr"
+    )
+    assert stated.triage == Triage.answer, stated.escalation
+    assert "six semaines" in stated.answer
+
+
+async def _reply(shipped_kb, message: str, language: str):
+    return await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message=message, profile=Profile(language=language))
+    )

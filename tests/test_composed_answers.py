@@ -976,6 +976,46 @@ async def test_a_definition_asked_with_money_words_opens_with_the_definition(shi
 
 
 @pytest.mark.parametrize(
+    ("message", "language", "ceiling"),
+    [
+        (
+            "¿Cuánto es lo máximo que me pueden dar en ayudas de minimis? Ya recibimos 120.000 € hace un año",
+            "es",
+            "300.000",
+        ),
+        (
+            "Tilitoimiston konsultti sanoi, että de minimis -tukea voi saada vain rajallisesti. "
+            "Paljonko sitä saa enintään?",
+            "fi",
+            "300 000",
+        ),
+    ],
+)
+async def test_the_figure_of_a_rule_the_question_names_comes_from_the_rules_definition(
+    shipped_kb, message, language, ceiling
+):
+    """Asked the most de minimis aid one may get, the rule's ceiling answers first, not a scheme
+    that grants such aid."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message=message, profile=Profile(language=language)))
+    assert reply.citations[0].source_id == "glossary-de-minimis-aid"
+    assert ceiling in reply.answer.split("\n\n")[1]
+
+
+async def test_an_everyday_word_that_is_also_a_term_does_not_bring_its_definition_first(shipped_kb):
+    """ "have it repaired" names the glossary's "repair" in passing: the guarantee rules answer."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="When a customer's blender breaks under the legal guarantee and they choose to have it repaired "
+            "rather than swapped, does the guarantee period change? By how much?"
+        )
+    )
+    assert reply.citations[0].source_id == "eu-right-to-repair"
+    assert "12 months" in reply.answer
+
+
+@pytest.mark.parametrize(
     "message", ["What is the minimum investment for MIA/Vamil?", "Wat is het minimale investeringsbedrag voor MIA?"]
 )
 async def test_a_word_that_shares_a_terms_first_letters_is_not_that_term(shipped_kb, message):

@@ -541,6 +541,7 @@ class Answerability:
             _fold(w) for _, _, spec in self.attributes for phrase in attribute_asks(spec) for w in words(phrase)
         }
         self.now_words = phrases(raw["now_words"])
+        self.deciding = re.compile(r"\b(" + "|".join(re.escape(w) for w in raw["deciding"]) + ")", re.IGNORECASE)
         self.place_names = {_fold(n) for n in place_names or ()}
         self.translations = translations or {}
         self.whole_texts = whole_texts or {}
@@ -668,6 +669,7 @@ class Answerability:
         """`names_our_scheme`: the question names a scheme that was retrieved ("Kan dat via
         MIA/Vamil?"); it asks about that one, so a capitalised word beside it that is no programme
         ("…, 40 fte, Twente") is the firm or its place, not another scheme to look up.
+        A lower-case word beside a programme noun then describes it, naming no other.
         `own_message`: the user's own words where `question` is read with the turn before it (a
         follow-up): what rules it asks about is in them, not in the earlier question."""
         evidence = list(passages[:EVIDENCE_PASSAGES])
@@ -700,9 +702,10 @@ class Answerability:
         s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
         s.rare_unknown_words = min(len(rare_words(question, language, set(s.unknown_words))), MAX_RARE_WORDS)
         s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
-        s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes, language)
         if names_our_scheme:
             s.names = [n for n in s.names if n in s.programmes]
+        else:  # beside a scheme it names, a word by a programme noun describes that one ("den lettiske CFLA-ordning")
+            s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes, language)
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
         s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
         s.unknown_phrases = len(s.phrases)
@@ -912,17 +915,26 @@ class Answerability:
             # A figure of the asked kind that the question itself gives ("we claimed two months
             # ago: how many weeks until it pays?") is no subject: "months" then matches any duration.
             given = generic | _prefixes(w for m in stated.finditer(question) for w in words(m.group()))
+            # Asked how long a decision takes, a duration states it in a sentence about a decision.
+            waits = name == "duration" and bool(self.deciding.search(asking))
+
+            def states(text: str, stated: re.Pattern[str] = stated, waits: bool = waits) -> bool:
+                if not waits:
+                    return bool(stated.search(text))
+                return any(stated.search(s) and self.deciding.search(s) for s in statements(text))
+
             if named and name not in ("amount", "quantity") and self._readable(named, language):
                 # A rate, count, date or fee in the named item's text, stated about what is asked:
                 # a sentence sharing a word of the question beyond the request and the item's name
                 # ("share of applicants" is not answered by "covers 60% of costs"). Any amount the
                 # item states answers "how much can we get". Read in the question's language.
                 found = any(
-                    stated.search(sentence)
+                    states(sentence)
                     and (
+                        waits  # a sentence about the decision's wait speaks of what is asked
                         # Less the item's name ("Klimatklivet"), not the words that describe it
                         # ("investment support"): "what share of the investment" asks about one.
-                        not (about := stems - given - _prefixes(words(name_head(p.title))))
+                        or not (about := stems - given - _prefixes(words(name_head(p.title))))
                         or self._same_subject(about, said := _prefixes(_with_parts(words(sentence))))
                         or (name == "duration" and self._loan_term(_prefixes(words(question)), said))
                         # An item's interest rate is the rate of its loan, whatever else it speaks of.
@@ -939,16 +951,17 @@ class Answerability:
             elif named:
                 # Asked how much with no item named, any item found that states a sum answers:
                 # the answer shows them all, not only the best.
-                found = any(stated.search(self.item_text(p)) for p in (evidence if standing_in else named))
+                found = any(states(self.item_text(p)) for p in (evidence if standing_in else named))
             else:
                 # A scheme's stated sum or share is about the scheme itself: "how much grant money
                 # can a small firm get?" is answered by "Typical amount: 5,000 to 200,000 EUR",
                 # which shares no word with it.
                 money = name in ("amount", "quantity", "rate")
                 found = any(
-                    stated.search(sentence)
+                    states(sentence)
                     and (
-                        len(stems & _prefixes(_with_parts(words(sentence)))) >= need
+                        waits
+                        or len(stems & _prefixes(_with_parts(words(sentence)))) >= need
                         or (money and p.kind == "funding" and bool(AMOUNT.search(sentence) or PERCENT.search(sentence)))
                     )
                     for p in evidence

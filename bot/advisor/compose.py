@@ -118,6 +118,12 @@ def _asked(question: str) -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
+def _asker_words() -> set[str]:
+    """Words naming who asks ("small", "SME", "PME"), folded to lower case."""
+    return {w.casefold() for w in _lexicon()["asker_words"]}
+
+
+@lru_cache(maxsize=1)
 def _asks_comparison() -> re.Pattern[str]:
     return phrases(_lexicon()["comparison_asks"])
 
@@ -383,6 +389,8 @@ class Composer:
         # "What's the difference between X and Y?" names two terms after "what's": a comparison.
         compared = self._compared_terms(question, passages, language) if not focus else []
         defined = self._defined_term(question, passages, language) if not (focus or compared) else None
+        if defined is None and not (focus or compared or any(i.source_id in named for i in items)):
+            defined = self._term_figure_asked(question, passages, language)
         if defined is not None:  # "what is X?": X's definition answers first
             items = [defined, *(i for i in items if i.source_id != defined.source_id)][:MAX_ITEMS]
         if compared:  # "X vs Y?": both definitions answer first, side by side
@@ -550,6 +558,31 @@ class Composer:
             )
         ]
         return max(named_by, key=lambda f: f[:2])[2] if named_by else None
+
+    def _term_figure_asked(self, question: str, passages: list[Passage], language: str) -> Passage | None:
+        """The retrieved glossary entry the question names when its definition states the figure
+        asked ("the most de minimis aid we can get?" is answered by the rule's ceiling, not by a
+        scheme granting such aid). Not a name of the asker ("SME", "KMU"): "how much can an SME
+        get?" asks about grants. Named in two words or more: a one-word term ("repair") is an
+        everyday word that names no rule."""
+        asked = [_attributes()[name][1] for name in _asked(question)]
+        if not asked:
+            return None
+        said = {w[:SPELLED] for w in re.findall(r"\w+", question.casefold())}
+        stems = set(_stems(question, language))
+        askers = _asker_words()
+        for p in passages:
+            named = [
+                name
+                for name, spelled in self._term_spellings(p, language)
+                if len(words := re.findall(r"\w+", name.casefold())) >= 2
+                and spelled <= stems
+                and all(w[:SPELLED] in said for w in words if len(w) > 2)
+                and not set(words) <= askers
+            ]
+            if named and any(stated.search(p.text) for stated in asked):
+                return p
+        return None
 
     def _compared_terms(self, question: str, passages: list[Passage], language: str) -> list[Passage]:
         """The retrieved glossary entries a comparison names ("the difference between reuse and

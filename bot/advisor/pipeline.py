@@ -318,13 +318,12 @@ class Advisor:
         uncovered = self.triager.uncovered_country(
             prepared.question, self.kb.retriever.countries_with_schemes, request.profile.country
         )
-        retrieved = {p.source_id for p in prepared.passages}
         prepared.signals = self.answerability.signals(
             prepared.question,
             language,
             prepared.passages,
             uncovered,
-            names_our_scheme=bool(self.composer.catalog.named_schemes(prepared.question) & retrieved),
+            names_our_scheme=self._names_retrieved_scheme(prepared.question, prepared.passages),
             own_message=request.message if prepared.glued else None,
         )
         if decision is None:
@@ -378,6 +377,14 @@ class Advisor:
         signals = prepared.signals.model_copy(update={"attribute": "region", "attribute_unstated": 1})
         reason = f"the knowledge base has no scheme of {region}'s own"
         return Verdict(answerable=False, probability=1.0, partial=True, reason=reason, signals=signals)
+
+    def _names_retrieved_scheme(self, question: str, passages: list[Passage]) -> bool:
+        """Names a retrieved scheme, or who runs one ("Business Finlands bidrag"): it asks about
+        that one."""
+        catalog = self.composer.catalog
+        if catalog.named_schemes(question) & {p.source_id for p in passages}:
+            return True
+        return any(p.kind == "funding" and catalog.provider_named(p.source_id, question) for p in passages)
 
     def _names_a_term(self, text: str) -> bool:
         """Names a glossary term ("VSME", "digital product passport"), not only the asker's kind of

@@ -175,8 +175,12 @@ class SchemeNames:
         return self._provider_named(sid, " ".join(_words(text)) + " ", set(_words(text)))
 
     def _provider_named(self, sid: str, said: str, words: set[str]) -> bool:
+        """Also in the genitive Swedish, Danish and German write ("Business Finlands bidrag")."""
         name = self.provider_names.get(sid)
-        return bool(self.provider_words[sid] & words) or bool(name and f" {name} " in f" {said}")
+        genitives = {w[:-1] for w in words if w.endswith("s")}
+        return bool(self.provider_words[sid] & (words | genitives)) or bool(
+            name and (f" {name} " in f" {said}" or f" {name}s " in f" {said}")
+        )
 
     def country(self, text: str) -> str | None:
         """The one country the schemes or providers that `text` names belong to, if one."""
