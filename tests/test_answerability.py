@@ -1003,10 +1003,7 @@ async def test_asking_for_the_province_or_lands_own_support_asks_about_the_regio
 
 
 async def _answer(shipped_kb, message: str, language: str) -> str:
-    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
-        AdvisorRequest(message=message, profile=Profile(language=language))
-    )
-    return reply.answer
+    return (await _reply(shipped_kb, message, language)).answer
 
 
 async def test_a_closed_scheme_found_far_ahead_of_the_rest_is_shown_flagged_closed(shipped_kb):
@@ -1068,25 +1065,31 @@ def test_what_a_count_asks_about_is_the_word_after_the_whole_ask():
     )
 
 
-async def test_a_word_describing_a_named_scheme_or_its_provider_names_no_other_programme(shipped_kb):
+@pytest.mark.parametrize(
+    ("message", "language", "rate"),
+    [
+        (
+            "Vores datterselskab i Riga vil bygge et sorteringsanlæg. Hvor stor støtteprocent får en lille "
+            "virksomhed i den lettiske CFLA-ordning?",
+            "da",
+            "75 %",
+        ),
+        (
+            "Vi är ett finlandssvenskt SMF i Vasa. Hur stor andel av kostnaderna täcker Business Finlands bidrag "
+            "för forskningsprojekt?",
+            "sv",
+            "50 %",
+        ),
+    ],
+)
+async def test_a_word_describing_a_named_scheme_or_its_provider_names_no_other_programme(
+    shipped_kb, message, language, rate
+):
     """ "den lettiske CFLA-ordning" is the Latvian CFLA scheme, and "Business Finlands bidrag för
     forskningsprojekt" Business Finland's grant for research: the rate each states answers."""
-    latvian = await _reply(
-        shipped_kb,
-        "Vores datterselskab i Riga vil bygge et sorteringsanlæg. Hvor stor støtteprocent får en lille "
-        "virksomhed i den lettiske CFLA-ordning?",
-        "da",
-    )
-    assert latvian.triage == Triage.answer, latvian.escalation
-    assert "75 %" in latvian.answer
-    finnish = await _reply(
-        shipped_kb,
-        "Vi är ett finlandssvenskt SMF i Vasa. Hur stor andel av kostnaderna täcker Business Finlands bidrag för "
-        "forskningsprojekt?",
-        "sv",
-    )
-    assert finnish.triage == Triage.answer, finnish.escalation
-    assert "50 %" in finnish.answer
+    reply = await _reply(shipped_kb, message, language)
+    assert reply.triage == Triage.answer, reply.escalation
+    assert rate in reply.answer
 
 
 async def test_how_long_a_decision_takes_is_stated_only_by_a_sentence_about_the_decision(shipped_kb):

@@ -578,7 +578,7 @@ class Composer:
                 if len(words := re.findall(r"\w+", name.casefold())) >= 2
                 and spelled <= stems
                 and all(w[:SPELLED] in said for w in words if len(w) > 2)
-                and not set(words) <= askers
+                and not (name.casefold() in askers or set(words) <= askers)  # "pk-yritys", "small business"
             ]
             if named and any(stated.search(p.text) for stated in asked):
                 return p
