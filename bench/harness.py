@@ -134,7 +134,9 @@ class Answers:
         self.seen = 0
         self.by_chat: dict[int, list[Call]] = defaultdict(list)
         self.failed: list[Call] = []  # Bot API calls the fake refused (HTTP status other than 200)
-        self.other: dict[int, list[Call]] = defaultdict(list)  # messages that are not answers
+        # Messages that are not answers and no answer followed: a reply handed to a person comes as
+        # its text and then the offer with its buttons, one reply in two messages.
+        self.other: dict[int, list[Call]] = defaultdict(list)
         self._waiters: dict[int, list[tuple[int, asyncio.Future]]] = defaultdict(list)
         self._task = asyncio.create_task(self._follow())
 
@@ -151,6 +153,7 @@ class Answers:
                     self.failed.append(call)
                 elif is_answer(call):
                     self.by_chat[call.chat_id].append(call)
+                    self.other.pop(call.chat_id, None)  # what came before it was part of it
                     self._wake(call.chat_id)
                 elif call.method == "sendMessage" and call.ok:
                     self.other[call.chat_id].append(call)
