@@ -101,6 +101,10 @@ class Result:
     peak_rss_kb: int = 0
     rss_start_kb: int = 0
     rss_end_kb: int = 0
+    # Why: for each chat left without an answer, its question and every message the bot sent it;
+    # and the bot's error log lines (a failed run must say what went wrong, not just how often).
+    unanswered: list[str] = field(default_factory=list)
+    error_lines: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> int:
@@ -199,6 +203,10 @@ async def run_load(
         result.questions += len(sent[uid])
         result.answered += min(len(got), len(sent[uid]))
         result.lost += max(len(sent[uid]) - len(got), 0)
+        if len(got) < len(sent[uid]):
+            sent_to = [c for c in rig.tg.calls if c.chat_id == uid and c.method not in ("getUpdates", "sendChatAction")]
+            shown = [f"{c.method} {c.status} markup={'reply_markup' in c.params}: {(c.text or '')[:160]!r}" for c in sent_to]
+            result.unanswered.append(f"{uid} asked {sent[uid][-1][1][:120]!r}; got {shown or 'nothing'}")
         result.duplicated += max(len(got) - len(sent[uid]), 0)
         for (asked, text), answer in zip(sent[uid], got, strict=False):  # a chat's answers come in order
             # The model's time is not the bot's: a follow-up costs two calls (condense, answer).
@@ -210,7 +218,8 @@ async def run_load(
     result.failed_calls = len(answers.failed)
     with open(rig.log_path, errors="replace") as log:
         log.seek(log_offset)
-        result.log_errors = sum(1 for line in log if LOG_ERROR.search(line))
+        result.error_lines = [line.strip()[:400] for line in log if LOG_ERROR.search(line)]
+        result.log_errors = len(result.error_lines)
     result.wall_s = last_answer - started
     span = load_end - started
     first = sampler.between(started, started + span / 10) or [rss_before]

@@ -17,6 +17,7 @@ async def test_forty_users_at_once_each_get_exactly_one_answer(shipped_kb, tmp_p
     async with running_bot(0.2, data, database, name="load", log_dir=tmp_path) as rig:
         result = await run_load(rig, users=40, rate=0, timeout_s=120)
     assert result.questions == 40
-    assert (result.lost, result.duplicated) == (0, 0)
-    assert (result.failed_calls, result.other_messages, result.log_errors) == (0, 0, 0)
+    counts = (result.lost, result.duplicated, result.failed_calls, result.other_messages, result.log_errors)
+    why = "\n".join(result.unanswered + result.error_lines[:10])
+    assert counts == (0, 0, 0, 0, 0), f"lost, duplicated, refused calls, other messages, log errors {counts}\n{why}"
     assert len(result.added) == 40
