@@ -204,8 +204,8 @@ async def run_load(
         result.answered += min(len(got), len(sent[uid]))
         result.lost += max(len(sent[uid]) - len(got), 0)
         if len(got) < len(sent[uid]):
-            sent_to = [c for c in rig.tg.calls if c.chat_id == uid and c.method not in ("getUpdates", "sendChatAction")]
-            shown = [f"{c.method} {c.status} markup={'reply_markup' in c.params}: {(c.text or '')[:160]!r}" for c in sent_to]
+            to_chat = [c for c in rig.tg.calls if c.chat_id == uid and c.method != "sendChatAction"]
+            shown = [f"{c.method} {c.status} buttons={'reply_markup' in c.params}: {c.text!r:.160}" for c in to_chat]
             result.unanswered.append(f"{uid} asked {sent[uid][-1][1][:120]!r}; got {shown or 'nothing'}")
         result.duplicated += max(len(got) - len(sent[uid]), 0)
         for (asked, text), answer in zip(sent[uid], got, strict=False):  # a chat's answers come in order
@@ -244,6 +244,8 @@ def report(result: Result, args: argparse.Namespace) -> None:
         f"non-answer messages {result.other_messages}, error log lines {result.log_errors})"
     )
     print(f"lost {result.lost}, duplicated {result.duplicated}")
+    for line in result.unanswered[:10] + result.error_lines[:10]:
+        print(f"  {line}")
     print(f"bot CPU time      {result.cpu_s * 1000 / max(result.questions, 1):6.1f} ms per question (all threads)")
     print(f"bot peak RSS      {result.peak_rss_kb / 1024:6.0f} MB (VmHWM)")
     if args.soak:

@@ -1044,3 +1044,22 @@ def test_asked_which_rules_apply_no_sentence_is_preferred_for_stating_them():
     as asking for a date or a sum does."""
     assert stated_as_asked("What rules apply to our reusable crates?") is None
     assert stated_as_asked("From when do the rules on reusable crates apply?") is not None
+
+
+async def test_places_on_cards_are_named_in_the_readers_language(shipped_kb):
+    """A Spanish reader is told the Basque scheme is "solo en la región: País Vasco" (the knowledge
+    files name regions in English), and a Danish reader sees a case's country as "Danmark", not "DK"."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    spanish = await advisor.answer(
+        AdvisorRequest(
+            message="¿Hay ayudas en España para pymes que quieren reducir residuos plásticos?",
+            profile=Profile(language="es"),
+        )
+    )
+    basque = next(line for line in spanish.answer.splitlines() if "Ihobe" in line)
+    assert "País Vasco" in basque and "Basque Country" not in basque
+    danish = await advisor.answer(
+        AdvisorRequest(message="Hvor mange virksomheder var med i Grøn Cirkulær Omstilling, og hvem stod bag?")
+    )
+    card = next(line for line in danish.answer.splitlines() if line.startswith("Grøn Cirkulær Omstilling"))
+    assert " · Danmark · " in card and " · DK · " not in card

@@ -39,6 +39,7 @@ from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
 from bot.advisor.sentences import sentences as split_sentences
 from bot.i18n.dates import long_date
+from bot.i18n.places import country_name
 from bot.knowledge import yamlio
 from bot.knowledge.catalog import BRACKETED, Catalog
 from bot.knowledge.retrieve import Passage
@@ -1004,7 +1005,7 @@ class Composer:
         """A good-practice example: who ran it, where and when, what it is, what an SME can do."""
         translated = self.catalog.translated(c.id, language)
         facts = [(translated.organisation if translated else None) or c.organisation]
-        facts.append(", ".join(c.regions or c.countries))
+        facts.append(self.places(c.regions, c.countries, language))
         if c.period:
             facts.append(c.period)
         if translated is not None:
@@ -1076,7 +1077,14 @@ class Composer:
 
     def _region(self, s: FundingScheme, language: str) -> str:
         """ "only in Carinthia": a regional scheme is no answer for the rest of the country."""
-        return self.word("only_in", language).format(regions=", ".join(s.regions)) if s.regions else ""
+        return self.word("only_in", language).format(regions=self.places(s.regions, [], language)) if s.regions else ""
+
+    def places(self, regions: Iterable[str], countries: Iterable[str], language: str) -> str:
+        """ "País Vasco", "Dinamarca": an item's regions, else its countries, as the reader's language
+        names them (the knowledge files name regions in English and countries by ISO code)."""
+        named = self.words("regions", language)
+        shown = [named.get(r, r) for r in regions] or [country_name(c, language) for c in countries]
+        return ", ".join(shown)
 
     def _when(self, s: FundingScheme, language: str) -> str:
         """When applications close: the deadline, or how the scheme takes them (rolling, in calls)."""
