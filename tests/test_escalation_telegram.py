@@ -482,6 +482,28 @@ async def test_private_mode_without_a_reachable_ambassador_promises_nobody(priva
     assert "a person will answer" in reply["text"]
 
 
+@pytest.mark.parametrize(
+    ("text", "told"),
+    [
+        ("Can I talk to a real person, please?", "No ambassador is available"),
+        ("Bare ja eller nej: er vi stadig en SMV, når koncernen ejer 40 %?", "ingen ambassadør er tilgængelig"),
+    ],
+)
+async def test_asked_in_words_with_nobody_reachable_the_reply_promises_nobody(private_world: World, text, told):
+    """No ambassador has opened a chat with the bot yet. Asking for a person in words, or a
+    question only a person can judge, is answered once, saying nobody can be reached now; never
+    "I'm passing your conversation to an ambassador" followed by a second message taking it back."""
+    tg, svc = private_world.tg, private_world.svc
+    since = tg.mark()
+    await ask(tg, SME, text)
+    await asyncio.sleep(0.5)  # a second message would come now
+    sent = [c.params["text"] for c in tg.calls[since:] if c.method == "sendMessage" and c.chat_id == SME]
+    assert len(sent) == 1, sent
+    assert told in sent[0]
+    assert "passing" not in sent[0] and "sender spørgsmålet" not in sent[0]
+    assert await svc.escalations.db.with_status(Status.open) == []
+
+
 async def test_an_ambassador_who_has_not_claimed_is_refused_in_private_mode_too(private_world: World):
     """Replying to a card without claiming got an advisor answer in private mode, while the forum
     refused it with an explanation: the same rule in both."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -72,12 +72,14 @@ class Conversations:
         focus: str | None = None,
         handover_available: bool = True,
         source: str | None = None,
+        unavailable_because: Literal["channel", "nobody"] = "channel",
     ) -> AsyncIterator[Token | StoredReply]:
         """Stream the answer to `text`; the last item is the stored reply.
 
         `focus` names what the question is about when the user picked it from a list
         (a funding scheme), so that a short question like "how do I apply?" is understood.
         `source` names the channel's message, so that one handled again is stored once.
+        `unavailable_because`: why no person can take it when `handover_available` is False.
         """
         started = time.perf_counter()
         turn = await self.store.begin_turn(
@@ -97,6 +99,7 @@ class Conversations:
             assessment_summary=assessment.summary() if assessment else None,
             negative_feedback=negative,
             handover_available=handover_available,
+            unavailable_because=unavailable_because,
         )
         async for event in self.advisor.stream(request):
             if isinstance(event, Final):

@@ -35,7 +35,10 @@ class AdvisorRequest(BaseModel):
     profile: Profile = Field(default_factory=Profile)
     assessment_summary: str | None = None  # self-assessment result, if the user took it
     negative_feedback: int = 0  # 👎 given in this conversation so far
-    handover_available: bool = True  # False where no ambassador can answer (the terminal chat)
+    handover_available: bool = True  # False where no ambassador can answer
+    # Why not, when not: this chat cannot reach a person (the terminal chat), or it can but no
+    # ambassador can be reached now (none registered, none has opened a chat with the bot).
+    unavailable_because: Literal["channel", "nobody"] = "channel"
 
 
 class Citation(BaseModel):

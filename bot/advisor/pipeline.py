@@ -152,6 +152,12 @@ class Final:
     reply: AdvisorReply
 
 
+def _unavailable(kind: str, request: AdvisorRequest) -> str:
+    """The reply saying no person can take it: "handover_unavailable" in a chat that cannot reach
+    one (send /human on Telegram), "handover_nobody" where nobody can be reached now."""
+    return f"{kind}_{'unavailable' if request.unavailable_because == 'channel' else 'nobody'}"
+
+
 class Advisor:
     def __init__(self, settings: Settings, kb: KnowledgeBase, generator: Generator | None = None):
         self.settings = settings
@@ -264,7 +270,7 @@ class Advisor:
         if asked in (EscalationReason.human_requested, EscalationReason.negative_feedback):
             key = "handover_requested" if asked == EscalationReason.human_requested else "handover_feedback"
             if not request.handover_available:
-                key = "handover_unavailable"  # never promise a person nobody can be
+                key = _unavailable("handover", request)  # never promise a person nobody can be
             prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
             return prepared
 
@@ -280,7 +286,7 @@ class Advisor:
                 prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
                 return prepared
             if decision is not None:
-                key = "handover_requested" if request.handover_available else "handover_unavailable"
+                key = "handover_requested" if request.handover_available else _unavailable("handover", request)
                 prepared.final = self._fixed(prepared, Triage.escalate, "handover", key, decision)
                 return prepared
             decision = self.triager.learned_judgement(vector)  # answered by a person, with what we know
@@ -726,7 +732,8 @@ class Advisor:
     def _judgement_prefix(self, prepared: Prepared, text: str) -> str:
         decision = prepared.decision
         if decision and decision.escalation and decision.escalation.reason == EscalationReason.needs_judgement:
-            key = "handover_judgement" if prepared.request.handover_available else "judgement_unavailable"
+            request = prepared.request
+            key = "handover_judgement" if request.handover_available else _unavailable("judgement", request)
             return f"{self.replies.get(key, prepared.language)}\n\n{text}"
         return text
 

@@ -90,7 +90,13 @@ async def _answer(update: Update, context: Context, user: UserRecord) -> None:
     # quick one is sent once, which halves the messages that count against Telegram's limits.
     last_edit: float | None = None
     source = f"tg:{chat_id}:{update.effective_message.message_id}"
-    async for event in svc.conversations.ask(user, text, "telegram", focus=focus, source=source):
+    # Nobody can take a thread now (no ambassador, or none has opened a chat with the bot): the
+    # reply says so and where to turn, rather than promise a person and take it back.
+    available = await svc.escalations.can_take_thread(privately=svc.settings.ambassador_forum_chat_id is None)
+    asked = svc.conversations.ask(
+        user, text, "telegram", focus=focus, source=source, handover_available=available, unavailable_because="nobody"
+    )
+    async for event in asked:
         if isinstance(event, Token):
             streamed += event.text
             now = time.monotonic()
@@ -105,14 +111,14 @@ async def _answer(update: Update, context: Context, user: UserRecord) -> None:
         elif isinstance(event, StoredReply):
             lang = event.reply.language if event.reply.language in languages() else lang
             escalation = event.reply.escalation
-            handed_over = svc.escalations.opens_thread(event.reply)
+            handed_over = svc.escalations.opens_thread(event.reply)  # the reply is worded so
             if event.resumed and preview is None:  # it may have reached the user: offer it, never send it twice
                 sent = await send_html(update, context, *resumed_offer(text, event.message_id, lang))
             else:  # finishing the progress message again changes nothing if it was finished
                 sent = await send_html(update, context, *answer_message(event, lang, handed_over), edit=preview)
             if event.resumed:
                 handed_over = handed_over and await svc.escalations.active_thread(user) is None
-            if escalation is not None and handed_over:
+            if escalation is not None and handed_over and available:
                 await ambassadors.hand_over(update, context, user, escalation.reason.value, text, event.reply)
             # Only now is the update finished: a stop before this point offers the answer again
             # and opens the thread it promised, rather than leaving either undone.
