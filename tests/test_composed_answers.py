@@ -1063,3 +1063,14 @@ async def test_places_on_cards_are_named_in_the_readers_language(shipped_kb):
     )
     card = next(line for line in danish.answer.splitlines() if line.startswith("Grøn Cirkulær Omstilling"))
     assert " · Danmark · " in card and " · DK · " not in card
+
+
+async def test_asked_when_a_rule_applies_the_modules_headline_date_answers_first(shipped_kb):
+    """The module's summary says when the regulation applies; the sections shown for "when does
+    it start applying?" state only later dates (reuse targets from 2030). The reader is told the
+    date asked first, from the summary, not another date of the module."""
+    first = await first_block(
+        shipped_kb, "When does the new EU packaging regulation actually start applying? We sell jam in glass jars."
+    )
+    assert "12 August 2026" in first and first.endswith("[1]")
+    assert "2030 (Article 29)" not in first

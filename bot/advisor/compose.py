@@ -500,9 +500,9 @@ class Composer:
 
     def stated_figure(self, question: str, items: list[Passage], blocks: list[str], language: str) -> str:
         """Asked for a date, a duration or a sum ("how long must makers keep spare parts?"), the
-        sentence of the know-how shown that states one of that kind and shares most with the
-        question, with its citation: the answer first, the section it comes from below. "" when
-        none is asked or stated."""
+        sentence of the know-how shown, or of a module's summary, that states one of that kind and
+        shares most with the question, with its citation: the answer first, the section it comes
+        from below. "" when none is asked or stated."""
         stating = [SHOWN[DETAIL_STATED[kind]] for kind in _asked(question) if kind in DETAIL_STATED]
         if not stating:
             return ""
@@ -511,7 +511,11 @@ class Composer:
             if passage.kind != "module":
                 continue
             lines = [BULLET.sub("", line) for line in block.split("\n")[1:] if not line.endswith(":")]
-            for unit in units(lines, language):
+            # The module's summary is its headline ("…applies from 12 August 2026…"), shown or not.
+            translated = self.catalog.translated(passage.source_id, language)
+            module = self.catalog.modules.get(passage.source_id)
+            summary = translated.summary if translated is not None else module.meta.summary if module else ""
+            for unit in units([*lines, self.readable(summary, language)], language):
                 if any(pattern.search(LEGAL_ACT.sub("", unit)) for pattern in stating):
                     cited.setdefault(unit, number)
         picked = focus(self._asking(question, language), list(cited), language, 1, DETAIL_WORDS)
