@@ -1074,3 +1074,37 @@ async def test_asked_when_a_rule_applies_the_modules_headline_date_answers_first
     )
     assert "12 August 2026" in first and first.endswith("[1]")
     assert "2030 (Article 29)" not in first
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "defined"),
+    [
+        ("Ilu pracowników może mieć mikroprzedsiębiorstwo według definicji UE?", "pl", "MŚP (definicja UE)"),
+        (
+            "Quels sont les seuils pour qu'une entreprise soit considérée comme petite au sens de l'UE ?",
+            "fr",
+            "PME (définition de l'UE)",
+        ),
+        (
+            "Uma empresa com 30 trabalhadores e 4 milhões de volume de negócios conta como pequena empresa?",
+            "pt",
+            "PME (definição da UE)",
+        ),
+    ],
+)
+async def test_asked_which_size_class_a_firm_is_in_the_sme_definition_answers_first(
+    shipped_kb, message, language, defined
+):
+    """ "SME" usually names who asks, and then its definition answers nothing. Asked where a size
+    class ends or whether a firm counts as small, the definition is the answer and comes first."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message=message, profile=Profile(language=language))
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert first.startswith(defined) and "250" in first and "50" in first
+
+
+async def test_a_small_firm_asking_for_grants_is_not_answered_with_the_sme_definition(shipped_kb):
+    message = "We are a small company considered a leader in eco-design. Which grants are there for it in Denmark?"
+    first = await first_block(shipped_kb, message)
+    assert not first.startswith("SME (EU definition)")

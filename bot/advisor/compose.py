@@ -125,6 +125,16 @@ def _asker_words() -> set[str]:
 
 
 @lru_cache(maxsize=1)
+def _size_class_asks() -> re.Pattern[str]:
+    return phrases(_lexicon()["size_class_asks"])
+
+
+@lru_cache(maxsize=1)
+def _size_classes() -> frozenset[str]:
+    return frozenset(w.casefold() for w in _lexicon()["size_classes"])
+
+
+@lru_cache(maxsize=1)
 def _asks_comparison() -> re.Pattern[str]:
     return phrases(_lexicon()["comparison_asks"])
 
@@ -391,7 +401,9 @@ class Composer:
         compared = self._compared_terms(question, passages, language) if not focus else []
         defined = self._defined_term(question, passages, language) if not (focus or compared) else None
         if defined is None and not (focus or compared or any(i.source_id in named for i in items)):
-            defined = self._term_figure_asked(question, passages, language)
+            defined = self._term_figure_asked(question, passages, language) or self._size_class_asked(
+                question, passages, language
+            )
         if defined is not None:  # "what is X?": X's definition answers first
             items = [defined, *(i for i in items if i.source_id != defined.source_id)][:MAX_ITEMS]
         if compared:  # "X vs Y?": both definitions answer first, side by side
@@ -586,6 +598,21 @@ class Composer:
                 and not (name.casefold() in askers or set(words) <= askers)  # "pk-yritys", "small business"
             ]
             if named and any(stated.search(p.text) for stated in asked):
+                return p
+        return None
+
+    def _size_class_asked(self, question: str, passages: list[Passage], language: str) -> Passage | None:
+        """The retrieved glossary entry defining the asker's size classes ("SME (EU definition)") when
+        the question asks which class a firm is in or where one ends ("do we count as a small
+        enterprise?", "les seuils pour être une micro-entreprise"): the one time "SME" names what
+        is asked, not who asks."""
+        whole = {w.casefold() for w in re.findall(r"[\w-]+", question)}
+        said = whole | {part for w in whole for part in w.split("-")}  # "micro-entreprise" says "micro"
+        if not (_size_class_asks().search(question) and said & _size_classes()):
+            return None
+        askers = _asker_words()
+        for p in passages:
+            if any(name.casefold() in askers for name, _ in self._term_spellings(p, language)):
                 return p
         return None
 
