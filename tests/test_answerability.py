@@ -1113,3 +1113,28 @@ async def _reply(shipped_kb, message: str, language: str):
     return await Advisor(shipped_kb.settings, shipped_kb).answer(
         AdvisorRequest(message=message, profile=Profile(language=language))
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "told"),
+    [
+        # "within how many days?" in Finnish asks for a duration; the directive says "a reasonable time".
+        ("Oikeus korjata -direktiivi: monessako päivässä valmistajan on korjattava tuote?", "fi", "kuinka kauan"),
+        # the figure of a fine, which the green-claims module does not state
+        (
+            "What's the maximum fine if we print 'eco-friendly' on our soap without proof under the new rules?",
+            "en",
+            "does not state the fee or price",
+        ),
+    ],
+)
+async def test_a_figure_asked_in_other_words_that_nothing_states_is_not_guessed(shipped_kb, message, language, told):
+    reply = await _reply(shipped_kb, message, language)
+    assert reply.triage == Triage.escalate, reply.answer[:300]
+    assert told in reply.answer.split("\n\n")[0]
+
+
+async def test_asking_whether_there_are_fines_is_answered_by_the_rules(shipped_kb):
+    """ "Are there fines?" asks whether, not how much: the rules answer it, no figure is missing."""
+    reply = await _reply(shipped_kb, "Are there penalties if we keep calling our soap eco-friendly after 2026?", "en")
+    assert "does not state the fee or price" not in reply.answer
