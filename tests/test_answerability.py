@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from bot.advisor.answerability import FEATURES, FittedModel, Signals
+from bot.advisor.compose import asks_amount
 from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
 from bot.advisor.pipeline import Advisor
 from bot.domain import Profile
@@ -1138,3 +1139,27 @@ async def test_asking_whether_there_are_fines_is_answered_by_the_rules(shipped_k
     """ "Are there fines?" asks whether, not how much: the rules answer it, no figure is missing."""
     reply = await _reply(shipped_kb, "Are there penalties if we keep calling our soap eco-friendly after 2026?", "en")
     assert "does not state the fee or price" not in reply.answer
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "What is the maximum euro amount the programme grants to one company?",
+        "Ab welchen Projektkosten kann man einreichen?",
+        "Qual é a despesa elegível mínima por projeto?",
+        "O fundo tem aviso aberto? quanto dá por empresa?",
+        "Wat is het budget per bedrijf in de eerste fase?",
+    ],
+)
+def test_a_sum_asked_in_other_words_is_read_as_asking_an_amount(message):
+    """A ceiling with its currency in between, the smallest project accepted, a sum per firm: each
+    asks for an amount, which the answer must state or say it does not know."""
+    assert asks_amount(message)
+
+
+async def test_what_is_left_to_pay_out_of_pocket_is_not_guessed_when_no_rate_is_stated(shipped_kb):
+    reply = await _reply(
+        shipped_kb, "Pour le chèque économie circulaire wallon, combien il nous reste à payer de notre poche ?", "fr"
+    )
+    assert reply.triage == Triage.escalate
+    assert "ne précise pas" in reply.answer.split("\n\n")[0]
