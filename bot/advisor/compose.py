@@ -523,11 +523,12 @@ class Composer:
             if passage.kind != "module":
                 continue
             lines = [BULLET.sub("", line) for line in block.split("\n")[1:] if not line.endswith(":")]
-            # The module's summary is its headline ("…applies from 12 August 2026…"), shown or not.
-            translated = self.catalog.translated(passage.source_id, language)
+            # The module's summary is its headline ("…applies from 12 August 2026…"): a translated
+            # block opens with it, an English one shows a section only.
             module = self.catalog.modules.get(passage.source_id)
-            summary = translated.summary if translated is not None else module.meta.summary if module else ""
-            for unit in units([*lines, self.readable(summary, language)], language):
+            if module is not None and self.catalog.translated(passage.source_id, language) is None:
+                lines.append(self.readable(module.meta.summary, language))
+            for unit in units(lines, language):
                 if any(pattern.search(LEGAL_ACT.sub("", unit)) for pattern in stating):
                     cited.setdefault(unit, number)
         picked = focus(self._asking(question, language), list(cited), language, 1, DETAIL_WORDS)
