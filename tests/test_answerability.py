@@ -1149,6 +1149,8 @@ async def test_asking_whether_there_are_fines_is_answered_by_the_rules(shipped_k
         "Qual é a despesa elegível mínima por projeto?",
         "O fundo tem aviso aberto? quanto dá por empresa?",
         "Wat is het budget per bedrijf in de eerste fase?",
+        "¿Y cuánto da el programa por empresa?",
+        "Quanto dà la Regione a fondo perduto?",
     ],
 )
 def test_a_sum_asked_in_other_words_is_read_as_asking_an_amount(message):
