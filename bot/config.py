@@ -146,6 +146,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def ambassador_cards_private(self) -> bool:
+        """Without the forum, threads reach ambassadors in their own chat with the bot, which it may
+        write to only after they wrote to it first."""
+        return self.ambassador_forum_chat_id is None
+
+    @property
     def llm_configured(self) -> bool:
         return bool(self.llm_base_url or self.llm_api_key)
 

@@ -177,8 +177,8 @@ class SchemeNames:
     def _provider_named(self, sid: str, said: str, words: set[str]) -> bool:
         """Also in the genitive Swedish, Danish and German write ("Business Finlands bidrag")."""
         name = self.provider_names.get(sid)
-        genitives = {w[:-1] for w in words if w.endswith("s")}
-        return bool(self.provider_words[sid] & (words | genitives)) or bool(
+        forms = {form for w in words for form in _with_genitive(w)}
+        return bool(self.provider_words[sid] & forms) or bool(
             name and (f" {name} " in f" {said}" or f" {name}s " in f" {said}")
         )
 
@@ -190,4 +190,10 @@ class SchemeNames:
 
     def _provider_country(self, word: str) -> str | None:
         """ "Vinnova", or its genitive as Swedish, Danish and German write it ("Vinnovas utlysning")."""
-        return self.provider_country.get(word) or (self.provider_country.get(word[:-1]) if word.endswith("s") else None)
+        return next((country for form in _with_genitive(word) if (country := self.provider_country.get(form))), None)
+
+
+def _with_genitive(word: str) -> tuple[str, ...]:
+    """The word, and the name it may be the genitive of as Swedish, Danish and German write it
+    ("Vinnovas" -> "Vinnova")."""
+    return (word, word[:-1]) if word.endswith("s") else (word,)

@@ -162,7 +162,7 @@ async def open_thread(
         language=lang,
         catalog=svc.catalog,
         # Without the forum, cards go to ambassadors' own chats: someone must be able to get one.
-        privately=svc.settings.ambassador_forum_chat_id is None,
+        privately=svc.settings.ambassador_cards_private,
         question=question,
         reply=reply,
     )

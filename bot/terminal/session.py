@@ -85,7 +85,7 @@ class ChatSession:
         return session
 
     async def _can_hand_over(self) -> bool:
-        return await self.escalations.can_take_thread(privately=self.settings.ambassador_forum_chat_id is None)
+        return await self.escalations.can_take_thread(privately=self.settings.ambassador_cards_private)
 
     async def handle(self, message: str) -> bool:
         """Act on one line the user typed; False when they leave."""
@@ -159,7 +159,7 @@ class ChatSession:
             reason=reason,
             language=reply.language if reply else (self.user.language or "en"),
             catalog=Catalog(self.settings.knowledge_dir, self.settings.providers_dir),
-            privately=self.settings.ambassador_forum_chat_id is None,
+            privately=self.settings.ambassador_cards_private,
             channel="cli",
             question=question,
             reply=reply,

@@ -92,7 +92,7 @@ async def _answer(update: Update, context: Context, user: UserRecord) -> None:
     source = f"tg:{chat_id}:{update.effective_message.message_id}"
     # Nobody can take a thread now (no ambassador, or none has opened a chat with the bot): the
     # reply says so and where to turn, rather than promise a person and take it back.
-    available = await svc.escalations.can_take_thread(privately=svc.settings.ambassador_forum_chat_id is None)
+    available = await svc.escalations.can_take_thread(privately=svc.settings.ambassador_cards_private)
     asked = svc.conversations.ask(
         user, text, "telegram", focus=focus, source=source, handover_available=available, unavailable_because="nobody"
     )
