@@ -1108,3 +1108,17 @@ async def test_a_small_firm_asking_for_grants_is_not_answered_with_the_sme_defin
     message = "We are a small company considered a leader in eco-design. Which grants are there for it in Denmark?"
     first = await first_block(shipped_kb, message)
     assert not first.startswith("SME (EU definition)")
+
+
+async def test_the_section_whose_heading_names_what_is_asked_is_shown(shipped_kb):
+    """A module's headings say what each section answers. Asked how a council's tender can give
+    points to a refurbished offer, the reader gets the section "How public buyers can reward
+    circular offers", not the checklist that only shares the word "tender"."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(
+            message="Comment un acheteur public peut-il récompenser une offre circulaire dans un appel d'offres ?",
+            profile=Profile(language="fr"),
+        )
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert "Comment les acheteurs publics peuvent récompenser les offres circulaires:" in first
