@@ -147,6 +147,18 @@ async def test_a_calls_total_budget_is_not_what_one_firm_can_get(advisor):
     assert not BUDGET.search("up to EUR 200,000 per project") and not BUDGET.search("the budget is not published")
 
 
+async def test_a_programmes_total_is_not_what_one_firm_can_get(advisor):
+    """The voucher states what its first round gave all firms together, not what one receives."""
+    s = await signals(advisor, "What is the maximum amount one firm gets from the Test packaging innovation voucher?")
+    assert s.attribute == "amount"
+    from bot.advisor.answerability import AMOUNT, PROGRAMME_TOTAL
+
+    for total in ("about GBP 12 million across 60+ enterprises", "a budget of EUR 90 million", "EUR 4m in total"):
+        assert not AMOUNT.search(PROGRAMME_TOTAL.sub(" ", total)), total
+    for own in ("up to EUR 200,000 per company", "a voucher worth EUR 5,000 for a project"):
+        assert AMOUNT.search(PROGRAMME_TOTAL.sub(" ", own)), own
+
+
 def test_a_figure_is_asked_in_the_questions_and_last_sentence_not_in_what_the_user_tells():
     from bot.advisor.answerability import NUMBER, requests
 

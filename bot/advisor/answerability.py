@@ -215,6 +215,20 @@ BUDGET = re.compile(  # a sentence giving an amount as a budget, in either order
     rf"(?=.*(?:{AMOUNT.pattern}))",
     re.IGNORECASE,
 )
+# A programme's total, which says nothing of what one firm gets: "a budget of EUR 90 million",
+# "about GBP 12 million across 60+ enterprises", "EUR 4 million in total".
+FIGURE = (
+    r"(?:(?:€|£|\$|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD)\b)\s?)?\d[\d.,]*(?:\s?(?:million|billion|thousand|bn|m|k)\b)?"
+    r"(?:\s?(?:€|£|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD|euros?|kr)\b))?"
+)
+PROGRAMME_TOTAL = re.compile(
+    rf"\b(?:budget|total|envelope)\w*\s+(?:of\s+)?(?:about\s+|around\s+|some\s+|roughly\s+|nearly\s+|over\s+|"
+    rf"more\s+than\s+)?{FIGURE}"
+    rf"|{FIGURE}[^.;:]{{0,25}}?\b(?:(?:across|among|between|to|for)\s+(?:more\s+than\s+|over\s+|some\s+)?\d[\d,.]*\+?\s+"
+    rf"(?:\w+\s+)?(?:enterprises|companies|firms|businesses|projects|smes|beneficiaries|applicants|participants)"
+    rf"|in\s+total|in\s+all|overall)\b",
+    re.IGNORECASE,
+)
 REMAINING = re.compile(  # a sentence giving an amount as what is left of a budget, in either order
     r"(?=.*\b(?:remaining|left|restant|verbleibend|übrig|restante|residu|rimast|resterende|tilbage|kvar|"
     r"återstående|jäljellä|pozosta|zosta|sobra)\w*)"
@@ -918,7 +932,9 @@ class Answerability:
             # Asked how long a decision takes, a duration states it in a sentence about a decision.
             waits = name == "duration" and bool(self.deciding.search(asking))
 
-            def states(text: str, stated: re.Pattern[str] = stated, waits: bool = waits) -> bool:
+            def states(text: str, stated: re.Pattern[str] = stated, waits: bool = waits, name: str = name) -> bool:
+                if name == "amount":  # what one firm gets: a programme's total states none
+                    text = PROGRAMME_TOTAL.sub(" ", text)
                 if not waits:
                     return bool(stated.search(text))
                 return any(stated.search(s) and self.deciding.search(s) for s in statements(text))
