@@ -153,3 +153,35 @@ def test_off_topic_weights_for_another_embedding_model_are_not_used(triager, mon
 )
 def test_questions_the_knowledge_base_answers_are_not_taken_for_a_verdict(triager, text):
     assert triager.learned_judgement(_vector(triager, text)) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The council offers us their old office desks for free if we collect them. Would you do it?",
+        "Un fournisseur nous propose de reprendre nos chutes contre un contrat de cinq ans. Devrions-nous accepter ?",
+        "Ein Kunde beschwert sich über unser Öko-Label. Was soll ich ihm antworten?",
+        "Nos ofrecen un contrato de exclusividad para nuestros residuos de madera. ¿Aceptamos o esperamos?",
+        "Siamo in 12 e vorremmo noleggiare i nostri macchinari. Cosa ci consiglia nella nostra situazione?",
+        "Ik wil weten of onze subsidieaanvraag wordt goedgekeurd.",
+        "Kommunen vil give os gratis paller mod at vi henter dem. Skal vi sige ja?",
+        "Vi funderar på att köpa tillbaka begagnade maskiner. Skulle du göra det?",
+        "Kunta tarjoaa meille purkupuuta ilmaiseksi. Pitäisikö meidän suostua?",
+    ],
+)
+def test_asking_for_our_verdict_on_the_firms_own_offer_is_a_judgement_call(triager, text):
+    decision = triager.pre_retrieval(text)
+    assert decision is not None and decision.escalation is not None
+    assert decision.escalation.reason == EscalationReason.needs_judgement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Should we accept returned products from customers in our shop, and how do we grade them?",
+        "What do you recommend for a small bakery that wants to cut food waste?",
+        "How do public buyers accept a refurbished offer in a tender?",
+    ],
+)
+def test_asking_how_to_is_no_verdict_on_an_offer(triager, text):
+    assert triager.pre_retrieval(text) is None
