@@ -578,6 +578,34 @@ async def test_a_verdict_asked_in_other_words_is_handed_over_with_what_we_know(i
     assert reply.language == "nl"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We are a 25-person furniture maker in Lyon and want to take back old office chairs to refurbish them. "
+        "We are not sure about the logistics and the costs. Is there a person who can help me with this?",
+        "Wir sind ein Maschinenbauer mit 80 Mitarbeitern und überlegen, unsere Pumpen zu vermieten statt zu "
+        "verkaufen. Die Finanzierung ist uns noch unklar. Kann sich jemand bei mir melden?",
+        "Wij zijn een drukkerij met 12 medewerkers en willen overstappen op circulaire inkt. Er is veel informatie "
+        "maar ik zie door de bomen het bos niet meer. Kan iemand contact met me opnemen?",
+        "Olemme 20 hengen konepaja Tampereella ja haluamme vähentää metallijätettä. En tiedä mistä aloittaa. "
+        "Voisiko joku ottaa minuun yhteyttä?",
+    ],
+)
+async def test_a_person_asked_for_at_the_end_of_a_long_message_is_a_handover(indexed, text):
+    """The firm's story gives a long message its meaning; the last sentence asks for a person."""
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.triage == Triage.escalate and reply.escalation is not None
+    assert reply.escalation.reason == EscalationReason.human_requested
+
+
+async def test_a_sentence_of_the_firms_story_is_no_request_for_a_person(indexed):
+    """Read alone, "Det finns så många program." lies near a plea for help; one judge is not enough."""
+    reply = await make_advisor(indexed).answer(
+        ask("Vi är ett litet textilföretag i Borås och funderar på fiberåtervinning. Det finns så många program.")
+    )
+    assert reply.escalation is None or reply.escalation.reason != EscalationReason.human_requested
+
+
 async def test_the_learned_off_topic_model_declines_on_its_own(indexed, stub, monkeypatch):
     """Without the exemplar margin, the model learned on the dev split still declines a question
     off our subject: the two are separate ways to tell, not one."""

@@ -287,6 +287,8 @@ def test_a_german_date_is_not_cut_as_a_sentence_end():
         # and a sentence ending on an acronym still ends there
         ("it", "Il bando è una chiara priorità per le PMI. Tra i temi figura il riuso.", "per le PMI."),
         ("en", "The scheme is run by RVO. Apply online.", "run by RVO."),
+        # a Spanish question opens with its inverted mark
+        ("es", "No sabemos cuál encaja. ¿Alguien me puede llamar?", "cuál encaja."),
     ],
 )
 def test_sentences_end_where_the_language_ends_them(language, text, first):

@@ -36,6 +36,7 @@ from bot.advisor.models import (
 )
 from bot.advisor.replies import Replies
 from bot.advisor.sentences import asking_sentences, without_asking
+from bot.advisor.sentences import sentences as split_sentences
 from bot.advisor.spelling import Speller
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
@@ -282,6 +283,8 @@ class Advisor:
         vector = await self.queries.embed(prepared.question)
         if decision is None and prepared.question == own_words:
             decision = self.triager.intent(vector)  # judged on the user's own words only
+            if decision is None:
+                decision = await self._person_asked_in_a_sentence(own_words, language)
             if decision is not None and decision.triage == Triage.refuse:
                 prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
                 return prepared
@@ -483,6 +486,16 @@ class Advisor:
         best, others = found[0], [p for p in found[1:] if p.source_id not in ids]
         asked = [p for p in entries if p.source_id != best.source_id]
         return [best, *others[: max(0, len(found) - 1 - len(asked))], *asked]
+
+    async def _person_asked_in_a_sentence(self, message: str, language: str) -> Decision | None:
+        """A request for a person at the end of a long message ("…We don't know where to start.
+        Can someone get back to me?"): the whole message's meaning is its story, so each of its
+        last sentences is read on its own, as a short message is."""
+        said = [s for s in split_sentences(message, language) if s.strip()]
+        if len(said) < 2:
+            return None
+        vectors = await asyncio.gather(*(self.queries.embed(s) for s in said[-SENTENCES_READ_ALONE:]))
+        return next(filter(None, map(self.triager.person_asked_in_one_sentence, vectors)), None)
 
     async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
         """The standalone question, and whether it is the message glued to the previous question
@@ -819,6 +832,7 @@ def _count_error(stage: str, exc: BaseException) -> None:
 
 
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
+SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
 PART_WORDS = 4  # a question in a message asking several things, this long, is a part of its own
 MAX_PARTS = 3

@@ -18,7 +18,7 @@ from sentencex import get_sentence_boundaries
 
 GERMAN_MONTHS = "Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember"
 BOUNDARY = re.compile(
-    rf"(?<=[.!?])(?<![\s(][a-zà-öø-ÿąćęłńśźż]\.)(?!(?:(?<=[\s(]\d\.)|(?<=[\s(]\d\d\.))\s+(?:{GERMAN_MONTHS})\b)\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„])"
+    rf"(?<=[.!?])(?<![\s(][a-zà-öø-ÿąćęłńśźż]\.)(?!(?:(?<=[\s(]\d\.)|(?<=[\s(]\d\d\.))\s+(?:{GERMAN_MONTHS})\b)\s+(?=[A-Z0-9À-ÖØ-ÞĄĆĘŁŃŚŹŻ\"'(«„¿¡])"
 )
 # Abbreviations whose full stop ends no sentence ("Bayern bzw. die LfA", "t.ex.", "np."), in the
 # languages we serve; a space may follow an inner stop ("z. B.").

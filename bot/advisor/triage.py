@@ -341,6 +341,17 @@ class Triager:
         refusals = [d for d in found if d.triage == Triage.refuse]
         return next(iter(refusals or found), None)
 
+    def person_asked_in_one_sentence(self, query_vector: list[float]) -> Decision | None:
+        """A request for a person read in one sentence of a longer message, where both judges must
+        agree: alone, each took a sentence of the firm's story for one ("Det finns så många
+        program.", "…but I'll ask in English.")."""
+        q = unit(query_vector)
+        by_meaning, learned = self._exemplar_intent(q), self._learned_intent(q)
+        reasons = [d.escalation.reason if d is not None and d.escalation else None for d in (by_meaning, learned)]
+        if reasons != [EscalationReason.human_requested] * 2:
+            return None
+        return _escalate(EscalationReason.human_requested, "the user asked for a person (by meaning, in one sentence)")
+
     def _exemplar_intent(self, q: np.ndarray) -> Decision | None:
         inside, outside = self._exemplars
         in_scope = float((inside @ q).max())
