@@ -660,6 +660,10 @@ async def test_a_circular_question_about_a_firm_with_staff_stays_in_scope(indexe
         ("We got a one-star review on Trustpilot from someone who was never a customer. Can we get it removed?", "en"),
         # "lease" is a word of ours (product-as-a-service), but not inside "leaseauto"
         ("Ik wil een leaseauto via de zaak, is dat slim?", "nl"),
+        ("Combien coûte le dépôt de notre marque à l'INPI ?", "fr"),
+        ("¿Qué ferias comerciales merecen la pena para una pequeña bodega que quiere exportar?", "es"),
+        ("Vogliamo rilevare l'attività di un concorrente che va in pensione: come si valuta il prezzo?", "it"),
+        ("Vi vil gerne købe en virksomhed i samme branche. Hvordan finansierer vi det?", "da"),
     ],
 )
 async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, text, language):
@@ -682,6 +686,8 @@ async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, t
         "Our advertising campaign says our product is climate neutral, is that allowed?",
         "A job ad for a sustainability manager: is there a grant to hire one?",
         "Are there customs duties on imported recycled plastic pellets?",
+        "Can we patent our process for recycling carbon fibre, and does a grant pay for it?",
+        "Are there trade fairs where we could show our refurbished furniture?",
     ],
 )
 async def test_money_questions_about_our_subjects_stay_in_scope(indexed, stub, text):
