@@ -664,6 +664,9 @@ async def test_a_circular_question_about_a_firm_with_staff_stays_in_scope(indexe
         ("¿Qué ferias comerciales merecen la pena para una pequeña bodega que quiere exportar?", "es"),
         ("Vogliamo rilevare l'attività di un concorrente che va in pensione: come si valuta il prezzo?", "it"),
         ("Vi vil gerne købe en virksomhed i samme branche. Hvordan finansierer vi det?", "da"),
+        ("Brauchen wir als Bäckerei mit 9 Leuten einen Datenschutzbeauftragten nach der DSGVO?", "de"),
+        ("Is Shopify or WooCommerce better for a small candle shop?", "en"),
+        ("Hoeveel mag ik rood staan op onze zakelijke rekening?", "nl"),
     ],
 )
 async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, text, language):
@@ -688,6 +691,7 @@ async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, t
         "Are there customs duties on imported recycled plastic pellets?",
         "Can we patent our process for recycling carbon fibre, and does a grant pay for it?",
         "Are there trade fairs where we could show our refurbished furniture?",
+        "Our Shopify webshop sells refurbished phones: do we have to register as a producer of electronics?",
     ],
 )
 async def test_money_questions_about_our_subjects_stay_in_scope(indexed, stub, text):
