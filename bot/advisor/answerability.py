@@ -101,9 +101,10 @@ VALUE_WINDOW = 120  # characters around a question's word in which a stated valu
 NOUN_WINDOW = 4  # words between an unknown word and the programme noun it names
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
 IDENTIFIER = re.compile(r"\b(?:\d{4}/\d{1,4}|\d{1,4}/\d{4}|(?:19|20)\d{2}|\d{4,6})\b")
+CURRENCIES = "EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD"  # the codes our schemes' sums are written in
 AMOUNT = re.compile(
-    r"(?:€|£|\$|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD)\b)\s?\d|\d[\d.,\s]*\s?(?:€|£|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|"
-    r"CHF|USD|euros?|million|billion|thousand|k€|kr)\b)",
+    rf"(?:€|£|\$|\b(?:{CURRENCIES})\b)\s?\d|\d[\d.,\s]*\s?(?:€|£|\b(?:{CURRENCIES}|"
+    r"euros?|million|billion|thousand|k€|kr)\b)",
     re.IGNORECASE,
 )
 # A sum as answers write it in any language ("20 miljoner SEK", "3,5 mln PLN"). The answerability
@@ -218,8 +219,8 @@ BUDGET = re.compile(  # a sentence giving an amount as a budget, in either order
 # A programme's total, which says nothing of what one firm gets: "a budget of EUR 90 million",
 # "about GBP 12 million across 60+ enterprises", "EUR 4 million in total".
 FIGURE = (
-    r"(?:(?:€|£|\$|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD)\b)\s?)?\d[\d.,]*(?:\s?(?:million|billion|thousand|bn|m|k)\b)?"
-    r"(?:\s?(?:€|£|\b(?:EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD|euros?|kr)\b))?"
+    rf"(?:(?:€|£|\$|\b(?:{CURRENCIES})\b)\s?)?\d[\d.,]*(?:\s?(?:million|billion|thousand|bn|m|k)\b)?"
+    rf"(?:\s?(?:€|£|\b(?:{CURRENCIES}|euros?|kr)\b))?"
 )
 PROGRAMME_TOTAL = re.compile(
     rf"\b(?:budget|total|envelope)\w*\s+(?:of\s+)?(?:about\s+|around\s+|some\s+|roughly\s+|nearly\s+|over\s+|"

@@ -497,8 +497,7 @@ class Composer:
                 ),
                 default=-1.0,
             )
-            title = tokens(self.catalog.title(p.source_id, language) or p.title, language)
-            return best + len(wanted & title) / math.sqrt(len(title) + 1)
+            return best + _overlap(wanted, self.catalog.title(p.source_id, language) or p.title, language)
 
         scores = {p.source_id: score(p) for p in items if p.kind == "module"}
         best = max(scores, key=lambda sid: scores[sid])
@@ -878,8 +877,7 @@ class Composer:
 
     @staticmethod
     def _heading_score(wanted: set[str], heading: str, language: str) -> float:
-        have = tokens(heading, language)
-        return HEADING_WEIGHT * len(wanted & have) / math.sqrt(len(have) + 1)
+        return HEADING_WEIGHT * _overlap(wanted, heading, language)
 
     @classmethod
     def _answering_paragraphs(
@@ -906,14 +904,10 @@ class Composer:
     def _paragraph_score(
         wanted: set[str], items: list[str], pos: int, language: str, stating: re.Pattern[str] | None
     ) -> float:
-        def overlap(text: str) -> float:
-            have = tokens(text, language)
-            return len(wanted & have) / math.sqrt(len(have) + 1)
-
         joined = " ".join(items)
-        score = overlap(joined) - 0.01 * pos
+        score = _overlap(wanted, joined, language) - 0.01 * pos
         if len(items) > 1 and items[0].endswith(":"):
-            score = max(score, overlap(items[0]) - 0.01 * pos)
+            score = max(score, _overlap(wanted, items[0], language) - 0.01 * pos)
         if stating is not None and wanted & tokens(joined, language) and stating.search(joined):
             score += STATES_ASKED_BONUS
         return score
@@ -1198,6 +1192,12 @@ def _clearly_first(passages: list[Passage]) -> Passage | None:
         return None
     first = passages[0]
     return first if len(passages) == 1 or passages[1].score < ITEM_SCORE_SHARE * first.score else None
+
+
+def _overlap(wanted: set[str], text: str, language: str) -> float:
+    """How much of `text` speaks of the `wanted` stems: those it shares, for its length."""
+    have = tokens(text, language)
+    return len(wanted & have) / math.sqrt(len(have) + 1)
 
 
 def _stems(text: str, language: str) -> list[str]:
