@@ -501,6 +501,30 @@ async def test_a_follow_up_that_asks_its_own_question_is_answered_as_asked(shipp
     assert re.search(r"back|take-back|return", first, re.IGNORECASE)
 
 
+async def test_a_follow_up_saying_it_asks_about_the_scheme_shown_though_it_names_a_topic(shipped_kb):
+    """ "Report it" names reporting (a topic of its own, CSRD) but "it" is the tax scheme shown: the
+    answer leads with when to notify that scheme, and "from year to year" is no time limit."""
+    from bot.advisor.models import Turn
+
+    history = [
+        Turn(
+            role="user",
+            text="We're a Dutch metal company buying a machine that recycles our cutting fluid. Is there a tax benefit?",
+        ),
+        Turn(
+            role="assistant",
+            text="Possibly MIA and Vamil: if the asset is on the Milieulijst, MIA gives an extra deduction [1].",
+        ),
+    ]
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(message="How soon after ordering do I have to report it?", history=history)
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert reply.triage == Triage.answer
+    assert first.startswith("MIA and Vamil") and "within 3 months after you place the order" in first
+    assert "CSRD" not in reply.answer
+
+
 async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):
     """ "What about for textiles?" after a packaging question is answered about textiles, not
     with the packaging item last shown."""

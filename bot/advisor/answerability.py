@@ -196,8 +196,8 @@ NUMBER = re.compile(  # a count, in digits or words ("talk to at least ten custo
     + r"|eleven|fifteen|twenty|thirty|forty|fifty|hundred|dozen|dozens|hundreds|thousands?)\b",
     re.IGNORECASE,
 )
-DURATION = re.compile(
-    rf"(?:\d[\d.,]*|\b(?:{COUNT_WORDS}))"
+DURATION = re.compile(  # not "from year to year": Danish "to" (two) is English "to"
+    rf"(?:\d[\d.,]*|\b(?<!year\s)(?<!month\s)(?<!week\s)(?<!day\s)(?:{COUNT_WORDS}))"
     r"(?:\s*(?:-|–|to|bis|à|a|til|tot|do|até|till|–)\s*\d[\d.,]*)?\s*(?:working\s+|business\s+)?"
     r"(?:days?|weeks?|months?|years?|jours?|semaines?|mois|ans|années?|tage?n?|wochen?|monaten?|monate|jahren?|"
     r"jahre|días?|semanas?|meses|mes|años?|giorni|giorno|settimane|settimana|mesi|mese|anni|anno|dage?|uger?|"
@@ -680,13 +680,15 @@ class Answerability:
         uncovered_country: str | None = None,
         names_our_scheme: bool = False,
         own_message: str | None = None,
+        asked_of: str | None = None,
     ) -> Signals:
         """`names_our_scheme`: the question names a scheme that was retrieved ("Kan dat via
         MIA/Vamil?"); it asks about that one, so a capitalised word beside it that is no programme
         ("…, 40 fte, Twente") is the firm or its place, not another scheme to look up.
         A lower-case word beside a programme noun then describes it, naming no other.
         `own_message`: the user's own words where `question` is read with the turn before it (a
-        follow-up): what rules it asks about is in them, not in the earlier question."""
+        follow-up): what rules it asks about is in them, not in the earlier question. `asked_of`:
+        the item a follow-up asks about ("how soon do I have to report it?"), named by the turn."""
         evidence = list(passages[:EVIDENCE_PASSAGES])
         evidence_text = "\n".join(p.text for p in evidence)
         translated = self.translations.get(language, {})
@@ -726,7 +728,7 @@ class Answerability:
         s.unknown_phrases = len(s.phrases)
         s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(question)) if n not in evidence_text]
         s.unknown_numbers = len(s.numbers)
-        s.attribute = self.unstated_attribute(question, evidence, content, stop, language, own_message)
+        s.attribute = self.unstated_attribute(question, evidence, content, stop, language, own_message, asked_of)
         s.attribute_unstated = int(s.attribute is not None)
         # A figure asked for the present moment that no retrieved passage states: a live figure
         # (this month's rate, the last round's results). Alone, "currently" asks nothing we lack.
@@ -890,6 +892,7 @@ class Answerability:
         stop: frozenset[str],
         language: str,
         own_message: str | None = None,
+        asked_of: str | None = None,
     ) -> str | None:
         """The attribute the question asks for (an amount, a rate, a date...) when no retrieved
         passage states it: a scheme the question names states it anywhere in its text; any other
@@ -920,6 +923,8 @@ class Answerability:
         standing_in = not named and language != "en" and bool(evidence)
         if standing_in:
             named = [evidence[0]]  # the passages are English: the best one stands for the named
+        elif not named and evidence and evidence[0].source_id == asked_of:
+            named = [evidence[0]]  # "report it": the item the follow-up points back at
         share_asked = bool(self.funding_share.search(asking))
         for name, stated in asked:
             if name == "rules":

@@ -135,6 +135,7 @@ class Prepared:
     more: list[Passage] = field(default_factory=list)  # the best item's best chunks
     parts: dict[str, str] = field(default_factory=dict)  # source id -> the part of the question it answers
     glued: bool = False  # the question is the message read with the one before it
+    subject: str | None = None  # a follow-up's item: the one the last answer was about
 
     @property
     def confidence(self) -> float:
@@ -334,6 +335,7 @@ class Advisor:
             uncovered,
             names_our_scheme=self._names_retrieved_scheme(prepared.question, prepared.passages),
             own_message=request.message if prepared.glued else None,
+            asked_of=prepared.subject,
         )
         if decision is None:
             judged = self.answerability.judge(prepared.signals)
@@ -536,30 +538,40 @@ class Advisor:
             return True  # "and for textiles?": a new topic, asked about the same thing
         if set(words) & set(FOLLOW_UPS["references"]):
             return True
-        return not self._own_subject(message, words, previous)
+        # "Do I have to report it?": a topic word beside a pronoun ("report") is said of the item
+        # shown; only a country or scheme of its own makes the message a new question.
+        topics = not POINTING_BACK.intersection(words)
+        return not self._own_subject(message, words, previous, topics=topics)
 
     def _new_topic(self, request: AdvisorRequest) -> bool:
         """ "and for textiles?" after a packaging question: asked about another topic, not about
         the item last shown."""
         previous = next((t.text for t in reversed(request.history) if t.role == "user"), "")
+        said = re.findall(r"\w+", request.message.casefold())
+        if POINTING_BACK.intersection(said):
+            return False  # "how soon do I have to report it?": asked of the item shown
         before = self._topic_stems(re.findall(r"\w+", previous.casefold()))
-        return bool(self._topic_stems(re.findall(r"\w+", request.message.casefold())) - before)
+        return bool(self._topic_stems(said) - before)
 
     def _without_replaced_topic(self, previous: str, message: str) -> str:
         """ "What EPR rules apply to our packaging?" + "and for textiles?" asks the same about
         textiles: the previous question's own topic words ("packaging") are left out."""
-        new = self._topic_stems(re.findall(r"\w+", message.casefold()))
-        if not new:
+        said = re.findall(r"\w+", message.casefold())
+        new = self._topic_stems(said)
+        if not new or POINTING_BACK.intersection(said):  # "report it": the same subject
             return previous
         return " ".join(w for w in previous.split() if _stem(w) not in TOPIC_STEMS or _stem(w) in new)
 
-    def _own_subject(self, message: str, words: list[str], previous: str) -> bool:
-        """Does the message name a country, scheme or topic the previous question did not?"""
+    def _own_subject(self, message: str, words: list[str], previous: str, topics: bool = True) -> bool:
+        """Does the message name a country, scheme or (with `topics`) topic the previous question
+        did not?"""
         country = self.triager.mentioned_country(message)
         if country and country != self.triager.mentioned_country(previous):
             return True  # "Quelles aides existent en France ?" after a Danish question
+        if self._names_item(message):
+            return True
         before = {w[:5] for w in re.findall(r"\w+", previous.casefold())}
-        return self._names_item(message) or bool(self._topic_stems(words) - before)
+        return topics and bool(self._topic_stems(words) - before)
 
     async def _answer_each_part(self, prepared: Prepared) -> None:
         """A message asking several things ("1) is there a grant…? 2) how do we prove our scrap is
@@ -592,8 +604,9 @@ class Advisor:
         question of its own: read alone, long enough, both searches agree on an item first that
         the conversation's question did not find first. Its passages, or none."""
         message = prepared.request.message[:MAX_QUESTION_CHARS]
-        if not glued or len(re.findall(r"\w+", message)) < OWN_QUESTION_WORDS:
-            return []
+        said = re.findall(r"\w+", message.casefold())
+        if not glued or len(said) < OWN_QUESTION_WORDS or POINTING_BACK.intersection(said):
+            return []  # "report it", "agree with them": about the item shown, not a question alone
         vector = await self.queries.embed(message)
         own = await asyncio.to_thread(self._retrieve, message, prepared.request, vector, prepared.language)
         best = own[0] if own else None
@@ -620,6 +633,7 @@ class Advisor:
                 return
             others = []  # "how much at most?" asks about the scheme shown, not for more schemes
         prepared.passages = [subject, *others][: len(prepared.passages) or 1]
+        prepared.subject = subject.source_id
         if scheme is not None and scheme.states_amount_or_rate and asks_amount(prepared.request.message):
             return  # "how much at most?": the lead names the scheme with its amount or rate
         texts = self._item_texts(subject.source_id, prepared.language)
@@ -834,6 +848,7 @@ def _count_error(stage: str, exc: BaseException) -> None:
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
+POINTING_BACK = frozenset([*FOLLOW_UPS["references"], *FOLLOW_UPS["pronouns"]])
 PART_WORDS = 4  # a question in a message asking several things, this long, is a part of its own
 MAX_PARTS = 3
 PART_RANK = 3  # both searches rank an item this high for one part of a question: it answers that part
