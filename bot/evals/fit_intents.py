@@ -7,7 +7,7 @@ is a logistic regression over the embedding of the user's words, as the advisor 
 out at a time, so a wording is judged by a model that never saw its file: the most requests
 caught with no answerable or off-topic question taken for one (a chore like "write me a cover
 letter" is declined, not refused), then the higher threshold. An off-topic question must take no
-question of ours; a verdict on the firm's own case no answerable or off-topic one (PROTECTED).
+question of ours (a follow-up is never judged off-topic, so none counts); a verdict on the firm's own case no answerable or off-topic one (PROTECTED).
 `--intent NAME` refits only that intent and keeps the others as fitted.
 """
 
@@ -118,6 +118,15 @@ def choose(
     return best[1], best[2], best[3]
 
 
+def protected_for(name: str, cases: list[EvalCase]) -> np.ndarray:
+    """The cases an intent must never take. A follow-up is never judged off-topic (the pipeline
+    asks only of a conversation's first message), so "How do I apply?" holds no threshold up."""
+    protected = np.asarray([c.expected_triage in PROTECTED[name] for c in cases])
+    if name == OFF_TOPIC:
+        protected &= np.asarray([not c.turns for c in cases])
+    return protected
+
+
 def fit(
     x: np.ndarray, cases: list[EvalCase], groups: list[str], names: list[str] | None = None
 ) -> dict[str, LearnedIntent]:
@@ -128,7 +137,7 @@ def fit(
         if names and name not in names:
             continue
         positive = np.asarray([label(c) for c in cases])
-        protected = np.asarray([c.expected_triage in PROTECTED[name] for c in cases])
+        protected = protected_for(name, cases)
         c, threshold, stats = choose(x, positive, protected, groups, THRESHOLDS_FOR.get(name, THRESHOLDS))
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, positive)
         intents[name] = LearnedIntent(
