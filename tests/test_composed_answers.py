@@ -509,7 +509,7 @@ async def test_a_follow_up_saying_it_asks_about_the_scheme_shown_though_it_names
     history = [
         Turn(
             role="user",
-            text="We're a Dutch metal company buying a machine that recycles our cutting fluid. Is there a tax benefit?",
+            text="We're a Dutch metal firm buying a machine that recycles our cutting fluid. Any tax benefit?",
         ),
         Turn(
             role="assistant",

@@ -7,7 +7,8 @@ is a logistic regression over the embedding of the user's words, as the advisor 
 out at a time, so a wording is judged by a model that never saw its file: the most requests
 caught with no answerable or off-topic question taken for one (a chore like "write me a cover
 letter" is declined, not refused), then the higher threshold. An off-topic question must take no
-question of ours (a follow-up is never judged off-topic, so none counts); a verdict on the firm's own case no answerable or off-topic one (PROTECTED).
+question of ours (a follow-up is never judged off-topic, so none counts); a verdict on the
+firm's own case no answerable or off-topic one (PROTECTED).
 `--intent NAME` refits only that intent and keeps the others as fitted.
 """
 
