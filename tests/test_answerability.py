@@ -44,6 +44,16 @@ async def test_a_programme_the_knowledge_base_never_mentions_is_named(advisor):
     assert s.acronyms == ["CSRD"]
 
 
+async def test_an_act_known_only_by_its_number_is_a_rule_the_knowledge_base_lacks(advisor):
+    s = await signals(advisor, "Le décret n° 2022-748 s'applique-t-il à une PME qui vend des emballages ?", "fr")
+    assert "2022-748" in s.programmes
+    s = await signals(advisor, "O Decreto-Lei n.º 102-D/2020 aplica-se a uma oficina com 8 pessoas?", "pt")
+    assert "102-D/2020" in s.programmes
+    # A programme period is two years, no act; a year alone names nothing.
+    s = await signals(advisor, "Which packaging grants run in the period 2021-2027 for a small firm?")
+    assert not {"2021", "2027", "2021-2027"} & set(s.programmes)
+
+
 async def test_a_name_written_with_a_colon_is_one_name(advisor):
     # "SMV:Grøn" is a Danish programme's name, though both its halves are ordinary words.
     s = await signals(advisor, "Kan vi søge SMV:Grøn til en grøn omstillingsplan?", "da")

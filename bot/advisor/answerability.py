@@ -100,7 +100,9 @@ COMMON_IN_CORPUS = 0.25  # a word in more than this share of the chunks is the c
 VALUE_WINDOW = 120  # characters around a question's word in which a stated value counts
 NOUN_WINDOW = 4  # words between an unknown word and the programme noun it names
 PROGRAMME_WINDOW = 3  # words between an unknown name and a programme noun
-IDENTIFIER = re.compile(r"\b(?:\d{4}/\d{1,4}|\d{1,4}/\d{4}|(?:19|20)\d{2}|\d{4,6})\b")
+IDENTIFIER = re.compile(  # an act's number ("2024/1781", "116/2020", "décret n° 2022-748", "102-D/2020"), a year
+    r"\b(?:\d{4}/\d{1,4}|\d{1,4}/\d{4}|(?:19|20)\d{2}-(?!(?:19|20)\d{2}\b)\d{3,4}|\d{1,4}-[A-Z]/\d{4}|(?:19|20)\d{2}|\d{4,6})\b"
+)
 CURRENCIES = "EUR|DKK|SEK|PLN|GBP|NOK|CHF|USD"  # the codes our schemes' sums are written in
 AMOUNT = re.compile(
     rf"(?:€|£|\$|\b(?:{CURRENCIES})\b)\s?\d|\d[\d.,\s]*\s?(?:€|£|\b(?:{CURRENCIES}|"
@@ -723,11 +725,12 @@ class Answerability:
             s.names = [n for n in s.names if n in s.programmes]
         else:  # beside a scheme it names, a word by a programme noun describes that one ("den lettiske CFLA-ordning")
             s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes, language)
+        s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(question)) if n not in evidence_text]
+        s.unknown_numbers = len(s.numbers)
+        s.programmes += [n for n in self.acts_by_number(question, s.numbers) if n not in s.programmes]
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
         s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
         s.unknown_phrases = len(s.phrases)
-        s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(question)) if n not in evidence_text]
-        s.unknown_numbers = len(s.numbers)
         s.attribute = self.unstated_attribute(question, evidence, content, stop, language, own_message, asked_of)
         s.attribute_unstated = int(s.attribute is not None)
         # A figure asked for the present moment that no retrieved passage states: a live figure
@@ -781,6 +784,18 @@ class Answerability:
             if any(w in self.programme_nouns for w in window) and found[i].group() not in programmes:
                 programmes.append(found[i].group())
         return acronyms, names, programmes
+
+    def acts_by_number(self, question: str, numbers: list[str]) -> list[str]:
+        """Numbers of acts the knowledge base never mentions, written after a law's noun ("décret
+        n° 2022-748", "Decreto-Lei n.º 102-D/2020"): a rule it does not hold. Not a bare year."""
+        out = []
+        for number in numbers:
+            if not re.search(r"[/-]", number) or _fold(number) in self._folded_texts:
+                continue
+            before = words(question[: question.find(number)])[-NOUN_WINDOW:]
+            if any(part in self.programme_nouns for w in before for part in (w, *w.split("-"))):
+                out.append(number)
+        return out
 
     def named_by_noun(self, question: str, unknown: list[str], known: list[str], language: str) -> list[str]:
         """Unknown words that name a programme or rule by its subject, next to a programme noun:
