@@ -666,6 +666,11 @@ async def test_a_circular_question_about_a_firm_with_staff_stays_in_scope(indexe
         ("Brauchen wir als Bäckerei mit 9 Leuten einen Datenschutzbeauftragten nach der DSGVO?", "de"),
         ("Is Shopify or WooCommerce better for a small candle shop?", "en"),
         ("Hoeveel mag ik rood staan op onze zakelijke rekening?", "nl"),
+        ("Mag ik een medewerker na twee tijdelijke contracten nog een derde geven?", "nl"),
+        ("Existe algum apoio à contratação de um jovem à procura do primeiro emprego?", "pt"),
+        ("Hur länge tar det att få arbetsvisum för en kock från Thailand?", "sv"),
+        ("Od kiedy KSeF jest obowiązkowy dla małej firmy usługowej?", "pl"),
+        ("Miten toiminimi muutetaan osakeyhtiöksi ja mitä se maksaa?", "fi"),
     ],
 )
 async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, text, language):
@@ -690,6 +695,8 @@ async def test_money_matters_that_are_not_ours_are_out_of_scope(indexed, stub, t
         "Are there customs duties on imported recycled plastic pellets?",
         "Can we patent our process for recycling carbon fibre, and does a grant pay for it?",
         "Our Shopify webshop sells refurbished phones: do we have to register as a producer of electronics?",
+        "Is there a wage subsidy if we hire a repair technician for our refurbishing line?",
+        "Do we need e-invoicing for the packaging EPR fees we pay in Italy?",
     ],
 )
 async def test_money_questions_about_our_subjects_stay_in_scope(indexed, stub, text):
