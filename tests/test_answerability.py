@@ -395,6 +395,21 @@ async def test_follow_ups_are_read_by_meaning_not_length(advisor):
     assert (await advisor.prepare(AdvisorRequest(message=own, history=history))).question == own
 
 
+async def test_a_pronoun_ties_a_follow_up_to_the_item_shown_but_an_empty_it_does_not(advisor):
+    from bot.advisor.models import Turn
+
+    history = [
+        Turn(role="user", text="Is there a voucher that helps a small Danish company redesign its packaging?"),
+        Turn(role="assistant", text="One voucher fits [1]."),
+    ]
+    # "report" is a topic word the last question lacked, but "it" is the voucher shown.
+    pointing = await advisor.prepare(AdvisorRequest(message="When do we have to report it?", history=history))
+    assert pointing.question.startswith("Is there a voucher")
+    # The empty "it" of a new question ties it to nothing.
+    fresh = "Is it worth switching to recycled textiles for our uniforms?"
+    assert (await advisor.prepare(AdvisorRequest(message=fresh, history=history))).question == fresh
+
+
 async def test_the_first_sentence_gives_the_figure_and_its_source(advisor):
     reply = await advisor.answer(
         AdvisorRequest(

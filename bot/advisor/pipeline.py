@@ -540,7 +540,7 @@ class Advisor:
             return True
         # "Do I have to report it?": a topic word beside a pronoun ("report") is said of the item
         # shown; only a country or scheme of its own makes the message a new question.
-        topics = not POINTING_BACK.intersection(words)
+        topics = not refers_back(words)
         return not self._own_subject(message, words, previous, topics=topics)
 
     def _new_topic(self, request: AdvisorRequest) -> bool:
@@ -548,7 +548,7 @@ class Advisor:
         the item last shown."""
         previous = next((t.text for t in reversed(request.history) if t.role == "user"), "")
         said = re.findall(r"\w+", request.message.casefold())
-        if POINTING_BACK.intersection(said):
+        if refers_back(said):
             return False  # "how soon do I have to report it?": asked of the item shown
         before = self._topic_stems(re.findall(r"\w+", previous.casefold()))
         return bool(self._topic_stems(said) - before)
@@ -558,7 +558,7 @@ class Advisor:
         textiles: the previous question's own topic words ("packaging") are left out."""
         said = re.findall(r"\w+", message.casefold())
         new = self._topic_stems(said)
-        if not new or POINTING_BACK.intersection(said):  # "report it": the same subject
+        if not new or refers_back(said):  # "report it": the same subject
             return previous
         return " ".join(w for w in previous.split() if _stem(w) not in TOPIC_STEMS or _stem(w) in new)
 
@@ -605,7 +605,7 @@ class Advisor:
         the conversation's question did not find first. Its passages, or none."""
         message = prepared.request.message[:MAX_QUESTION_CHARS]
         said = re.findall(r"\w+", message.casefold())
-        if not glued or len(said) < OWN_QUESTION_WORDS or POINTING_BACK.intersection(said):
+        if not glued or len(said) < OWN_QUESTION_WORDS or refers_back(said):
             return []  # "report it", "agree with them": about the item shown, not a question alone
         vector = await self.queries.embed(message)
         own = await asyncio.to_thread(self._retrieve, message, prepared.request, vector, prepared.language)
@@ -849,6 +849,18 @@ FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outran
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
 POINTING_BACK = frozenset([*FOLLOW_UPS["references"], *FOLLOW_UPS["pronouns"]])
+EMPTY_IT_AFTER = frozenset(FOLLOW_UPS["empty_it_after"])
+
+
+def refers_back(words: list[str]) -> bool:
+    """Do the message's words (folded) point back at what was shown: "report it", "agree with
+    them"? Not the empty "it" of "is it worth…?" or a sentence's opening "It"."""
+    return any(
+        w in POINTING_BACK and (w != "it" or (i > 0 and words[i - 1] not in EMPTY_IT_AFTER))
+        for i, w in enumerate(words)
+    )
+
+
 PART_WORDS = 4  # a question in a message asking several things, this long, is a part of its own
 MAX_PARTS = 3
 PART_RANK = 3  # both searches rank an item this high for one part of a question: it answers that part
