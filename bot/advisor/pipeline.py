@@ -547,18 +547,20 @@ class Advisor:
         """ "and for textiles?" after a packaging question: asked about another topic, not about
         the item last shown."""
         previous = next((t.text for t in reversed(request.history) if t.role == "user"), "")
-        said = re.findall(r"\w+", request.message.casefold())
-        if refers_back(said):
-            return False  # "how soon do I have to report it?": asked of the item shown
         before = self._topic_stems(re.findall(r"\w+", previous.casefold()))
-        return bool(self._topic_stems(said) - before)
+        return bool(self._topics_asked(request.message) - before)
+
+    def _topics_asked(self, message: str) -> set[str]:
+        """The topics a follow-up asks about ("and for textiles?"); none when it refers back to the
+        item shown ("how soon do I have to report it?": "report" is said of that item)."""
+        said = re.findall(r"\w+", message.casefold())
+        return set() if refers_back(said) else self._topic_stems(said)
 
     def _without_replaced_topic(self, previous: str, message: str) -> str:
         """ "What EPR rules apply to our packaging?" + "and for textiles?" asks the same about
         textiles: the previous question's own topic words ("packaging") are left out."""
-        said = re.findall(r"\w+", message.casefold())
-        new = self._topic_stems(said)
-        if not new or refers_back(said):  # "report it": the same subject
+        new = self._topics_asked(message)
+        if not new:
             return previous
         return " ".join(w for w in previous.split() if _stem(w) not in TOPIC_STEMS or _stem(w) in new)
 
