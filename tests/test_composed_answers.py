@@ -391,6 +391,35 @@ async def test_a_figure_asked_about_one_scheme_opens_with_the_sentence_stating_i
     assert "SEK 1 million for six months" in first and first.endswith("[1]")
 
 
+async def test_a_loans_interest_asked_in_other_words_opens_with_the_rate_it_states(shipped_kb):
+    """ "Was für Zinsen…?" shares no word with "zu 3-Monats-EURIBOR plus 1,3 %", but a loan
+    scheme's interest rate is the rate asked: it answers first, said once."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Unsere slowenische Tochterfirma will beim Eko sklad einen Umweltkredit beantragen. "
+            "Was für Zinsen wurden bei diesen Krediten zuletzt verlangt?"
+        )
+    )
+    first, rest = reply.answer.split("\n\n", 2)[1:]
+    assert "EURIBOR plus 1,3 %" in first and first.endswith("[1]")
+    assert "EURIBOR" not in rest
+
+
+async def test_asked_how_many_firms_the_lead_counts_firms_not_euros_per_firm(shipped_kb):
+    """ "With how many SMEs?" is answered by "three to six SMEs", not by "EUR 20,000 per SME":
+    a sum of money counts nothing."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Subsidie Circulaire ketenprojecten van RVO: met hoeveel mkb-bedrijven moet je minimaal "
+            "en maximaal in het samenwerkingsverband zitten?"
+        )
+    )
+    first = reply.answer.split("\n\n")[1]
+    assert "drie tot zes mkb-bedrijven" in first and "20.000" not in first
+
+
 async def test_a_figure_the_scheme_does_not_state_gets_no_other_sentence_first(shipped_kb):
     """Asked the interest rate, which the card does not state, no sentence about something else
     stands where the answer belongs: the card (with what it does state) comes first."""

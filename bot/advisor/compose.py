@@ -92,6 +92,7 @@ ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at
 QUOTED = re.compile(r"“[^”]*”")
 LEGAL_ACT = re.compile(r"\b(?:19|20)\d{2}/\d+\b|\b\d+/(?:19|20)\d{2}\b")  # "(EU) 2025/1892" dates nothing
 VERSUS = re.compile(r"\b(vs|versus|contra)\b\.?", re.IGNORECASE)  # "remanufacturing vs refurbishing"
+COUNTED_AFTER = 3  # words between a number and the thing it counts ("three to six SMEs")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
 
@@ -958,20 +959,34 @@ class Composer:
             # A number the question gives itself ("Cluster 6", "the 2026 call") states no count.
             given = {w.casefold() for w in re.findall(r"\w+", question) if any(c.isdigit() for c in w)}
             stating = [
-                (SHOWN[SCHEME_DETAIL_STATED[kind]], given if kind == "count" else set())
+                (SHOWN[SCHEME_DETAIL_STATED[kind]], given if kind == "count" else None)
                 for kind in figures
                 if kind in SCHEME_DETAIL_STATED
             ]
-            stated = [u for u in found if any(pattern.search(_without(u, ignored)) for pattern, ignored in stating)]
+            stated = [
+                u
+                for u in found
+                if any(
+                    pattern.search(_without(u if ignored is None else _unpriced(u), ignored or set()))
+                    for pattern, ignored in stating
+                )
+            ]
             # "How many partners?": a sentence counting partners, where one does, not another count.
             counted = _counted(question, figures.get("count", []), language)
             counting = [u for u in stated if counted & tokens(u, language)]
+            # ...best one that puts a number before it ("three to six SMEs", not "EUR 20,000 per SME").
+            counting = [u for u in counting if _counts(u, counted, language)] or counting
             # The counted thing may be a word of the scheme's name too ("…helped 1,400 businesses"
             # of a service "for businesses"): counting it is sharing enough.
             picked = focus(asked, counting, language, 1, 0, ignore=named) or counting[:1]
             picked = picked or focus(asked, stated, language, 1, 1, ignore=named)
-        else:
-            picked = focus(asked, found, language, 1, DETAIL_WORDS, ignore=named)
+            # A scheme's interest rate is its loan's, whatever words the sentence shares.
+            picked = picked or (
+                [u for u in stated if STATED["interest"].search(u)][:1] if "interest" in figures else []
+            )
+            # The figure asked answers first, though the card's summary says it too.
+            return picked[0] if picked else None
+        picked = focus(asked, found, language, 1, DETAIL_WORDS, ignore=named)
         # The card opens with its summary: a sentence it says (in other words too) needs no repeating.
         return picked[0] if picked and not _repeats(picked[0], self.summary(s, language), language) else None
 
@@ -1176,6 +1191,20 @@ def _counted(question: str, asks: list[str], language: str) -> set[str]:
         if word:
             counted |= tokens(word, language)
     return counted
+
+
+def _unpriced(text: str) -> str:
+    """`text` less its sums of money: "EUR 20,000 per SME" counts nothing."""
+    return AMOUNT_IN_PROSE.sub(" ", text)
+
+
+def _counts(unit: str, counted: set[str], language: str) -> bool:
+    """Does a number in `unit` come right before a word of what is counted ("three to six SMEs")?"""
+    text = _unpriced(unit)
+    return any(
+        counted & tokens(" ".join(text[m.end() :].split()[:COUNTED_AFTER]), language)
+        for m in SHOWN["number"].finditer(text)
+    )
 
 
 def _without(text: str, given: set[str]) -> str:
