@@ -699,6 +699,20 @@ async def test_a_countrys_schemes_answer_its_money_question_though_other_words_o
     assert schemes and all(c in ("IE", "EU") for c in schemes)
 
 
+async def test_a_countrys_schemes_come_before_an_eu_scheme_its_words_barely_found(shipped_kb):
+    """ "A bakery in Ghent… any money to help?": the only scheme the bread-waste words let in was
+    EU innovation procurement, a tender for public buyers. Flanders' own schemes answer instead."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(
+        AdvisorRequest(
+            message="We are a 12-person bakery in Ghent. How can we cut our bread waste, "
+            "and is there any money to help?"
+        )
+    )
+    schemes = [c.source_id for c in reply.citations if c.kind == "funding"]
+    assert schemes and all(s.startswith("be-") for s in schemes)
+    assert "innovation procurement" not in reply.answer
+
+
 def _found(composer, source_id: str, score: float, similarity: float = 0.85, text: str = ""):
     """A retrieved item as the composer receives it: its catalog entry (a scheme's description,
     else a module with `text`), scored by retrieval."""

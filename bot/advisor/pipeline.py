@@ -84,6 +84,12 @@ def _other_countries_schemes_left_out(passages: list[Passage], countries: set[st
     return kept or passages
 
 
+def _found_by_one(passage: Passage) -> bool:
+    """Does either search rank the passage among its first few (EEN's free advice for "does anyone
+    give free advice?"), not only let it in at the end ("innovation procurement" for a bakery)?"""
+    return min(passage.dense_rank or EU_SCHEME_RANK + 1, passage.bm25_rank or EU_SCHEME_RANK + 1) <= EU_SCHEME_RANK
+
+
 def _both_rank(passage: Passage, rank: int) -> bool:
     """Do dense and keyword search both rank the passage this high?"""
     return max(passage.dense_rank or rank + 1, passage.bm25_rank or rank + 1) <= rank
@@ -460,9 +466,10 @@ class Advisor:
     ) -> list[Passage]:
         if country:
             found = _outside_region(search(filters=Filters(country=country), boosts=boosts), region)
-            if any(p.kind == "funding" for p in found):
+            national = country in self.kb.retriever.countries_with_schemes
+            if any(p.kind == "funding" and (not national or country in p.countries or _found_by_one(p)) for p in found):
                 return _funding_first(found)
-            if country in self.kb.retriever.countries_with_schemes:
+            if national:
                 # The question's other words outranked the country's schemes ("…in Cork. Is there a
                 # grant…? What does a product passport contain?"): its schemes, not another country's.
                 schemes = search(filters=Filters(country=country, kinds=["funding"]), boosts=boosts)
@@ -847,6 +854,9 @@ def _count_error(stage: str, exc: BaseException) -> None:
     log.exception("advisor error", stage=stage, error=type(exc).__name__)
 
 
+# An EU-wide scheme found for a country's money question answers it when a search ranks it this
+# high; else the country's own schemes come first.
+EU_SCHEME_RANK = 5
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
