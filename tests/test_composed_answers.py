@@ -363,6 +363,26 @@ async def test_a_scheme_asked_about_by_name_is_the_answer_even_closed(shipped_kb
     assert "3,5 mln PLN" in first.replace("\xa0", " ")  # a round sum in millions, as Polish writes it
 
 
+async def test_a_closed_scheme_described_in_other_words_with_its_country_is_the_answer(shipped_kb):
+    """ "The Romanian de minimis programme for the circular economy: how much were the grants?"
+    describes a closed scheme without its name: it is shown, flagged closed, with its figures.
+    Asked about de minimis aid with no country, no closed foreign scheme is offered."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="Una clienta con fabrica en Rumania me pregunta por el programa de minimis para la "
+            "economia circular: de cuanto a cuanto eran las subvenciones por proyecto?"
+        )
+    )
+    assert [c.source_id for c in reply.citations] == ["ro-minimis-scheme-circular-economy-transition"]
+    first = reply.answer.split("\n\n")[1]
+    assert "cerrada" in first and "15.000 EUR a 200.000 EUR" in first.replace("\xa0", " ")
+    general = await advisor.answer(
+        AdvisorRequest(message="¿Cuánto es lo máximo que me pueden dar en ayudas de minimis? Ya recibimos 120.000 €")
+    )
+    assert "ro-minimis-scheme-circular-economy-transition" not in {c.source_id for c in general.citations}
+
+
 async def test_a_question_about_one_scheme_opens_with_the_sentence_that_answers_it(shipped_kb):
     """Asked something about the one scheme shown, the answer opens with the sentence of its text
     that says it, above the card, and says it once."""

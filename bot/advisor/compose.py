@@ -92,6 +92,7 @@ ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at
 QUOTED = re.compile(r"“[^”]*”")
 LEGAL_ACT = re.compile(r"\b(?:19|20)\d{2}/\d+\b|\b\d+/(?:19|20)\d{2}\b")  # "(EU) 2025/1892" dates nothing
 VERSUS = re.compile(r"\b(vs|versus|contra)\b\.?", re.IGNORECASE)  # "remanufacturing vs refurbishing"
+DESCRIBED_RANK = 2  # both searches rank a scheme this high: the question describes it
 COUNTED_AFTER = 3  # words between a number and the thing it counts ("three to six SMEs")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
@@ -382,7 +383,11 @@ class Composer:
 
         asked_about = _clearly_first(passages)
         if asked_about is not None and (
-            asked_about.kind != "funding" or not self.catalog.provider_named(asked_about.source_id, question)
+            asked_about.kind != "funding"
+            or not (
+                self.catalog.provider_named(asked_about.source_id, question)
+                or (_described(asked_about) and bool(named_countries & set(asked_about.countries)))
+            )
         ):
             asked_about = None
         for p in passages[:ITEMS_FROM]:
@@ -1210,6 +1215,12 @@ def _counts(unit: str, counted: set[str], language: str) -> bool:
 def _without(text: str, given: set[str]) -> str:
     """`text` less the words of `given` (folded)."""
     return " ".join(w for w in text.split() if w.strip(".,;:()'\"").casefold() not in given) if given else text
+
+
+def _described(passage: Passage) -> bool:
+    """Do both searches put the item at the top? A question naming the item's country then
+    describes it in other words ("the Romanian de minimis scheme for the circular economy")."""
+    return max(passage.dense_rank or DESCRIBED_RANK + 1, passage.bm25_rank or DESCRIBED_RANK + 1) <= DESCRIBED_RANK
 
 
 def _clearly_first(passages: list[Passage]) -> Passage | None:
