@@ -498,6 +498,21 @@ def test_chat_names_a_country_by_its_code(indexed, text, country):
     assert make_advisor(indexed).triager.mentioned_country(text) == country
 
 
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Wir sind eine Tischlerei in Osterreich, gibt es Förderungen?", "AT"),  # Österreich, typed plainly
+        ("somos una pyme de Espana y queremos reciclar", "ES"),
+        ("una clienta con fabrica en Rumania", "RO"),
+        ("lo schema de minimis rumeno", "RO"),
+        ("we repair suede shoes and leather bags", None),  # suède is Sweden only with its accent
+        ("o restaurante servia comida em pratos descartáveis", None),  # "served", not Sérvia
+    ],
+)
+def test_a_country_typed_without_its_accents_is_still_the_country(indexed, text, country):
+    assert make_advisor(indexed).triager.mentioned_country(text) == country
+
+
 def test_the_country_asked_about_is_the_one_the_question_sentence_names(indexed):
     triager = make_advisor(indexed).triager
     text = "We lease batteries from Tampere, aiming at Germany and the Nordics. What Finnish funding is there?"

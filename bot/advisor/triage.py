@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,8 @@ def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
 
 # Adjectives inflect ("svensk" → "svenskt", "deutsch" → "deutsches", "polski" → "polskie"): a
 # name of five letters or more also matches with one of these endings.
+# A country's name without its accents that is a word of its own: "suede" leather, "servia" (pt "served").
+ACCENTS_NEEDED = frozenset({"suede", "servia", "frances", "georgie"})
 INFLECTIONS = r"(?:e|en|er|es|em|et|t|a|as|os|i|ie|o|ą|ej|ego|iej|ich|ym|s)?"
 
 
@@ -90,10 +93,17 @@ LOWER_CASE_CODES = {"dk", "nl", "fr", "fi", "pl", "pt", "ie", "lv", "lt", "ee", 
 AMBIGUOUS_CODES = {"IT", "IN", "ME"}
 
 
+def _unaccented(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c))
+
+
 def _country_pattern(names: list[str], code: str = "") -> re.Pattern[str]:
     """A name written capitalised in triage.yaml matches only capitalised and after a word:
     "from Turkey" is the country; "turkey" and a sentence opening "Turkey breast" the bird."""
-    forms = [re.escape(n) + (INFLECTIONS if len(n) >= 5 else "") for n in names if n == n.lower()]
+    lower = [n for n in names if n == n.lower()]
+    # Typed without its accents too ("Osterreich", "Espana"), unless that spells another word.
+    lower += [f for n in lower if (f := _unaccented(n)) != n and f not in ACCENTS_NEEDED and f not in lower]
+    forms = [re.escape(n) + (INFLECTIONS if len(n) >= 5 else "") for n in lower]
     by_name = r"(?i:\b(?:" + "|".join(forms) + r")\b)"
     if capitalised := [re.escape(n) for n in names if n != n.lower()]:
         by_name += r"|(?<=[\w,]\s)(?:" + "|".join(capitalised) + r")\b"
