@@ -574,6 +574,22 @@ async def test_a_follow_up_saying_it_asks_about_the_scheme_shown_though_it_names
     assert "CSRD" not in reply.answer
 
 
+async def test_and_what_about_another_country_asks_the_same_question_about_its_schemes(shipped_kb):
+    """ "And what about Spain?" after Portugal's schemes: Spain's schemes, as the user would ask a
+    person, not the Portuguese scheme shown again."""
+    from bot.advisor.models import Turn
+
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    first = "We make wooden toys in Portugal, 15 people. Is there funding to switch to recycled packaging?"
+    shown = await advisor.answer(AdvisorRequest(message=first))
+    assert all(c.source_id.startswith("pt-") for c in shown.citations if c.kind == "funding")
+    history = [Turn(role="user", text=first), Turn(role="assistant", text=shown.answer)]
+    spain = await advisor.answer(AdvisorRequest(message="And what about Spain?", history=history))
+    schemes = [c.source_id for c in spain.citations if c.kind == "funding"]
+    assert schemes and all(s.startswith("es-") for s in schemes)
+    assert "Portugal 2030" not in spain.answer
+
+
 async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):
     """ "What about for textiles?" after a packaging question is answered about textiles, not
     with the packaging item last shown."""

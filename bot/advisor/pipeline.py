@@ -636,6 +636,9 @@ class Advisor:
         subject = found[0]
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
         scheme = self.composer.catalog.scheme(subject.source_id)
+        country = self.triager.mentioned_country(prepared.request.message)
+        if scheme is not None and country and not {country, "EU"} & set(scheme.countries):
+            return  # "and what about Spain?" after a Portuguese scheme: Spain's schemes, as found
         if scheme is not None:
             if others and OTHER_OPTIONS.search(prepared.request.message):
                 prepared.passages = others  # "any other schemes?": the ones not shown yet
