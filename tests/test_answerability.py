@@ -532,6 +532,24 @@ async def test_a_greeting_gets_a_greeting_in_the_users_language(advisor):
 
 @pytest.mark.parametrize(
     ("message", "language", "opening"),
+    [
+        ("thanks!", "en", "Glad to help."),
+        ("Danke!", "de", "Gern geschehen."),
+        ("ok merci", "fr", "Avec plaisir."),
+        ("D'accord, merci !", "fr", "Avec plaisir."),
+    ],
+)
+async def test_thanks_after_an_answer_get_glad_to_help_not_the_introduction_again(advisor, message, language, opening):
+    from bot.advisor.models import Turn
+
+    history = [Turn(role="user", text="What is eco-design?"), Turn(role="assistant", text="Eco-design is … [1]")]
+    reply = await advisor.answer(AdvisorRequest(message=message, history=history, profile={"language": language}))
+    assert reply.answer.startswith(opening) and "/human" in reply.answer
+    assert not reply.citations  # nothing was searched: a thank-you is no question
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "opening"),
     [("What can you do?", "en", "Hello! I help"), ("help", "en", "Hello!"), ("Was kannst du?", "de", "Hallo!")],
 )
 async def test_asking_what_the_advisor_is_for_gets_what_it_does_not_a_refusal(advisor, message, language, opening):

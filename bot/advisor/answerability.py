@@ -545,8 +545,8 @@ class Answerability:
         self.name_connectors = {_fold(w) for w in raw["name_connectors"]}
         self.asker_words = {_fold(w) for w in raw["asker_words"]}
         # "servus", "moin", "hoi": a greeting is no term the knowledge base should know
-        greetings = yamlio.load((DATA / "followup.yaml").read_text(encoding="utf-8"))["greetings"]
-        self.greeting_words = {_fold(w) for g in greetings for w in g.split()}
+        said = yamlio.load((DATA / "followup.yaml").read_text(encoding="utf-8"))
+        self.greeting_words = {_fold(w) for g in [*said["greetings"], *said["thanks"]] for w in g.split()}
         self.cost_words = _prefixes(_fold(w) for w in raw["cost_words"])
         self.repayment_words = _prefixes(_fold(w) for w in raw["repayment_words"])
         self.loan_words = _prefixes(_fold(w) for w in raw["loan_words"])

@@ -269,6 +269,9 @@ class Advisor:
         if said in FOLLOW_UPS["greetings"] or said in FOLLOW_UPS["capabilities"]:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "greeting")
             return prepared
+        if said in THANKS:  # "danke!" after an answer: glad to help, not "Hello!" again
+            prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "thanks")
+            return prepared
 
         decision = self.triager.pre_retrieval(message[:MAX_QUESTION_CHARS], request.negative_feedback)
         if decision and decision.triage == Triage.refuse:
@@ -863,6 +866,7 @@ EU_SCHEME_RANK = 5
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
+THANKS = frozenset(" ".join(re.findall(r"\w+", t.casefold())) for t in FOLLOW_UPS["thanks"])  # as `said` reads
 POINTING_BACK = frozenset([*FOLLOW_UPS["references"], *FOLLOW_UPS["pronouns"]])
 EMPTY_IT_AFTER = frozenset(FOLLOW_UPS["empty_it_after"])
 
