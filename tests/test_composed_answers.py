@@ -590,6 +590,24 @@ async def test_and_what_about_another_country_asks_the_same_question_about_its_s
     assert "Portugal 2030" not in spain.answer
 
 
+async def test_how_to_apply_for_the_scheme_shown_is_answered_though_the_first_question_was_doubted(shipped_kb):
+    """The first question's words the knowledge base lacks ("Holzreste zu Briketts") were judged on
+    its own turn, which showed the closest schemes under a hedge. "Wie beantrage ich das?" asks
+    about the scheme shown, and its card says how: answered, not handed over again."""
+    from bot.advisor.models import Turn
+
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    first = (
+        "Wir sind eine Schreinerei in Bayern mit 12 Leuten. Welche Förderung gibt es für eine Maschine, "
+        "die unsere Holzreste zu Briketts presst?"
+    )
+    shown = await advisor.answer(AdvisorRequest(message=first))
+    history = [Turn(role="user", text=first), Turn(role="assistant", text=shown.answer)]
+    reply = await advisor.answer(AdvisorRequest(message="Wie beantrage ich das?", history=history))
+    assert reply.triage == Triage.answer and reply.language == "de"
+    assert "So beantragen Sie:" in reply.answer
+
+
 async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):
     """ "What about for textiles?" after a packaging question is answered about textiles, not
     with the packaging item last shown."""

@@ -716,20 +716,23 @@ class Answerability:
         if content:
             have = _prefixes(evidence_words)
             s.coverage = sum(w[:PREFIX] in have for w in content) / len(content)
-        s.unknown_words = self.unknown_words(question, language, stop)
+        # A follow-up about the item shown ("how do I apply for it?") asks its own words of that
+        # item: the earlier question's names and unknown words were judged on its own turn.
+        read = own_message if asked_of and own_message else question
+        s.unknown_words = self.unknown_words(read, language, stop)
         unknown = min(len(s.unknown_words), MAX_UNKNOWN_WORDS)
         s.unknown_words_en, s.unknown_words_other = (unknown, 0) if language == "en" else (0, unknown)
-        s.rare_unknown_words = min(len(rare_words(question, language, set(s.unknown_words))), MAX_RARE_WORDS)
-        s.acronyms, s.names, s.programmes = self.unknown_terms(question, language)
+        s.rare_unknown_words = min(len(rare_words(read, language, set(s.unknown_words))), MAX_RARE_WORDS)
+        s.acronyms, s.names, s.programmes = self.unknown_terms(read, language)
         if names_our_scheme:
             s.names = [n for n in s.names if n in s.programmes]
         else:  # beside a scheme it names, a word by a programme noun describes that one ("den lettiske CFLA-ordning")
-            s.programmes += self.named_by_noun(question, s.unknown_words, s.programmes, language)
-        s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(question)) if n not in evidence_text]
+            s.programmes += self.named_by_noun(read, s.unknown_words, s.programmes, language)
+        s.numbers = [n for n in dict.fromkeys(IDENTIFIER.findall(read)) if n not in evidence_text]
         s.unknown_numbers = len(s.numbers)
-        s.programmes += [n for n in self.acts_by_number(question, s.numbers) if n not in s.programmes]
+        s.programmes += [n for n in self.acts_by_number(read, s.numbers) if n not in s.programmes]
         s.unknown_acronyms, s.unknown_names, s.unknown_programme = len(s.acronyms), len(s.names), len(s.programmes)
-        s.phrases = [] if language == "de" else self.unknown_phrases(question)  # German capitalises every noun
+        s.phrases = [] if language == "de" else self.unknown_phrases(read)  # German capitalises every noun
         s.unknown_phrases = len(s.phrases)
         s.attribute = self.unstated_attribute(question, evidence, content, stop, language, own_message, asked_of)
         s.attribute_unstated = int(s.attribute is not None)

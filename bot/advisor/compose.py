@@ -125,6 +125,11 @@ def _asked(question: str) -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=1)
+def _availability_asks() -> re.Pattern[str]:
+    return phrases(_lexicon()["availability_asks"])
+
+
+@lru_cache(maxsize=1)
 def _asker_words() -> set[str]:
     """Words naming who asks ("small", "SME", "PME"), folded to lower case."""
     return {w.casefold() for w in _lexicon()["asker_words"]}
@@ -386,7 +391,11 @@ class Composer:
             asked_about.kind != "funding"
             or not (
                 self.catalog.provider_named(asked_about.source_id, question)
-                or (_described(asked_about) and bool(named_countries & set(asked_about.countries)))
+                or (
+                    _described(asked_about)
+                    and bool(named_countries & set(asked_about.countries))
+                    and not _availability_asks().search(question)
+                )
             )
         ):
             asked_about = None
