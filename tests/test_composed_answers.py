@@ -605,7 +605,22 @@ async def test_how_to_apply_for_the_scheme_shown_is_answered_though_the_first_qu
     history = [Turn(role="user", text=first), Turn(role="assistant", text=shown.answer)]
     reply = await advisor.answer(AdvisorRequest(message="Wie beantrage ich das?", history=history))
     assert reply.triage == Triage.answer and reply.language == "de"
-    assert "So beantragen Sie:" in reply.answer
+    assert "Projektskizze" in reply.answer.split("\n\n")[1]  # the scheme's own first step, first
+
+
+async def test_how_to_apply_in_french_opens_with_the_schemes_own_steps_said_once(shipped_kb):
+    """ "Comment faire la demande ?" shares no word with "Déposez votre demande en ligne…" once
+    stemmed, yet the scheme's "how to apply" answers it first; its card below does not repeat it."""
+    from bot.advisor.models import Turn
+
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    first = "Nous sommes une PME de 20 personnes près de Lyon. Quelles aides pour un audit économie circulaire ?"
+    shown = await advisor.answer(AdvisorRequest(message=first))
+    history = [Turn(role="user", text=first), Turn(role="assistant", text=shown.answer)]
+    reply = await advisor.answer(AdvisorRequest(message="Comment faire la demande ?", history=history))
+    lead, card = reply.answer.split("\n\n")[1:3]
+    assert lead.startswith("Diag Eco-Flux") and "Déposez votre demande en ligne" in lead
+    assert "Déposez votre demande en ligne" not in card
 
 
 async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -455,7 +455,7 @@ class Composer:
                 language,
                 c.number,
                 found if i == 0 else None,
-                detail or (first_figure[1] if first_figure and i == 0 else None),
+                _opening(detail, first_figure[1] if first_figure and i == 0 else None, focus if i == 0 else None),
                 whole=whole,
             )
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
@@ -768,11 +768,11 @@ class Composer:
         language: str,
         number: int,
         found: set[str] | None = None,
-        said: str | None = None,
+        said: Sequence[str] = (),
         whole: bool = False,
     ) -> str:
         """One item's block. `found` is given for the answer's lead item: the other sections of it
-        that retrieval found; a module then shows its best section whole. `said`: a sentence of a
+        that retrieval found; a module then shows its best section whole. `said`: the sentences of a
         scheme's text the answer already opens with. `whole`: the one scheme the answer is about."""
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is not None:
@@ -1019,7 +1019,7 @@ class Composer:
         number: int,
         asks_amount: bool = False,
         question: str = "",
-        said: str | None = None,
+        said: Sequence[str] = (),
         whole: bool = False,
     ) -> str:
         """A scheme's card. `whole`: the one scheme the answer is about shows who may apply and
@@ -1052,7 +1052,7 @@ class Composer:
                 else []
             )
             # A sentence the summary says in other words is no repeat when it adds the figure asked.
-            extra = [u for u in extra if u != said and (adds_figure(u) or not _repeats(u, summary, language))]
+            extra = [u for u in extra if u not in said and (adds_figure(u) or not _repeats(u, summary, language))]
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
         no_figure = ""
@@ -1060,7 +1060,7 @@ class Composer:
             no_figure = self.words("no_fixed_amount", language)[s.no_fixed_amount.value]
         name, _ = self.heading(s, language)
         # The sentence the answer opens with is said once, not again in its part.
-        parts = [(label, " ".join(u for u in units([text], language) if u != said)) for label, text in parts]
+        parts = [(label, " ".join(u for u in units([text], language) if u not in said)) for label, text in parts]
         labelled = [f"{label} {self.readable(text, language)}" for label, text in parts if text]
         return "\n".join(filter(None, [f"{name} — {facts} [{number}]", no_figure, summary, *labelled]))
 
@@ -1224,6 +1224,12 @@ def _counts(unit: str, counted: set[str], language: str) -> bool:
 def _without(text: str, given: set[str]) -> str:
     """`text` less the words of `given` (folded)."""
     return " ".join(w for w in text.split() if w.strip(".,;:()'\"").casefold() not in given) if given else text
+
+
+def _opening(*said: str | list[str] | None) -> list[str]:
+    """The sentences the answer opens with (a detail, a figure, a follow-up's focus): its card
+    below does not say them again."""
+    return [s for x in said if x for s in ([x] if isinstance(x, str) else x)]
 
 
 def _described(passage: Passage) -> bool:

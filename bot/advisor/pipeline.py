@@ -21,7 +21,7 @@ import openai
 from bot.advisor import followup
 from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict, phrases
 from bot.advisor.citations import cite, funding_block
-from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked, money_asked
+from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked, money_asked, units
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -60,6 +60,8 @@ FOLLOW_UPS = yamlio.load((Path(__file__).with_name("data") / "followup.yaml").re
 # A question opening with one of these goes on with the one before ("…? and what do I ask them?");
 # not "a", an English article as well as Polish "and".
 CONTINUING = frozenset(w for w in FOLLOW_UPS["continuations"] if " " not in w and w != "a")
+APPLY_ASKS = phrases(FOLLOW_UPS["apply_asks"])  # "wie beantrage ich das?"
+APPLY_SENTENCES = 2  # of a scheme's "how to apply", the lead of an answer to "how do I apply?"
 OTHER_OPTIONS = phrases(FOLLOW_UPS["other_options"])  # "any other schemes?", "gibt es noch andere?"
 NON_ENGLISH_BM25_WEIGHT = 0.5
 # A scheme whose provider publishes no figure (not a service, which pays none)
@@ -651,6 +653,13 @@ class Advisor:
         prepared.subject = subject.source_id
         if scheme is not None and scheme.states_amount_or_rate and asks_amount(prepared.request.message):
             return  # "how much at most?": the lead names the scheme with its amount or rate
+        if scheme is not None and APPLY_ASKS.search(prepared.request.message):
+            written = (
+                scheme if prepared.language == "en" else self.composer.catalog.translated(scheme.id, prepared.language)
+            )
+            if written is not None and written.how_to_apply:  # "how do I apply?": how to apply, first
+                prepared.focus = units([written.how_to_apply], prepared.language)[:APPLY_SENTENCES]
+                return
         texts = self._item_texts(subject.source_id, prepared.language)
         if texts:
             prepared.focus = focus_on_asked(prepared.request.message, texts, prepared.language)
