@@ -513,6 +513,19 @@ def test_a_country_typed_without_its_accents_is_still_the_country(indexed, text,
     assert make_advisor(indexed).triager.mentioned_country(text) == country
 
 
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Olemme 8 hengen puusepänverstas Tampereella. Mistä saisimme rahoitusta?", "FI"),
+        ("Toimimme Helsingissä ja kierrätämme muovia", "FI"),
+        ("Yritys Oulusta kysyy avustuksista", "FI"),
+        ("Salon de coiffure à Toulouse, 4 salariées", "FR"),  # "Salon" is no Salo in a case of its own
+    ],
+)
+def test_a_finnish_city_named_in_one_of_its_cases_is_finland(indexed, text, country):
+    assert make_advisor(indexed).triager.mentioned_country(text) == country
+
+
 def test_the_country_asked_about_is_the_one_the_question_sentence_names(indexed):
     triager = make_advisor(indexed).triager
     text = "We lease batteries from Tampere, aiming at Germany and the Nordics. What Finnish funding is there?"

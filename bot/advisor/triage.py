@@ -121,6 +121,11 @@ REGION_WORD_ZIPF = 5.0  # a region name's word rarer than this in our languages 
 # sentence ("Lille virksomhed…" is Danish for "small company"): not a city there.
 WORDS_TOO = {"Lille", "Faro", "Asti", "Celle"}
 POLISH_LOCATIVE = ("iu", "ie", "u", "e", "i")  # Kraków → Krakowie, Gdańsk → Gdańsku, Łódź → Łodzi
+# Finnish case endings of a place (in, at, from, to, of): "Tampereella", "Helsingissä", "Oulusta".
+# Not the genitive ("-n"): "Salon", "Porin" spell words of other languages too.
+FINNISH_CASES = ("ssa", "ssä", "lla", "llä", "sta", "stä", "lta", "ltä", "lle")
+FINNISH_STEM = 4  # letters of a city's name that its cases keep ("Pori" → "Porissa")
+FINNISH_STEM_SLACK = 3  # letters between the kept stem and the ending ("Tampe|re|ella")
 COUNTRY_LANGUAGES = {
     "GB": ("en",),
     "IE": ("en",),
@@ -174,7 +179,31 @@ def city_country(text: str) -> str | None:
         # Polish names a city in the locative after "w": "w Krakowie", "w warszawie", "we Wrocławiu"
         if i > 0 and found[i - 1].casefold() in ("w", "we") and (code := _polish_locative(found[i])):
             return code
+        # Finnish names a city in a case of its own: "Tampereella", "Helsingissä", "Oulusta"
+        if m.group()[:1].isupper() and (code := _finnish_case(found[i])):
+            return code
     return None
+
+
+def _finnish_case(word: str) -> str | None:
+    folded = fold(word)
+    ending = next((e for e in FINNISH_CASES if folded.endswith(e)), None)
+    if ending is None:
+        return None
+    for stem, code in _finnish_city_stems().items():
+        if folded.startswith(stem) and len(folded) - len(ending) - len(stem) <= FINNISH_STEM_SLACK:
+            return code
+    return None
+
+
+@lru_cache(maxsize=1)
+def _finnish_city_stems() -> dict[str, str]:
+    """Finnish cities' first letters, less the two a case may change ("tampe(re)", "helsin(ki)")."""
+    return {
+        fold(name)[: max(FINNISH_STEM, len(name) - 2)]: code
+        for name, code in _cities().items()
+        if code == "FI" and " " not in name
+    }
 
 
 def _polish_locative(word: str) -> str | None:
