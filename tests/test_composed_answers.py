@@ -620,6 +620,25 @@ async def test_how_to_apply_in_french_opens_with_the_schemes_own_steps_said_once
     assert "Déposez votre demande en ligne" not in card
 
 
+async def test_that_in_a_follow_up_is_the_first_scheme_shown_not_the_one_its_words_match_best(shipped_kb):
+    """After "3 schemes fit: KfW-Umweltprogramm [1], …", "Wer kann das beantragen?" asks about the
+    KfW loan the answer led with, not the DBU grant further down, and the answer is about that
+    scheme (no "3 schemes fit" again)."""
+    from bot.advisor.models import Turn
+
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    first = (
+        "Wir sind eine Schreinerei in Bayern mit 12 Leuten und wollen eine neue Absauganlage mit Filter "
+        "kaufen. Gibt es zinsgünstige Kredite?"
+    )
+    shown = await advisor.answer(AdvisorRequest(message=first))
+    assert shown.citations[0].source_id == "de-kfw-umweltprogramm"
+    history = [Turn(role="user", text=first), Turn(role="assistant", text=shown.answer)]
+    reply = await advisor.answer(AdvisorRequest(message="Wer kann das beantragen?", history=history))
+    assert [c.source_id for c in reply.citations] == ["de-kfw-umweltprogramm"]
+    assert "Förderprogramm" not in reply.answer.split("\n\n")[1]  # no "one scheme fits" for a follow-up
+
+
 async def test_and_for_another_topic_asks_the_same_question_about_it(shipped_kb):
     """ "What about for textiles?" after a packaging question is answered about textiles, not
     with the packaging item last shown."""

@@ -18,3 +18,12 @@ def last_answer(history_texts: list[tuple[str, str]]) -> str | None:
         if role == "assistant":
             return re.sub(r"\[\d+\]", "", text.split("\n📚")[0]).strip() or None
     return None
+
+
+def first_cited(answer: str) -> str | None:
+    """The last answer up to its first citation: the item it is first about ("3 schemes fit:
+    - KfW-Umweltprogramm (…) [1]"), which "das" in "wer kann das beantragen?" points at, not
+    whichever of its items the whole text matches best. None when it cites nothing."""
+    shown = answer.split("\n📚")[0]
+    at = shown.find("[1]")
+    return shown[:at].strip() or None if at >= 0 else None

@@ -631,11 +631,14 @@ class Advisor:
     async def _follow_up(self, prepared: Prepared) -> None:
         """Put the item the last answer was about first and, for an English reader (the content's
         language), lead with its sentences that answer the follow-up."""
-        shown = followup.last_answer([(t.role, t.text) for t in prepared.request.history])
+        history = [(t.role, t.text) for t in prepared.request.history]
+        shown = followup.last_answer(history)
         if not shown:
             return
-        vector = await self.queries.embed(shown[:MAX_QUESTION_CHARS])
-        found = await asyncio.to_thread(self.kb.retriever.search, shown[:MAX_QUESTION_CHARS], 1, query_vector=vector)
+        last = next(text for role, text in reversed(history) if role == "assistant")
+        about = (followup.first_cited(last) or shown)[:MAX_QUESTION_CHARS]
+        vector = await self.queries.embed(about)
+        found = await asyncio.to_thread(self.kb.retriever.search, about, 1, query_vector=vector)
         if not found or found[0].bm25_rank is None or found[0].dense_rank is None:
             return  # the last answer names no item that both searches agree on
         subject = found[0]
@@ -718,7 +721,10 @@ class Advisor:
             prepared.passages,
             prepared.language,
             header,
-            funding_question=self._funding_question(prepared.question),
+            # A follow-up about the scheme shown ("wer kann das beantragen?") searches for none; asked
+            # how much, the lead still names it with its amount.
+            funding_question=self._funding_question(prepared.question)
+            and (prepared.subject is None or asks_amount(prepared.request.message)),
             focus=prepared.focus,
             more=prepared.more,
             part_of=prepared.parts,
