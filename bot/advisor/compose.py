@@ -92,7 +92,9 @@ ITEM_REFERENCE = re.compile(r"`([a-z0-9][a-z0-9-]{2,79})`")  # content points at
 QUOTED = re.compile(r"“[^”]*”")
 LEGAL_ACT = re.compile(r"\b(?:19|20)\d{2}/\d+\b|\b\d+/(?:19|20)\d{2}\b")  # "(EU) 2025/1892" dates nothing
 VERSUS = re.compile(r"\b(vs|versus|contra)\b\.?", re.IGNORECASE)  # "remanufacturing vs refurbishing"
-DESCRIBED_RANK = 2  # both searches rank a scheme this high: the question describes it
+# Both searches rank a scheme this high and the question names its country: the question
+# describes it in other words ("the Romanian de minimis scheme for the circular economy").
+DESCRIBED_RANK = 2
 COUNTED_AFTER = 3  # words between a number and the thing it counts ("three to six SMEs")
 BULLET = re.compile(r"^\s*(?:[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)")
 
@@ -392,7 +394,7 @@ class Composer:
             or not (
                 self.catalog.provider_named(asked_about.source_id, question)
                 or (
-                    _described(asked_about)
+                    asked_about.ranked_by_both(DESCRIBED_RANK)
                     and bool(named_countries & set(asked_about.countries))
                     and not _availability_asks().search(question)
                 )
@@ -1230,12 +1232,6 @@ def _opening(*said: str | list[str] | None) -> list[str]:
     """The sentences the answer opens with (a detail, a figure, a follow-up's focus): its card
     below does not say them again."""
     return [s for x in said if x for s in ([x] if isinstance(x, str) else x)]
-
-
-def _described(passage: Passage) -> bool:
-    """Do both searches put the item at the top? A question naming the item's country then
-    describes it in other words ("the Romanian de minimis scheme for the circular economy")."""
-    return max(passage.dense_rank or DESCRIBED_RANK + 1, passage.bm25_rank or DESCRIBED_RANK + 1) <= DESCRIBED_RANK
 
 
 def _clearly_first(passages: list[Passage]) -> Passage | None:

@@ -86,17 +86,6 @@ def _other_countries_schemes_left_out(passages: list[Passage], countries: set[st
     return kept or passages
 
 
-def _found_by_one(passage: Passage) -> bool:
-    """Does either search rank the passage among its first few (EEN's free advice for "does anyone
-    give free advice?"), not only let it in at the end ("innovation procurement" for a bakery)?"""
-    return min(passage.dense_rank or EU_SCHEME_RANK + 1, passage.bm25_rank or EU_SCHEME_RANK + 1) <= EU_SCHEME_RANK
-
-
-def _both_rank(passage: Passage, rank: int) -> bool:
-    """Do dense and keyword search both rank the passage this high?"""
-    return max(passage.dense_rank or rank + 1, passage.bm25_rank or rank + 1) <= rank
-
-
 def question_parts(message: str) -> tuple[str, list[str]]:
     """(what the user tells, the questions they ask, each long enough to stand alone): numbered
     ("Three questions: 1) …, 2) …") or each ending with "?"; a question opening with "and", "et",
@@ -472,7 +461,10 @@ class Advisor:
         if country:
             found = _outside_region(search(filters=Filters(country=country), boosts=boosts), region)
             national = country in self.kb.retriever.countries_with_schemes
-            if any(p.kind == "funding" and (not national or country in p.countries or _found_by_one(p)) for p in found):
+            if any(
+                p.kind == "funding" and (not national or country in p.countries or p.ranked_by_either(EU_SCHEME_RANK))
+                for p in found
+            ):
                 return _funding_first(found)
             if national:
                 # The question's other words outranked the country's schemes ("…in Cork. Is there a
@@ -604,7 +596,7 @@ class Advisor:
             best = own[0] if own else None
             if best is None or best.source_id in shown:
                 continue
-            if _both_rank(best, PART_RANK):
+            if best.ranked_by_both(PART_RANK):
                 found.append(best)
                 shown.append(best.source_id)
                 prepared.parts[best.source_id] = ask
@@ -626,7 +618,7 @@ class Advisor:
         best = own[0] if own else None
         if best is None or (prepared.passages and best.source_id == prepared.passages[0].source_id):
             return []
-        return own if _both_rank(best, AGREEMENT_RANK) else []
+        return own if best.ranked_by_both(AGREEMENT_RANK) else []
 
     async def _follow_up(self, prepared: Prepared) -> None:
         """Put the item the last answer was about first and, for an English reader (the content's
@@ -635,8 +627,7 @@ class Advisor:
         shown = followup.last_answer(history)
         if not shown:
             return
-        last = next(text for role, text in reversed(history) if role == "assistant")
-        about = (followup.first_cited(last) or shown)[:MAX_QUESTION_CHARS]
+        about = (followup.first_cited(history) or shown)[:MAX_QUESTION_CHARS]
         vector = await self.queries.embed(about)
         found = await asyncio.to_thread(self.kb.retriever.search, about, 1, query_vector=vector)
         if not found or found[0].bm25_rank is None or found[0].dense_rank is None:
@@ -876,7 +867,8 @@ def _count_error(stage: str, exc: BaseException) -> None:
 
 
 # An EU-wide scheme found for a country's money question answers it when a search ranks it this
-# high; else the country's own schemes come first.
+# high (EEN's free advice for "does anyone give free advice?"); else, let in at the end
+# ("innovation procurement" for a bakery), it gives way to the country's own schemes.
 EU_SCHEME_RANK = 5
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person

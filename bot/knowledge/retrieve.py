@@ -152,6 +152,14 @@ class Passage(BaseModel):
     dense_rank: int | None = None
     bm25_rank: int | None = None
 
+    def ranked_by_both(self, rank: int) -> bool:
+        """Do dense and keyword search both rank the passage this high?"""
+        return max(self.dense_rank or rank + 1, self.bm25_rank or rank + 1) <= rank
+
+    def ranked_by_either(self, rank: int) -> bool:
+        """Does dense or keyword search rank the passage this high?"""
+        return min(self.dense_rank or rank + 1, self.bm25_rank or rank + 1) <= rank
+
     @classmethod
     def from_meta(cls, chunk_id: str, text: str, meta: dict[str, Any], **scores) -> Passage:
         return cls(
