@@ -975,17 +975,12 @@ class Composer:
             # A number the question gives itself ("Cluster 6", "the 2026 call") states no count.
             given = {w.casefold() for w in re.findall(r"\w+", question) if any(c.isdigit() for c in w)}
             stating = [
-                (SHOWN[SCHEME_DETAIL_STATED[kind]], given if kind == "count" else None)
-                for kind in figures
-                if kind in SCHEME_DETAIL_STATED
+                (SHOWN[SCHEME_DETAIL_STATED[kind]], kind == "count") for kind in figures if kind in SCHEME_DETAIL_STATED
             ]
             stated = [
                 u
                 for u in found
-                if any(
-                    pattern.search(_without(u if ignored is None else _unpriced(u), ignored or set()))
-                    for pattern, ignored in stating
-                )
+                if any(pattern.search(_without(_unpriced(u), given) if count else u) for pattern, count in stating)
             ]
             # "How many partners?": a sentence counting partners, where one does, not another count.
             counted = _counted(question, figures.get("count", []), language)
