@@ -151,6 +151,11 @@ def test_a_follow_up_holds_no_off_topic_threshold_up():
     ]
     assert protected_for(intents.OFF_TOPIC, cases).tolist() == [False, True, False]
     assert protected_for("human_request", cases).tolist() == [True, True, True]  # asked in any turn
+    # A question the pipeline never puts to the off-topic model (it names our subject) holds no
+    # threshold up either.
+    named = np.asarray([False, True, False])
+    assert protected_for(intents.OFF_TOPIC, cases, named).tolist() == [False, False, False]
+    assert protected_for("human_request", cases, named).tolist() == [True, True, True]
 
 
 @pytest.mark.parametrize(

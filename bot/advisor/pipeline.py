@@ -297,8 +297,7 @@ class Advisor:
         off_topic = (
             decision is None
             and not request.history
-            and not self._names_a_term(message)  # questions naming a term of ours are in scope ("VSME")
-            and not self.composer.catalog.named_schemes(message)
+            and not self.names_our_subject(message)
             and (
                 self.triager.is_other_matter(message)  # a mortgage or a tax return: money, not ours
                 or self.triager.learned_off_topic(vector, message)
@@ -396,6 +395,15 @@ class Advisor:
         if catalog.named_schemes(question) & {p.source_id for p in passages}:
             return True
         return any(p.kind == "funding" and catalog.provider_named(p.source_id, question) for p in passages)
+
+    def names_our_subject(self, text: str) -> bool:
+        """Names the circular economy, a term of ours ("VSME") or one of our schemes: never off our
+        subject, whatever else it speaks of."""
+        return bool(
+            self.triager.circular_economy.search(text)
+            or self._names_a_term(text)
+            or self.composer.catalog.named_schemes(text)
+        )
 
     def _names_a_term(self, text: str) -> bool:
         """Names a glossary term ("VSME", "digital product passport"), not only the asker's kind of

@@ -119,17 +119,24 @@ def choose(
     return best[1], best[2], best[3]
 
 
-def protected_for(name: str, cases: list[EvalCase]) -> np.ndarray:
+def protected_for(name: str, cases: list[EvalCase], never_off_topic: np.ndarray | None = None) -> np.ndarray:
     """The cases an intent must never take. A follow-up is never judged off-topic (the pipeline
-    asks only of a conversation's first message), so "How do I apply?" holds no threshold up."""
+    asks only of a conversation's first message), so "How do I apply?" holds no threshold up; nor
+    is a message that names the circular economy, a term or a scheme of ours (`never_off_topic`)."""
     protected = np.asarray([c.expected_triage in PROTECTED[name] for c in cases])
     if name == OFF_TOPIC:
         protected &= np.asarray([not c.turns for c in cases])
+        if never_off_topic is not None:
+            protected &= ~never_off_topic
     return protected
 
 
 def fit(
-    x: np.ndarray, cases: list[EvalCase], groups: list[str], names: list[str] | None = None
+    x: np.ndarray,
+    cases: list[EvalCase],
+    groups: list[str],
+    names: list[str] | None = None,
+    never_off_topic: np.ndarray | None = None,
 ) -> dict[str, LearnedIntent]:
     from sklearn.linear_model import LogisticRegression
 
@@ -138,7 +145,7 @@ def fit(
         if names and name not in names:
             continue
         positive = np.asarray([label(c) for c in cases])
-        protected = protected_for(name, cases)
+        protected = protected_for(name, cases, never_off_topic)
         c, threshold, stats = choose(x, positive, protected, groups, THRESHOLDS_FOR.get(name, THRESHOLDS))
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000).fit(x, positive)
         intents[name] = LearnedIntent(
@@ -185,7 +192,9 @@ def main(
         language = detect_language(case.question, case.profile.language)
         texts.append(advisor.speller.correct(case.question, language)[0])
     x = unit_rows(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
-    intents = fit(x, cases, groups, intent)
+    # The pipeline never asks the off-topic model about these, so they hold no threshold up.
+    never_off_topic = np.asarray([advisor.names_our_subject(c.question) for c in cases])
+    intents = fit(x, cases, groups, intent, never_off_topic)
     for fitted in intents.values():
         fitted.fitted_on["dataset_hash"] = dataset_hash(files)[:16]
         fitted.fitted_on["date"] = dt.date.today().isoformat()
