@@ -55,7 +55,7 @@ PROTECTED = {
 }
 # Declining a question of ours costs more than answering an off-topic one with "not found": the
 # off-topic model only decides where it is sure.
-THRESHOLDS_FOR = {OFF_TOPIC: (0.8, 0.85, 0.9, 0.95)}
+THRESHOLDS_FOR = {OFF_TOPIC: (0.7, 0.8, 0.85, 0.9, 0.95)}
 EXEMPLARS = "triage.yaml exemplars"
 
 
@@ -192,8 +192,16 @@ def main(
         language = detect_language(case.question, case.profile.language)
         texts.append(advisor.speller.correct(case.question, language)[0])
     x = unit_rows(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
-    # The pipeline never asks the off-topic model about these, so they hold no threshold up.
-    never_off_topic = np.asarray([advisor.names_our_subject(c.question) for c in cases])
+    # The pipeline never asks the off-topic model about these, so they hold no threshold up: a
+    # message naming our subject, and one already taken for a request for a person or an injection.
+    never_off_topic = np.asarray(
+        [
+            advisor.names_our_subject(case.question)
+            or advisor.triager.pre_retrieval(case.question) is not None
+            or advisor.triager.intent(vector.tolist()) is not None
+            for case, vector in zip(cases, x, strict=True)
+        ]
+    )
     intents = fit(x, cases, groups, intent, never_off_topic)
     for fitted in intents.values():
         fitted.fitted_on["dataset_hash"] = dataset_hash(files)[:16]
