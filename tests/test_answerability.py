@@ -1220,3 +1220,32 @@ async def test_what_is_left_to_pay_out_of_pocket_is_not_guessed_when_no_rate_is_
     )
     assert reply.triage == Triage.escalate
     assert "ne précise pas" in reply.answer.split("\n\n")[0]
+
+
+async def test_the_day_the_facts_were_checked_is_no_closing_date_of_a_call(shipped_kb):
+    """LIFE states no closing date: "last verified 2026-11-22" on its source line is when we checked
+    it, not a date of the call. Malta's grant states its deadline in a sentence that names it."""
+    unstated = await _reply(
+        shipped_kb, "What's the closing date of the next LIFE circular economy call for standard action projects?", "en"
+    )
+    assert unstated.triage == Triage.escalate, unstated.answer[:300]
+    assert "2026-11-22" not in unstated.answer.split("\n\n")[0]
+    stated = await _reply(shipped_kb, "What's the deadline for the Malta Smart & Sustainable Investment Grant?", "en")
+    assert stated.triage == Triage.answer, stated.escalation
+    assert "18 December 2026" in stated.answer
+
+
+async def test_a_count_written_in_words_states_how_many(shipped_kb):
+    """ "At least two competing suppliers are kept in each phase" answers how many remain."""
+    asked = "In an EU pre-commercial procurement, how many suppliers are kept per phase?"
+    reply = await _reply(shipped_kb, asked, "en")
+    assert reply.triage == Triage.answer, reply.escalation
+    assert "two" in reply.answer
+
+
+async def test_brussels_own_support_is_asked_about_a_region_without_schemes(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    ask = advisor.triager.region_without_schemes_asked
+    assert ask("Épicerie vrac à Ixelles : la Région bruxelloise a-t-elle un appel économie circulaire ?")
+    # "Brussels" alone is the EU, not the region.
+    assert ask("Does Brussels fund circular pilots for SMEs through LIFE?") is None

@@ -127,6 +127,11 @@ LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)([^.!?]*:)\s*$")  # the sentence introducing a list
 
 
+# Where to apply and where the facts come from (the day they were checked): no fact of the item's
+# own, so "the closing date of the next call?" is not answered by "last verified 2026-11-22".
+REFERENCE_LINE = re.compile(r"^(?:Apply at|Official source):.*$", re.MULTILINE)
+
+
 def statements(text: str) -> list[str]:
     """The text's sentences, and each list item read with the sentence that introduces its list:
     "- medium-sized enterprises: from 19 July 2030" alone does not say what the date is for;
@@ -168,10 +173,6 @@ ATTRIBUTE_NAMES = {
     "remaining": "what is left of a call's budget now",
     "rules": "the rules for its subject",
 }
-QUANTITY = re.compile(
-    r"\d|\b(?:half|third|quarter|fifth|tenth|twentieth|hundredth|double|twice|triple|times|fraction|percent)\b",
-    re.IGNORECASE,
-)
 # Counts written as words, one to twelve and "a few", in the languages we serve ("syv år",
 # "sieben Jahre", "seitsemän vuotta" state a duration as "seven years" does).
 COUNT_WORDS = (
@@ -196,6 +197,12 @@ NUMBER = re.compile(  # a count, in digits or words ("talk to at least ten custo
     r"\d|\b(?:"
     + "|".join(w for w in COUNT_WORDS.split("|") if w not in NOT_COUNTS)
     + r"|eleven|fifteen|twenty|thirty|forty|fifty|hundred|dozen|dozens|hundreds|thousands?)\b",
+    re.IGNORECASE,
+)
+# Any measure: a number, in digits or words ("at least two suppliers in each phase"), or a ratio.
+QUANTITY = re.compile(
+    rf"{NUMBER.pattern}|\b(?:half|third|quarter|fifth|tenth|twentieth|hundredth|double|twice|triple|times|fraction"
+    r"|percent)\b",
     re.IGNORECASE,
 )
 DURATION = re.compile(  # not "from year to year": Danish "to" (two) is English "to"
@@ -944,6 +951,7 @@ class Answerability:
         elif not named and evidence and evidence[0].source_id == asked_of:
             named = [evidence[0]]  # "report it": the item the follow-up points back at
         share_asked = bool(self.funding_share.search(asking))
+        asks_of = {name: pattern for name, pattern, _ in self.attributes}
         for name, stated in asked:
             if name == "rules":
                 own = requests(own_message) if own_message else asking
@@ -972,6 +980,9 @@ class Answerability:
                     states(sentence)
                     and (
                         waits  # a sentence about the decision's wait speaks of what is asked
+                        # "The deadline is 18 December 2026" names the date it states, as asked
+                        # (a rate's "%" would name itself: dates only).
+                        or (name == "deadline" and name in asked_attributes(sentence, [(name, asks_of[name])]))
                         # Less the item's name ("Klimatklivet"), not the words that describe it
                         # ("investment support"): "what share of the investment" asks about one.
                         or not (about := stems - given - _prefixes(words(name_head(p.title))))
@@ -1092,11 +1103,12 @@ class Answerability:
         return bool((head - self.topic_words - _prefixes(self.programme_nouns)) & _prefixes(words(question)))
 
     def item_text(self, passage: Passage, language: str = "en") -> str:
-        """All of an item's chunks (a scheme's amount may sit in another chunk than the one found),
-        or its whole translated text in `language`."""
+        """All of an item's chunks (a scheme's amount may sit in another chunk than the one found)
+        less its reference lines, or its whole translated text in `language`."""
         if language != "en":
             return self.whole_texts.get(language, {}).get(passage.source_id, "")
-        return self._items().get(passage.source_id, passage.text) if self._items else passage.text
+        text = self._items().get(passage.source_id, passage.text) if self._items else passage.text
+        return REFERENCE_LINE.sub("", text)
 
     def _readable(self, items: Sequence[Passage], language: str) -> bool:
         """Can the items' own sentences be read in `language`? English always; another language
