@@ -300,7 +300,8 @@ class Advisor:
             and not self.names_our_subject(message)
             and (
                 self.triager.is_other_matter(message)  # a mortgage or a tax return: money, not ours
-                or self.triager.learned_off_topic(vector, message)
+                # Grants, loans and subsidies are ours even asked as concepts ("subvention ou prêt ?")
+                or (not self.triager.is_funding_question(message) and self.triager.learned_off_topic(vector, message))
                 or (not self._funding_question(message) and self.triager.is_off_topic(vector, message))
             )
         )

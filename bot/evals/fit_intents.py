@@ -193,10 +193,11 @@ def main(
         texts.append(advisor.speller.correct(case.question, language)[0])
     x = unit_rows(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
     # The pipeline never asks the off-topic model about these, so they hold no threshold up: a
-    # message naming our subject, and one already taken for a request for a person or an injection.
+    # message naming our subject or money for it, and one already taken for a request for a person or an injection.
     never_off_topic = np.asarray(
         [
             advisor.names_our_subject(case.question)
+            or advisor.triager.is_funding_question(case.question)
             or advisor.triager.pre_retrieval(case.question) is not None
             or advisor.triager.intent(vector.tolist()) is not None
             for case, vector in zip(cases, x, strict=True)
