@@ -300,8 +300,7 @@ class Advisor:
             and not self.names_our_subject(message)
             and (
                 self.triager.is_other_matter(message)  # a mortgage or a tax return: money, not ours
-                # Grants, loans and subsidies are ours even asked as concepts ("subvention ou prêt ?")
-                or (not self.triager.is_funding_question(message) and self.triager.learned_off_topic(vector, message))
+                or (self.put_to_off_topic_model(message) and self.triager.learned_off_topic(vector, message))
                 or (not self._funding_question(message) and self.triager.is_off_topic(vector, message))
             )
         )
@@ -405,6 +404,12 @@ class Advisor:
             or self._names_a_term(text)
             or self.composer.catalog.named_schemes(text)
         )
+
+    def put_to_off_topic_model(self, text: str) -> bool:
+        """Is a first message judged by the learned off-topic model at all? Not one naming our
+        subject, nor one speaking of grants, loans or subsidies: they are ours even asked as
+        concepts ("subvention ou prêt ?"). The fit (bot.evals.fit_intents) reads the same rule."""
+        return not self.names_our_subject(text) and not self.triager.is_funding_question(text)
 
     def _names_a_term(self, text: str) -> bool:
         """Names a glossary term ("VSME", "digital product passport"), not only the asker's kind of

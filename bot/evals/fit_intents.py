@@ -122,7 +122,7 @@ def choose(
 def protected_for(name: str, cases: list[EvalCase], never_off_topic: np.ndarray | None = None) -> np.ndarray:
     """The cases an intent must never take. A follow-up is never judged off-topic (the pipeline
     asks only of a conversation's first message), so "How do I apply?" holds no threshold up; nor
-    is a message that names the circular economy, a term or a scheme of ours (`never_off_topic`)."""
+    does a message the pipeline decides before asking the model (`never_off_topic`)."""
     protected = np.asarray([c.expected_triage in PROTECTED[name] for c in cases])
     if name == OFF_TOPIC:
         protected &= np.asarray([not c.turns for c in cases])
@@ -193,11 +193,11 @@ def main(
         texts.append(advisor.speller.correct(case.question, language)[0])
     x = unit_rows(np.asarray([advisor.queries.embed_sync(t) for t in texts], dtype=np.float32))
     # The pipeline never asks the off-topic model about these, so they hold no threshold up: a
-    # message naming our subject or money for it, and one already taken for a request for a person or an injection.
+    # message it does not put to the model, and one already taken for a request for a person or an
+    # injection.
     never_off_topic = np.asarray(
         [
-            advisor.names_our_subject(case.question)
-            or advisor.triager.is_funding_question(case.question)
+            not advisor.put_to_off_topic_model(case.question)
             or advisor.triager.pre_retrieval(case.question) is not None
             or advisor.triager.intent(vector.tolist()) is not None
             for case, vector in zip(cases, x, strict=True)
