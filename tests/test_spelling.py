@@ -8,6 +8,7 @@ from bot.advisor.spelling import Speller, written_out
 CORPUS = [
     "Recycling grants for recycling machines. Eco-design and ecodesign rules; ecodesign pays.",
     "Product as a service: the service price covers maintenance. Calculate the cost; calculate again.",
+    "Government support for a small business: the government and the business. Close it; close again.",
 ]
 DANISH = ["Industriel symbiose: symbiose mellem virksomheder."]
 
@@ -32,6 +33,19 @@ def test_names_real_words_and_other_forms_of_a_word_are_left_alone():
     assert s.correct("what about alperujo", "en")[1] == {}  # nothing close: an unknown term stays unknown
 
 
+def test_common_misspellings_in_the_word_lists_are_still_typos_in_english():
+    # "goverment" and "buisness" are common enough online to sit in the English word lists.
+    fixed, found = speller().correct("any goverment help for a small buisness?", "en")
+    assert fixed == "any government help for a small business?"
+    assert found == {"goverment": "government", "buisness": "business"}
+
+
+def test_rare_real_words_near_common_ones_are_left_alone():
+    s = speller()
+    assert s.correct("we distil clove oil", "en")[1] == {}  # a letter changed: another real word
+    assert s.correct("wij vullen sappen af", "nl")[1] == {}  # Dutch juices, not "stappen"
+
+
 async def test_a_typo_does_not_make_a_question_unanswerable(shipped_kb):
     advisor = Advisor(shipped_kb.settings, shipped_kb)
     reply = await advisor.answer(
@@ -40,6 +54,14 @@ async def test_a_typo_does_not_make_a_question_unanswerable(shipped_kb):
     assert reply.triage == Triage.answer  # "servise" was a term the knowledge base never uses
     assert reply.citations[0].source_id == "product-as-a-service"
     assert "Residual value" in reply.answer  # how to build the price, though no price is stated
+
+
+async def test_a_common_misspelling_is_no_term_the_knowledge_base_lacks(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    message = "any goverment grants for small buisness recycling in denmark?"
+    reply = await advisor.answer(AdvisorRequest(message=message))
+    assert reply.triage == Triage.answer  # was escalated: "names 'goverment', 'buisness'"
+    assert {c.source_id for c in reply.citations} & {"dk-innovationsfonden-innobooster", "dk-mudp-miljoteknologi"}
 
 
 def test_chat_shorthand_is_written_out_as_whole_words_only():

@@ -32,6 +32,14 @@ LONG_WORD = 9  # from this length, two edits in English ("remanufacure" lacks a 
 ENDING = 2  # letters of a word's ending that inflection changes
 MIN_COUNT = 2  # a correction is a word the knowledge base uses more than once
 KNOWN_ZIPF = 1.5  # rarer than this in every language we serve (wordfreq's Zipf scale): no word of ours
+# English lists hold common misspellings too ("goverment" 2.7, "recieve" 2.8, "sofware" 2.0 in
+# Spanish): in an English question a word rarer than COMMON_ZIPF is still a typo of a knowledge-
+# base word a hundred times as common (MISSPELLING_GAP), where a letter was left out, added or
+# swapped with the next; a changed letter is as often another real word ("clove", "close").
+# Not in other languages: their rare real words sit as close to common ones ("sappen", juices,
+# at 2.8 beside "stappen" at 4.9 in Dutch) and the knowledge base holds fewer of their words.
+COMMON_ZIPF = 3.0
+MISSPELLING_GAP = 2.0
 WORD = re.compile(r"[^\W\d_]+")
 CANDIDATE = re.compile(r"(?<![\w-])[^\W\d_]{5,}(?![\w-])")
 SENTENCE_START = re.compile(r"(?:^|[.!?\n]\s*)$")
@@ -68,12 +76,22 @@ def written_out(text: str, language: str) -> tuple[str, dict[str, str]]:
     return pattern.sub(replace, text), found
 
 
-def _known_anywhere(word: str) -> bool:
-    """A word of any language we serve ("signé" in an English question is French, not a typo).
-    One its lists hold only as noise ("servise", 1.2 in French) is still a typo."""
+def _zipf(word: str, language: str) -> float:
     import wordfreq  # its word lists load on first use, one language at a time
 
-    return any(wordfreq.zipf_frequency(word, language) >= KNOWN_ZIPF for language in SUPPORTED)
+    return float(wordfreq.zipf_frequency(word, language))
+
+
+def _known_anywhere(word: str) -> float:
+    """How common the word is in the language we serve that uses it most ("signé" in an English
+    question is French, not a typo). One its lists hold only as noise ("servise", 1.2 in French)
+    is still a typo."""
+    return max(_zipf(word, language) for language in SUPPORTED)
+
+
+def _slip(word: str, correction: str) -> bool:
+    """One letter left out or added, or two neighbours swapped: not a letter changed."""
+    return len(word) != len(correction) or sorted(word) == sorted(correction)
 
 
 @lru_cache(maxsize=16)
@@ -122,7 +140,10 @@ class Speller:
     def correction(self, word: str, language: str) -> str | None:
         """The knowledge base's word that `word` (case-folded) misspells, or None."""
         counts = self.counts(language)
-        if len(word) < MIN_LENGTH or word in counts or _known_anywhere(word):
+        if len(word) < MIN_LENGTH or word in counts:
+            return None
+        known = _known_anywhere(word)
+        if known >= (COMMON_ZIPF if language == "en" else KNOWN_ZIPF):
             return None
         # Other languages inflect more and the knowledge base holds fewer of their words: one edit
         # there, or "finanziabile" becomes "finanziarie".
@@ -133,7 +154,17 @@ class Speller:
         if not found:
             return None
         best = str(min(found, key=lambda f: (f[1], -counts[f[0]]))[0])
+        if known >= KNOWN_ZIPF and not self._slip_of_common(word, best, known):
+            return None  # a word of some language we serve, not a slip of a far commoner one
         return None if _forms_of_one_word(word, best, language) else best
+
+    @staticmethod
+    def _slip_of_common(word: str, best: str, known: float) -> bool:
+        return (
+            DamerauLevenshtein.distance(word, best) == 1
+            and _slip(word, best)
+            and _zipf(best, "en") - known >= MISSPELLING_GAP
+        )
 
     def correct(self, text: str, language: str) -> tuple[str, dict[str, str]]:
         """The text with its chat shorthand written out and its typos corrected, and {typo:
