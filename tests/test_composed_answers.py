@@ -10,6 +10,7 @@ from bot.advisor.language import detect_language
 from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
 from bot.advisor.pipeline import Advisor
 from bot.domain import Profile
+from bot.i18n.places import country_name
 from bot.knowledge.catalog import Catalog
 from tests.conftest import REPO
 
@@ -1276,3 +1277,28 @@ async def test_the_section_whose_heading_names_what_is_asked_is_shown(shipped_kb
     )
     first = reply.answer.split("\n\n")[1]
     assert "Comment les acheteurs publics peuvent récompenser les offres circulaires:" in first
+
+
+async def test_a_reader_of_unknown_country_sees_whose_schemes_they_are_and_is_asked_theirs(shipped_kb):
+    """Nothing says where the firm is: a scheme found is any country's, and the lead must not pass
+    a Latvian or Maltese grant off as one that fits."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    message = "are there grants for buying recycling machines?"
+    reply = await advisor.answer(AdvisorRequest(message=message))
+    lead = reply.answer.split("\n\n")[1]
+    schemes = [s for c in reply.citations if (s := advisor.composer.catalog.scheme(c.source_id)) and not s.eu_wide]
+    assert schemes
+    for scheme in schemes:
+        assert country_name(scheme.countries[0], "en") in lead
+    assert "Which country is your company in?" in reply.answer
+
+    told = await advisor.answer(AdvisorRequest(message=message, profile=Profile(country="DK")))
+    assert "Which country" not in told.answer
+    assert "(Denmark;" not in told.answer  # the reader's own country goes without saying
+
+
+async def test_a_question_in_the_language_of_the_schemes_country_is_not_asked_for_its_country(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message="Nuova Sabatini: quanto posso ottenere per un tornio nuovo?"))
+    assert reply.citations[0].source_id == "it-nuova-sabatini"
+    assert "In quale paese" not in reply.answer

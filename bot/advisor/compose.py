@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import stopwordsiso
+from babel.languages import get_official_languages
 
 from bot.advisor.answerability import (
     AMOUNT_IN_PROSE,
@@ -328,6 +329,12 @@ DEFINED_BETWEEN = re.compile(r"\bmitä\s+(\S+(?:\s+\S+){0,3}?)\s+(?:tarkoittaa|t
 REPEATED = 0.5  # a sentence whose content words are mostly in the text already says it again
 
 
+@lru_cache(maxsize=64)
+def official_languages(country: str) -> tuple[str, ...]:
+    """The languages a country's firms write in, official or de facto (CLDR through Babel)."""
+    return tuple(get_official_languages(country, de_facto=True))
+
+
 def _repeats(sentence: str, shown: str, language: str) -> bool:
     """Does the sentence mostly say what `shown` says (the summary in other words)?"""
     own = tokens(sentence, language) - _stopwords(language)
@@ -373,13 +380,16 @@ class Composer:
         part_of: dict[str, str] | None = None,
         countries: Iterable[str] = (),
         glued: bool = False,
+        country_known: bool = True,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, one per item used. A funding question opens with
         one sentence naming the schemes that fit; closed schemes are left out unless named. A
         follow-up's `focus` (sentences of the first passage's item) leads instead. `header`, when
         given, is the opening line instead of the `header_key` phrase. `part_of`: items found for
         one part of a question in several, by source id, with that part. `countries`: those the
-        question names. `glued`: the question is a follow-up read with the message before it."""
+        question names. `glued`: the question is a follow-up read with the message before it.
+        Without `country_known` (no country in the profile or the question), the schemes found may
+        be any country's: each national one is named with its country and the reader is asked theirs."""
         part_of = part_of or {}
         named_countries = set(countries)
         items: list[Passage] = passages[:1] if focus else []
@@ -463,7 +473,13 @@ class Composer:
             for i, (p, c) in enumerate(zip(items, citations, strict=True))
         ]
         # "N schemes fit" answers a search, not a question about a scheme the user names.
-        lead = self.funding_lead(items, language, deadline=asks_deadline(question)) if searching else ""
+        lead = (
+            self.funding_lead(items, language, deadline=asks_deadline(question), with_country=not country_known)
+            if searching
+            else ""
+        )
+        # Which country is the reader's? Asked under a search that found another language's schemes.
+        ask_country = bool(lead) and not country_known and self._foreign_scheme_among(items, language)
         if first_figure:
             scheme, sentence = first_figure
             lead = f"{self.display_name(scheme, language)}: {self.readable(sentence, language)} [1]\n{lead}"
@@ -475,6 +491,8 @@ class Composer:
             lead = f"{lead} {said}" if lead else f"{self.display_name(only, language)}: {said}"
         elif not searching:
             lead = self.stated_figure(question, items, blocks, language)
+        if ask_country:
+            lead = f"{lead}\n\n{self.word('ask_country', language)}"
         parts = [header or self.word(header_key, language), lead, *filter(None, blocks)]
         parts = [p for p in parts if p]
         funding = funding_block(citations, language, self.replies)
@@ -724,15 +742,29 @@ class Composer:
             return False
         return scheme.id not in self.catalog.named_schemes(question)
 
-    def funding_lead(self, items: list[Passage], language: str, deadline: bool = False) -> str:
+    def _foreign_scheme_among(self, items: list[Passage], language: str) -> bool:
+        """A national scheme of a country whose languages are not the reader's: an Italian asking
+        in Italian is shown Italy's schemes, a French question Latvia's only by chance. English
+        is written everywhere: it tells no country."""
+        return any(
+            p.kind == "funding"
+            and (s := self.catalog.scheme(p.source_id)) is not None
+            and not s.eu_wide
+            and (language == "en" or not any(language in official_languages(c) for c in s.countries))
+            for p in items
+        )
+
+    def funding_lead(
+        self, items: list[Passage], language: str, deadline: bool = False, with_country: bool = False
+    ) -> str:
         """ "One funding scheme in our knowledge base fits: A (its provider; up to EUR 50,000) [1]."
         or, for several, that line and one list item per scheme (the direct answer): each name
         carries who runs it (where the SME turns, often not in the name), the scheme's amount or
         rate where it states one, since how much is what an SME weighs first, and its citation.
         Asked when applications close (`deadline`), its deadline or, without one, how it takes
-        applications comes first."""
+        applications comes first. `with_country`: each national scheme says whose it is ("Latvia")."""
         names = [
-            f"{self._named_with_facts(s, language, deadline)} [{n}]"
+            f"{self._named_with_facts(s, language, deadline, with_country)} [{n}]"
             for n, p in enumerate(items, 1)
             if p.kind == "funding" and (s := self.catalog.scheme(p.source_id)) is not None
         ]  # each name carries its citation: the sentence that answers says where it comes from
@@ -743,12 +775,16 @@ class Composer:
         opening = self.word("funding_lead_some", language).format(count=len(names))
         return "\n".join([opening, *(f"- {n}" for n in names)])
 
-    def _named_with_facts(self, s: FundingScheme, language: str, deadline: bool = False) -> str:
+    def _named_with_facts(
+        self, s: FundingScheme, language: str, deadline: bool = False, with_country: bool = False
+    ) -> str:
         # A provider's name may hold commas of its own: semicolons part the facts (" ; " in French).
         # A closed scheme is only shown when named: say so before anything else about it.
         closed = s.status == SchemeStatus.closed
         facts = [self._when(s, language)] if deadline or closed else []
-        facts += [self.heading(s, language)[1], self._region(s, language), ", ".join(self._figures(s, language))]
+        country = self.places([], s.countries, language) if with_country and not s.eu_wide else ""
+        facts += [country, self.heading(s, language)[1], self._region(s, language)]
+        facts.append(", ".join(self._figures(s, language)))
         return f"{self.display_name(s, language)} ({self.word('facts_separator', language).join(filter(None, facts))})"
 
     def display_name(self, s: FundingScheme, language: str) -> str:

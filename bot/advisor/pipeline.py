@@ -735,8 +735,19 @@ class Advisor:
             part_of=prepared.parts,
             countries=self._named_countries(prepared.question),
             glued=prepared.glued,
+            country_known=self._reader_country(prepared) is not None,
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
+
+    def _reader_country(self, prepared: Prepared) -> str | None:
+        """The reader's country as far as we know it: named now, in the profile, or by the scheme
+        or agency the question names ("Vinnova")."""
+        return (
+            self.triager.mentioned_country(prepared.request.message)
+            or self.triager.mentioned_country(prepared.question)
+            or prepared.request.profile.country
+            or self.composer.catalog.named_country(prepared.question)
+        )
 
     def _named_countries(self, question: str) -> list[str]:
         region = self.triager.mentioned_region(question)
