@@ -7,7 +7,7 @@ import pytest
 from bot.advisor.citations import tokens
 from bot.advisor.compose import Composer, stated_as_asked
 from bot.advisor.language import detect_language
-from bot.advisor.models import AdvisorRequest, EscalationReason, Triage
+from bot.advisor.models import AdvisorRequest, EscalationReason, Triage, Turn
 from bot.advisor.pipeline import Advisor
 from bot.domain import Profile
 from bot.i18n.places import country_name
@@ -1302,3 +1302,18 @@ async def test_a_question_in_the_language_of_the_schemes_country_is_not_asked_fo
     reply = await advisor.answer(AdvisorRequest(message="Nuova Sabatini: quanto posso ottenere per un tornio nuovo?"))
     assert reply.citations[0].source_id == "it-nuova-sabatini"
     assert "In quale paese" not in reply.answer
+
+
+async def test_how_much_of_a_scheme_that_publishes_no_amount_says_so_first(shipped_kb):
+    """ "How much is that?" after MUDP was shown: its text states no sum, and the count it does
+    state ("around 700 projects") is no answer to how much."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    first = "we are a small print shop in Denmark. any grants to cut paper waste?"
+    shown = await advisor.answer(AdvisorRequest(message=first))
+    assert shown.citations[0].source_id == "dk-mudp-miljoteknologi"
+    history = [Turn(role="user", text=first), Turn(role="assistant", text=shown.answer)]
+    reply = await advisor.answer(AdvisorRequest(message="how much is that?", history=history))
+    lead = reply.answer.split("\n\n")[1]
+    assert "publishes no fixed amount" in lead
+    assert "700 projects" not in lead
+    assert reply.answer.count("publishes no fixed amount") == 1

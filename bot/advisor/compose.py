@@ -1088,14 +1088,17 @@ class Composer:
             extra = [u for u in extra if u not in said and (adds_figure(u) or not _repeats(u, summary, language))]
             summary = " ".join([summary, *(self.readable(u, language) for u in extra if u not in summary)])
         # Asked how much, a scheme without a published figure says so instead of staying silent.
-        no_figure = ""
-        if asks_amount and s.no_fixed_amount is not None:
-            no_figure = self.words("no_fixed_amount", language)[s.no_fixed_amount.value]
+        no_figure = self.no_figure(s, language) if asks_amount else ""
+        no_figure = "" if no_figure in said else no_figure
         name, _ = self.heading(s, language)
         # The sentence the answer opens with is said once, not again in its part.
         parts = [(label, " ".join(u for u in units([text], language) if u not in said)) for label, text in parts]
         labelled = [f"{label} {self.readable(text, language)}" for label, text in parts if text]
         return "\n".join(filter(None, [f"{name} — {facts} [{number}]", no_figure, summary, *labelled]))
+
+    def no_figure(self, s: FundingScheme, language: str) -> str:
+        """Why the scheme states no amount or rate ("each call sets its own"); "" where it states one."""
+        return self.words("no_fixed_amount", language)[s.no_fixed_amount.value] if s.no_fixed_amount else ""
 
     def _scheme_parts(self, s: FundingScheme, language: str) -> list[tuple[str, str]]:
         """Who may apply and how to apply, labelled, in `language` (none where not translated)."""

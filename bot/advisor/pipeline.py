@@ -659,8 +659,13 @@ class Advisor:
             others = []  # "how much at most?" asks about the scheme shown, not for more schemes
         prepared.passages = [subject, *others][: len(prepared.passages) or 1]
         prepared.subject = subject.source_id
-        if scheme is not None and scheme.states_amount_or_rate and asks_amount(prepared.request.message):
-            return  # "how much at most?": the lead names the scheme with its amount or rate
+        if scheme is not None and asks_amount(prepared.request.message):
+            if scheme.states_amount_or_rate:
+                return  # "how much at most?": the lead names the scheme with its amount or rate
+            if scheme.no_fixed_amount is not None:
+                # Why no figure is published answers first, not a count ("around 700 projects").
+                prepared.focus = [self.composer.no_figure(scheme, prepared.language)]
+                return
         if scheme is not None and APPLY_ASKS.search(prepared.request.message):
             written = (
                 scheme if prepared.language == "en" else self.composer.catalog.translated(scheme.id, prepared.language)
