@@ -1317,3 +1317,27 @@ async def test_how_much_of_a_scheme_that_publishes_no_amount_says_so_first(shipp
     assert "publishes no fixed amount" in lead
     assert "700 projects" not in lead
     assert reply.answer.count("publishes no fixed amount") == 1
+
+
+async def test_asked_the_deadline_of_a_scheme_open_all_year_the_answer_says_it_has_none(shipped_kb):
+    """A scheme taking applications all year has no closing date: that answers "when is the
+    deadline?", first, where the question was escalated as asking a date no text states."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(AdvisorRequest(message="When is the deadline for the BMUV Umweltinnovationsprogramm?"))
+    assert reply.triage == Triage.answer
+    assert reply.answer.split("\n\n")[1] == "Environmental Innovation Programme: Applications accepted all year. [1]"
+
+    first = "Which grants help a small furniture maker with eco-design in Germany?"
+    shown = await advisor.answer(AdvisorRequest(message=first))
+    assert shown.citations[0].source_id == "de-bmuv-umweltinnovationsprogramm"
+    history = [Turn(role="user", text=first), Turn(role="assistant", text=shown.answer)]
+    follow = await advisor.answer(AdvisorRequest(message="when is the deadline?", history=history))
+    assert follow.triage == Triage.answer
+    assert follow.answer.split("\n\n")[1].endswith(": Applications accepted all year. [1]")
+
+
+async def test_asked_when_a_call_closes_its_deadline_answers_first(shipped_kb):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    message = "Bis wann kann man beim KWF in Kärnten noch Förderung für Kreislaufwirtschaft bekommen?"
+    reply = await advisor.answer(AdvisorRequest(message=message))
+    assert reply.answer.split("\n\n")[1] == "Circular EFRE.Invest: Frist 31. Dezember 2026. [1]"

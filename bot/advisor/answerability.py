@@ -130,6 +130,9 @@ LAST_SENTENCE = re.compile(r"(?:^|(?<=[.!?])\s)([^.!?]*:)\s*$")  # the sentence 
 # Where to apply and where the facts come from (the day they were checked): no fact of the item's
 # own, so "the closing date of the next call?" is not answered by "last verified 2026-11-22".
 REFERENCE_LINE = re.compile(r"^(?:Apply at|Official source):.*$", re.MULTILINE)
+# A scheme taking applications all year (its status line, bot/knowledge/loaders.py) has no
+# deadline: "when is the deadline?" is answered by that, not by a date.
+ROLLING = re.compile(r"^Status: rolling\b", re.MULTILINE)
 
 
 def statements(text: str) -> list[str]:
@@ -976,7 +979,11 @@ class Answerability:
                 # a sentence sharing a word of the question beyond the request and the item's name
                 # ("share of applicants" is not answered by "covers 60% of costs"). Any amount the
                 # item states answers "how much can we get". Read in the question's language.
-                found = any(
+                # Taking applications all year, a scheme has no deadline to state.
+                found = name == "deadline" and any(
+                    p.kind == "funding" and bool(ROLLING.search(self.item_text(p))) for p in named
+                )
+                found = found or any(
                     states(sentence)
                     and (
                         waits  # a sentence about the decision's wait speaks of what is asked

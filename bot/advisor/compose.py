@@ -1031,7 +1031,10 @@ class Composer:
             picked = picked or (
                 [u for u in stated if STATED["interest"].search(u)][:1] if "interest" in figures else []
             )
-            # The figure asked answers first, though the card's summary says it too.
+            # The figure asked answers first, though the card's summary says it too. Asked when it
+            # closes, a scheme whose text states no date answers by how it takes applications.
+            if not picked and "deadline" in figures:
+                return self.when_sentence(s, language)
             return picked[0] if picked else None
         picked = focus(asked, found, language, 1, DETAIL_WORDS, ignore=named)
         # The card opens with its summary: a sentence it says (in other words too) needs no repeating.
@@ -1192,6 +1195,11 @@ class Composer:
         named = self.words("regions", language)
         shown = [named.get(r, r) for r in regions] or [country_name(c, language) for c in countries]
         return ", ".join(shown)
+
+    def when_sentence(self, s: FundingScheme, language: str) -> str:
+        """ "Applications accepted all year.": when the scheme takes applications, as a sentence."""
+        when = self._when(s, language)
+        return f"{when[:1].upper()}{when[1:]}."
 
     def _when(self, s: FundingScheme, language: str) -> str:
         """When applications close: the deadline, or how the scheme takes them (rolling, in calls)."""

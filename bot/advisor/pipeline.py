@@ -21,7 +21,15 @@ import openai
 from bot.advisor import followup
 from bot.advisor.answerability import AMOUNT, ATTRIBUTE_NAMES, PERCENT, Answerability, Signals, Verdict, phrases
 from bot.advisor.citations import cite, funding_block
-from bot.advisor.compose import Composer, asks_amount, asks_comparison, focus_on_asked, money_asked, units
+from bot.advisor.compose import (
+    Composer,
+    asks_amount,
+    asks_comparison,
+    asks_deadline,
+    focus_on_asked,
+    money_asked,
+    units,
+)
 from bot.advisor.generate import Budget, GarbageOutput, Generator, ModelFault
 from bot.advisor.language import NAMES, detect_language
 from bot.advisor.models import (
@@ -665,6 +673,11 @@ class Advisor:
             if scheme.no_fixed_amount is not None:
                 # Why no figure is published answers first, not a count ("around 700 projects").
                 prepared.focus = [self.composer.no_figure(scheme, prepared.language)]
+                return
+        if scheme is not None and asks_deadline(prepared.request.message):
+            detail = self.composer.scheme_detail(prepared.request.message, scheme, prepared.language)
+            if detail:  # "when is the deadline?": the date, else how it takes applications
+                prepared.focus = [detail]
                 return
         if scheme is not None and APPLY_ASKS.search(prepared.request.message):
             written = (
