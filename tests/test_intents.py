@@ -226,3 +226,24 @@ def test_asking_for_our_verdict_on_the_firms_own_offer_is_a_judgement_call(triag
 )
 def test_asking_how_to_is_no_verdict_on_an_offer(triager, text):
     assert triager.pre_retrieval(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "module"),
+    [
+        ("Hej! Vi er et lille bageri i Aarhus. Hvad kan vi gøre med overskydende brød?", "sector-food-bio-based"),
+        ("Nous sommes une petite boulangerie. Que faire du pain invendu ?", "sector-food-bio-based"),
+        ("What can we do with leftover food?", "sector-food-bio-based"),
+    ],
+)
+async def test_what_to_do_with_leftovers_is_ours_in_any_trade(shipped_kb, text, module):
+    """The learned off-topic model put a bakery's surplus bread with cooking (p = 0.79-0.83): a
+    message speaking of waste, surplus or unsold goods is never put to it."""
+    from bot.advisor.models import AdvisorRequest
+    from bot.advisor.pipeline import Advisor
+
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    assert not advisor.put_to_off_topic_model(text)
+    reply = await advisor.answer(AdvisorRequest(message=text))
+    assert reply.triage == Triage.answer
+    assert reply.citations[0].source_id == module

@@ -416,8 +416,14 @@ class Advisor:
     def put_to_off_topic_model(self, text: str) -> bool:
         """Is a first message judged by the learned off-topic model at all? Not one naming our
         subject, nor one speaking of grants, loans or subsidies: they are ours even asked as
-        concepts ("subvention ou prêt ?"). The fit (bot.evals.fit_intents) reads the same rule."""
-        return not self.names_our_subject(text) and not self.triager.is_funding_question(text)
+        concepts ("subvention ou prêt ?"); nor one speaking of leftover material (waste, surplus,
+        unsold goods, scrap): what to do with it is ours in any trade ("overskydende brød").
+        The fit (bot.evals.fit_intents) reads the same rule."""
+        return not (
+            self.names_our_subject(text)
+            or self.triager.is_funding_question(text)
+            or self.triager.leftover_material.search(text)
+        )
 
     def _names_a_term(self, text: str) -> bool:
         """Names a glossary term ("VSME", "digital product passport"), not only the asker's kind of

@@ -267,6 +267,7 @@ class Triager:
         self.judgement = _compile(raw["judgement"])
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
+        self.leftover_material = re.compile(raw["leftover_material"], re.IGNORECASE | re.UNICODE)
         self.employment_law = re.compile(raw["employment_law"], re.IGNORECASE | re.UNICODE)
         self.other_matters = re.compile(
             "|".join([raw["other_matters"], *raw.get("other_matters_more", [])]), re.IGNORECASE | re.UNICODE
