@@ -477,7 +477,7 @@ class Advisor:
         # Money questions: the named country, else the company's own, else the one whose schemes
         # or agencies the question names ("Vinnova" → Sweden), filters (its schemes, EU-wide ones
         # and general guidance stay); without any fitting scheme, search unfiltered.
-        country = mentioned or profile.country or self.composer.catalog.named_country(question)
+        country = self._reader_country(question, request)
         boosts = Boosts(country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"])
         # "¿Qué es eso de las ayudas de minimis?" asks money's words, and what a term means.
         found = self._funding_passages(search, boosts, country, region)
@@ -759,18 +759,19 @@ class Advisor:
             part_of=prepared.parts,
             countries=self._named_countries(prepared.question),
             glued=prepared.glued,
-            country_known=self._reader_country(prepared) is not None,
+            country_known=self._reader_country(prepared.question, prepared.request) is not None,
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
-    def _reader_country(self, prepared: Prepared) -> str | None:
-        """The reader's country as far as we know it: named now, in the profile, or by the scheme
-        or agency the question names ("Vinnova")."""
+    def _reader_country(self, question: str, request: AdvisorRequest) -> str | None:
+        """The reader's country as far as we know it: named now (a country the user names now beats
+        one from the conversation the question was read with), in the profile, or by the scheme or
+        agency the question names ("Vinnova")."""
         return (
-            self.triager.mentioned_country(prepared.request.message)
-            or self.triager.mentioned_country(prepared.question)
-            or prepared.request.profile.country
-            or self.composer.catalog.named_country(prepared.question)
+            self.triager.mentioned_country(request.message)
+            or self.triager.mentioned_country(question)
+            or request.profile.country
+            or self.composer.catalog.named_country(question)
         )
 
     def _named_countries(self, question: str) -> list[str]:
