@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import stopwordsiso
-from babel.languages import get_official_languages
 
 from bot.advisor.answerability import (
     AMOUNT_IN_PROSE,
@@ -40,7 +39,7 @@ from bot.advisor.models import Citation, SchemeCard
 from bot.advisor.replies import Replies
 from bot.advisor.sentences import sentences as split_sentences
 from bot.i18n.dates import long_date
-from bot.i18n.places import country_name
+from bot.i18n.places import country_name, official_languages
 from bot.knowledge import yamlio
 from bot.knowledge.catalog import BRACKETED, Catalog
 from bot.knowledge.retrieve import Passage
@@ -327,12 +326,6 @@ DEFINED_WITHIN = 3  # content words after "what is" that name the defined term (
 # Finnish puts the term inside the question: "Mitä de minimis -tuki tarkoittaa?"
 DEFINED_BETWEEN = re.compile(r"\bmitä\s+(\S+(?:\s+\S+){0,3}?)\s+(?:tarkoittaa|tarkoitetaan)\b", re.IGNORECASE)
 REPEATED = 0.5  # a sentence whose content words are mostly in the text already says it again
-
-
-@lru_cache(maxsize=64)
-def official_languages(country: str) -> tuple[str, ...]:
-    """The languages a country's firms write in, official or de facto (CLDR through Babel)."""
-    return tuple(get_official_languages(country, de_facto=True))
 
 
 def _repeats(sentence: str, shown: str, language: str) -> bool:

@@ -15,3 +15,11 @@ def country_name(code: str, language: str) -> str:
         return str(Locale.parse(language).territories.get(code.upper(), code))
     except (UnknownLocaleError, ValueError):
         return code
+
+
+@lru_cache(maxsize=64)
+def official_languages(country: str) -> tuple[str, ...]:
+    """The languages a country's firms write in, official or de facto (CLDR through Babel)."""
+    from babel.languages import get_official_languages
+
+    return tuple(get_official_languages(country, de_facto=True))
