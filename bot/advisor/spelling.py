@@ -82,7 +82,7 @@ def _zipf(word: str, language: str) -> float:
     return float(wordfreq.zipf_frequency(word, language))
 
 
-def _known_anywhere(word: str) -> float:
+def _zipf_anywhere(word: str) -> float:
     """How common the word is in the language we serve that uses it most ("signé" in an English
     question is French, not a typo). One its lists hold only as noise ("servise", 1.2 in French)
     is still a typo."""
@@ -92,6 +92,15 @@ def _known_anywhere(word: str) -> float:
 def _slip(word: str, correction: str) -> bool:
     """One letter left out or added, or two neighbours swapped: not a letter changed."""
     return len(word) != len(correction) or sorted(word) == sorted(correction)
+
+
+def _slip_of_common(word: str, correction: str, zipf: float) -> bool:
+    """A word of the lists (`zipf`) that is one slip from an English word MISSPELLING_GAP commoner."""
+    return (
+        DamerauLevenshtein.distance(word, correction) == 1
+        and _slip(word, correction)
+        and _zipf(correction, "en") - zipf >= MISSPELLING_GAP
+    )
 
 
 @lru_cache(maxsize=16)
@@ -142,7 +151,7 @@ class Speller:
         counts = self.counts(language)
         if len(word) < MIN_LENGTH or word in counts:
             return None
-        known = _known_anywhere(word)
+        known = _zipf_anywhere(word)
         if known >= (COMMON_ZIPF if language == "en" else KNOWN_ZIPF):
             return None
         # Other languages inflect more and the knowledge base holds fewer of their words: one edit
@@ -154,17 +163,9 @@ class Speller:
         if not found:
             return None
         best = str(min(found, key=lambda f: (f[1], -counts[f[0]]))[0])
-        if known >= KNOWN_ZIPF and not self._slip_of_common(word, best, known):
+        if known >= KNOWN_ZIPF and not _slip_of_common(word, best, known):
             return None  # a word of some language we serve, not a slip of a far commoner one
         return None if _forms_of_one_word(word, best, language) else best
-
-    @staticmethod
-    def _slip_of_common(word: str, best: str, known: float) -> bool:
-        return (
-            DamerauLevenshtein.distance(word, best) == 1
-            and _slip(word, best)
-            and _zipf(best, "en") - known >= MISSPELLING_GAP
-        )
 
     def correct(self, text: str, language: str) -> tuple[str, dict[str, str]]:
         """The text with its chat shorthand written out and its typos corrected, and {typo:
