@@ -1341,3 +1341,18 @@ async def test_asked_when_a_call_closes_its_deadline_answers_first(shipped_kb):
     message = "Bis wann kann man beim KWF in Kärnten noch Förderung für Kreislaufwirtschaft bekommen?"
     reply = await advisor.answer(AdvisorRequest(message=message))
     assert reply.answer.split("\n\n")[1] == "Circular EFRE.Invest: Frist 31. Dezember 2026. [1]"
+
+
+async def test_a_countrys_closed_scheme_ranked_first_does_not_hide_its_open_ones(shipped_kb):
+    """ "Any money … in Poland?": the best-ranked Polish scheme is closed and left out, so the
+    answer must reach the open Polish schemes below it, not fall back to know-how."""
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    reply = await advisor.answer(
+        AdvisorRequest(
+            message="We make wooden furniture in Poland. Is there any money for switching to recycled materials?"
+        )
+    )
+    cited = [advisor.composer.catalog.scheme(c.source_id) for c in reply.citations]
+    assert cited and cited[0] is not None and cited[0].countries == ["PL"]
+    assert all(s is None or s.status != "closed" for s in cited)
+    assert "funding scheme" in reply.answer.split("\n\n")[1]

@@ -407,7 +407,7 @@ class Composer:
         for p in passages[:ITEMS_FROM]:
             if p.source_id in {i.source_id for i in items}:
                 continue
-            if p is not asked_about and self._closed_and_not_asked(p, question):
+            if p is not asked_about and self.closed_and_not_asked(p, question):
                 continue
             if (
                 items
@@ -729,7 +729,7 @@ class Composer:
             span = MODULE_SIMILARITY_SPAN
         return best.dense_similarity - other.dense_similarity <= span
 
-    def _closed_and_not_asked(self, passage: Passage, question: str) -> bool:
+    def closed_and_not_asked(self, passage: Passage, question: str) -> bool:
         scheme = self.catalog.scheme(passage.source_id) if passage.kind == "funding" else None
         if scheme is None or scheme.status != SchemeStatus.closed:
             return False

@@ -480,17 +480,26 @@ class Advisor:
         country = self._reader_country(question, request)
         boosts = Boosts(country=country, sector=profile.sector, company_size=profile.company_size, kinds=["funding"])
         # "¿Qué es eso de las ayudas de minimis?" asks money's words, and what a term means.
-        found = self._funding_passages(search, boosts, country, region)
+        found = self._funding_passages(search, boosts, country, region, question)
         return self._with_asked_terms(question, found, search, language)
 
     def _funding_passages(
-        self, search: Callable[..., list[Passage]], boosts: Boosts, country: str | None, region: str | None
+        self,
+        search: Callable[..., list[Passage]],
+        boosts: Boosts,
+        country: str | None,
+        region: str | None,
+        question: str,
     ) -> list[Passage]:
         if country:
             found = _outside_region(search(filters=Filters(country=country), boosts=boosts), region)
             national = country in self.kb.retriever.countries_with_schemes
+            # A closed scheme the answer leaves out does not count as the country's scheme found:
+            # "any money … in Poland?" must reach the open one ranked below it.
             if any(
-                p.kind == "funding" and (not national or country in p.countries or p.ranked_by_either(EU_SCHEME_RANK))
+                p.kind == "funding"
+                and not self.composer.closed_and_not_asked(p, question)
+                and (not national or country in p.countries or p.ranked_by_either(EU_SCHEME_RANK))
                 for p in found
             ):
                 return _funding_first(found)
@@ -498,7 +507,10 @@ class Advisor:
                 # The question's other words outranked the country's schemes ("…in Cork. Is there a
                 # grant…? What does a product passport contain?"): its schemes, not another country's.
                 schemes = search(filters=Filters(country=country, kinds=["funding"]), boosts=boosts)
-                schemes = _outside_region(schemes, region)[:FUNDING_WHEN_OUTRANKED]
+                schemes = [
+                    p for p in _outside_region(schemes, region) if not self.composer.closed_and_not_asked(p, question)
+                ]
+                schemes = schemes[:FUNDING_WHEN_OUTRANKED]
                 if schemes:
                     return [*schemes, *found][: len(found) or len(schemes)]
         return _funding_first(_outside_region(search(filters=Filters(), boosts=boosts), region))
