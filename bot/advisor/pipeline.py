@@ -559,10 +559,23 @@ class Advisor:
                 log.warning("condense failed, heuristic instead", error=type(exc).__name__)
         # Offline: a short message that continues or points back at the last question is read
         # together with it; one that names its own country or scheme is a new question.
-        if self._depends_on_previous(message, previous[-1]):
-            asked_before = self._without_replaced_topic(previous[-1], message)
-            return f"{asked_before[: MAX_QUESTION_CHARS // 2]} {message}", True
+        asked = self._question_before(previous)
+        if self._depends_on_previous(message, asked):
+            return self._glued(asked, message), True
         return message, False
+
+    def _question_before(self, previous: list[str]) -> str:
+        """The last question as the conversation asked it: "and in Belgium?" after "how much?"
+        after "is there any funding for that?" after "what can we do with unsold bread?" asks
+        about funding for unsold bread, so each follow-up is read with the question it continued."""
+        asked, *later = previous[-FOLLOW_UP_CHAIN:]
+        for message in later:
+            asked = self._glued(asked, message) if self._depends_on_previous(message, asked) else message
+        return asked
+
+    def _glued(self, previous: str, message: str) -> str:
+        asked_before = self._without_replaced_topic(previous, message)
+        return f"{asked_before[: MAX_QUESTION_CHARS // 2]} {message}"
 
     def _depends_on_previous(self, message: str, previous: str) -> bool:
         """A short message continues the last question ("how do I apply?", "and for textiles?")
@@ -577,8 +590,7 @@ class Advisor:
             last = re.findall(r"\w+", asked[-1].casefold())
             points_back = len(last) <= FOLLOW_UPS["max_words"] and set(last) & set(FOLLOW_UPS["references"])
             return bool(points_back) and not self._own_subject(message, words, previous)
-        text = " ".join(words)
-        if any(text == c or text.startswith(c + " ") for c in FOLLOW_UPS["continuations"]):
+        if _continues(words):
             return True  # "and for textiles?": a new topic, asked about the same thing
         if set(words) & set(FOLLOW_UPS["references"]):
             return True
@@ -676,8 +688,21 @@ class Advisor:
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
         scheme = self.composer.catalog.scheme(subject.source_id)
         country = self.triager.mentioned_country(prepared.request.message)
-        if scheme is not None and country and not {country, "EU"} & set(scheme.countries):
-            return  # "and what about Spain?" after a Portuguese scheme: Spain's schemes, as found
+        if (
+            scheme is not None
+            and country
+            and not (
+                country in scheme.countries
+                or (
+                    "EU" in scheme.countries and not _continues(re.findall(r"\w+", prepared.request.message.casefold()))
+                )
+            )
+        ):
+            # "and what about Spain?" after a Portuguese scheme, or after an EU-wide one: Spain's
+            # schemes, as found ("can a Spanish firm apply?" still asks about the EU one).
+            return
+        if scheme is None and self._funding_question(prepared.request.message):
+            return  # "is there any funding for that?" after know-how: schemes for it, as found
         if scheme is not None:
             if others and OTHER_OPTIONS.search(prepared.request.message):
                 prepared.passages = others  # "any other schemes?": the ones not shown yet
@@ -784,7 +809,14 @@ class Advisor:
             or self.triager.mentioned_country(question)
             or request.profile.country
             or self.composer.catalog.named_country(question)
+            or self._conversation_country(request)
         )
+
+    def _conversation_country(self, request: AdvisorRequest) -> str | None:
+        """The country the user last named in this conversation ("we're a bakery in Lyon", then
+        "is there any funding for that?" three messages later)."""
+        said = (t.text for t in reversed(request.history[-HISTORY_TURNS:]) if t.role == "user")
+        return next(filter(None, map(self.triager.mentioned_country, said)), None)
 
     def _named_countries(self, question: str) -> list[str]:
         region = self.triager.mentioned_region(question)
@@ -912,10 +944,14 @@ class Advisor:
 
     @staticmethod
     def _history_language(request: AdvisorRequest) -> str | None:
-        for turn in reversed(request.history):
+        """The conversation's language: read turn by turn, each user message with the language so
+        far as its fallback, so that a short one the detector is unsure of ("and in Belgium?")
+        does not switch an English conversation to Dutch."""
+        language = None
+        for turn in request.history:
             if turn.role == "user" and len(turn.text.split()) >= 3:
-                return detect_language(turn.text)
-        return None
+                language = detect_language(turn.text, language)
+        return language
 
 
 # What the composed fallback is for: the endpoint failed or answered with something unusable.
@@ -932,12 +968,19 @@ def _count_error(stage: str, exc: BaseException) -> None:
 # high (EEN's free advice for "does anyone give free advice?"); else, let in at the end
 # ("innovation procurement" for a bakery), it gives way to the country's own schemes.
 EU_SCHEME_RANK = 5
+FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up continues
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
 THANKS = frozenset(" ".join(re.findall(r"\w+", t.casefold())) for t in FOLLOW_UPS["thanks"])  # as `said` reads
 POINTING_BACK = frozenset([*FOLLOW_UPS["references"], *FOLLOW_UPS["pronouns"]])
 EMPTY_IT_AFTER = frozenset(FOLLOW_UPS["empty_it_after"])
+
+
+def _continues(words: list[str]) -> bool:
+    """ "and for textiles?", "what about Belgium?": the same question, asked of something else."""
+    text = " ".join(words)
+    return any(text == c or text.startswith(c + " ") for c in FOLLOW_UPS["continuations"])
 
 
 def refers_back(words: list[str]) -> bool:

@@ -1,0 +1,66 @@
+"""Several messages in a row, as an SME owner types them, through the conversation code the
+terminal chat and the Telegram bot share: each answer must read the conversation so far."""
+
+import pytest
+
+from bot.advisor.conversation import Conversations, StoredReply
+from bot.advisor.pipeline import Advisor
+from bot.store import Store
+
+
+@pytest.fixture
+async def conversations(shipped_kb, tmp_path):
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'flow.db'}")
+    yield Conversations(Advisor(shipped_kb.settings, shipped_kb), store)
+    await store.close()
+
+
+async def say(conversations: Conversations, *messages: str) -> list[StoredReply]:
+    user = await conversations.store.get_or_create_user(telegram_id=5150)
+    replies = []
+    for text in messages:
+        events = [e async for e in conversations.ask(user, text, channel="terminal", handover_available=False)]
+        replies.append(events[-1])
+    return replies
+
+
+def schemes_cited(advisor: Advisor, stored: StoredReply) -> list:
+    return [s for c in stored.reply.citations if (s := advisor.composer.catalog.scheme(c.source_id))]
+
+
+async def test_funding_asked_after_know_how_lists_schemes_of_the_country_said_earlier(conversations):
+    """A bakery in Lyon asks what to do with unsold bread, then "is there any funding for that?":
+    French schemes, not the know-how answer again; "and in Belgium?" two messages later still
+    asks about funding; "thanks" stays in English."""
+    advisor = conversations.advisor
+    _, funding, much, belgium, thanks = await say(
+        conversations,
+        "we are a small bakery in Lyon, 12 people",
+        "is there any funding for reducing our food waste?",
+        "how much?",
+        "and in Belgium?",
+        "thanks",
+    )
+    french = [s for s in schemes_cited(advisor, funding) if "FR" in s.countries]
+    assert french
+    assert "Which country" not in funding.reply.answer  # Lyon said it
+    assert schemes_cited(advisor, much)[0].id in {s.id for s in schemes_cited(advisor, funding)}
+    belgian = schemes_cited(advisor, belgium)
+    assert belgian and all(set(s.countries) & {"BE", "EU"} for s in belgian)
+    assert "funding scheme" in belgium.reply.answer.split("\n\n")[1]
+    assert thanks.reply.language == "en"
+
+
+async def test_is_there_funding_for_that_after_a_know_how_answer_searches_schemes(conversations):
+    """ "Is there any funding for that?" after an answer from a module asks for schemes for what
+    the last question was about, not for more of that module."""
+    advisor = conversations.advisor
+    howto, funding = await say(
+        conversations,
+        "How can a small print shop cut its paper waste?",
+        "Is there any funding for that? We're in France.",
+    )
+    assert howto.reply.citations and not schemes_cited(advisor, howto)
+    cited = schemes_cited(advisor, funding)
+    assert any("FR" in s.countries for s in cited)
+    assert "funding scheme" in funding.reply.answer.split("\n\n")[1]
