@@ -64,3 +64,35 @@ async def test_is_there_funding_for_that_after_a_know_how_answer_searches_scheme
     cited = schemes_cited(advisor, funding)
     assert any("FR" in s.countries for s in cited)
     assert "funding scheme" in funding.reply.answer.split("\n\n")[1]
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("we are a small bakery in Lyon, 12 people", "en"),
+        ("Hallo! Wir sind eine kleine Schreinerei in Graz. 8 Leute.", "de"),
+        ("Somos una pequeña imprenta en Valencia con 9 empleados", "es"),
+    ],
+)
+async def test_a_company_that_only_introduces_itself_is_welcomed_and_asked_what_it_wants(
+    conversations, message, language
+):
+    """The first thing many owners type is who they are. That asks nothing yet: it is not off our
+    subject, and the reply asks what they want to know, in their language."""
+    (reply,) = await say(conversations, message)
+    replies = conversations.advisor.replies
+    assert reply.reply.language == language
+    assert reply.reply.answer == replies.get("introduction", language)
+    assert reply.reply.answer != replies.get("out_of_scope", language)
+
+
+async def test_an_off_topic_request_beside_an_introduction_is_still_declined(conversations):
+    (reply,) = await say(
+        conversations, "We are a coffee shop in Porto. Write an Instagram caption for our anniversary."
+    )
+    assert reply.reply.answer == conversations.advisor.replies.get("out_of_scope", "en")
+
+
+async def test_an_introduction_that_names_a_need_is_answered(conversations):
+    (reply,) = await say(conversations, "We are a small joinery in Tartu and we burn all our offcuts")
+    assert reply.reply.triage == "answer" and reply.reply.citations

@@ -272,6 +272,12 @@ class Advisor:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "thanks")
             return prepared
 
+        if not request.history and self._only_introduces(message):
+            # "we are a small bakery in Lyon, 12 people" asks nothing yet: welcomed and asked what
+            # they want to know, not answered with whatever the words find nor turned away.
+            prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "introduction")
+            return prepared
+
         decision = self.triager.pre_retrieval(message[:MAX_QUESTION_CHARS], request.negative_feedback)
         if decision and decision.triage == Triage.refuse:
             prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
@@ -411,6 +417,17 @@ class Advisor:
             self.triager.circular_economy.search(text)
             or self._names_a_term(text)
             or self.composer.catalog.named_schemes(text)
+        )
+
+    def _only_introduces(self, message: str) -> bool:
+        """Who the company is, in a few words, and nothing of our subject yet: a message naming a
+        topic, a scheme or leftovers ("…and we throw away our offcuts") already asks about it."""
+        words = re.findall(r"\w+", message.casefold())
+        return (
+            len(words) <= INTRODUCTION_WORDS
+            and self.triager.only_introduces(message)
+            and not (self.names_our_subject(message) or self.triager.leftover_material.search(message))
+            and not self._topic_stems(words)
         )
 
     def put_to_off_topic_model(self, text: str) -> bool:
@@ -968,6 +985,7 @@ def _count_error(stage: str, exc: BaseException) -> None:
 # high (EEN's free advice for "does anyone give free advice?"); else, let in at the end
 # ("innovation procurement" for a bakery), it gives way to the country's own schemes.
 EU_SCHEME_RANK = 5
+INTRODUCTION_WORDS = 15  # "we are a small bakery in Lyon, 12 people"; longer ones tell a need too
 FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up continues
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person

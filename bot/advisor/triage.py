@@ -39,6 +39,7 @@ LOW_CONFIDENCE_SIMILARITY = 0.80
 CONFIDENT_SIMILARITY = 0.88
 OUT_OF_SCOPE_MARGIN = 0.0  # off-topic when closer to off-topic exemplars than to in-scope ones
 NEGATIVE_FEEDBACK_LIMIT = 2
+SAID_IN_PASSING = 3  # words: a sentence this short beside an introduction ("Hi!", "12 people.")
 SPACED_LETTERS = re.compile(r"(?<=\b\w) (?=\w\b)")  # a space between two one-letter words
 LEETSPEAK = str.maketrans("013457@$", "oieastas")
 
@@ -268,6 +269,7 @@ class Triager:
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
         self.leftover_material = re.compile(raw["leftover_material"], re.IGNORECASE | re.UNICODE)
+        self.introduces_company = re.compile(raw["introduces_company"], re.IGNORECASE | re.UNICODE)
         self.employment_law = re.compile(raw["employment_law"], re.IGNORECASE | re.UNICODE)
         self.other_matters = re.compile(
             "|".join([raw["other_matters"], *raw.get("other_matters_more", [])]), re.IGNORECASE | re.UNICODE
@@ -461,6 +463,15 @@ class Triager:
         if p is None:
             return None
         return _escalate(EscalationReason.needs_judgement, f"a verdict on the user's own case (learned, p={p:.2f})")
+
+    def only_introduces(self, text: str) -> bool:
+        """ "we are a small bakery in Lyon, 12 people": the company introduced, nothing asked yet.
+        Every sentence tells about the company; none asks or asks for something."""
+        if "?" in text:
+            return False
+        told = [s for s in re.split(r"(?<=[.!;])\s+|\n+", text.strip()) if re.search(r"\w", s)]
+        told = [s for s in told if len(re.findall(r"\w+", s)) > SAID_IN_PASSING]  # "Hi!", "12 people."
+        return bool(told) and all(self.introduces_company.search(s) for s in told)
 
     def is_other_matter(self, text: str) -> bool:
         """A money or admin matter that is not ours ("a mortgage for my flat", "the CIT rate"),
