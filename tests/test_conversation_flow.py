@@ -96,3 +96,32 @@ async def test_an_off_topic_request_beside_an_introduction_is_still_declined(con
 async def test_an_introduction_that_names_a_need_is_answered(conversations):
     (reply,) = await say(conversations, "We are a small joinery in Tartu and we burn all our offcuts")
     assert reply.reply.triage == "answer" and reply.reply.citations
+
+
+async def test_a_question_after_an_introduction_is_read_alone(conversations):
+    """ "we are a small bakery in Lyon" asked nothing: "what can we do with unsold bread?" is not
+    glued to it, and the trade it names (bread: food) brings the food primer among the first
+    items found."""
+    intro, bread = await say(
+        conversations, "we are a small bakery in Lyon, 12 people", "what can we do with unsold bread?"
+    )
+    assert intro.reply.answer == conversations.advisor.replies.get("introduction", "en")
+    assert bread.reply.standalone_question == "what can we do with unsold bread?"
+    assert bread.reply.retrieved[0] == "sector-food-bio-based"
+
+
+@pytest.mark.parametrize(
+    ("message", "sector"),
+    [
+        ("what can we do with unsold bread?", "food"),
+        ("Wir sind eine kleine Schreinerei in Graz", "furniture"),
+        ("Jesteśmy piekarnią z Łodzi", "food"),
+        ("how do we reuse crushed concrete from demolition?", "construction"),
+        ("How should I approach the first phone call with our supplier?", None),
+        ("What is EPR?", None),
+    ],
+)
+def test_the_trade_a_message_names_gives_its_sector(message, sector):
+    from bot.advisor.triage import Triager
+
+    assert Triager().mentioned_sector(message) == sector

@@ -456,7 +456,8 @@ class Advisor:
         return self.triager.is_funding_question(text) and not asks_comparison(text)
 
     def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float], language: str) -> list[Passage]:
-        profile = request.profile
+        # The trade the user names ("unsold bread": food) counts as the profile's sector does.
+        profile = request.profile.model_copy(update={"sector": self._reader_sector(question, request)})
         # A country the user names now beats one from the conversation the question was read with.
         mentioned = self.triager.mentioned_country(request.message) or self.triager.mentioned_country(question)
         named_region = self.triager.mentioned_region(request.message) or self.triager.mentioned_region(question)
@@ -563,7 +564,9 @@ class Advisor:
     async def _condense(self, request: AdvisorRequest, message: str, budget: Budget | None = None) -> tuple[str, bool]:
         """The standalone question, and whether it is the message glued to the previous question
         (offline; a model's rewrite has already resolved what the message refers to)."""
-        previous = [t.text for t in request.history if t.role == "user"]
+        # An introduction asked nothing to continue ("we are a bakery in Lyon", then "what can we
+        # do with unsold bread?"); the country it names is still the conversation's.
+        previous = [t.text for t in request.history if t.role == "user" and not self._only_introduces(t.text)]
         if not previous:
             return message, False
         if self.generator is not None:
@@ -828,6 +831,12 @@ class Advisor:
             or self.composer.catalog.named_country(question)
             or self._conversation_country(request)
         )
+
+    def _reader_sector(self, question: str, request: AdvisorRequest) -> str | None:
+        """The company's sector: the profile's, else the trade the question or, latest first, the
+        conversation names ("we are a small bakery in Lyon", then "what about leftovers?")."""
+        said = (t.text for t in reversed(request.history[-HISTORY_TURNS:]) if t.role == "user")
+        return request.profile.sector or next(filter(None, map(self.triager.mentioned_sector, [question, *said])), None)
 
     def _conversation_country(self, request: AdvisorRequest) -> str | None:
         """The country the user last named in this conversation ("we're a bakery in Lyon", then

@@ -270,6 +270,9 @@ class Triager:
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
         self.leftover_material = re.compile(raw["leftover_material"], re.IGNORECASE | re.UNICODE)
         self.introduces_company = re.compile(raw["introduces_company"], re.IGNORECASE | re.UNICODE)
+        self.trade_sectors = [
+            (str(k), re.compile(v, re.IGNORECASE | re.UNICODE)) for k, v in raw["trade_sectors"].items()
+        ]
         self.employment_law = re.compile(raw["employment_law"], re.IGNORECASE | re.UNICODE)
         self.other_matters = re.compile(
             "|".join([raw["other_matters"], *raw.get("other_matters_more", [])]), re.IGNORECASE | re.UNICODE
@@ -496,6 +499,11 @@ class Triager:
         named = self.mentioned_countries(text)
         region = self.mentioned_region(text)
         return named[0] if named else city_country(text) or (region[1] if region else None)
+
+    def mentioned_sector(self, text: str) -> str | None:
+        """The sector of the trade the text names first ("a bakery", "unsold bread" → food)."""
+        found = [(m.start(), sector) for sector, pattern in self.trade_sectors if (m := pattern.search(text))]
+        return min(found)[1] if found else None
 
     def mentioned_region(self, text: str) -> tuple[str, str] | None:
         """(region, its country): the one region of a country with regional schemes that the text
