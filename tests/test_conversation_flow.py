@@ -4,6 +4,7 @@ terminal chat and the Telegram bot share: each answer must read the conversation
 import pytest
 
 from bot.advisor.conversation import Conversations, StoredReply
+from bot.advisor.models import AdvisorRequest
 from bot.advisor.pipeline import Advisor
 from bot.store import Store
 
@@ -125,3 +126,19 @@ def test_the_trade_a_message_names_gives_its_sector(message, sector):
     from bot.advisor.triage import Triager
 
     assert Triager().mentioned_sector(message) == sector
+
+
+async def test_is_it_still_open_is_answered_first_by_how_the_scheme_takes_applications(conversations):
+    """ "Is it still open?" of a scheme shown, or of one named, opens with when it takes
+    applications (its deadline, all year, or in calls), not with its description."""
+    advisor = conversations.advisor
+    shown, still_open = await say(
+        conversations, "We're a Danish SME developing a new recycled product. What is Innobooster?", "is it still open?"
+    )
+    innobooster = advisor.composer.catalog.scheme("dk-innovationsfonden-innobooster")
+    assert shown.reply.citations[0].source_id == innobooster.id
+    when = advisor.composer.when_sentence(innobooster, "en")
+    assert when in still_open.reply.answer.split("\n\n")[1]
+    named = await advisor.answer(AdvisorRequest(message="Czy SMART Path jest jeszcze otwarty?"))
+    smart = advisor.composer.catalog.scheme("pl-feng-sciezka-smart-greening-module")
+    assert advisor.composer.when_sentence(smart, "pl") in named.answer.split("\n\n")[1]

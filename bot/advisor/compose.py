@@ -132,6 +132,16 @@ def _availability_asks() -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=1)
+def _open_asks() -> re.Pattern[str]:
+    return phrases(_lexicon()["open_asks"])
+
+
+def asks_open(question: str) -> bool:
+    """ "Is it still open?", "noch offen?", "czy jest jeszcze otwarty?" """
+    return bool(_open_asks().search(question))
+
+
+@lru_cache(maxsize=1)
 def _asker_words() -> set[str]:
     """Words naming who asks ("small", "SME", "PME"), folded to lower case."""
     return {w.casefold() for w in _lexicon()["asker_words"]}
@@ -1000,6 +1010,8 @@ class Composer:
         found = units(texts, language)
         asked = self._asking(question, language)
         figures = _asked(question)
+        if not figures and asks_open(question):
+            return self.when_sentence(s, language)  # "is it still open?": its deadline, or how it takes them
         if figures:  # asked for a figure: a sentence stating one of its kind, or none
             # A number the question gives itself ("Cluster 6", "the 2026 call") states no count.
             given = {w.casefold() for w in re.findall(r"\w+", question) if any(c.isdigit() for c in w)}

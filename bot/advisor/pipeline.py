@@ -26,6 +26,7 @@ from bot.advisor.compose import (
     asks_amount,
     asks_comparison,
     asks_deadline,
+    asks_open,
     focus_on_asked,
     money_asked,
     units,
@@ -737,7 +738,7 @@ class Advisor:
                 # Why no figure is published answers first, not a count ("around 700 projects").
                 prepared.focus = [self.composer.no_figure(scheme, prepared.language)]
                 return
-        if scheme is not None and asks_deadline(prepared.request.message):
+        if scheme is not None and (asks_deadline(prepared.request.message) or asks_open(prepared.request.message)):
             detail = self.composer.scheme_detail(prepared.request.message, scheme, prepared.language)
             if detail:  # "when is the deadline?": the date, else how it takes applications
                 prepared.focus = [detail]
