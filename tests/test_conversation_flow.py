@@ -142,3 +142,22 @@ async def test_is_it_still_open_is_answered_first_by_how_the_scheme_takes_applic
     named = await advisor.answer(AdvisorRequest(message="Czy SMART Path jest jeszcze otwarty?"))
     smart = advisor.composer.catalog.scheme("pl-feng-sciezka-smart-greening-module")
     assert advisor.composer.when_sentence(smart, "pl") in named.answer.split("\n\n")[1]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["can you help me write a grant application?", "how do we prepare a strong funding application?"],
+)
+async def test_asked_how_to_write_an_application_the_know_how_answers(conversations, message):
+    """How to write an application is not which scheme to apply to: the financing module's
+    advice on applications answers, not a list of schemes, and it is never declined."""
+    (reply,) = await say(conversations, message)
+    assert reply.reply.triage == "answer"
+    assert reply.reply.citations[0].source_id == "financing-circular-projects"
+    assert "Prepare an application that works" in reply.reply.answer
+    assert "funding scheme" not in reply.reply.answer.split("\n\n")[1]
+
+
+async def test_a_job_application_is_still_not_our_subject(conversations):
+    (reply,) = await say(conversations, "Write a job application letter for a nurse")
+    assert reply.reply.triage == "out_of_scope"

@@ -416,6 +416,7 @@ class Advisor:
         subject, whatever else it speaks of."""
         return bool(
             self.triager.circular_economy.search(text)
+            or self.triager.writes_application.search(text)  # a grant application, not a job one
             or self._names_a_term(text)
             or self.composer.catalog.named_schemes(text)
         )
@@ -454,6 +455,8 @@ class Advisor:
         difference between a grant and a loan (concepts, answered by know-how)."""
         if self.composer.catalog.named_schemes(text):
             return True
+        if self.triager.writes_application.search(text):
+            return False  # "can you help me write a grant application?": how, not which scheme
         return self.triager.is_funding_question(text) and not asks_comparison(text)
 
     def _retrieve(self, question: str, request: AdvisorRequest, vector: list[float], language: str) -> list[Passage]:
@@ -475,8 +478,10 @@ class Advisor:
         )
         if not self._funding_question(question):
             # A country the question names is preferred (its schemes, cases), nothing is hidden;
-            # asked about rules, know-how is preferred to schemes that share the topic's words.
-            kinds: list[Kind] = ["module", "glossary", "faq"] if self.triager.rules.search(question) else []
+            # asked about rules or how to write an application, know-how is preferred to schemes
+            # that share the topic's words.
+            asks_know_how = self.triager.rules.search(question) or self.triager.writes_application.search(question)
+            kinds: list[Kind] = ["module", "glossary", "faq"] if asks_know_how else []
             # Asked how to do something, a country named beside it ("…in Slovenia. How can we offer
             # furniture as a service?") prefers its cases, not its grants over the know-how.
             skips: list[Kind] = ["funding"] if self.triager.how_to.search(question) else []

@@ -281,6 +281,7 @@ class Triager:
         self.national = re.compile(raw["national_specifics"], re.IGNORECASE | re.UNICODE)
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.how_to = re.compile(raw["how_to_intent"], re.IGNORECASE | re.UNICODE)
+        self.writes_application = re.compile(raw["writes_application"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.eu_members = frozenset(raw["eu_members"])
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
