@@ -714,19 +714,12 @@ class Advisor:
         others = [p for p in prepared.passages if p.source_id != subject.source_id]
         scheme = self.composer.catalog.scheme(subject.source_id)
         country = self.triager.mentioned_country(prepared.request.message)
-        if (
-            scheme is not None
-            and country
-            and not (
-                country in scheme.countries
-                or (
-                    "EU" in scheme.countries and not _continues(re.findall(r"\w+", prepared.request.message.casefold()))
-                )
-            )
-        ):
+        if scheme is not None and country and country not in scheme.countries:
             # "and what about Spain?" after a Portuguese scheme, or after an EU-wide one: Spain's
             # schemes, as found ("can a Spanish firm apply?" still asks about the EU one).
-            return
+            said = re.findall(r"\w+", prepared.request.message.casefold())
+            if "EU" not in scheme.countries or _continues(said):
+                return
         if scheme is None and self._funding_question(prepared.request.message):
             return  # "is there any funding for that?" after know-how: schemes for it, as found
         if scheme is not None:
@@ -841,14 +834,13 @@ class Advisor:
     def _reader_sector(self, question: str, request: AdvisorRequest) -> str | None:
         """The company's sector: the profile's, else the trade the question or, latest first, the
         conversation names ("we are a small bakery in Lyon", then "what about leftovers?")."""
-        said = (t.text for t in reversed(request.history[-HISTORY_TURNS:]) if t.role == "user")
-        return request.profile.sector or next(filter(None, map(self.triager.mentioned_sector, [question, *said])), None)
+        said = [question, *_said_before(request)]
+        return request.profile.sector or next(filter(None, map(self.triager.mentioned_sector, said)), None)
 
     def _conversation_country(self, request: AdvisorRequest) -> str | None:
         """The country the user last named in this conversation ("we're a bakery in Lyon", then
         "is there any funding for that?" three messages later)."""
-        said = (t.text for t in reversed(request.history[-HISTORY_TURNS:]) if t.role == "user")
-        return next(filter(None, map(self.triager.mentioned_country, said)), None)
+        return next(filter(None, map(self.triager.mentioned_country, _said_before(request))), None)
 
     def _named_countries(self, question: str) -> list[str]:
         region = self.triager.mentioned_region(question)
@@ -1008,6 +1000,11 @@ OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
 THANKS = frozenset(" ".join(re.findall(r"\w+", t.casefold())) for t in FOLLOW_UPS["thanks"])  # as `said` reads
 POINTING_BACK = frozenset([*FOLLOW_UPS["references"], *FOLLOW_UPS["pronouns"]])
 EMPTY_IT_AFTER = frozenset(FOLLOW_UPS["empty_it_after"])
+
+
+def _said_before(request: AdvisorRequest) -> list[str]:
+    """The user's recent messages in this conversation, latest first."""
+    return [t.text for t in reversed(request.history[-HISTORY_TURNS:]) if t.role == "user"]
 
 
 def _continues(words: list[str]) -> bool:
