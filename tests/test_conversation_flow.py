@@ -161,3 +161,20 @@ async def test_asked_how_to_write_an_application_the_know_how_answers(conversati
 async def test_a_job_application_is_still_not_our_subject(conversations):
     (reply,) = await say(conversations, "Write a job application letter for a nurse")
     assert reply.reply.triage == "out_of_scope"
+
+
+async def test_a_topic_asked_after_how_much_and_when_does_not_ask_them_again(conversations):
+    """ "how much?" and "when is the deadline?" were answered; "and for textiles?" two messages
+    later asks for Danish schemes for textiles, not for a date nobody asked about any more (which
+    the knowledge base does not state, so the owner was handed to a person)."""
+    advisor = conversations.advisor
+    *_, textiles = await say(
+        conversations,
+        "Are there grants in Denmark for SMEs that redesign packaging?",
+        "how much can we get?",
+        "when is the deadline?",
+        "and for textiles?",
+    )
+    assert textiles.reply.triage == "answer"
+    assert "funding scheme" in textiles.reply.answer.split("\n\n")[1]
+    assert all("DK" in s.countries for s in schemes_cited(advisor, textiles))

@@ -596,8 +596,25 @@ class Advisor:
         about funding for unsold bread, so each follow-up is read with the question it continued."""
         asked, *later = previous[-FOLLOW_UP_CHAIN:]
         for message in later:
-            asked = self._glued(asked, message) if self._depends_on_previous(message, asked) else message
+            if not self._depends_on_previous(message, asked):
+                asked = message
+            elif self._adds_to_question(message, asked):
+                asked = self._glued(asked, message)
+            # else "how much?", "bis wann?": answered already, and not asked again by what follows
         return asked
+
+    def _adds_to_question(self, message: str, asked: str) -> bool:
+        """Does a follow-up change what the conversation asks about: money ("is there any funding for
+        that?"), a country, a trade, a topic or an item? An ask about the answer shown ("how
+        much?") does not; kept in the chain, it opened later answers on an amount nobody asked for."""
+        words = re.findall(r"\w+", message.casefold())
+        return bool(
+            (self._funding_question(message) and not self._funding_question(asked))
+            or self.triager.mentioned_country(message)
+            or self.triager.mentioned_sector(message)
+            or self._names_item(message)
+            or self._topic_stems(words)
+        )
 
     def _glued(self, previous: str, message: str) -> str:
         asked_before = self._without_replaced_topic(previous, message)
