@@ -1356,3 +1356,24 @@ async def test_a_countrys_closed_scheme_ranked_first_does_not_hide_its_open_ones
     assert cited and cited[0] is not None and cited[0].countries == ["PL"]
     assert all(s is None or s.status != "closed" for s in cited)
     assert "funding scheme" in reply.answer.split("\n\n")[1]
+
+
+@pytest.mark.parametrize(
+    ("message", "language", "said"),
+    [
+        ("How do I calculate the carbon footprint of one of our products, cheaply?", "en", "CO2-equivalent"),
+        ("Un cliente ci chiede l'impronta di carbonio dei nostri prodotti. Da dove iniziamo?", "it", "CO2 equivalente"),
+    ],
+)
+async def test_a_carbon_footprint_question_is_answered_by_what_it_is_and_how_to_screen_it(
+    shipped_kb, message, language, said
+):
+    """A customer asks the owner for a product's carbon footprint: the answer says what it is (one
+    impact category of a life-cycle assessment, in CO2-equivalent) and goes on to the screening
+    LCA module, not to eco-design's disassembly tips nor to a funding scheme nobody asked for."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    cited = [c.source_id for c in reply.citations]
+    assert said in reply.answer.split("\n\n")[1]
+    assert detect_language(reply.answer.split("\n\n")[1], "en") == language
+    assert "screening-lca" in cited[:2]
+    assert not any(c.kind == "funding" for c in reply.citations)

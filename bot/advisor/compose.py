@@ -47,6 +47,7 @@ from bot.knowledge.schema import FundingScheme, GoodPractice, SchemeStatus
 from bot.knowledge.translations import TranslatedItem, sections
 
 MAX_ITEMS = 3
+KNOW_HOW = ("module", "glossary")
 ITEM_SIMILARITY_SPAN = 0.02  # further items are shown when this close to the best match (dev split)
 # ...a further module under a module only when closer still, unless it holds words of the question
 # the best one lacks (a second part of the question): 3 in 10 were right, and the reader had two
@@ -722,9 +723,9 @@ class Composer:
         """Is `other` worth showing under the best item? Not when it belongs to another country the
         question does not name (a Scottish scheme under a Finnish one). Otherwise it must be nearly
         as similar, and scored nearly as well unless it is one more scheme of the best one's country.
-        A know-how answer does not append funding schemes the question did not ask for (none of 6 on
-        dev was right). `new_words`: stems of the question `other` holds and `best` lacks."""
-        if best.kind == "module" and other.kind == "funding" and not funding_question:
+        A know-how answer (a module or a term) does not append funding schemes the question did not
+        ask for (none of 6 on dev was right). `new_words`: stems of the question `other` holds and `best` lacks."""
+        if best.kind in KNOW_HOW and other.kind == "funding" and not funding_question:
             return False
         mine, theirs = set(best.countries), set(other.countries)
         if mine and theirs and "EU" not in mine | theirs and not mine & theirs and not theirs & countries:
