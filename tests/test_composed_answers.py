@@ -1377,3 +1377,37 @@ async def test_a_carbon_footprint_question_is_answered_by_what_it_is_and_how_to_
     assert detect_language(reply.answer.split("\n\n")[1], "en") == language
     assert "screening-lca" in cited[:2]
     assert not any(c.kind == "funding" for c in reply.citations)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Can we call our refurbished furniture eco-friendly on our website?",
+        "Dürfen wir auf unserer Website schreiben, dass unsere Möbel umweltfreundlich sind?",
+        "On vend des meubles d'occasion rénovés, est-ce qu'on peut dire 'écologique' sur notre site ?",
+    ],
+)
+async def test_a_claim_the_firm_wants_to_make_is_answered_by_the_rules_on_green_claims(shipped_kb, message):
+    """ "Eco-friendly" furniture speaks eco-design's words; what the owner asks is whether the claim
+    is allowed, which the green-claims rules answer first."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.citations[0].source_id in {"eu-green-claims", "glossary-green-claims"}
+    assert "2024/825" in reply.answer.split("\n\n")[1] + reply.answer.split("\n\n")[2]
+
+
+@pytest.mark.parametrize(
+    ("message", "claims"),
+    [
+        ("Can we say our packaging is recyclable?", True),
+        ("Dürfen wir unsere Kerzen als klimaneutral bezeichnen?", True),
+        ("Podemos pôr 'amigo do ambiente' nas nossas embalagens?", True),
+        ("Kan vi kalde vores sæbe bæredygtig?", True),
+        ("How can we make our furniture more eco-friendly?", False),
+        ("How do we write a sustainable procurement policy?", False),
+        ("Comment écrire une politique d'achats durables ?", False),
+        ("say, is there a grant for sustainable packaging?", False),
+    ],
+)
+def test_a_claim_is_told_from_the_same_words_said_of_a_plan(shipped_kb, message, claims):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    assert bool(advisor.triager.green_claim.search(message)) is claims

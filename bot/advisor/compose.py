@@ -385,6 +385,7 @@ class Composer:
         countries: Iterable[str] = (),
         glued: bool = False,
         country_known: bool = True,
+        topic: str | None = None,
     ) -> tuple[str, list[Citation]]:
         """The answer text and its citations, one per item used. A funding question opens with
         one sentence naming the schemes that fit; closed schemes are left out unless named. A
@@ -393,7 +394,9 @@ class Composer:
         one part of a question in several, by source id, with that part. `countries`: those the
         question names. `glued`: the question is a follow-up read with the message before it.
         Without `country_known` (no country in the profile or the question), the schemes found may
-        be any country's: each national one is named with its country and the reader is asked theirs."""
+        be any country's: each national one is named with its country and the reader is asked theirs.
+        `topic`: one the question asks in other words than its content's; an item of it found first
+        keeps the lead that shared words would give another."""
         part_of = part_of or {}
         named_countries = set(countries)
         items: list[Passage] = passages[:1] if focus else []
@@ -445,7 +448,8 @@ class Composer:
             ids = {c.source_id for c in compared}
             items = [*compared, *(i for i in items if i.source_id not in ids)][:MAX_ITEMS]
             defined = compared[0]
-        if not (focus or funding_question or glued or part_of) and defined is None:
+        asked_topic_first = bool(items) and topic in items[0].topics
+        if not (focus or funding_question or glued or part_of or asked_topic_first) and defined is None:
             # Retrieval ranks by the chunk; the module whose text answers the question's own words
             # best leads (a follow-up's words are the conversation's too).
             items = self._best_answering_first(question, items, language)

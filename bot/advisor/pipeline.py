@@ -492,6 +492,8 @@ class Advisor:
                 weight=0.1,
                 country_weight=0.25,
                 country_skips=skips,
+                # "Can we call our furniture eco-friendly?" speaks eco-design's words, asks the claims' rules.
+                topic=self._asked_topic(question),
             )
             found = _outside_region(search(filters=Filters(), boosts=boosts), region)
             found = self._with_asked_terms(question, found, search, language)
@@ -833,8 +835,15 @@ class Advisor:
             countries=self._named_countries(prepared.question),
             glued=prepared.glued,
             country_known=self._reader_country(prepared.question, prepared.request) is not None,
+            topic=self._asked_topic(prepared.question),
         )
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
+
+    def _asked_topic(self, question: str) -> str | None:
+        """A subject the question asks in other words than its content's: a claim the firm wants to
+        make ("can we call our furniture eco-friendly?") asks the rules on green claims, though its
+        words are eco-design's."""
+        return GREEN_CLAIMS if self.triager.green_claim.search(question) else None
 
     def _reader_country(self, question: str, request: AdvisorRequest) -> str | None:
         """The reader's country as far as we know it: named now (a country the user names now beats
@@ -1010,6 +1019,7 @@ def _count_error(stage: str, exc: BaseException) -> None:
 # ("innovation procurement" for a bakery), it gives way to the country's own schemes.
 EU_SCHEME_RANK = 5
 INTRODUCTION_WORDS = 15  # "we are a small bakery in Lyon, 12 people"; longer ones tell a need too
+GREEN_CLAIMS = "green-claims"  # the topic of the rules on environmental claims
 FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up continues
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person

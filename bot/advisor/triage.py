@@ -98,6 +98,25 @@ def _unaccented(name: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c))
 
 
+CLAIM_REACH = 6  # words between a verb of saying and the claim it makes ("call our new chairs eco-friendly")
+
+
+def _claim_pattern(spec: dict[str, list[str]]) -> re.Pattern[str]:
+    """A claim word said of the product, beside a verb of saying or labelling (either order), or
+    opening a quotation. After the verb, the claim word ends its clause or comes before a small
+    word ("…eco-friendly on our website", "…umweltfreundlich sind"): "write a sustainable
+    procurement policy" makes no claim."""
+    claim, saying, closing = "|".join(spec["claims"]), "|".join(spec["saying"]), "|".join(spec["closing"])
+    near = rf"(?:\W+\w+){{0,{CLAIM_REACH}}}?\W+"
+    said_of_it = rf"(?=\s*(?:[^\w\s]|$)|\s+(?:{closing})\b)"
+    return re.compile(
+        rf"\b(?:{saying})\b{near}(?:{claim})\b{said_of_it}"
+        rf"|\b(?:{claim})\b{near}(?:{saying})\b"
+        rf"|[\"'«“‘„‚]\s*(?:{claim})\b",
+        re.IGNORECASE | re.UNICODE,
+    )
+
+
 def _country_pattern(names: list[str], code: str = "") -> re.Pattern[str]:
     """A name written capitalised in triage.yaml matches only capitalised and after a word:
     "from Turkey" is the country; "turkey" and a sentence opening "Turkey breast" the bird."""
@@ -282,6 +301,7 @@ class Triager:
         self.rules = re.compile(raw["rules_intent"], re.IGNORECASE | re.UNICODE)
         self.how_to = re.compile(raw["how_to_intent"], re.IGNORECASE | re.UNICODE)
         self.writes_application = re.compile(raw["writes_application"], re.IGNORECASE | re.UNICODE)
+        self.green_claim = _claim_pattern(raw["green_claims"])
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.eu_members = frozenset(raw["eu_members"])
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]

@@ -111,6 +111,8 @@ class Boosts(BaseModel):
     weight: float = 0.25  # fraction of the top RRF score added per matching preference
     country_weight: float | None = None  # the country's own, where it should count more (default: weight)
     country_skips: list[Kind] = Field(default_factory=list)  # kinds whose country is no preference here
+    topic: str | None = None  # a subject the question asks about in words the content does not use
+    topic_weight: float = 0.3
 
     def factor(self, meta: dict[str, Any]) -> float:
         hits: float = 0
@@ -128,7 +130,8 @@ class Boosts(BaseModel):
             and meta.get("kind") not in self.country_skips
         ):
             own = self.country_weight if self.country_weight is not None else self.weight
-        return hits * self.weight + own
+        about = self.topic_weight if self.topic and meta.get(FLAGS["topics"] + self.topic) else 0.0
+        return hits * self.weight + own + about
 
 
 class Passage(BaseModel):
