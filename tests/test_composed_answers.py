@@ -1411,3 +1411,37 @@ async def test_a_claim_the_firm_wants_to_make_is_answered_by_the_rules_on_green_
 def test_a_claim_is_told_from_the_same_words_said_of_a_plan(shipped_kb, message, claims):
     advisor = Advisor(shipped_kb.settings, shipped_kb)
     assert bool(advisor.triager.green_claim.search(message)) is claims
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "How do we find other companies that can use our waste heat?",
+        "Who could use our sawdust?",
+        "Wie finden wir einen Abnehmer für unsere Abwärme?",
+        "Comment trouver une entreprise qui réutilise nos chutes de tissu ?",
+        "Hvordan finder vi nogen, der kan bruge vores overskudsvarme?",
+    ],
+)
+async def test_looking_for_a_firm_to_take_our_leftovers_is_answered_by_industrial_symbiosis(shipped_kb, message):
+    """The owner wants someone to take the firm's leftovers: industrial symbiosis answers first,
+    not the end-of-waste rules, a French scheme paying for a diagnosis or a Swedish climate grant."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.citations[0].source_id == "industrial-symbiosis"
+
+
+@pytest.mark.parametrize(
+    ("message", "seeks"),
+    [
+        ("Is there a company that would take our spent grain?", True),
+        ("Hoe vinden we een bedrijf dat onze koffiedik wil gebruiken?", True),
+        ("Jak znaleźć firmę, która wykorzysta nasze odpady drewna?", True),
+        ("How can we use our waste heat ourselves?", False),
+        ("Who can help us apply for the grant?", False),
+        ("Wer kann das Programm nutzen?", False),
+        ("Who takes care of our EPR obligations?", False),
+    ],
+)
+def test_a_firm_sought_for_our_leftovers_is_told_from_other_whos(shipped_kb, message, seeks):
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    assert bool(advisor.triager.finds_taker.search(message)) is seeks

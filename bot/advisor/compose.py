@@ -448,11 +448,15 @@ class Composer:
             ids = {c.source_id for c in compared}
             items = [*compared, *(i for i in items if i.source_id not in ids)][:MAX_ITEMS]
             defined = compared[0]
-        asked_topic_first = bool(items) and topic in items[0].topics
-        if not (focus or funding_question or glued or part_of or asked_topic_first) and defined is None:
+        if not (focus or funding_question or glued or part_of) and defined is None:
             # Retrieval ranks by the chunk; the module whose text answers the question's own words
-            # best leads (a follow-up's words are the conversation's too).
-            items = self._best_answering_first(question, items, language)
+            # best leads (a follow-up's words are the conversation's too). Asked a topic in other
+            # words than its content's, the items of that topic come first: the module that is about
+            # it, else the best answering of them (a food primer that mentions symbiosis follows).
+            on_topic = [p for p in items if topic in p.topics]
+            own = [p for p in on_topic if p.kind == "module" and p.topics[:1] == [topic]]
+            first = self._best_answering_first(question, own or on_topic or items, language)
+            items = [*first, *(p for p in items if p not in first)]
         citations = [self.cite(p, n, language) for n, p in enumerate(items, 1)]
         # Other sections retrieval found in the best item (a question in several parts may need two).
         found = {_own_heading(p) for p in more or [] if items and p.source_id == items[0].source_id}

@@ -480,7 +480,11 @@ class Advisor:
             # A country the question names is preferred (its schemes, cases), nothing is hidden;
             # asked about rules or how to write an application, know-how is preferred to schemes
             # that share the topic's words.
-            asks_know_how = self.triager.rules.search(question) or self.triager.writes_application.search(question)
+            asks_know_how = (
+                self.triager.rules.search(question)
+                or self.triager.writes_application.search(question)
+                or self.triager.finds_taker.search(question)  # "who could use our sawdust?": how, not a grant
+            )
             kinds: list[Kind] = ["module", "glossary", "faq"] if asks_know_how else []
             # Asked how to do something, a country named beside it ("…in Slovenia. How can we offer
             # furniture as a service?") prefers its cases, not its grants over the know-how.
@@ -842,8 +846,11 @@ class Advisor:
     def _asked_topic(self, question: str) -> str | None:
         """A subject the question asks in other words than its content's: a claim the firm wants to
         make ("can we call our furniture eco-friendly?") asks the rules on green claims, though its
-        words are eco-design's."""
-        return GREEN_CLAIMS if self.triager.green_claim.search(question) else None
+        words are eco-design's; a firm to take its leftovers ("who could use our sawdust?"),
+        industrial symbiosis, though its words are of waste rules."""
+        if self.triager.green_claim.search(question):
+            return GREEN_CLAIMS
+        return INDUSTRIAL_SYMBIOSIS if self.triager.finds_taker.search(question) else None
 
     def _reader_country(self, question: str, request: AdvisorRequest) -> str | None:
         """The reader's country as far as we know it: named now (a country the user names now beats
@@ -1020,6 +1027,7 @@ def _count_error(stage: str, exc: BaseException) -> None:
 EU_SCHEME_RANK = 5
 INTRODUCTION_WORDS = 15  # "we are a small bakery in Lyon, 12 people"; longer ones tell a need too
 GREEN_CLAIMS = "green-claims"  # the topic of the rules on environmental claims
+INDUSTRIAL_SYMBIOSIS = "industrial-symbiosis"  # one firm's residue as another's input
 FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up continues
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person

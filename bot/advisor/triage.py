@@ -302,6 +302,7 @@ class Triager:
         self.how_to = re.compile(raw["how_to_intent"], re.IGNORECASE | re.UNICODE)
         self.writes_application = re.compile(raw["writes_application"], re.IGNORECASE | re.UNICODE)
         self.green_claim = _claim_pattern(raw["green_claims"])
+        self.finds_taker = re.compile(raw["finds_taker"], re.IGNORECASE | re.UNICODE)
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.eu_members = frozenset(raw["eu_members"])
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
