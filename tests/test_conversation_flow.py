@@ -178,3 +178,23 @@ async def test_a_topic_asked_after_how_much_and_when_does_not_ask_them_again(con
     assert textiles.reply.triage == "answer"
     assert "funding scheme" in textiles.reply.answer.split("\n\n")[1]
     assert all("DK" in s.countries for s in schemes_cited(advisor, textiles))
+
+
+async def test_an_owner_who_greets_first_is_greeted_and_welcomed_in_their_language(conversations):
+    """ "ciao", "cosa sai fare?", then who the company is: the greeting is answered in Italian (one
+    word is too little for the detector, but "ciao" says it), the introduction is welcomed as an
+    introduction though it is not the first message, and the question after it is read alone,
+    not glued to "ciao"."""
+    replies = conversations.advisor.replies
+    hello, _, intro, question = await say(
+        conversations,
+        "ciao",
+        "cosa sai fare?",
+        "siamo un mobilificio in Brianza, 20 dipendenti",
+        "ci sono contributi per usare legno riciclato?",
+    )
+    assert hello.reply.language == "it"
+    assert hello.reply.answer == replies.get("greeting", "it")
+    assert intro.reply.answer == replies.get("introduction", "it")
+    assert question.reply.standalone_question == "ci sono contributi per usare legno riciclato?"
+    assert question.reply.triage == "answer"

@@ -259,13 +259,15 @@ class Advisor:
     # --- steps ---------------------------------------------------------------------------------
     async def prepare(self, request: AdvisorRequest) -> Prepared:
         message = request.message.strip()
-        language = detect_language(message, request.profile.language or self._history_language(request))
+        said = " ".join(re.findall(r"\w+", message.casefold()))
+        # "ciao" is too little text to detect, yet says Italian when nothing else says a language.
+        known = request.profile.language or self._history_language(request) or SAID_IN.get(said)
+        language = detect_language(message, known)
         prepared = Prepared(request=request, language=language, question=message[:MAX_QUESTION_CHARS])
         prepared.budget = self.generator.budget() if self.generator else None
         if not re.search(r"\w", message):
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "empty")
             return prepared
-        said = " ".join(re.findall(r"\w+", message.casefold()))
         if said in FOLLOW_UPS["greetings"] or said in FOLLOW_UPS["capabilities"]:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "greeting")
             return prepared
@@ -273,7 +275,7 @@ class Advisor:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "thanks")
             return prepared
 
-        if not request.history and self._only_introduces(message):
+        if not self._asked_before(request) and self._only_introduces(message):
             # "we are a small bakery in Lyon, 12 people" asks nothing yet: welcomed and asked what
             # they want to know, not answered with whatever the words find nor turned away.
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "introduction")
@@ -420,6 +422,11 @@ class Advisor:
             or self._names_a_term(text)
             or self.composer.catalog.named_schemes(text)
         )
+
+    @staticmethod
+    def _asked_before(request: AdvisorRequest) -> bool:
+        """Has the user asked anything yet? A greeting or "what can you do?" asks nothing of ours."""
+        return any(t.role == "user" and not _small_talk(t.text) for t in request.history)
 
     def _only_introduces(self, message: str) -> bool:
         """Who the company is, in a few words, and nothing of our subject yet: a message naming a
@@ -578,7 +585,12 @@ class Advisor:
         (offline; a model's rewrite has already resolved what the message refers to)."""
         # An introduction asked nothing to continue ("we are a bakery in Lyon", then "what can we
         # do with unsold bread?"); the country it names is still the conversation's.
-        previous = [t.text for t in request.history if t.role == "user" and not self._only_introduces(t.text)]
+        # Nor did a greeting ("ciao", then "we're a furniture maker…").
+        previous = [
+            t.text
+            for t in request.history
+            if t.role == "user" and not (self._only_introduces(t.text) or _small_talk(t.text))
+        ]
         if not previous:
             return message, False
         if self.generator is not None:
@@ -1033,6 +1045,15 @@ FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outran
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
 THANKS = frozenset(" ".join(re.findall(r"\w+", t.casefold())) for t in FOLLOW_UPS["thanks"])  # as `said` reads
+SAID_IN = {" ".join(re.findall(r"\w+", p.casefold())): lang for lang, ps in FOLLOW_UPS["said_in"].items() for p in ps}
+
+
+def _small_talk(text: str) -> bool:
+    """A greeting, "what can you do?" or thanks: nothing asked that a later message continues."""
+    said = " ".join(re.findall(r"\w+", text.casefold()))
+    return said in FOLLOW_UPS["greetings"] or said in FOLLOW_UPS["capabilities"] or said in THANKS
+
+
 POINTING_BACK = frozenset([*FOLLOW_UPS["references"], *FOLLOW_UPS["pronouns"]])
 EMPTY_IT_AFTER = frozenset(FOLLOW_UPS["empty_it_after"])
 
