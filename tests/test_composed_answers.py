@@ -1445,3 +1445,19 @@ async def test_looking_for_a_firm_to_take_our_leftovers_is_answered_by_industria
 def test_a_firm_sought_for_our_leftovers_is_told_from_other_whos(shipped_kb, message, seeks):
     advisor = Advisor(shipped_kb.settings, shipped_kb)
     assert bool(advisor.triager.finds_taker.search(message)) is seeks
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "¿qué hacemos con los escombros?",
+        "Was machen wir mit unserem Bauschutt?",
+        "Que faire de nos gravats de chantier ?",
+    ],
+)
+async def test_rubble_in_everyday_words_is_answered_by_the_construction_primer(shipped_kb, message):
+    """Owners say "escombros", "Bauschutt", "gravats", not "construction and demolition waste": the
+    primer says both, so the question is answered from it instead of handed over as unknown."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.triage == Triage.answer
+    assert reply.citations[0].source_id == "sector-construction"
