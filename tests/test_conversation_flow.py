@@ -198,3 +198,20 @@ async def test_an_owner_who_greets_first_is_greeted_and_welcomed_in_their_langua
     assert intro.reply.answer == replies.get("introduction", "it")
     assert question.reply.standalone_question == "ci sono contributi per usare legno riciclato?"
     assert question.reply.triage == "answer"
+
+
+async def test_funding_asked_after_a_spanish_answer_stays_in_the_conversations_country_and_region(conversations):
+    """A renovation firm in Valencia asks about rubble, then "¿hay ayudas para eso?": the schemes are
+    Spain's or the EU's, none of them the Basque Country's (another region), and not the French
+    scheme whose name shares words with the Spanish heading of the answer shown."""
+    advisor = conversations.advisor
+    _, rubble, funding = await say(
+        conversations,
+        "Tenemos una empresa de reformas en Valencia con 15 trabajadores",
+        "¿qué hacemos con los escombros?",
+        "¿hay ayudas para eso?",
+    )
+    assert rubble.reply.citations[0].source_id == "sector-construction"
+    schemes = schemes_cited(advisor, funding)
+    assert schemes and all(set(s.countries) & {"ES", "EU"} for s in schemes)
+    assert not any(s.regions for s in schemes)

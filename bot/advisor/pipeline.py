@@ -471,7 +471,11 @@ class Advisor:
         profile = request.profile.model_copy(update={"sector": self._reader_sector(question, request)})
         # A country the user names now beats one from the conversation the question was read with.
         mentioned = self.triager.mentioned_country(request.message) or self.triager.mentioned_country(question)
-        named_region = self.triager.mentioned_region(request.message) or self.triager.mentioned_region(question)
+        named_region = (
+            self.triager.mentioned_region(request.message)
+            or self.triager.mentioned_region(question)
+            or self._conversation_region(question, request)
+        )
         region = named_region[0] if named_region else None
         search = partial(
             self.kb.retriever.search,
@@ -740,9 +744,14 @@ class Advisor:
         shown = followup.last_answer(history)
         if not shown:
             return
-        about = (followup.first_cited(history) or shown)[:MAX_QUESTION_CHARS]
+        cited = followup.first_cited(history)
+        about = (cited or shown)[:MAX_QUESTION_CHARS]
         vector = await self.queries.embed(about)
-        found = await asyncio.to_thread(self.kb.retriever.search, about, 1, query_vector=vector)
+        # The item whose heading the answer shows before its first citation mark, where it does:
+        # searching a Spanish heading's words found a French scheme that shares them.
+        titled = self.composer.catalog.titled_in(cited) if cited else None
+        only = Filters(source_ids=[titled]) if titled else None
+        found = await asyncio.to_thread(self.kb.retriever.search, about, 1, filters=only, query_vector=vector)
         if not found or found[0].bm25_rank is None or found[0].dense_rank is None:
             return  # the last answer names no item that both searches agree on
         subject = found[0]
@@ -886,6 +895,12 @@ class Advisor:
         """The country the user last named in this conversation ("we're a bakery in Lyon", then
         "is there any funding for that?" three messages later)."""
         return next(filter(None, map(self.triager.mentioned_country, _said_before(request))), None)
+
+    def _conversation_region(self, question: str, request: AdvisorRequest) -> tuple[str, str] | None:
+        """The region the user last named in this conversation ("a renovation firm in Valencia"),
+        while its country is still the reader's: a Basque grant is no answer for them later on."""
+        region = next(filter(None, map(self.triager.mentioned_region, _said_before(request))), None)
+        return region if region and region[1] == self._reader_country(question, request) else None
 
     def _named_countries(self, question: str) -> list[str]:
         region = self.triager.mentioned_region(question)

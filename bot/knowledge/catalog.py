@@ -47,6 +47,7 @@ PURPOSES: dict[str, list[str]] = {
 
 ACRONYM = re.compile(r"[A-Z][A-Z0-9]{2,5}")  # "EPR", "VSME", "PPWR"
 BRACKETED = re.compile(r"\s*\([^)]*\)")  # "VSME (voluntary … standard)" is named as "VSME"
+MIN_TITLE_CHARS = 12  # a shorter title ("LCA", "Eco-design") is a word an answer may say, not its heading
 
 
 class Module(BaseModel):
@@ -148,6 +149,27 @@ class Catalog:
             return self.glossary[item_id].term
         scheme = self.scheme(item_id)
         return scheme.name if scheme is not None else None
+
+    @cached_property
+    def _titles(self) -> dict[str, str]:
+        """Every item's title in every language it is written in (folded) -> the item's id."""
+        ids = [*self.modules, *self.cases, *self.glossary, *(s.id for s in self.schemes)]
+        found: dict[str, str] = {}
+        for language in ["en", *self.translations]:
+            for item_id in ids:
+                if title := self.title(item_id, language):
+                    found.setdefault(title.casefold(), item_id)
+        for by_id in self.module_translations.values():
+            for module_id, module in by_id.items():
+                found.setdefault(module.meta.title.casefold(), module_id)
+        return {t: i for t, i in found.items() if len(t) >= MIN_TITLE_CHARS}
+
+    def titled_in(self, text: str) -> str | None:
+        """The item whose title `text` shows, in any language (the longest title it holds): the
+        answer's "Guía sectorial: construcción, … [1]" is the construction primer."""
+        folded = text.casefold()
+        shown = [t for t in self._titles if t in folded]
+        return self._titles[max(shown, key=len)] if shown else None
 
     @cached_property
     def scheme_names(self) -> SchemeNames:
