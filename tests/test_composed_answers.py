@@ -1461,3 +1461,19 @@ async def test_rubble_in_everyday_words_is_answered_by_the_construction_primer(s
     reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
     assert reply.triage == Triage.answer
     assert reply.citations[0].source_id == "sector-construction"
+
+
+async def test_an_answer_whose_every_item_is_left_out_says_so_instead_of_a_bare_header(shipped_kb):
+    """The only item found is a closed scheme the user did not name: the composed answer would be
+    its header alone. The reader is told nothing was found and offered a person."""
+    from bot.advisor.pipeline import Prepared
+    from bot.knowledge.retrieve import Filters
+
+    advisor = Advisor(shipped_kb.settings, shipped_kb)
+    closed = "pl-parp-goz-msp-eastern-poland"
+    question = "jak zmniejszyć odpady papieru?"
+    found = shipped_kb.retriever.search(question, k=1, filters=Filters(source_ids=[closed]))
+    prepared = Prepared(request=AdvisorRequest(message=question), language="pl", question=question, passages=found)
+    reply = advisor._composed(prepared, "composed")
+    assert reply.triage == Triage.escalate
+    assert reply.answer.startswith(advisor.replies.get("no_answer", "pl"))

@@ -215,3 +215,23 @@ async def test_funding_asked_after_a_spanish_answer_stays_in_the_conversations_c
     schemes = schemes_cited(advisor, funding)
     assert schemes and all(set(s.countries) & {"ES", "EU"} for s in schemes)
     assert not any(s.regions for s in schemes)
+
+
+async def test_a_polish_owner_who_says_what_the_firm_has_is_welcomed_and_then_answered(conversations):
+    """ "mamy małą drukarnię" (we have a small print shop) introduces the firm as "jesteśmy" does;
+    it was declined as off-topic, then glued to the next question, whose answer became a header
+    over nothing (the closed scheme the declined reply's words found was the only item left)."""
+    replies = conversations.advisor.replies
+    intro, paper = await say(
+        conversations, "Dzień dobry, mamy małą drukarnię w Krakowie", "jak zmniejszyć odpady papieru?"
+    )
+    assert intro.reply.answer == replies.get("introduction", "pl")
+    assert paper.reply.standalone_question == "jak zmniejszyć odpady papieru?"
+    assert paper.reply.citations and paper.reply.language == "pl"
+
+
+async def test_a_question_after_a_declined_request_is_read_alone(conversations):
+    """ "what about recycled paper?" continues nothing: the request before it was declined."""
+    declined, paper = await say(conversations, "write me a poem about spring", "what about recycled paper?")
+    assert declined.reply.answer == conversations.advisor.replies.get("out_of_scope", "en")
+    assert paper.reply.standalone_question == "what about recycled paper?"

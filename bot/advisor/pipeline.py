@@ -589,11 +589,12 @@ class Advisor:
         (offline; a model's rewrite has already resolved what the message refers to)."""
         # An introduction asked nothing to continue ("we are a bakery in Lyon", then "what can we
         # do with unsold bread?"); the country it names is still the conversation's.
-        # Nor did a greeting ("ciao", then "we're a furniture maker…").
+        # Nor did a greeting ("ciao", then "we're a furniture maker…"), nor a message declined as
+        # off our subject: none is a question a later message continues.
         previous = [
-            t.text
-            for t in request.history
-            if t.role == "user" and not (self._only_introduces(t.text) or _small_talk(t.text))
+            said
+            for said, reply in _user_turns(request)
+            if not (self._only_introduces(said) or _small_talk(said) or self.replies.said(reply, ASKED_NOTHING))
         ]
         if not previous:
             return message, False
@@ -742,8 +743,8 @@ class Advisor:
         language), lead with its sentences that answer the follow-up."""
         history = [(t.role, t.text) for t in prepared.request.history]
         shown = followup.last_answer(history)
-        if not shown:
-            return
+        if not shown or self.replies.said(shown, ASKED_NOTHING):
+            return  # a greeting or "I only help with…" showed no item a follow-up could be about
         cited = followup.first_cited(history)
         about = (cited or shown)[:MAX_QUESTION_CHARS]
         vector = await self.queries.embed(about)
@@ -862,6 +863,16 @@ class Advisor:
             country_known=self._reader_country(prepared.question, prepared.request) is not None,
             topic=self._asked_topic(prepared.question),
         )
+        if not citations:
+            # Every item found was left out (closed schemes nobody named): a header over nothing
+            # answers nothing; say so and offer a person.
+            prepared.verdict = None
+            prepared.decision = Decision(
+                triage=Triage.escalate,
+                escalation=Escalation(reason=EscalationReason.low_confidence, detail="nothing left to answer from"),
+                rule="nothing composed",
+            )
+            return self._cannot_answer(prepared)
         return self._reply(prepared, self._judgement_prefix(prepared, text), citations, mode, prepared.decision)
 
     def _asked_topic(self, question: str) -> str | None:
@@ -1053,6 +1064,8 @@ def _count_error(stage: str, exc: BaseException) -> None:
 # ("innovation procurement" for a bakery), it gives way to the country's own schemes.
 EU_SCHEME_RANK = 5
 INTRODUCTION_WORDS = 15  # "we are a small bakery in Lyon, 12 people"; longer ones tell a need too
+# Replies to a message that asked nothing of ours: no question a later message continues.
+ASKED_NOTHING = ("greeting", "thanks", "out_of_scope", "introduction", "refusal", "empty")
 GREEN_CLAIMS = "green-claims"  # the topic of the rules on environmental claims
 INDUSTRIAL_SYMBIOSIS = "industrial-symbiosis"  # one firm's residue as another's input
 FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up continues
@@ -1071,6 +1084,16 @@ def _small_talk(text: str) -> bool:
 
 POINTING_BACK = frozenset([*FOLLOW_UPS["references"], *FOLLOW_UPS["pronouns"]])
 EMPTY_IT_AFTER = frozenset(FOLLOW_UPS["empty_it_after"])
+
+
+def _user_turns(request: AdvisorRequest) -> list[tuple[str, str]]:
+    """Each of the user's messages with the reply that followed it ("" where none did yet)."""
+    turns = request.history
+    return [
+        (t.text, turns[i + 1].text if i + 1 < len(turns) and turns[i + 1].role != "user" else "")
+        for i, t in enumerate(turns)
+        if t.role == "user"
+    ]
 
 
 def _said_before(request: AdvisorRequest) -> list[str]:
