@@ -165,10 +165,12 @@ class Catalog:
         return {t: i for t, i in found.items() if len(t) >= MIN_TITLE_CHARS}
 
     def titled_in(self, text: str) -> str | None:
-        """The item whose title `text` shows, in any language (the longest title it holds): the
-        answer's "Guía sectorial: construcción, … [1]" is the construction primer."""
+        """The item whose title `text` shows as a heading, in any language (the longest such
+        title): the answer's "Guía sectorial: construcción, … [1]" is the construction primer. A
+        heading opens a line or follows "fits: " or a list dash; "…for the circular economy (" says
+        a glossary term's words, it is not its heading."""
         folded = text.casefold()
-        shown = [t for t in self._titles if t in folded]
+        shown = [t for t in self._titles if t in folded and re.search(rf"(?:^|\n|: |- ){re.escape(t)}", folded)]
         return self._titles[max(shown, key=len)] if shown else None
 
     @cached_property
