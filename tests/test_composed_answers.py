@@ -1477,3 +1477,13 @@ async def test_an_answer_whose_every_item_is_left_out_says_so_instead_of_a_bare_
     reply = advisor._composed(prepared, "composed")
     assert reply.triage == Triage.escalate
     assert reply.answer.startswith(advisor.replies.get("no_answer", "pl"))
+
+
+@pytest.mark.parametrize(
+    "message", ["Que faire de notre marc de café ?", "Cosa possiamo fare con la segatura?", "vad gör vi med sågspånet?"]
+)
+async def test_a_trades_own_residue_is_our_subject_not_off_topic(shipped_kb, message):
+    """Coffee grounds, sawdust: what to do with a trade's residues is ours, though the words are
+    not the content's; the question is answered, never declined as off-topic."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.triage != Triage.out_of_scope
