@@ -1487,3 +1487,32 @@ async def test_a_trades_own_residue_is_our_subject_not_off_topic(shipped_kb, mes
     not the content's; the question is answered, never declined as off-topic."""
     reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
     assert reply.triage != Triage.out_of_scope
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "how can we rent out our furniture instead of selling it?",
+        "hoe kunnen we meubels verhuren in plaats van verkopen?",
+        "Wie können wir unsere Möbel vermieten statt verkaufen?",
+    ],
+)
+async def test_renting_out_instead_of_selling_is_answered_by_product_as_a_service(shipped_kb, message):
+    """A sentence about selling finds the product rules; what the owner asks is how to sell the
+    use instead, which the product-as-a-service module answers first."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.citations[0].source_id == "product-as-a-service"
+
+
+@pytest.mark.parametrize(
+    ("message", "rents"),
+    [
+        ("Could we offer our compressors as a service?", True),
+        ("¿Cómo puedo alquilar mis máquinas en vez de venderlas?", True),
+        ("Leasing czy kredyt na samochód firmowy?", False),
+        ("our rent is too high, any grants?", False),
+        ("We sell refurbished laptops. Any grants?", False),
+    ],
+)
+def test_renting_instead_of_selling_is_told_from_rent_and_sales_alone(shipped_kb, message, rents):
+    assert Advisor(shipped_kb.settings, shipped_kb).triager.rents_instead(message) is rents

@@ -73,6 +73,8 @@ async def test_is_there_funding_for_that_after_a_know_how_answer_searches_scheme
         ("we are a small bakery in Lyon, 12 people", "en"),
         ("Hallo! Wir sind eine kleine Schreinerei in Graz. 8 Leute.", "de"),
         ("Somos una pequeña imprenta en Valencia con 9 empleados", "es"),
+        ("Goedemorgen, wij zijn een meubelmaker in Utrecht met 9 mensen", "nl"),
+        ("Nous avons une petite imprimerie à Nantes", "fr"),
     ],
 )
 async def test_a_company_that_only_introduces_itself_is_welcomed_and_asked_what_it_wants(

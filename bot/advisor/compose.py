@@ -399,6 +399,10 @@ class Composer:
         keeps the lead that shared words would give another."""
         part_of = part_of or {}
         named_countries = set(countries)
+        if topic and not (focus or funding_question or _clearly_first(passages)):
+            # The module about the topic asked in other words leads, wherever retrieval ranked it,
+            # unless one item was found clearly first ("what is Sitra's roadmap? we rent out machines").
+            passages = sorted(passages, key=lambda p: not (p.kind == "module" and p.topics[:1] == [topic]))
         items: list[Passage] = passages[:1] if focus else []
         wanted = self.wanted(question, language)
 

@@ -882,6 +882,8 @@ class Advisor:
         industrial symbiosis, though its words are of waste rules."""
         if self.triager.green_claim.search(question):
             return GREEN_CLAIMS
+        if self.triager.rents_instead(question):
+            return PRODUCT_AS_A_SERVICE  # "rent out our furniture instead of selling it"
         return INDUSTRIAL_SYMBIOSIS if self.triager.finds_taker.search(question) else None
 
     def _reader_country(self, question: str, request: AdvisorRequest) -> str | None:
@@ -1068,6 +1070,7 @@ INTRODUCTION_WORDS = 15  # "we are a small bakery in Lyon, 12 people"; longer on
 ASKED_NOTHING = ("greeting", "thanks", "out_of_scope", "introduction", "refusal", "empty")
 GREEN_CLAIMS = "green-claims"  # the topic of the rules on environmental claims
 INDUSTRIAL_SYMBIOSIS = "industrial-symbiosis"  # one firm's residue as another's input
+PRODUCT_AS_A_SERVICE = "product-as-a-service"  # selling use, not the product
 FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up continues
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person

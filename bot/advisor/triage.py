@@ -303,6 +303,7 @@ class Triager:
         self.writes_application = re.compile(raw["writes_application"], re.IGNORECASE | re.UNICODE)
         self.green_claim = _claim_pattern(raw["green_claims"])
         self.finds_taker = re.compile(raw["finds_taker"], re.IGNORECASE | re.UNICODE)
+        self._rents = {k: re.compile(v, re.IGNORECASE | re.UNICODE) for k, v in raw["rents_instead"].items()}
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.eu_members = frozenset(raw["eu_members"])
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
@@ -513,6 +514,11 @@ class Triager:
     # --- signals for retrieval ----------------------------------------------------------------
     def is_funding_question(self, text: str) -> bool:
         return bool(self.funding.search(text))
+
+    def rents_instead(self, text: str) -> bool:
+        """Renting or leasing out beside selling, or selling use "as a service": product-as-a-service."""
+        rents = self._rents
+        return bool(rents["service"].search(text) or (rents["renting"].search(text) and rents["selling"].search(text)))
 
     def mentioned_country(self, text: str) -> str | None:
         """The country the text names, by name or adjective ("Danish"), else by a city ("Lille").
