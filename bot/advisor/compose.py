@@ -395,8 +395,8 @@ class Composer:
         question names. `glued`: the question is a follow-up read with the message before it.
         Without `country_known` (no country in the profile or the question), the schemes found may
         be any country's: each national one is named with its country and the reader is asked theirs.
-        `topic`: one the question asks in other words than its content's; an item of it found first
-        keeps the lead that shared words would give another."""
+        `topic`: one the question asks in other words than its content's; the module about it leads
+        (unless one item was found clearly first), else the items of that topic do."""
         part_of = part_of or {}
         named_countries = set(countries)
         if topic and not (focus or funding_question or _clearly_first(passages)):

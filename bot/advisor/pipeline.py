@@ -259,7 +259,7 @@ class Advisor:
     # --- steps ---------------------------------------------------------------------------------
     async def prepare(self, request: AdvisorRequest) -> Prepared:
         message = request.message.strip()
-        said = " ".join(re.findall(r"\w+", message.casefold()))
+        said = _said(message)
         # "ciao" is too little text to detect, yet says Italian when nothing else says a language.
         known = request.profile.language or self._history_language(request) or SAID_IN.get(said)
         language = detect_language(message, known)
@@ -878,7 +878,8 @@ class Advisor:
     def _asked_topic(self, question: str) -> str | None:
         """A subject the question asks in other words than its content's: a claim the firm wants to
         make ("can we call our furniture eco-friendly?") asks the rules on green claims, though its
-        words are eco-design's; a firm to take its leftovers ("who could use our sawdust?"),
+        words are eco-design's; renting out instead of selling, product-as-a-service, though its
+        words find the product rules; a firm to take its leftovers ("who could use our sawdust?"),
         industrial symbiosis, though its words are of waste rules."""
         if self.triager.green_claim.search(question):
             return GREEN_CLAIMS
@@ -1075,13 +1076,20 @@ FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up 
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person
 OWN_QUESTION_WORDS = 7  # a follow-up this long may be a question of its own
-THANKS = frozenset(" ".join(re.findall(r"\w+", t.casefold())) for t in FOLLOW_UPS["thanks"])  # as `said` reads
-SAID_IN = {" ".join(re.findall(r"\w+", p.casefold())): lang for lang, ps in FOLLOW_UPS["said_in"].items() for p in ps}
+
+
+def _said(text: str) -> str:
+    """A short message's words, folded, as the small-talk lists are matched ("Danke!" -> "danke")."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+THANKS = frozenset(map(_said, FOLLOW_UPS["thanks"]))
+SAID_IN = {_said(p): lang for lang, ps in FOLLOW_UPS["said_in"].items() for p in ps}
 
 
 def _small_talk(text: str) -> bool:
     """A greeting, "what can you do?" or thanks: nothing asked that a later message continues."""
-    said = " ".join(re.findall(r"\w+", text.casefold()))
+    said = _said(text)
     return said in FOLLOW_UPS["greetings"] or said in FOLLOW_UPS["capabilities"] or said in THANKS
 
 
