@@ -396,13 +396,14 @@ class Composer:
         Without `country_known` (no country in the profile or the question), the schemes found may
         be any country's: each national one is named with its country and the reader is asked theirs.
         `topic`: one the question asks in other words than its content's; the module about it leads
-        (unless one item was found clearly first), else the items of that topic do."""
+        when it is among the items shown, and is brought in from further down the passages unless
+        one item was found clearly first; without it, the items of that topic lead."""
         part_of = part_of or {}
         named_countries = set(countries)
         if topic and not (focus or funding_question or _clearly_first(passages)):
-            # The module about the topic asked in other words leads, wherever retrieval ranked it,
-            # unless one item was found clearly first ("what is Sitra's roadmap? we rent out machines").
-            passages = sorted(passages, key=lambda p: not (p.kind == "module" and p.topics[:1] == [topic]))
+            # The module about the topic asked in other words is shown, wherever retrieval ranked
+            # it, unless one item was found clearly first.
+            passages = sorted(passages, key=lambda p: not _about(p, topic))
         items: list[Passage] = passages[:1] if focus else []
         wanted = self.wanted(question, language)
 
@@ -458,7 +459,7 @@ class Composer:
             # words than its content's, the items of that topic come first: the module that is about
             # it, else the best answering of them (a food primer that mentions symbiosis follows).
             on_topic = [p for p in items if topic in p.topics]
-            own = [p for p in on_topic if p.kind == "module" and p.topics[:1] == [topic]]
+            own = [p for p in on_topic if _about(p, topic)]
             first = self._best_answering_first(question, own or on_topic or items, language)
             items = [*first, *(p for p in items if p not in first)]
         citations = [self.cite(p, n, language) for n, p in enumerate(items, 1)]
@@ -1292,6 +1293,11 @@ def _opening(*said: str | list[str] | None) -> list[str]:
     """The sentences the answer opens with (a detail, a figure, a follow-up's focus): its card
     below does not say them again."""
     return [s for x in said if x for s in ([x] if isinstance(x, str) else x)]
+
+
+def _about(passage: Passage, topic: str | None) -> bool:
+    """Is the item the module written about `topic` (its first topic)?"""
+    return passage.kind == "module" and topic is not None and passage.topics[:1] == [topic]
 
 
 def _clearly_first(passages: list[Passage]) -> Passage | None:
