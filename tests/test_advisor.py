@@ -535,6 +535,18 @@ def test_the_country_asked_about_is_the_one_the_question_sentence_names(indexed)
 
 
 @pytest.mark.parametrize(
+    ("text", "countries"),
+    [
+        ("Is there anyone in Northern Ireland who could help us?", ["GB"]),  # not Ireland
+        ("Gibt es in Nordirland Förderung für Reparaturbetriebe?", ["GB"]),
+        ("We ship from Ireland to Northern Ireland. Which rules apply?", ["IE", "GB"]),
+    ],
+)
+def test_a_country_named_inside_another_place_name_is_not_that_country(indexed, text, countries):
+    assert make_advisor(indexed).triager.mentioned_countries(text) == countries
+
+
+@pytest.mark.parametrize(
     "text",
     ["Czy są polskie dotacje na ekoprojektowanie dla małych firm?", "Gibt es polnische Zuschüsse für Ökodesign?"],
 )

@@ -10,7 +10,7 @@ from bot.advisor.language import detect_language
 from bot.advisor.models import AdvisorRequest, EscalationReason, Triage, Turn
 from bot.advisor.pipeline import Advisor
 from bot.domain import Profile
-from bot.i18n.places import country_name
+from bot.i18n.places import country_name, official_languages
 from bot.knowledge.catalog import Catalog
 from tests.conftest import REPO
 
@@ -1447,6 +1447,18 @@ async def test_a_trades_own_residue_is_our_subject_not_off_topic(shipped_kb, mes
         ("Wie finden wir einen Abnehmer für unsere Abwärme?", "industrial-symbiosis"),
         ("Comment trouver une entreprise qui réutilise nos chutes de tissu ?", "industrial-symbiosis"),
         ("Hvordan finder vi nogen, der kan bruge vores overskudsvarme?", "industrial-symbiosis"),
+        # the leftover named first, then asked of with a pronoun
+        (
+            "Abbiamo molto calore di scarto dai compressori. Come trovo un'azienda vicina che lo possa usare?",
+            "industrial-symbiosis",
+        ),
+        ("We have lots of waste heat. How do I find a company that could use it?", "industrial-symbiosis"),
+        # ...and where the question names its region, that region's matching service
+        (
+            "We're a food firm in Belfast with lots of vegetable peelings. Is there anyone in Northern Ireland "
+            "who could help us find a business to use them?",
+            "gb-nir-invest-ni-industrial-symbiosis-service",
+        ),
         # selling the use instead: not the product rules a sentence about selling finds
         ("how can we rent out our furniture instead of selling it?", "product-as-a-service"),
         ("hoe kunnen we meubels verhuren in plaats van verkopen?", "product-as-a-service"),
@@ -1473,6 +1485,11 @@ async def test_a_subject_asked_in_other_words_is_answered_by_its_module_first(sh
         ("taker", "Hoe vinden we een bedrijf dat onze koffiedik wil gebruiken?", True),
         ("taker", "Jak znaleźć firmę, która wykorzysta nasze odpady drewna?", True),
         ("taker", "How can we use our waste heat ourselves?", False),
+        ("taker", "Tenemos muchos recortes de tela. ¿Cómo encuentro una empresa que los pueda aprovechar?", True),
+        ("taker", "Wir haben viel Abwärme. Wie finde ich ein Unternehmen, das sie nutzen könnte?", True),
+        ("taker", "Mamy dużo trocin. Jak znaleźć firmę, która mogłaby je wykorzystać?", True),
+        ("taker", "We got a grant. Which company should we use it for?", False),  # no leftover named
+        ("taker", "Is there a company that could help us use it?", False),
         ("taker", "Who can help us apply for the grant?", False),
         ("taker", "Wer kann das Programm nutzen?", False),
         ("taker", "Who takes care of our EPR obligations?", False),
@@ -1489,7 +1506,28 @@ def test_what_a_question_asks_is_told_from_the_same_words_said_of_something_else
     triager = Advisor(shipped_kb.settings, shipped_kb).triager
     read = {
         "claim": lambda m: bool(triager.green_claim.search(m)),
-        "taker": lambda m: bool(triager.finds_taker.search(m)),
+        "taker": triager.finds_taker_for,
         "rent": triager.rents_instead,
     }[asks]
     assert read(message) is expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Mistä pieni yritys aloittaa kiertotalouden?",
+        "Por onde começar com a economia circular numa pequena empresa têxtil?",
+    ],
+)
+async def test_a_know_how_question_is_not_answered_with_a_grant_of_a_country_that_writes_another_language(
+    shipped_kb, message
+):
+    """No country is known, yet the question's language tells where the reader may be: a Finnish
+    owner asking where to start is not shown a Dutch grant, a Portuguese one a Spanish grant."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    catalog = Catalog(shipped_kb.settings.knowledge_dir)
+    for citation in reply.citations:
+        scheme = catalog.scheme(citation.source_id)
+        if scheme is not None and not scheme.eu_wide:
+            assert any(reply.language in official_languages(c) for c in scheme.countries), citation.source_id
+    assert reply.citations[0].kind == "module"

@@ -395,15 +395,16 @@ class Composer:
         question names. `glued`: the question is a follow-up read with the message before it.
         Without `country_known` (no country in the profile or the question), the schemes found may
         be any country's: each national one is named with its country and the reader is asked theirs.
-        `topic`: one the question asks in other words than its content's; the module about it leads
-        when it is among the items shown, and is brought in from further down the passages unless
-        one item was found clearly first; without it, the items of that topic lead."""
+        `topic`: one the question asks in other words than its content's; the module about it (or a
+        service on it in a country the question names) leads when it is among the items shown, and
+        is brought in from further down the passages unless one item was found clearly first;
+        without it, the items of that topic lead."""
         part_of = part_of or {}
         named_countries = set(countries)
         if topic and not (focus or funding_question or _clearly_first(passages)):
             # The module about the topic asked in other words is shown, wherever retrieval ranked
             # it, unless one item was found clearly first.
-            passages = sorted(passages, key=lambda p: not _about(p, topic))
+            passages = sorted(passages, key=lambda p: not _leads_topic(p, topic, named_countries))
         items: list[Passage] = passages[:1] if focus else []
         wanted = self.wanted(question, language)
 
@@ -459,7 +460,7 @@ class Composer:
             # words than its content's, the items of that topic come first: the module that is about
             # it, else the best answering of them (a food primer that mentions symbiosis follows).
             on_topic = [p for p in items if topic in p.topics]
-            own = [p for p in on_topic if _about(p, topic)]
+            own = [p for p in on_topic if _leads_topic(p, topic, named_countries)]
             first = self._best_answering_first(question, own or on_topic or items, language)
             items = [*first, *(p for p in items if p not in first)]
         citations = [self.cite(p, n, language) for n, p in enumerate(items, 1)]
@@ -1298,6 +1299,15 @@ def _opening(*said: str | list[str] | None) -> list[str]:
 def _about(passage: Passage, topic: str | None) -> bool:
     """Is the item the module written about `topic` (its first topic)?"""
     return passage.kind == "module" and topic is not None and passage.topics[:1] == [topic]
+
+
+def _leads_topic(passage: Passage, topic: str | None, countries: set[str]) -> bool:
+    """Does the item lead an answer to a topic asked in other words: the module about it, or a
+    service on it in the country the question names ("anyone in NI who'd help us find a business
+    that could take our trimmings?" asks Invest NI's matching service)."""
+    return _about(passage, topic) or (
+        passage.kind == "funding" and topic in passage.topics and bool(countries & set(passage.countries))
+    )
 
 
 def _clearly_first(passages: list[Passage]) -> Passage | None:

@@ -49,6 +49,7 @@ from bot.advisor.sentences import sentences as split_sentences
 from bot.advisor.spelling import Speller
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
+from bot.i18n.places import official_languages
 from bot.knowledge import yamlio
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
@@ -85,13 +86,29 @@ def _outside_region(passages: list[Passage], region: str | None) -> list[Passage
     return [p for p in passages if p.kind != "funding" or not p.regions or region in p.regions]
 
 
-def _other_countries_schemes_left_out(passages: list[Passage], countries: set[str | None]) -> list[Passage]:
+def _other_countries_schemes_left_out(
+    passages: list[Passage], countries: set[str | None], language: str
+) -> list[Passage]:
     """Where the user is known, a know-how answer keeps EU-wide schemes and those of the country
     the user or the question names; another country's grant only shares the topic's words ("what
-    is eco-design?" from France → a Lithuanian eco-design grant). Where it is not, any may fit."""
-    if not countries - {None}:
+    is eco-design?" from France → a Lithuanian eco-design grant). Where it is not, the question's
+    language tells the countries it may be: "Mistä pieni yritys aloittaa kiertotalouden?" is not
+    answered with a Dutch grant. English is written everywhere: any scheme may fit."""
+    if countries - {None}:
+        kept = [
+            p for p in passages if p.kind != "funding" or not p.countries or set(p.countries) & (countries | {"EU"})
+        ]
+    elif language != "en":
+        kept = [
+            p
+            for p in passages
+            if p.kind != "funding"
+            or not p.countries
+            or "EU" in p.countries
+            or any(language in official_languages(c) for c in p.countries)
+        ]
+    else:
         return passages
-    kept = [p for p in passages if p.kind != "funding" or not p.countries or set(p.countries) & (countries | {"EU"})]
     return kept or passages
 
 
@@ -494,7 +511,8 @@ class Advisor:
             asks_know_how = (
                 self.triager.rules.search(question)
                 or self.triager.writes_application.search(question)
-                or self.triager.finds_taker.search(question)  # "who could use our sawdust?": how, not a grant
+                # "who could use our sawdust?": how, not a grant; "anyone in NI who'd help…?": its service
+                or (self.triager.finds_taker_for(question) and not mentioned)
             )
             kinds: list[Kind] = ["module", "glossary", "faq"] if asks_know_how else []
             # Asked how to do something, a country named beside it ("…in Slovenia. How can we offer
@@ -514,7 +532,7 @@ class Advisor:
             found = self._with_asked_terms(question, found, search, language)
             # The country the user or the question names (by name or city), or one of its schemes.
             tied = {mentioned, profile.country, self.composer.catalog.named_country(question)}
-            return _other_countries_schemes_left_out(found, tied)
+            return _other_countries_schemes_left_out(found, tied, language)
         # Money questions: the named country, else the company's own, else the one whose schemes
         # or agencies the question names ("Vinnova" → Sweden), filters (its schemes, EU-wide ones
         # and general guidance stay); without any fitting scheme, search unfiltered.
@@ -885,7 +903,7 @@ class Advisor:
             return GREEN_CLAIMS
         if self.triager.rents_instead(question):
             return PRODUCT_AS_A_SERVICE  # "rent out our furniture instead of selling it"
-        return INDUSTRIAL_SYMBIOSIS if self.triager.finds_taker.search(question) else None
+        return INDUSTRIAL_SYMBIOSIS if self.triager.finds_taker_for(question) else None
 
     def _reader_country(self, question: str, request: AdvisorRequest) -> str | None:
         """The reader's country as far as we know it: named now (a country the user names now beats

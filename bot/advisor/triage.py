@@ -303,6 +303,7 @@ class Triager:
         self.writes_application = re.compile(raw["writes_application"], re.IGNORECASE | re.UNICODE)
         self.green_claim = _claim_pattern(raw["green_claims"])
         self.finds_taker = re.compile(raw["finds_taker"], re.IGNORECASE | re.UNICODE)
+        self._finds_taker_of_it = re.compile(raw["finds_taker_of_it"], re.IGNORECASE | re.UNICODE)
         self._rents = {k: re.compile(v, re.IGNORECASE | re.UNICODE) for k, v in raw["rents_instead"].items()}
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.eu_members = frozenset(raw["eu_members"])
@@ -515,6 +516,14 @@ class Triager:
     def is_funding_question(self, text: str) -> bool:
         return bool(self.funding.search(text))
 
+    def finds_taker_for(self, text: str) -> bool:
+        """Does the text look for a firm to take its leftovers: "who could use our sawdust?", or
+        "…waste heat from the compressors. How do I find a company that could use it?"."""
+        return bool(
+            self.finds_taker.search(text)
+            or (self._finds_taker_of_it.search(text) and self.leftover_material.search(text))
+        )
+
     def rents_instead(self, text: str) -> bool:
         """Renting or leasing out beside selling, or selling use "as a service": product-as-a-service."""
         rents = self._rents
@@ -558,12 +567,21 @@ class Triager:
         the text names them."""
         asking = " ".join(asking_sentences(text))
         found: dict[str, int] = {}
+        spans: dict[str, tuple[int, int]] = {}
         for offset, part in ((0, asking), (len(asking) + 1, text)):
             for code, pattern in self.countries:
                 m = pattern.search(part) if code not in found else None
                 if m:
                     found[code] = offset + m.start()
-        return sorted(found, key=found.__getitem__)
+                    spans[code] = (offset + m.start(), offset + m.end())
+        # A name inside another country's name is not that country: "Northern Ireland" is not Ireland.
+        inside = {
+            code
+            for code, (start, end) in spans.items()
+            for other, (o_start, o_end) in spans.items()
+            if other != code and o_start <= start and end <= o_end and (o_start, o_end) != (start, end)
+        }
+        return sorted((c for c in found if c not in inside), key=found.__getitem__)
 
     # --- after retrieval -------------------------------------------------------------------------
     @staticmethod
