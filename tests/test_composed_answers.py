@@ -1531,3 +1531,18 @@ async def test_a_know_how_question_is_not_answered_with_a_grant_of_a_country_tha
         if scheme is not None and not scheme.eu_wide:
             assert any(reply.language in official_languages(c) for c in scheme.countries), citation.source_id
     assert reply.citations[0].kind == "module"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Quais são as regras para embalagens reutilizáveis em Portugal?",
+        "Welche Regeln gelten in Österreich für die Reparatur von Elektrogeräten?",
+    ],
+)
+async def test_a_rules_question_naming_a_country_is_not_answered_with_its_grant_first(shipped_kb, message):
+    """The country named prefers its own content, but asked what the rules are the owner wants the
+    rules, not the country's investment grant that shares the topic's words."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.triage == Triage.answer
+    assert reply.citations[0].kind != "funding"

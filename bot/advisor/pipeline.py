@@ -515,9 +515,11 @@ class Advisor:
                 or (self.triager.finds_taker_for(question) and not mentioned)
             )
             kinds: list[Kind] = ["module", "glossary", "faq"] if asks_know_how else []
-            # Asked how to do something, a country named beside it ("…in Slovenia. How can we offer
-            # furniture as a service?") prefers its cases, not its grants over the know-how.
-            skips: list[Kind] = ["funding"] if self.triager.how_to.search(question) else []
+            # Asked how to do something or what the rules are, a country named beside it ("…in
+            # Slovenia. How can we offer furniture as a service?", "Quais são as regras para
+            # embalagens reutilizáveis em Portugal?") prefers its cases, not its grants over the know-how.
+            asks_how = self.triager.how_to.search(question) or self.triager.rules.search(question)
+            skips: list[Kind] = ["funding"] if asks_how else []
             boosts = Boosts(
                 country=mentioned,
                 sector=profile.sector,
