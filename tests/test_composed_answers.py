@@ -1546,3 +1546,18 @@ async def test_a_rules_question_naming_a_country_is_not_answered_with_its_grant_
     reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
     assert reply.triage == Triage.answer
     assert reply.citations[0].kind != "funding"
+
+
+@pytest.mark.parametrize(
+    ("message", "stated"),
+    [
+        ("Wie lange müssen Ersatzteile für Geschirrspüler verfügbar sein?", "zehn Jahre"),
+        ("Hvor længe skal producenterne have reservedele til vaskemaskiner?", "ti år"),
+    ],
+)
+async def test_how_long_appliance_spare_parts_must_be_kept_is_answered_first(shipped_kb, message, stated):
+    """Repairers ask how long makers must keep parts for appliances, not only for phones: the
+    sector primer states it, and the answer opens with that sentence."""
+    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
+    assert reply.triage == Triage.answer
+    assert stated in reply.answer.split("\n\n")[1]
