@@ -1459,6 +1459,9 @@ async def test_a_trades_own_residue_is_our_subject_not_off_topic(shipped_kb, mes
             "who could help us find a business to use them?",
             "gb-nir-invest-ni-industrial-symbiosis-service",
         ),
+        # selling to public buyers: not the refurbishment primer the product's words find
+        ("municipalities always buy the cheapest chairs, how can a refurbisher compete?", "green-public-procurement"),
+        ("Die Kommunen kaufen immer die billigsten Laptops. Wie punkten wir?", "green-public-procurement"),
         # selling the use instead: not the product rules a sentence about selling finds
         ("how can we rent out our furniture instead of selling it?", "product-as-a-service"),
         ("hoe kunnen we meubels verhuren in plaats van verkopen?", "product-as-a-service"),
@@ -1493,6 +1496,9 @@ async def test_a_subject_asked_in_other_words_is_answered_by_its_module_first(sh
         ("taker", "Who can help us apply for the grant?", False),
         ("taker", "Wer kann das Programm nutzen?", False),
         ("taker", "Who takes care of our EPR obligations?", False),
+        ("public", "Los ayuntamientos siempre compran lo más barato. ¿Cómo les vendemos?", True),
+        ("public", "Does our municipality have rules for sorting waste?", False),
+        ("public", "Our council collects our cardboard every week", False),
         ("rent", "Could we offer our compressors as a service?", True),
         ("rent", "¿Cómo puedo alquilar mis máquinas en vez de venderlas?", True),
         ("rent", "Leasing czy kredyt na samochód firmowy?", False),
@@ -1508,6 +1514,7 @@ def test_what_a_question_asks_is_told_from_the_same_words_said_of_something_else
         "claim": lambda m: bool(triager.green_claim.search(m)),
         "taker": triager.finds_taker_for,
         "rent": triager.rents_instead,
+        "public": triager.sells_to_public,
     }[asks]
     assert read(message) is expected
 

@@ -900,12 +900,17 @@ class Advisor:
         make ("can we call our furniture eco-friendly?") asks the rules on green claims, though its
         words are eco-design's; renting out instead of selling, product-as-a-service, though its
         words find the product rules; a firm to take its leftovers ("who could use our sawdust?"),
-        industrial symbiosis, though its words are of waste rules."""
+        industrial symbiosis, though its words are of waste rules; selling to public buyers ("the
+        council always buys the cheapest"), green public procurement, though its words are the
+        product's."""
         if self.triager.green_claim.search(question):
             return GREEN_CLAIMS
         if self.triager.rents_instead(question):
             return PRODUCT_AS_A_SERVICE  # "rent out our furniture instead of selling it"
-        return INDUSTRIAL_SYMBIOSIS if self.triager.finds_taker_for(question) else None
+        if self.triager.finds_taker_for(question):
+            return INDUSTRIAL_SYMBIOSIS
+        # "municipalities always buy the cheapest chairs": how to win public tenders
+        return GREEN_PROCUREMENT if self.triager.sells_to_public(question) else None
 
     def _reader_country(self, question: str, request: AdvisorRequest) -> str | None:
         """The reader's country as far as we know it: named now (a country the user names now beats
@@ -1092,6 +1097,7 @@ ASKED_NOTHING = ("greeting", "thanks", "out_of_scope", "introduction", "refusal"
 GREEN_CLAIMS = "green-claims"  # the topic of the rules on environmental claims
 INDUSTRIAL_SYMBIOSIS = "industrial-symbiosis"  # one firm's residue as another's input
 PRODUCT_AS_A_SERVICE = "product-as-a-service"  # selling use, not the product
+GREEN_PROCUREMENT = "green-procurement"  # selling to public buyers
 FOLLOW_UP_CHAIN = 4  # user messages read back to find the question a follow-up continues
 FUNDING_WHEN_OUTRANKED = 2  # a country's schemes put first when guidance outranked them
 SENTENCES_READ_ALONE = 3  # of a long message's last sentences, each read for a request for a person

@@ -305,6 +305,7 @@ class Triager:
         self.finds_taker = re.compile(raw["finds_taker"], re.IGNORECASE | re.UNICODE)
         self._finds_taker_of_it = re.compile(raw["finds_taker_of_it"], re.IGNORECASE | re.UNICODE)
         self._rents = {k: re.compile(v, re.IGNORECASE | re.UNICODE) for k, v in raw["rents_instead"].items()}
+        self._public = {k: re.compile(v, re.IGNORECASE | re.UNICODE) for k, v in raw["sells_to_public"].items()}
         self.eu_level = re.compile(raw["eu_level"], re.UNICODE)  # case matters: "EU", "LIFE"
         self.eu_members = frozenset(raw["eu_members"])
         self.countries = [(str(code), _country_pattern(names, str(code))) for code, names in raw["countries"].items()]
@@ -528,6 +529,10 @@ class Triager:
         """Renting or leasing out beside selling, or selling use "as a service": product-as-a-service."""
         rents = self._rents
         return bool(rents["service"].search(text) or (rents["renting"].search(text) and rents["selling"].search(text)))
+
+    def sells_to_public(self, text: str) -> bool:
+        """A public buyer beside buying, a tender or a price: green public procurement."""
+        return bool(self._public["buyers"].search(text) and self._public["buying"].search(text))
 
     def mentioned_country(self, text: str) -> str | None:
         """The country the text names, by name or adjective ("Danish"), else by a city ("Lille").
