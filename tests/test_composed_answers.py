@@ -10,7 +10,7 @@ from bot.advisor.language import detect_language
 from bot.advisor.models import AdvisorRequest, EscalationReason, Triage, Turn
 from bot.advisor.pipeline import Advisor
 from bot.domain import Profile
-from bot.i18n.places import country_name, official_languages
+from bot.i18n.places import country_name
 from bot.knowledge.catalog import Catalog
 from tests.conftest import REPO
 
@@ -1517,27 +1517,6 @@ def test_what_a_question_asks_is_told_from_the_same_words_said_of_something_else
         "public": triager.sells_to_public,
     }[asks]
     assert read(message) is expected
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "Mistä pieni yritys aloittaa kiertotalouden?",
-        "Por onde começar com a economia circular numa pequena empresa têxtil?",
-    ],
-)
-async def test_a_know_how_question_is_not_answered_with_a_grant_of_a_country_that_writes_another_language(
-    shipped_kb, message
-):
-    """No country is known, yet the question's language tells where the reader may be: a Finnish
-    owner asking where to start is not shown a Dutch grant, a Portuguese one a Spanish grant."""
-    reply = await Advisor(shipped_kb.settings, shipped_kb).answer(AdvisorRequest(message=message))
-    catalog = Catalog(shipped_kb.settings.knowledge_dir)
-    for citation in reply.citations:
-        scheme = catalog.scheme(citation.source_id)
-        if scheme is not None and not scheme.eu_wide:
-            assert any(reply.language in official_languages(c) for c in scheme.countries), citation.source_id
-    assert reply.citations[0].kind == "module"
 
 
 @pytest.mark.parametrize(

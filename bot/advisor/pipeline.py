@@ -49,7 +49,6 @@ from bot.advisor.sentences import sentences as split_sentences
 from bot.advisor.spelling import Speller
 from bot.advisor.triage import Decision, Triager
 from bot.config import Settings
-from bot.i18n.places import official_languages
 from bot.knowledge import yamlio
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.catalog import Catalog
@@ -86,29 +85,13 @@ def _outside_region(passages: list[Passage], region: str | None) -> list[Passage
     return [p for p in passages if p.kind != "funding" or not p.regions or region in p.regions]
 
 
-def _other_countries_schemes_left_out(
-    passages: list[Passage], countries: set[str | None], language: str
-) -> list[Passage]:
+def _other_countries_schemes_left_out(passages: list[Passage], countries: set[str | None]) -> list[Passage]:
     """Where the user is known, a know-how answer keeps EU-wide schemes and those of the country
     the user or the question names; another country's grant only shares the topic's words ("what
-    is eco-design?" from France → a Lithuanian eco-design grant). Where it is not, the question's
-    language tells the countries it may be: "Mistä pieni yritys aloittaa kiertotalouden?" is not
-    answered with a Dutch grant. English is written everywhere: any scheme may fit."""
-    if countries - {None}:
-        kept = [
-            p for p in passages if p.kind != "funding" or not p.countries or set(p.countries) & (countries | {"EU"})
-        ]
-    elif language != "en":
-        kept = [
-            p
-            for p in passages
-            if p.kind != "funding"
-            or not p.countries
-            or "EU" in p.countries
-            or any(language in official_languages(c) for c in p.countries)
-        ]
-    else:
+    is eco-design?" from France → a Lithuanian eco-design grant). Where it is not, any may fit."""
+    if not countries - {None}:
         return passages
+    kept = [p for p in passages if p.kind != "funding" or not p.countries or set(p.countries) & (countries | {"EU"})]
     return kept or passages
 
 
@@ -534,7 +517,7 @@ class Advisor:
             found = self._with_asked_terms(question, found, search, language)
             # The country the user or the question names (by name or city), or one of its schemes.
             tied = {mentioned, profile.country, self.composer.catalog.named_country(question)}
-            return _other_countries_schemes_left_out(found, tied, language)
+            return _other_countries_schemes_left_out(found, tied)
         # Money questions: the named country, else the company's own, else the one whose schemes
         # or agencies the question names ("Vinnova" → Sweden), filters (its schemes, EU-wide ones
         # and general guidance stay); without any fitting scheme, search unfiltered.

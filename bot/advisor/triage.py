@@ -302,7 +302,7 @@ class Triager:
         self.how_to = re.compile(raw["how_to_intent"], re.IGNORECASE | re.UNICODE)
         self.writes_application = re.compile(raw["writes_application"], re.IGNORECASE | re.UNICODE)
         self.green_claim = _claim_pattern(raw["green_claims"])
-        self.finds_taker = re.compile(raw["finds_taker"], re.IGNORECASE | re.UNICODE)
+        self._finds_taker = re.compile(raw["finds_taker"], re.IGNORECASE | re.UNICODE)
         self._finds_taker_of_it = re.compile(raw["finds_taker_of_it"], re.IGNORECASE | re.UNICODE)
         self._rents = {k: re.compile(v, re.IGNORECASE | re.UNICODE) for k, v in raw["rents_instead"].items()}
         self._public = {k: re.compile(v, re.IGNORECASE | re.UNICODE) for k, v in raw["sells_to_public"].items()}
@@ -521,7 +521,7 @@ class Triager:
         """Does the text look for a firm to take its leftovers: "who could use our sawdust?", or
         "…waste heat from the compressors. How do I find a company that could use it?"."""
         return bool(
-            self.finds_taker.search(text)
+            self._finds_taker.search(text)
             or (self._finds_taker_of_it.search(text) and self.leftover_material.search(text))
         )
 
@@ -571,13 +571,11 @@ class Triager:
         """Every country the text names, those of its asking sentences first, each in the order
         the text names them."""
         asking = " ".join(asking_sentences(text))
-        found: dict[str, int] = {}
         spans: dict[str, tuple[int, int]] = {}
         for offset, part in ((0, asking), (len(asking) + 1, text)):
             for code, pattern in self.countries:
-                m = pattern.search(part) if code not in found else None
+                m = pattern.search(part) if code not in spans else None
                 if m:
-                    found[code] = offset + m.start()
                     spans[code] = (offset + m.start(), offset + m.end())
         # A name inside another country's name is not that country: "Northern Ireland" is not Ireland.
         inside = {
@@ -586,7 +584,7 @@ class Triager:
             for other, (o_start, o_end) in spans.items()
             if other != code and o_start <= start and end <= o_end and (o_start, o_end) != (start, end)
         }
-        return sorted((c for c in found if c not in inside), key=found.__getitem__)
+        return sorted((c for c in spans if c not in inside), key=lambda c: spans[c][0])
 
     # --- after retrieval -------------------------------------------------------------------------
     @staticmethod
