@@ -604,6 +604,18 @@ async def test_out_of_scope_gets_scope_message(indexed, stub, text):
     assert "circular economy" in reply.answer and stub.chat_requests == []
 
 
+async def test_a_step_weighed_for_the_firm_is_handed_over_and_an_off_topic_one_declined(indexed):
+    """Told the firm's size and asked whether a step pays off: an ambassador's call, answered
+    with what we know. The same form about an Instagram agency is not ours at all."""
+    advisor = make_advisor(indexed)
+    reply = await advisor.answer(ask("Somos 7 pessoas numa padaria. Vale a pena investir num biodigestor?"))
+    assert reply.triage == Triage.escalate and reply.escalation is not None
+    assert reply.escalation.reason == EscalationReason.needs_judgement
+    assert reply.language == "pt"
+    reply = await advisor.answer(ask("We are 8 people. Is it worth paying an agency to run our Instagram ads?"))
+    assert reply.triage == Triage.out_of_scope and reply.escalation is None
+
+
 async def test_a_verdict_asked_in_other_words_is_handed_over_with_what_we_know(indexed):
     """No pattern lists "Moeten we het toch doen?"; the model learned on the dev split hands it
     to an ambassador as a judgement call, not answered as if the text could decide it."""

@@ -219,6 +219,54 @@ def test_asking_for_our_verdict_on_the_firms_own_offer_is_a_judgement_call(triag
 @pytest.mark.parametrize(
     "text",
     [
+        "We run two hotels with 60 staff total. Does switching to leased linen pay off?",
+        "we're a 2 person candle studio. is it worth getting the EU ecolabel or is that overkill for us?",
+        "Nous sommes une boulangerie de 5 personnes. Est-ce que ça vaut la peine d'acheter un composteur ?",
+        "On nous propose un contrat de reprise de nos cartons à 30 €/t. C'est une bonne affaire ?",
+        "Uns wird angeboten, unsere Altreifen kostenlos abholen zu lassen, wenn wir fünf Jahre binden. Sinnvoll?",
+        "Somos una imprenta de 18 trabajadores. ¿Vale la pena certificarnos con la ecoetiqueta?",
+        "Un'azienda ci offre 200 euro a tonnellata per i nostri scarti tessili. Accettiamo?",
+        "Een klant biedt ons drie jaar contract als we alles in gerecycled plastic leveren. Moeten we dat aannemen?",
+        "Jesteśmy firmą meblarską (30 osób). Czy opłaca się nam wprowadzić wynajem mebli biurowych?",
+        "Somos 7 pessoas numa padaria. Vale a pena investir num biodigestor?",
+        "Vi er et lille trykkeri med 6 ansatte. Kan det betale sig for os at skifte til vegetabilske farver?",
+        "Vi är 14 personer och har fått ett erbjudande om att hyra en balpress. Är det värt det?",
+        "Meillä on 11 työntekijää ja meille tarjotaan leasingsopimusta kierrätyskoneesta. Onko se järkevä ratkaisu?",
+    ],
+)
+def test_weighing_a_step_for_the_firm_it_describes_is_a_judgement_call(triager, text):
+    """The firm tells of itself (its size, an offer made to it) and asks whether a step is worth
+    it: a verdict on one firm's money, handed to a person with what we know."""
+    decision = triager.weighed_for_own_case(text)
+    assert decision is not None and decision.escalation is not None
+    assert decision.escalation.reason == EscalationReason.needs_judgement
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # weighing in general, no firm told of
+        "Is remanufacturing profitable for small engineering firms?",
+        "Rentiert sich Remanufacturing für Zulieferer?",
+        "¿Sale a cuenta reparar en lugar de reciclar?",
+        "Czy warto robić analizę cyklu życia produktu?",
+        "Kannattaako pk-yrityksen tehdä elinkaariarviointi?",
+        # the firm told of, but nothing weighed, or a list asked for
+        "We are a brewery with 12 staff. What can we do with spent grain?",
+        "Nous sommes 30 salariés, quelles aides existent pour l'écoconception ?",
+        "We're 20 people in Lyon. Which grants make sense for us?",
+        "Siamo 10 persone, in che casi conviene pagare un consulente per la LCA?",
+        # a money matter that is not ours
+        "Tenho um restaurante com 14 funcionários. Vale a pena pagar a uma agência de SEO?",
+    ],
+)
+def test_weighing_in_general_or_asking_for_a_list_is_no_verdict(triager, text):
+    assert not triager.weighs_own_case(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Should we accept returned products from customers in our shop, and how do we grade them?",
         "What do you recommend for a small bakery that wants to cut food waste?",
         "How do public buyers accept a refurbished offer in a tender?",

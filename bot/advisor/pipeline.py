@@ -324,6 +324,8 @@ class Advisor:
         if off_topic:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "out_of_scope")
             return prepared
+        if decision is None and prepared.question == own_words:
+            decision = self.triager.weighed_for_own_case(own_words)  # a person's call, with what we know
 
         prepared.passages = await asyncio.to_thread(self._retrieve, prepared.question, request, vector, language)
         own = await self._own_question(prepared, glued)

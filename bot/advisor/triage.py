@@ -285,6 +285,9 @@ class Triager:
         self.human = _compile(raw["human_request"])
         self.injection = _compile(raw["injection"])
         self.judgement = _compile(raw["judgement"])
+        self.own_case = _compile(raw["own_case"])
+        self.weighs_step = _compile(raw["weighs_step"])
+        self.weighs_not = {k: re.compile(v, re.IGNORECASE | re.UNICODE) for k, v in raw["weighs_not"].items()}
         self.funding = re.compile(raw["funding_intent"], re.IGNORECASE | re.UNICODE)
         self.circular_economy = re.compile(raw["circular_economy"], re.IGNORECASE | re.UNICODE)
         self.leftover_material = re.compile(raw["leftover_material"], re.IGNORECASE | re.UNICODE)
@@ -500,6 +503,28 @@ class Triager:
         told = [s for s in re.split(r"(?<=[.!;])\s+|\n+", text.strip()) if re.search(r"\w", s)]
         told = [s for s in told if len(re.findall(r"\w+", s)) > SAID_IN_PASSING]  # "Hi!", "12 people."
         return bool(told) and all(self.introduces_company.search(s) for s in told)
+
+    def weighed_for_own_case(self, text: str) -> Decision | None:
+        """A step weighed for the firm's own case, handed to a person with what we know. Asked
+        once the message is known to be ours: "we're 8 people, is an Instagram agency worth it?"
+        is declined as off-topic, not handed over."""
+        if not self.weighs_own_case(text):
+            return None
+        return _escalate(EscalationReason.needs_judgement, "a step weighed for the firm's own figures or offer")
+
+    def weighs_own_case(self, text: str) -> bool:
+        """A yes-or-no question weighing a step for the firm the message tells of: "We're 9
+        people; does a paint recycler pay off for us?", "A recycler offers us 50 €/t for three
+        years. On signe ?". Not a money matter of another kind (a website's SEO)."""
+        if not any(p.search(text) for p in self.own_case):
+            return False
+        weighed = any(
+            any(p.search(question) for p in self.weighs_step)
+            and not self.weighs_not["opening"].search(question)
+            and not self.weighs_not["anywhere"].search(question)
+            for question in asking_sentences(text)
+        )
+        return weighed and not self.is_other_matter(text)
 
     def is_other_matter(self, text: str) -> bool:
         """A money or admin matter that is not ours ("a mortgage for my flat", "the CIT rate"),
