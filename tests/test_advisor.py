@@ -239,6 +239,12 @@ async def test_follow_up_is_condensed_by_the_model(indexed, stub):
         "Prefiero hablarlo en una reunión con un asesor, no con un bot.",
         "Can I book a call with one of your ambassadors next week?",
         "We would like a mentor for our repair project.",
+        # asking to be contacted, or for someone to talk to, in the writer's own words
+        "Vill gärna ha kontakt med en rådgivare.",  # short: close to a short command, yet a request
+        "Vorrei essere ricontattato.",
+        "I need to talk to one of your circular economy ambassadors about our take-back scheme.",
+        "C'è un ambasciatore con cui posso parlare di imballaggi?",
+        "Ik heb liever een gesprek met een mens.",  # a statement, yet no introduction of the firm
     ],
 )
 async def test_human_request_escalates_without_calling_the_model(indexed, stub, text):
@@ -271,6 +277,15 @@ async def test_human_request_escalates_without_calling_the_model(indexed, stub, 
         ("Can an LCA consultant help us with the study, and is there a voucher?", EscalationReason.human_requested),
         ("Kan een adviseur helpen bij de aanvraag van MIA?", EscalationReason.human_requested),
         ("Is there anyone we can sell our offcuts to?", EscalationReason.human_requested),
+        # Others to be contacted: no request of the writer's own.
+        (
+            "Our suppliers want to be contacted before we change packaging. What should we tell them?",
+            EscalationReason.human_requested,
+        ),
+        (
+            "Vi vill ha kontakt med en återvinningsfirma i Göteborg, finns det något nätverk?",
+            EscalationReason.human_requested,
+        ),
         # A meeting the cluster offers is news, not a request for one of us.
         (
             "Le cluster nous propose un rendez-vous avec un ambassadeur : à quoi sert un ambassadeur ?",

@@ -275,13 +275,13 @@ class Advisor:
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "thanks")
             return prepared
 
-        if not self._asked_before(request) and self._only_introduces(message):
+        decision = self.triager.pre_retrieval(message[:MAX_QUESTION_CHARS], request.negative_feedback)
+        if decision is None and not self._asked_before(request) and self._only_introduces(message):
             # "we are a small bakery in Lyon, 12 people" asks nothing yet: welcomed and asked what
             # they want to know, not answered with whatever the words find nor turned away.
             prepared.final = self._fixed(prepared, Triage.out_of_scope, "scope", "introduction")
             return prepared
 
-        decision = self.triager.pre_retrieval(message[:MAX_QUESTION_CHARS], request.negative_feedback)
         if decision and decision.triage == Triage.refuse:
             prepared.final = self._fixed(prepared, Triage.refuse, "refusal", "refusal")
             return prepared
