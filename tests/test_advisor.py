@@ -611,6 +611,38 @@ async def test_a_year_no_passage_mentions_pushes_towards_cannot_answer(indexed):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # our words in another sense
+        "The circular saw in our workshop keeps jamming, how do I fix it?",
+        "Our meetings are a waste of time. How do I make them shorter?",
+        "Can I recycle last year's marketing slogans for a new campaign?",
+        "Comment réparer la relation avec un associé après une dispute ?",
+        "Hoe herstel ik de relatie met een boze klant?",
+        "Como reciclar ideias antigas para uma nova campanha de marketing?",
+        # a firm's vehicle, insurance or a theft: even of scrap
+        "Someone stole copper scrap from our yard. How do I file a police report?",
+    ],
+)
+async def test_our_words_in_another_sense_are_declined(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.triage == Triage.out_of_scope and reply.citations == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is recycling our plastic offcuts a waste of money for a small firm?",
+        "How do we repair our customers' broken chairs and sell them again?",
+        "Do we need insurance cover for a product-as-a-service contract?",
+    ],
+)
+async def test_a_question_of_ours_beside_those_words_stays_ours(indexed, text):
+    reply = await make_advisor(indexed).answer(ask(text))
+    assert reply.triage != Triage.out_of_scope
+
+
+@pytest.mark.parametrize(
     "text", ["What will the weather be in Berlin tomorrow?", "Write a Python function to reverse a string"]
 )
 async def test_out_of_scope_gets_scope_message(indexed, stub, text):

@@ -410,7 +410,18 @@ class Triager:
         by more than its margin, or so judged by the intents learned on the dev split. Refusing
         wins over handing over."""
         q = unit(query_vector)
-        found = [d for d in (self._exemplar_intent(q), self._learned_intent(q)) if d is not None]
+        by_meaning, learned = self._exemplar_intent(q), self._learned_intent(q)
+        if (
+            by_meaning is not None
+            and by_meaning.triage == Triage.refuse
+            and learned is None
+            and self._learned is not None
+            and self._learned.passes(intents.OFF_TOPIC, q) is not None
+        ):
+            # Near a short command, yet surely off our subject to the learned model ("Hur skriver
+            # jag en bra platsannons?"): a chore to decline, not an attack to refuse.
+            by_meaning = None
+        found = [d for d in (by_meaning, learned) if d is not None]
         refusals = [d for d in found if d.triage == Triage.refuse]
         return next(iter(refusals or found), None)
 
