@@ -133,6 +133,20 @@ async def test_a_duration_asked_must_be_stated_as_one(advisor):
     assert not DURATION.search("up to EUR 200,000 in 2026")
 
 
+async def test_a_count_asked_must_count_what_is_asked(advisor):
+    # "…about DKK 4 million across 80 companies": a number of companies, not of tonnes saved.
+    s = await signals(advisor, "How many companies did the Test packaging innovation voucher fund in its first round?")
+    assert s.attribute is None
+    s = await signals(advisor, "How many tonnes of plastic did the Test packaging innovation voucher save?")
+    assert s.attribute == "count"
+    from bot.advisor.answerability import counted_nouns, states_count_of
+
+    stop = frozenset({"of", "our", "the"})
+    assert counted_nouns("How many of our employees count?", ["how many"], stop) == {"emplo"}
+    assert states_count_of("fewer than 250 employees", {"emplo"}) and states_count_of("about 3 t a year", {"tonne"})
+    assert not states_count_of("Since 1 January 2025 textiles are collected.", {"tonne"})
+
+
 async def test_asking_who_won_a_call_asks_what_scheme_descriptions_do_not_state(advisor):
     s = await signals(advisor, "Which companies won the Test eco-design grant for French SMEs last round?")
     assert s.attribute == "winners"

@@ -482,6 +482,39 @@ def _stemmer(language: str) -> Callable[[str], str]:
     return stem
 
 
+COUNTED_SKIP = 2  # words between "how many" and what it counts ("how many of our employees")
+COUNTED_WINDOW = 4  # words after a number to what it counts ("ten current or target customers")
+
+
+def counted_nouns(asking: str, phrases: Iterable[str], stop: frozenset[str]) -> set[str]:
+    """What a count asks for, as word prefixes: the first word after "how many", "combien de",
+    "wie viele"… that is no small word ("how many of our employees" → "emplo"). Empty when the
+    phrase ends the question or only small words follow."""
+    folded = _fold(asking)
+    found: set[str] = set()
+    for phrase in phrases:
+        for m in re.finditer(rf"\b{re.escape(_fold(phrase))}\b", folded):
+            after = WORD.findall(folded[m.end() :])[: COUNTED_SKIP + 1]
+            noun = next((w for w in after if w not in stop and len(w) >= 3 and not w.isdigit()), None)
+            if noun:
+                found.add(noun[:PREFIX])
+    return found
+
+
+def states_count_of(text: str, counted: set[str]) -> bool:
+    """Does the text give a number of what is counted: a number, then within a few words a word
+    starting as the counted one ("250 employees", "ten current or target customers", "3 t")?"""
+    folded = _fold(text)
+    tonnes = any(c.startswith("ton") for c in counted)
+    for m in NUMBER.finditer(folded):
+        following = WORD.findall(folded[m.end() : m.end() + 80])[:COUNTED_WINDOW]
+        if any(w.startswith(c) for w in following for c in counted):
+            return True
+        if tonnes and re.match(r"\s?(?:t|kt|mt)\b", folded[m.end() :]):
+            return True
+    return False
+
+
 def _prefixes(tokens: Iterable[str]) -> set[str]:
     return {t[:PREFIX] for t in tokens}
 
@@ -955,6 +988,8 @@ class Answerability:
             named = [evidence[0]]  # "report it": the item the follow-up points back at
         share_asked = bool(self.funding_share.search(asking))
         asks_of = {name: pattern for name, pattern, _ in self.attributes}
+        # What a count counts, read where question and passages share a language (English).
+        counted = counted_nouns(asking, requested.get("count", []), stop) if language == "en" else set()
         for name, stated in asked:
             if name == "rules":
                 own = requests(own_message) if own_message else asking
@@ -970,6 +1005,10 @@ class Answerability:
             def states(text: str, stated: re.Pattern[str] = stated, waits: bool = waits, name: str = name) -> bool:
                 if name == "amount":  # what one firm gets: a programme's total states none
                     text = PROGRAMME_TOTAL.sub(" ", text)
+                if name == "count" and counted:
+                    # "How many tonnes did France collect?" is not answered by "since 1 January
+                    # 2025": the number must count what is asked ("…250 employees", "two tonnes").
+                    return states_count_of(text, counted)
                 if not waits:
                     return bool(stated.search(text))
                 return any(stated.search(s) and self.deciding.search(s) for s in statements(text))
