@@ -147,6 +147,15 @@ async def test_a_count_asked_must_count_what_is_asked(advisor):
     assert not states_count_of("Since 1 January 2025 textiles are collected.", {"tonne"})
 
 
+async def test_a_persons_line_is_what_scheme_descriptions_do_not_state(advisor):
+    s = await signals(advisor, "Who is the contact person for the Test packaging innovation voucher for Danish SMEs?")
+    assert s.attribute == "contact"
+    s = await signals(advisor, "Wie lautet die Telefonnummer für den Test packaging innovation voucher?")
+    assert s.attribute == "contact"
+    s = await signals(advisor, "How do I apply for the Test packaging innovation voucher for Danish SMEs?")
+    assert s.attribute is None  # how to apply: the voucher states it
+
+
 async def test_asking_who_won_a_call_asks_what_scheme_descriptions_do_not_state(advisor):
     s = await signals(advisor, "Which companies won the Test eco-design grant for French SMEs last round?")
     assert s.attribute == "winners"

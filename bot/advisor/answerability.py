@@ -175,6 +175,7 @@ ATTRIBUTE_NAMES = {
     "budget": "a call's total budget",
     "remaining": "what is left of a call's budget now",
     "rules": "the rules for its subject",
+    "contact": "a person's name, phone number or e-mail address",
 }
 # Counts written as words, one to twelve and "a few", in the languages we serve ("syv år",
 # "sieben Jahre", "seitsemän vuotta" state a duration as "seven years" does).
@@ -270,6 +271,12 @@ INTEREST = re.compile(
     r"|räntefri\w*|nieoprocentowan\w*|sem juros|koroton",
     re.IGNORECASE,
 )
+# A line to a person: an e-mail address or a phone number.
+CONTACT = re.compile(
+    r"[\w.+-]+@[\w-]+\.[\w.-]+|\+\d{1,3}[\s\d()-]{6,}\d|\b(?:tel|phone|téléphone|telefon)\w*\.?:?\s*\+?\d"
+)
+
+
 STATED = {
     "amount": AMOUNT,
     "interest": INTEREST,
@@ -282,6 +289,7 @@ STATED = {
     "winners": WINNERS,
     "remaining": REMAINING,
     "subject": re.compile(r"\w"),  # any sentence: what matters is that it speaks of the subject
+    "contact": CONTACT,
 }
 
 
