@@ -156,6 +156,14 @@ async def test_a_persons_line_is_what_scheme_descriptions_do_not_state(advisor):
     assert s.attribute is None  # how to apply: the voucher states it
 
 
+async def test_a_vat_rate_is_not_a_grants_share_of_the_costs(advisor):
+    # The French grant covers "up to 70% of eligible costs": no VAT rate.
+    s = await signals(advisor, "Quel est le taux de TVA pour les études d'écoconception en France ?")
+    assert s.attribute == "vat"
+    s = await signals(advisor, "What share of the costs does the Test eco-design grant cover?")
+    assert s.attribute is None
+
+
 async def test_asking_who_won_a_call_asks_what_scheme_descriptions_do_not_state(advisor):
     s = await signals(advisor, "Which companies won the Test eco-design grant for French SMEs last round?")
     assert s.attribute == "winners"

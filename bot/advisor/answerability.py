@@ -176,6 +176,7 @@ ATTRIBUTE_NAMES = {
     "remaining": "what is left of a call's budget now",
     "rules": "the rules for its subject",
     "contact": "a person's name, phone number or e-mail address",
+    "vat": "a VAT rate",
 }
 # Counts written as words, one to twelve and "a few", in the languages we serve ("syv år",
 # "sieben Jahre", "seitsemän vuotta" state a duration as "seven years" does).
@@ -271,6 +272,10 @@ INTEREST = re.compile(
     r"|räntefri\w*|nieoprocentowan\w*|sem juros|koroton",
     re.IGNORECASE,
 )
+# VAT named, in the languages we serve.
+VAT = re.compile(
+    r"\b(?:vat|tva|mwst|mehrwertsteuer\w*|umsatzsteuer\w*|iva|btw|moms|alv|arvonlisävero\w*)\b", re.IGNORECASE
+)
 # A line to a person: an e-mail address or a phone number.
 CONTACT = re.compile(
     r"[\w.+-]+@[\w-]+\.[\w.-]+|\+\d{1,3}[\s\d()-]{6,}\d|\b(?:tel|phone|téléphone|telefon)\w*\.?:?\s*\+?\d"
@@ -290,6 +295,7 @@ STATED = {
     "remaining": REMAINING,
     "subject": re.compile(r"\w"),  # any sentence: what matters is that it speaks of the subject
     "contact": CONTACT,
+    "vat": VAT,
 }
 
 
