@@ -160,6 +160,8 @@ async def test_a_vat_rate_is_not_a_grants_share_of_the_costs(advisor):
     # The French grant covers "up to 70% of eligible costs": no VAT rate.
     s = await signals(advisor, "Quel est le taux de TVA pour les études d'écoconception en France ?")
     assert s.attribute == "vat"
+    reply = await advisor.answer(AdvisorRequest(message="Quel est le taux de TVA pour les études d'écoconception ?"))
+    assert reply.triage == Triage.escalate and "taux de TVA" in reply.answer
     s = await signals(advisor, "What share of the costs does the Test eco-design grant cover?")
     assert s.attribute is None
 
