@@ -415,8 +415,7 @@ class Triager:
             by_meaning is not None
             and by_meaning.triage == Triage.refuse
             and learned is None
-            and self._learned is not None
-            and self._learned.passes(intents.OFF_TOPIC, q) is not None
+            and self.learned_off_topic(query_vector)
         ):
             # Near a short command, yet surely off our subject to the learned model ("Hur skriver
             # jag en bra platsannons?"): a chore to decline, not an attack to refuse.
